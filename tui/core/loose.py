@@ -1,0 +1,128 @@
+"""Reader for loose refs, following git's ``refs/files-backend.c``.
+
+One pass over ``refs/`` with ``os.scandir`` and one ``open``/``read`` per file: the scan
+path reads thousands of repositories, so every syscall counts.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+
+from tui.core.packed import _HEX
+
+_READ_SIZE = 4096  # loose ref files are one line; anything larger is garbage anyway
+
+
+@dataclass(frozen=True, slots=True)
+class LooseRef:
+    value: str | None = None  # lower-case hex object id
+    symbolic_target: str | None = None  # "refs/heads/x" for "ref: refs/heads/x"
+    broken_reason: str | None = None  # set when git could not parse the file
+
+    @property
+    def broken(self) -> bool:
+        return self.broken_reason is not None
+
+
+@dataclass(slots=True)
+class LooseWalk:
+    refs: dict[str, LooseRef] = field(default_factory=dict)
+    lock_files: list[tuple[str, float]] = field(default_factory=list)  # (relative path, mtime)
+    empty_dirs: list[str] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (relative path, message)
+
+
+def parse_loose_contents(data: bytes, hex_width: int = 40) -> LooseRef:
+    """Parse a loose ref file's bytes exactly as git's ``parse_loose_ref_contents``."""
+    text = data.decode("utf-8", "surrogateescape").rstrip()  # git: strbuf_rtrim
+    if text.startswith("ref:"):
+        target = text[4:].lstrip()
+        if not target or any(c.isspace() or ord(c) < 0x20 for c in target):
+            return LooseRef(broken_reason=f"invalid symbolic ref target {target!r}")
+        return LooseRef(symbolic_target=target)
+    head = text[:hex_width]
+    rest = text[hex_width : hex_width + 1]
+    # git: parse_oid_hex must succeed, then end of data or whitespace (FETCH_HEAD style).
+    if len(head) == hex_width and not (set(head) - _HEX) and (rest == "" or rest.isspace()):
+        return LooseRef(value=head.lower())
+    if not data:
+        return LooseRef(broken_reason="empty file (0 bytes)")
+    return LooseRef(broken_reason=f"not an object id: {text[:50]!r}")
+
+
+def read_loose_file(path: str, hex_width: int = 40) -> LooseRef:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return _read_symlink_ref(path, hex_width)
+        return LooseRef(broken_reason=f"unreadable: {exc.strerror}")
+    try:
+        data = os.read(fd, _READ_SIZE)
+    except OSError as exc:
+        return LooseRef(broken_reason=f"unreadable: {exc.strerror}")
+    finally:
+        os.close(fd)
+    return parse_loose_contents(data, hex_width)
+
+
+def _read_symlink_ref(path: str, hex_width: int) -> LooseRef:
+    # Old-style symbolic refs were symlinks: git treats a link to "refs/..." as a symref
+    # and otherwise follows the link.
+    try:
+        target = os.readlink(path)
+    except OSError as exc:
+        return LooseRef(broken_reason=f"unreadable symlink: {exc.strerror}")
+    if target.startswith("refs/"):
+        return LooseRef(symbolic_target=target)
+    try:
+        with open(path, "rb") as handle:
+            return parse_loose_contents(handle.read(_READ_SIZE), hex_width)
+    except OSError as exc:
+        return LooseRef(broken_reason=f"symlink to {target!r}: {exc.strerror}")
+
+
+def walk_loose_refs(git_dir: str, top: str = "refs", hex_width: int = 40) -> LooseWalk:
+    """Walk ``<git_dir>/<top>`` and read every loose ref. Never raises."""
+    walk = LooseWalk()
+    _walk_dir(os.path.join(git_dir, top), top, hex_width, walk, is_top=True)
+    return walk
+
+
+def _walk_dir(path: str, name: str, hex_width: int, walk: LooseWalk, is_top: bool = False) -> None:
+    try:
+        entries = list(os.scandir(path))
+    except FileNotFoundError:
+        if not is_top:  # a directory that vanished between listing and reading
+            walk.errors.append((name, "directory vanished during the scan"))
+        return
+    except NotADirectoryError:
+        walk.errors.append((name, "not a directory"))
+        return
+    except OSError as exc:
+        walk.errors.append((name, f"cannot list directory: {exc.strerror}"))
+        return
+    if not entries and not is_top:
+        walk.empty_dirs.append(name)
+    for entry in entries:
+        entry_name = entry.name
+        child = f"{name}/{entry_name}"
+        if entry_name.endswith(".lock"):
+            try:
+                walk.lock_files.append((child, entry.stat(follow_symlinks=False).st_mtime))
+            except OSError:
+                pass  # vanished: the lock holder finished
+            continue
+        if entry_name.startswith("."):
+            continue  # git ignores these (and so must we, to agree with it)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError as exc:
+            walk.errors.append((child, exc.strerror or str(exc)))
+            continue
+        if is_dir:
+            _walk_dir(entry.path, child, hex_width, walk)
+        else:
+            walk.refs[child] = read_loose_file(entry.path, hex_width)

@@ -1,0 +1,236 @@
+"""Refs by storage source: loose files and packed-refs combined, with shadow verdicts.
+
+The file layer is ours (pygit2/libgit2 cannot tell loose from packed); pygit2 is used only
+to read objects and ancestry, and only for refs that are both loose and packed with
+different values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from tui.core.loose import LooseRef, LooseWalk, read_loose_file, walk_loose_refs
+from tui.core.model import Ref, RefCounts, Source, Verdict
+from tui.core.packed import PackedRefs, bytes_key, read_packed_refs
+
+# Per-worktree ref namespaces (git's worktree.c: is_per_worktree_ref).
+PER_WORKTREE_PREFIXES = ("refs/bisect/", "refs/worktree/", "refs/rewritten/")
+
+HEX_WIDTH = {"sha1": 40, "sha256": 64}
+
+
+@dataclass(slots=True)
+class RefSnapshot:
+    """One consistent-enough read of a repository's ref files."""
+
+    git_dir: str
+    packed: PackedRefs
+    loose: LooseWalk
+    head: LooseRef | None = None
+    hex_width: int = 40
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    verdict_errors: list[str] = field(default_factory=list)
+
+    def shadow_names(self) -> list[str]:
+        packed = self.packed.values
+        return [name for name in self.loose.refs if name in packed]
+
+    def resolve(self, name: str, depth: int = 0) -> str | None:
+        """Resolve a ref name as git does: loose first (no fallback when broken), then packed."""
+        if depth > 5:  # git's SYMREF_MAXDEPTH
+            return None
+        if name == "HEAD":
+            loose = self.head
+        else:
+            loose = self.loose.refs.get(name)
+        if loose is not None:
+            if loose.symbolic_target:
+                return self.resolve(loose.symbolic_target, depth + 1)
+            return loose.value
+        return self.packed.values.get(name)
+
+
+def read_snapshot(git_dir: str, object_format: str = "sha1") -> RefSnapshot:
+    hex_width = HEX_WIDTH.get(object_format, 40)
+    # Read packed-refs first, then loose: a concurrent 'git pack-refs' writes packed-refs
+    # before deleting loose files, so this order never misses a ref that was being moved.
+    packed = read_packed_refs(git_dir, hex_width)
+    loose = walk_loose_refs(git_dir, "refs", hex_width)
+    head_path = os.path.join(git_dir, "HEAD")
+    head = read_loose_file(head_path, hex_width) if os.path.lexists(head_path) else None
+    return RefSnapshot(git_dir=git_dir, packed=packed, loose=loose, head=head, hex_width=hex_width)
+
+
+def count_refs(snapshot: RefSnapshot) -> RefCounts:
+    packed = snapshot.packed.values
+    loose = snapshot.loose.refs
+    both = sum(1 for name in loose if name in packed)
+    shadows: dict[str, int] = {}
+    for verdict in snapshot.verdicts.values():
+        shadows[verdict.value] = shadows.get(verdict.value, 0) + 1
+    return RefCounts(
+        total=len(packed) + len(loose) - both,
+        loose=len(loose) - both,
+        packed=len(packed) - both,
+        both=both,
+        broken=sum(1 for ref in loose.values() if ref.broken_reason),
+        symbolic=sum(1 for ref in loose.values() if ref.symbolic_target),
+        shadows=shadows,
+    )
+
+
+class ObjectReader:
+    """Lazy pygit2 access: opened only when a verdict needs the object store."""
+
+    def __init__(self, git_dir: str) -> None:
+        self.git_dir = git_dir
+        self._repo = None
+        self.error: str | None = None
+
+    def _open(self):
+        if self._repo is None and self.error is None:
+            try:
+                import pygit2
+
+                _disable_owner_validation(pygit2)
+                # Open the git dir itself: no discovery, no work tree, nothing executed.
+                self._repo = pygit2.Repository(self.git_dir, pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+            except Exception as exc:  # libgit2 raises several types; all mean "cannot read"
+                self.error = f"cannot open object store: {exc}"
+        return self._repo
+
+    def kind(self, oid: str) -> str | None:
+        """'commit', 'tag', 'tree', 'blob', or None when the object is missing."""
+        repo = self._open()
+        if repo is None:
+            raise LookupError(self.error)
+        try:
+            obj = repo.get(oid)
+        except Exception:
+            return None
+        if obj is None:
+            return None
+        return obj.type_str
+
+    def descends_from(self, descendant: str, ancestor: str) -> bool:
+        import pygit2
+
+        repo = self._open()
+        return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
+
+
+_owner_validation_disabled = False
+
+
+def _disable_owner_validation(pygit2) -> None:
+    # An operator often scans repos owned by the git service user. Reading objects runs
+    # nothing from the repository, so libgit2's safe.directory owner check only gets in
+    # the way here. Writes go through our own code with explicit owner checks.
+    global _owner_validation_disabled
+    if not _owner_validation_disabled:
+        try:
+            pygit2.option(pygit2.enums.Option.SET_OWNER_VALIDATION, 0)
+        except Exception:
+            pass
+        _owner_validation_disabled = True
+
+
+def judge_shadow(loose: LooseRef, packed_value: str, objects: ObjectReader) -> Verdict:
+    """The verdict for one ref that is both loose and packed."""
+    if loose.broken_reason:
+        return Verdict.BROKEN_LOOSE
+    if loose.symbolic_target:
+        # A symbolic loose ref over a packed value: neither is an update of the other.
+        return Verdict.UNDECIDABLE
+    loose_value = loose.value
+    if loose_value == packed_value:
+        return Verdict.IDENTICAL
+    loose_kind = objects.kind(loose_value)
+    packed_kind = objects.kind(packed_value)
+    if loose_kind is None or packed_kind is None:
+        return Verdict.MISSING_OBJECT
+    if loose_kind != "commit" or packed_kind != "commit":
+        return Verdict.UNDECIDABLE
+    try:
+        if objects.descends_from(loose_value, packed_value):
+            return Verdict.DEAD_PACKED
+        if objects.descends_from(packed_value, loose_value):
+            return Verdict.STALE_LOOSE
+    except Exception:
+        # Shallow boundaries or unreadable history: we cannot tell, so we do not guess.
+        return Verdict.UNDECIDABLE
+    return Verdict.DIVERGED
+
+
+def judge_shadows(snapshot: RefSnapshot, objects: ObjectReader | None = None) -> None:
+    """Fill ``snapshot.verdicts`` for every ref that is both loose and packed."""
+    names = snapshot.shadow_names()
+    if not names:
+        return
+    objects = objects or ObjectReader(snapshot.git_dir)
+    packed = snapshot.packed.values
+    loose = snapshot.loose.refs
+    for name in names:
+        try:
+            snapshot.verdicts[name] = judge_shadow(loose[name], packed[name], objects)
+        except LookupError as exc:
+            snapshot.verdict_errors.append(str(exc))
+            snapshot.verdicts[name] = Verdict.UNDECIDABLE
+
+
+def iter_refs(
+    snapshot: RefSnapshot,
+    *,
+    prefix: str = "",
+    shadowed_only: bool = False,
+    include_head: bool = True,
+) -> Iterator[Ref]:
+    """Every ref in git's byte-wise order, with its source and (for shadows) verdict."""
+    packed = snapshot.packed.values
+    peeled = snapshot.packed.peeled
+    loose = snapshot.loose.refs
+    if shadowed_only:
+        names = [n for n in loose if n in packed and n.startswith(prefix)]
+    else:
+        names = [n for n in loose if n.startswith(prefix) and n not in packed]
+        names.extend(n for n in packed if n.startswith(prefix))
+    names.sort(key=_sort_key(names))
+    if include_head and not shadowed_only and snapshot.head is not None and "HEAD".startswith(prefix):
+        yield _loose_ref("HEAD", snapshot.head, snapshot)
+    for name in names:
+        loose_ref = loose.get(name)
+        packed_value = packed.get(name)
+        if loose_ref is None:
+            yield Ref(name=name, source=Source.PACKED, value=packed_value, packed_value=packed_value, peeled=peeled.get(name))
+        elif packed_value is None:
+            yield _loose_ref(name, loose_ref, snapshot)
+        else:
+            ref = _loose_ref(name, loose_ref, snapshot)
+            ref.source = Source.BOTH
+            ref.packed_value = packed_value
+            ref.verdict = snapshot.verdicts.get(name)
+            # git ignores a packed peeled value once the loose file wins.
+            if ref.loose_value == packed_value:
+                ref.peeled = peeled.get(name)
+            yield ref
+
+
+def _loose_ref(name: str, loose: LooseRef, snapshot: RefSnapshot) -> Ref:
+    value = loose.value if not loose.symbolic_target else snapshot.resolve(loose.symbolic_target, 1)
+    return Ref(
+        name=name,
+        source=Source.LOOSE,
+        value=None if loose.broken_reason else value,
+        loose_value=loose.value,
+        symbolic_target=loose.symbolic_target,
+        broken_reason=loose.broken_reason,
+    )
+
+
+def _sort_key(names: list[str]):
+    # Code-point order equals UTF-8 byte order except for surrogate-escaped bytes.
+    if all(n.isascii() for n in names):
+        return None
+    return bytes_key
