@@ -1,0 +1,29 @@
+"""tui/core never imports Textual or the UI package (STYLE.md: core separate from UI)."""
+
+import subprocess
+import sys
+
+CORE_MODULES = [
+    "tui.core.model", "tui.core.packed", "tui.core.loose", "tui.core.refstore",
+    "tui.core.discovery", "tui.core.worktrees", "tui.core.analysis", "tui.core.scan",
+    "tui.core.gitconfig", "tui.core.redact", "tui.core.config", "tui.core.paths", "tui.core.demo",
+]
+
+
+def test_core_never_imports_textual_or_the_app():
+    code = (
+        "import importlib, sys\n"
+        f"for name in {CORE_MODULES!r}:\n"
+        "    importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') or m.startswith('tui.app'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "", f"core pulled in: {result.stdout.strip()}"
+
+
+def test_scan_path_imports_pygit2_lazily():
+    """Discovery and parsing must not pay for pygit2 unless a verdict needs objects."""
+    code = "import sys, tui.core.scan, tui.cli; print('pygit2' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -1,0 +1,189 @@
+"""Discovery and whole-repo scans on real host layouts, cross-checked with git."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from gitrepo import commit_chain, git, init_bare, init_repo, write_loose
+
+from tui.core.discovery import Candidate, classify, discover
+from tui.core.model import Layout, Problem, Severity
+from tui.core.scan import scan_host, scan_repo
+
+
+def codes(report) -> set[str]:
+    return {p.code for p in report.problems}
+
+
+@pytest.fixture
+def host(tmp_path) -> Path:
+    """A small host: bare, non-bare, gitfile repo, a linked worktree, nested dirs."""
+    root = tmp_path / "host"
+    bare = init_bare(root / "gerrit" / "a.git")
+    commits = commit_chain(bare, 3)
+    work = init_repo(root / "work" / "b")
+    commit_chain(work, 2)
+    git(work, "worktree", "add", "--quiet", str(root / "work" / "b-wt"), "-b", "wtb")
+    separate = root / "sep-gitdir.git"
+    git(root, "init", "--quiet", "--separate-git-dir", str(separate), str(root / "work" / "c"))
+    (root / "plain" / "docs").mkdir(parents=True)
+    (root / "gerrit" / "a.git" / "objects" / "notarepo").mkdir(exist_ok=True)
+    return root
+
+
+def test_discovery_finds_each_repository_once(host):
+    found = [c for c in discover([str(host)]) if isinstance(c, Candidate)]
+    by_name = {c.name: c for c in found}
+    # The separate git dir of work/c is found twice (as itself and via work/c/.git): once.
+    assert sorted(by_name) == ["gerrit/a.git", "work/b", "work/c"]
+    assert by_name["gerrit/a.git"].layout is Layout.BARE
+    assert by_name["work/b"].layout is Layout.NON_BARE
+    assert by_name["work/c"].git_dir == str(host / "sep-gitdir.git")
+    # The linked worktree is not a repository of its own: it is listed under work/b.
+    assert "work/b-wt" not in by_name
+    report = scan_repo(by_name["work/b"])
+    assert [w.path for w in report.worktrees] == [str(host / "work" / "b"), str(host / "work" / "b-wt")]
+
+
+def test_symlink_loop_is_a_problem_not_a_hang(host):
+    (host / "plain" / "loop").symlink_to(host / "plain")
+    (host / "plain" / "self").symlink_to("self")
+    items = list(discover([str(host)]))
+    problems = [p for p in items if isinstance(p, Problem)]
+    assert any(p.code == "symlink-loop" for p in problems)
+
+
+def test_missing_root_is_a_clear_problem(tmp_path):
+    items = list(discover([str(tmp_path / "nope")]))
+    assert len(items) == 1 and items[0].code == "unreadable" and "does not exist" in items[0].message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads directories regardless of their mode")
+def test_unreadable_directory_is_a_problem(host):
+    os.chmod(host / "plain", 0)
+    try:
+        problems = [p for p in discover([str(host)]) if isinstance(p, Problem)]
+        assert any(p.code == "unreadable" and "permission denied" in p.message for p in problems)
+    finally:
+        os.chmod(host / "plain", 0o755)
+
+
+def test_repo_vanishing_between_discovery_and_scan(host):
+    """A blinking volume: the repo is gone when we read it. Problems, not a crash."""
+    candidate = classify(str(host / "gerrit" / "a.git"), str(host))
+    shutil.rmtree(host / "gerrit" / "a.git")
+    report = scan_repo(candidate)
+    assert report.problems
+    assert all(p.severity in (Severity.ERROR, Severity.WARNING) for p in report.problems)
+
+
+def test_reftable_repo_is_not_misread(tmp_path):
+    repo = init_bare(tmp_path / "rt.git")
+    commit_chain(repo, 1)
+    git(repo, "config", "core.repositoryformatversion", "1")
+    git(repo, "config", "extensions.refStorage", "reftable")
+    report = scan_repo(classify(str(repo), str(tmp_path)))
+    assert "reftable-unsupported" in codes(report)
+    assert report.refs.total == 0 and report.ref_storage == "reftable"
+
+
+def test_refs_heads_regular_file_means_other_storage(tmp_path):
+    repo = init_bare(tmp_path / "rt.git")
+    shutil.rmtree(repo / "refs" / "heads")
+    (repo / "refs" / "heads").write_text("this repository uses the reftable format\n")
+    report = scan_repo(classify(str(repo), str(tmp_path)))
+    assert "reftable-unsupported" in codes(report)
+
+
+def test_stale_loose_problem_warns_about_gc_and_prune(tmp_path):
+    repo = init_bare(tmp_path / "g.git")
+    commits = commit_chain(repo, 4)
+    git(repo, "update-ref", "refs/changes/01/1/meta", commits[3])
+    git(repo, "pack-refs", "--all")
+    write_loose(repo, "refs/changes/01/1/meta", commits[1])
+    report = scan_repo(classify(str(repo), str(tmp_path)))
+    problem = next(p for p in report.problems if p.code == "stale-loose-ref")
+    assert problem.severity is Severity.ERROR
+    assert "git gc" in problem.message and "git pack-refs" in problem.message and "git prune" in problem.message
+    assert report.refs.shadows == {"stale-loose": 1}
+
+
+def test_locks_with_ages_and_grace_periods(tmp_path):
+    repo = init_bare(tmp_path / "l.git")
+    commits = commit_chain(repo, 1)
+    now = time.time()
+    for name, age in [("packed-refs.lock", 7200), ("packed-refs.new", 60), ("HEAD.lock", 3600), ("config.lock", 10)]:
+        (repo / name).write_text("")
+        os.utime(repo / name, (now - age, now - age))
+    write_loose(repo, "refs/heads/feature.lock", commits[0])
+    os.utime(repo / "refs/heads/feature.lock", (now - 5400, now - 5400))
+    report = scan_repo(classify(str(repo), str(tmp_path)), now=now)
+    stale = {lock.path for lock in report.locks if lock.stale}
+    assert stale == {"packed-refs.lock", "HEAD.lock", "refs/heads/feature.lock"}
+    assert {lock.path for lock in report.locks} >= {"packed-refs.new", "config.lock"}
+    messages = [p.message for p in report.problems if p.code == "stale-lock"]
+    assert any("2 hours" in m and "packed-refs.lock" in m for m in messages)
+
+
+def test_broken_and_garbage_inputs_become_problems(tmp_path):
+    repo = init_bare(tmp_path / "b.git")
+    commits = commit_chain(repo, 2)
+    git(repo, "pack-refs", "--all")
+    write_loose(repo, "refs/heads/main", b"")
+    with open(repo / "packed-refs", "ab") as handle:
+        handle.write(b"garbage line\n")
+    (repo / "refs" / "heads" / "empty").mkdir()
+    report = scan_repo(classify(str(repo), str(tmp_path)))
+    assert {"broken-loose-ref", "packed-refs-anomaly", "empty-ref-dirs"} <= codes(report)
+    anomaly = next(p for p in report.problems if p.code == "packed-refs-anomaly")
+    assert "line 3" in anomaly.message
+
+
+def test_loose_backlog_is_info(tmp_path):
+    repo = init_bare(tmp_path / "busy.git")
+    commits = commit_chain(repo, 1)
+    for i in range(40):
+        write_loose(repo, f"refs/heads/b{i}", commits[0])
+    report = scan_repo(classify(str(repo), str(tmp_path)))
+    backlog = next(p for p in report.problems if p.code == "loose-ref-backlog")
+    assert backlog.severity is Severity.INFO and "41 loose refs" in backlog.message
+
+
+def test_host_scan_parallel_equals_serial(tmp_path):
+    root = tmp_path / "many"
+    template = init_bare(tmp_path / "template.git")
+    commits = commit_chain(template, 3)
+    for i in range(60):
+        repo = root / f"g{i // 10}" / f"r{i:02d}.git"
+        shutil.copytree(template, repo)
+        if i % 7 == 0:
+            git(repo, "pack-refs", "--all")
+            write_loose(repo, "refs/heads/main", commits[0])  # stale-loose
+    now = time.time()
+    serial = scan_host([str(root)], jobs=1, now=now).to_json()
+    parallel = scan_host([str(root)], jobs=2, now=now).to_json()
+    for data in (serial, parallel):
+        data["summary"].pop("duration_seconds")
+    assert serial == parallel
+    assert serial["summary"]["repos"] == 60
+    assert sum(r["refs"]["shadows"]["stale-loose"] for r in serial["repos"]) == 9
+
+
+def test_scan_runs_no_repository_programs(tmp_path):
+    """Scanning never runs hooks, fsmonitor or filters configured in the repository."""
+    marker = tmp_path / "ran"
+    repo = init_repo(tmp_path / "evil")
+    commit_chain(repo, 1)
+    hook = f"#!/bin/sh\ntouch {marker}\n"
+    for name in ("post-checkout", "reference-transaction", "pre-commit"):
+        (repo / ".git" / "hooks" / name).write_text(hook)
+        (repo / ".git" / "hooks" / name).chmod(0o755)
+    (tmp_path / "fsmon").write_text(hook)
+    (tmp_path / "fsmon").chmod(0o755)
+    git(repo, "config", "core.fsmonitor", str(tmp_path / "fsmon"))
+    scan_host([str(tmp_path)])
+    assert not marker.exists()

@@ -1,0 +1,402 @@
+"""Command line: argument parsing and text/JSON output. Calls ``tui.core`` only.
+
+Errors are one clear line on stderr and a non-zero exit, never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+
+import humanize
+
+from tui import __version__
+from tui.core.model import Problem, RepoReport, Severity
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+
+class CliError(Exception):
+    """Bad input: printed as one line on stderr, exit 2."""
+
+
+COMMANDS = ("scan", "refs", "worktrees", "demo", "paths")
+
+
+def build_console_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gitward",
+        description="A console for the operators of git servers. Without a command: open the TUI.",
+        epilog="commands: " + ", ".join(COMMANDS) + " (gitward COMMAND --help)",
+    )
+    parser.add_argument("--version", action="version", version=f"gitward {__version__}")
+    parser.add_argument("--demo", action="store_true", help="build the demo host (once) and open it")
+    parser.add_argument("--read-only", action="store_true", help="hide and refuse every mutating action")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel scan processes (default: CPU count)")
+    parser.add_argument("roots", nargs="*", metavar="ROOT", help="directories to scan (default: configured roots, else .)")
+    parser.set_defaults(command=None)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gitward", description="Scriptable commands of gitward.")
+    parser.add_argument("--version", action="version", version=f"gitward {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    scan = sub.add_parser("scan", help="scan roots for repositories and problems")
+    scan.add_argument("roots", nargs="+", metavar="ROOT")
+    scan.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
+    scan.add_argument("--fail-on", choices=["error", "warning", "info"], help="exit 1 if a problem this severe or worse exists")
+    scan.add_argument("--jobs", type=int, default=None, help="parallel scan processes (default: CPU count)")
+    scan.add_argument("--format", choices=["text", "json", "prometheus"], default=None, help="output format")
+
+    refs = sub.add_parser("refs", help="every ref of one repository with its storage source")
+    refs.add_argument("repo", metavar="REPO")
+    refs.add_argument("--json", action="store_true")
+    refs.add_argument("--shadowed", action="store_true", help="only refs that are both loose and packed")
+    refs.add_argument("--prefix", default="", help="only refs whose name starts with this, e.g. refs/changes/")
+
+    worktrees = sub.add_parser("worktrees", help="linked worktrees of one repository, as git sees them")
+    worktrees.add_argument("repo", metavar="REPO")
+    worktrees.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser("demo", help="build the demo host into DIR")
+    demo.add_argument("dir", metavar="DIR")
+
+    sub.add_parser("paths", help="where gitward keeps config, state and logs")
+    return parser
+
+
+def _first_positional(argv: Sequence[str]) -> str | None:
+    skip_next = False
+    for token in argv:
+        if skip_next:
+            skip_next = False
+        elif token == "--jobs":
+            skip_next = True
+        elif not token.startswith("-"):
+            return token
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # 'gitward ROOT...' opens the console; 'gitward COMMAND ...' runs a command. argparse
+    # cannot mix optional positionals with subcommands, so pick the parser first.
+    parser = build_parser() if _first_positional(argv) in COMMANDS else build_console_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CliError as exc:
+        print(f"gitward: {_clean(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        # 'gitward refs ... | head' closes the pipe early; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("gitward: interrupted", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "scan":
+        return cmd_scan(args)
+    if command == "refs":
+        return cmd_refs(args)
+    if command == "worktrees":
+        return cmd_worktrees(args)
+    if command == "demo":
+        return cmd_demo(args)
+    if command == "paths":
+        return cmd_paths()
+    return cmd_console(args)
+
+
+# --- scan -------------------------------------------------------------------------------
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from tui.core.scan import scan_host
+
+    _check_jobs(args.jobs)
+    fmt = args.format or ("json" if args.json else "text")
+    host = scan_host(args.roots, jobs=args.jobs)
+    if fmt == "json":
+        _write_json(host.to_json())
+    elif fmt == "prometheus":
+        sys.stdout.write(_prometheus(host.repos, host.problems))
+    else:
+        _print_scan(host.repos, host.problems, host.duration)
+    if args.fail_on:
+        threshold = Severity(args.fail_on).rank
+        if any(p.severity.rank >= threshold for p in host.all_problems()):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _check_jobs(jobs: int | None) -> None:
+    if jobs is not None and jobs < 1:
+        raise CliError("--jobs must be 1 or more")
+
+
+def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration: float) -> None:
+    rows = []
+    for repo in repos:
+        refs = repo.refs
+        shadows = refs.shadows
+        worst = repo.worst_problem()
+        locked = sum(1 for w in repo.worktrees if w.locked)
+        prunable = sum(1 for w in repo.worktrees if w.prunable)
+        stale_locks = sum(1 for lock in repo.locks if lock.stale)
+        rows.append(
+            [
+                repo.name,
+                repo.layout.value,
+                str(refs.total),
+                str(refs.loose),
+                str(refs.packed),
+                f"{shadows.get('stale-loose', 0)}/{shadows.get('dead-packed', 0)}",
+                f"{len(repo.worktrees)}/{locked}/{prunable}" if repo.worktrees else "-",
+                f"{len(repo.locks)}" + (f" ({stale_locks} stale)" if stale_locks else ""),
+                humanize.naturalsize(repo.packed_refs_size, binary=True) if repo.packed_refs_size is not None else "-",
+                _fmt_age(repo.last_fetch),
+                f"{worst.severity.symbol} {worst.code}" if worst else "ok",
+            ]
+        )
+    header = ["REPO", "LAYOUT", "REFS", "LOOSE", "PACKED", "STALE/DEAD", "WT/LCK/PRN", "LOCKS", "PACKED-REFS", "FETCHED", "WORST"]
+    _print_table(header, rows)
+    problems = [(repo.name, p) for repo in repos for p in repo.problems] + [("", p) for p in root_problems]
+    if problems:
+        print()
+        for name, problem in sorted(problems, key=lambda item: -item[1].severity.rank):
+            where = f"{name}: " if name else ""
+            print(f"{problem.severity.symbol} {problem.severity.value:7} {where}[{problem.code}] {_clean(problem.message)}")
+    print(f"\n{len(repos)} repositories scanned in {duration:.2f} s")
+
+
+def _fmt_age(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return humanize.naturaltime(time.time() - timestamp)
+
+
+def _prometheus(repos: list[RepoReport], root_problems: list[Problem]) -> str:
+    lines = [
+        "# HELP gitward_problems Problems found by gitward, by repository, code and severity.",
+        "# TYPE gitward_problems gauge",
+    ]
+    counts: dict[tuple[str, str, str], int] = {}
+    for repo in repos:
+        for problem in repo.problems:
+            key = (repo.path, problem.code, problem.severity.value)
+            counts[key] = counts.get(key, 0) + 1
+    for problem in root_problems:
+        key = (problem.subject, problem.code, problem.severity.value)
+        counts[key] = counts.get(key, 0) + 1
+    for (repo, code, severity), count in sorted(counts.items()):
+        lines.append(f'gitward_problems{{repo="{_prom_escape(repo)}",code="{code}",severity="{severity}"}} {count}')
+    lines += ["# HELP gitward_refs Refs by storage source.", "# TYPE gitward_refs gauge"]
+    for repo in repos:
+        for source in ("loose", "packed", "both"):
+            value = getattr(repo.refs, source)
+            lines.append(f'gitward_refs{{repo="{_prom_escape(repo.path)}",source="{source}"}} {value}')
+    lines += ["# HELP gitward_repos Repositories found.", "# TYPE gitward_repos gauge", f"gitward_repos {len(repos)}"]
+    return "\n".join(lines) + "\n"
+
+
+def _prom_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+# --- refs / worktrees ---------------------------------------------------------------------
+
+
+def _open_repo(path: str):
+    from tui.core.discovery import classify
+
+    absolute = os.path.abspath(path)
+    if not os.path.exists(absolute):
+        raise CliError(f"{path}: no such directory")
+    if not os.path.isdir(absolute):
+        raise CliError(f"{path}: not a directory")
+    candidate = classify(absolute, os.path.dirname(absolute))
+    if candidate is None:
+        raise CliError(f"{path}: not a git repository (nor a bare one); linked worktrees: give their main repository")
+    return candidate
+
+
+def cmd_refs(args: argparse.Namespace) -> int:
+    from tui.core.gitconfig import read_config, repo_settings
+    from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
+    from tui.core.scan import reftable_in_use
+
+    candidate = _open_repo(args.repo)
+    config, _ = read_config(os.path.join(candidate.git_dir, "config"))
+    settings = repo_settings(config)
+    if reftable_in_use(candidate.git_dir, settings.ref_storage):
+        raise CliError(f"{args.repo}: uses the reftable ref storage, which gitward does not read (reftable-unsupported)")
+    snapshot = read_snapshot(candidate.git_dir, settings.object_format)
+    judge_shadows(snapshot)
+    refs = iter_refs(snapshot, prefix=args.prefix, shadowed_only=args.shadowed)
+    out = sys.stdout
+    if args.json:
+        # Streamed: a 200,000-ref repository never builds one giant document in memory.
+        dumps = json.dumps
+        out.write("[")
+        first = True
+        for ref in refs:
+            out.write("\n" if first else ",\n")
+            out.write(dumps(ref.to_json()))
+            first = False
+        out.write("\n]\n" if not first else "]\n")
+        return EXIT_OK
+    rows = []
+    for ref in refs:
+        rows.append(
+            [
+                ref.name,
+                _short(ref.value) if ref.value else ("-> " + ref.symbolic_target if ref.symbolic_target else "BROKEN"),
+                ref.source.value,
+                _short(ref.packed_value) if ref.source.value == "both" else "",
+                ref.verdict.value if ref.verdict else "",
+            ]
+        )
+    _print_table(["NAME", "VALUE", "SOURCE", "PACKED", "VERDICT"], rows)
+    for anomaly in snapshot.packed.anomalies:
+        print(f"warning: packed-refs {_clean(str(anomaly))}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_worktrees(args: argparse.Namespace) -> int:
+    from tui.core.scan import scan_repo
+
+    candidate = _open_repo(args.repo)
+    report = scan_repo(candidate)
+    if args.json:
+        _write_json([w.to_json() for w in report.worktrees])
+        return EXIT_OK
+    rows = []
+    for w in report.worktrees:
+        state = []
+        if w.main:
+            state.append("main")
+        if w.current:
+            state.append("current")
+        if w.locked:
+            state.append("locked" + (f": {w.lock_reason}" if w.lock_reason else ""))
+        if w.prunable:
+            state.append(f"prunable: {w.prunable_reason}")
+        if w.missing and not w.prunable:
+            state.append("missing")
+        where = w.branch.removeprefix("refs/heads/") if w.branch else ("(bare)" if w.bare else "(detached)")
+        rows.append([w.id or "(main)", w.path, _short(w.head), where, "; ".join(state)])
+    _print_table(["ID", "PATH", "HEAD", "BRANCH", "STATE"], rows)
+    return EXIT_OK
+
+
+# --- demo, paths, console -------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tui.core.demo import build_demo
+
+    started = time.time()
+    root = build_demo(os.path.abspath(args.dir))
+    print(f"demo host built in {time.time() - started:.1f} s: {root}")
+    print(f"try: gitward scan {root}")
+    return EXIT_OK
+
+
+def cmd_paths() -> int:
+    from tui.core import paths
+
+    rows = [
+        ["config", paths.config_dir()],
+        ["state (journal)", paths.state_dir()],
+        ["logs", paths.log_dir()],
+        ["data (demo host)", paths.data_dir()],
+    ]
+    _print_table(["WHAT", "PATH"], rows)
+    return EXIT_OK
+
+
+def demo_root() -> str:
+    """Build the demo host under the user data dir once; return its host root."""
+    from tui.core import paths
+    from tui.core.demo import build_demo
+
+    target = paths.demo_dir()
+    marker = os.path.join(target, "host")
+    if os.path.isdir(marker):
+        return marker
+    print(f"building the demo host in {target} ...", file=sys.stderr)
+    return build_demo(target)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    _check_jobs(args.jobs)
+    if args.demo:
+        roots = [demo_root()]
+    elif args.roots:
+        roots = args.roots
+    else:
+        roots = _configured_roots() or ["."]
+    missing = [r for r in roots if not os.path.isdir(r)]
+    if missing:
+        raise CliError(f"{missing[0]}: no such directory")
+    try:
+        from tui.app.app import run_console
+    except ImportError:
+        run_console = None
+    if run_console is None or not sys.stdout.isatty():
+        # No terminal (cron, pipes): print the scan instead of drawing a screen.
+        return cmd_scan(argparse.Namespace(roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text"))
+    return run_console(roots, read_only=args.read_only, jobs=args.jobs)
+
+
+def _configured_roots() -> list[str]:
+    from tui.core.config import ConfigError, load_config
+
+    try:
+        return list(load_config().roots)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+
+
+# --- output helpers ---------------------------------------------------------------------------
+
+
+def _short(value: str | None) -> str:
+    return value[:12] if value else "-"
+
+
+def _clean(text: str) -> str:
+    """Untrusted text (ref names, paths, reasons) must not drive the terminal."""
+    from tui.core.redact import sanitize_terminal
+
+    return sanitize_terminal(text)
+
+
+def _print_table(header: list[str], rows: Iterable[list[str]]) -> None:
+    rows = [[_clean(cell).replace("\n", "\\n") for cell in row] for row in rows]
+    widths = [len(h) for h in header]
+    for row in rows:
+        for index, cell in enumerate(row):
+            widths[index] = max(widths[index], len(cell))
+    write = sys.stdout.write
+    write("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip() + "\n")
+    for row in rows:
+        write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+
+
+def _write_json(data) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")

@@ -1,0 +1,261 @@
+"""Problems: what a scan means for the operator, in words that say what to do."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import humanize
+
+from tui.core.loose import LooseWalk
+from tui.core.model import LockFile, Problem, Severity, Verdict
+from tui.core.packed import Anomaly, PackedRefs
+from tui.core.refstore import RefSnapshot
+
+# Grace periods from GitLab's (Gitaly's) housekeeping: past these, nobody holds the lock.
+LOCK_GRACE_SECONDS = {
+    "packed-refs.lock": 3600.0,
+    "packed-refs.new": 15 * 60.0,
+    "HEAD.lock": 15 * 60.0,
+    "config.lock": 15 * 60.0,
+    "ref": 3600.0,
+    "index.lock": 3600.0,
+    "shallow.lock": 3600.0,
+}
+
+# Files at the top of a git dir that git creates as locks or leftovers.
+TOP_LEVEL_LOCKS = ("packed-refs.lock", "packed-refs.new", "HEAD.lock", "config.lock", "index.lock", "shallow.lock")
+
+_EXAMPLES = 3  # ref names quoted in an aggregated problem
+
+# Anomalies where git refuses the whole file: every git command in the repo fails.
+_FATAL_ANOMALY_WORDS = ("git refuses", "cannot read", "not a regular file")
+
+
+def collect_locks(git_dir: str, loose: LooseWalk, now: float, worktree_dirs: dict[str, str]) -> list[LockFile]:
+    """Lock and leftover files with their ages. ``worktree_dirs``: id -> admin dir."""
+    locks: list[LockFile] = []
+    for name in TOP_LEVEL_LOCKS:
+        mtime = _mtime(os.path.join(git_dir, name))
+        if mtime is not None:
+            locks.append(LockFile(name, name, max(0.0, now - mtime), LOCK_GRACE_SECONDS[name]))
+    for path, mtime in loose.lock_files:
+        locks.append(LockFile(path, "ref", max(0.0, now - mtime), LOCK_GRACE_SECONDS["ref"]))
+    for worktree_id, admin_dir in worktree_dirs.items():
+        for name in ("index.lock", "HEAD.lock"):
+            mtime = _mtime(os.path.join(admin_dir, name))
+            if mtime is not None:
+                rel = f"worktrees/{worktree_id}/{name}"
+                locks.append(LockFile(rel, name, max(0.0, now - mtime), LOCK_GRACE_SECONDS[name], worktree_id))
+    return locks
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.lstat(path).st_mtime
+    except OSError:
+        return None
+
+
+def lock_problems(locks: list[LockFile]) -> list[Problem]:
+    problems = []
+    for lock in locks:
+        if not lock.stale:
+            continue
+        age = humanize.naturaldelta(lock.age_seconds)
+        grace = humanize.naturaldelta(lock.grace_seconds)
+        problems.append(
+            Problem(
+                "stale-lock",
+                Severity.WARNING,
+                f"{lock.path} is {age} old, past the {grace} grace period: {_lock_effect(lock)} "
+                "If no git process is running on this repository (check with fuser/lsof), "
+                "remove it.",
+                lock.path,
+            )
+        )
+    return problems
+
+
+def _lock_effect(lock: LockFile) -> str:
+    return {
+        "packed-refs.lock": "every ref deletion, 'git pack-refs' and 'git gc' fail until it is gone.",
+        "packed-refs.new": "left behind by an interrupted 'git pack-refs'; writers refuse to run.",
+        "HEAD.lock": "HEAD cannot be updated.",
+        "config.lock": "'git config' writes fail.",
+        "index.lock": "commands that update the index fail.",
+        "shallow.lock": "fetches into this shallow repository fail.",
+    }.get(lock.kind, "updates of this ref fail ('cannot lock ref').")
+
+
+def packed_refs_problems(packed: PackedRefs, limit: int = 20) -> list[Problem]:
+    problems = []
+    for anomaly in packed.anomalies[:limit]:
+        problems.append(
+            Problem(
+                "packed-refs-anomaly",
+                _anomaly_severity(anomaly),
+                f"packed-refs {anomaly}",
+                "packed-refs",
+            )
+        )
+    extra = len(packed.anomalies) - limit
+    if extra > 0:
+        problems.append(
+            Problem("packed-refs-anomaly", Severity.WARNING, f"packed-refs: {extra} more anomalies not listed", "packed-refs")
+        )
+    return problems
+
+
+def _anomaly_severity(anomaly: Anomaly) -> Severity:
+    text = anomaly.message
+    if any(word in text for word in _FATAL_ANOMALY_WORDS) or "false 'sorted'" in text or "duplicate" in text:
+        return Severity.ERROR
+    if text.startswith("missing header"):
+        return Severity.INFO
+    return Severity.WARNING
+
+
+def shadow_problems(snapshot: RefSnapshot) -> list[Problem]:
+    """One aggregated problem per kind of harmful shadow."""
+    by_verdict: dict[Verdict, list[str]] = {}
+    for name, verdict in sorted(snapshot.verdicts.items()):
+        by_verdict.setdefault(verdict, []).append(name)
+    loose = snapshot.loose.refs
+    packed = snapshot.packed.values
+    problems = []
+    stale = by_verdict.get(Verdict.STALE_LOOSE)
+    if stale:
+        first = stale[0]
+        problems.append(
+            Problem(
+                "stale-loose-ref",
+                Severity.ERROR,
+                f"{_count(stale, 'ref')} shadowed by an OLDER loose file ({_examples(stale)}): "
+                f"e.g. {first} shows {_short(loose[first].value)} while packed-refs holds the "
+                f"newer {_short(packed[first])}. This is what a copy without --delete leaves after "
+                "the source packed its refs. Do NOT run 'git gc' or 'git pack-refs' here: they fold "
+                "the stale values into packed-refs and throw the newer ones away, and 'git prune' "
+                "may then delete the newer commits. Fix: 'gitward shadows prune REPO --keep packed'.",
+                first,
+            )
+        )
+    broken = by_verdict.get(Verdict.BROKEN_LOOSE)
+    if broken:
+        first = broken[0]
+        problems.append(
+            Problem(
+                "broken-loose-ref",
+                Severity.ERROR,
+                f"{_count(broken, 'loose ref file')} cannot be parsed and hide their packed value "
+                f"({_examples(broken)}): {first}: {loose[first].broken_reason}; git does not fall "
+                f"back to packed-refs ({_short(packed[first])}), so the ref is broken. Fix: "
+                "'gitward shadows prune REPO --keep packed --ref NAME' after checking the value.",
+                first,
+            )
+        )
+    diverged = by_verdict.get(Verdict.DIVERGED)
+    if diverged:
+        problems.append(
+            Problem(
+                "diverged-shadow",
+                Severity.WARNING,
+                f"{_count(diverged, 'ref')} loose and packed on unrelated histories "
+                f"({_examples(diverged)}); git shows the loose value. Decide by hand which one is "
+                "right before any 'git pack-refs'.",
+                diverged[0],
+            )
+        )
+    missing = by_verdict.get(Verdict.MISSING_OBJECT)
+    if missing:
+        problems.append(
+            Problem(
+                "missing-object",
+                Severity.ERROR,
+                f"{_count(missing, 'shadowed ref')} name an object that is not in the object store "
+                f"({_examples(missing)}); run 'git fsck' and look for the object in the source "
+                "of this copy.",
+                missing[0],
+            )
+        )
+    undecidable = by_verdict.get(Verdict.UNDECIDABLE)
+    if undecidable:
+        problems.append(
+            Problem(
+                "undecidable-shadow",
+                Severity.INFO,
+                f"{_count(undecidable, 'ref')} loose and packed with different non-commit values "
+                f"({_examples(undecidable)}); gitward cannot tell which is newer.",
+                undecidable[0],
+            )
+        )
+    return problems
+
+
+def broken_loose_problems(snapshot: RefSnapshot) -> list[Problem]:
+    """Broken loose files that shadow nothing (broken-loose shadows are reported above)."""
+    packed = snapshot.packed.values
+    broken = sorted(
+        name for name, ref in snapshot.loose.refs.items() if ref.broken_reason and name not in packed
+    )
+    if not broken:
+        return []
+    first = broken[0]
+    return [
+        Problem(
+            "broken-loose-ref",
+            Severity.ERROR,
+            f"{_count(broken, 'loose ref file')} cannot be parsed ({_examples(broken)}): {first}: "
+            f"{snapshot.loose.refs[first].broken_reason}; git reports these refs as broken.",
+            first,
+        )
+    ]
+
+
+def loose_backlog_threshold(packed_count: int) -> int:
+    # Gitaly's heuristic: the allowed loose refs grow logarithmically with packed refs.
+    if packed_count <= 1:
+        return 16
+    return max(16, int(math.log(packed_count) / math.log(1.15)))
+
+
+def backlog_problems(loose_count: int, packed_count: int, empty_dirs: list[str]) -> list[Problem]:
+    problems = []
+    threshold = loose_backlog_threshold(packed_count)
+    if loose_count > threshold:
+        problems.append(
+            Problem(
+                "loose-ref-backlog",
+                Severity.INFO,
+                f"{loose_count} loose refs (threshold {threshold} for {packed_count} packed): "
+                "reads get slower; 'git pack-refs --all' would help, but only once no "
+                "stale-loose shadows remain.",
+            )
+        )
+    if empty_dirs:
+        problems.append(
+            Problem(
+                "empty-ref-dirs",
+                Severity.INFO,
+                f"{_count(empty_dirs, 'empty ref directory', 'empty ref directories')} "
+                f"({_examples(empty_dirs)}); harmless, 'git pack-refs' removes them.",
+                empty_dirs[0],
+            )
+        )
+    return problems
+
+
+def _short(value: str | None) -> str:
+    return value[:12] if value else "(none)"
+
+
+def _count(items: list, singular: str, plural: str | None = None) -> str:
+    if len(items) == 1:
+        return f"1 {singular}"
+    return f"{len(items)} {plural or singular + 's'}"
+
+
+def _examples(names: list[str]) -> str:
+    shown = ", ".join(names[:_EXAMPLES])
+    more = len(names) - _EXAMPLES
+    return f"{shown}, and {more} more" if more > 0 else shown

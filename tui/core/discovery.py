@@ -1,0 +1,217 @@
+"""Roots to repositories: bare, non-bare (``.git`` dir or file) and git-sync roots.
+
+Rules: never descend into a git dir, into ``objects/``, or into a work tree (a linked
+worktree is listed under its repository, not as a repository of its own). Symlinks to
+directories are followed once (device + inode), so a loop is reported, not walked forever.
+Every file-system error becomes a problem on the root, never an exception.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tui.core.model import Layout, Problem, Severity
+
+DEFAULT_MAX_DEPTH = 8  # GitLab hashed storage is 4 deep; leave room for nested roots
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A repository found under a root, before it is scanned."""
+
+    root: str
+    path: str  # the work tree for non-bare repos, the git dir for bare ones
+    git_dir: str
+    layout: Layout
+
+    @property
+    def name(self) -> str:
+        rel = os.path.relpath(self.path, self.root)
+        return os.path.basename(self.path) if rel == "." else rel
+
+
+def is_git_dir(path: str) -> bool:
+    """git's is_git_directory(), cheaply: a HEAD file, an objects dir and a refs entry."""
+    try:
+        head = os.lstat(os.path.join(path, "HEAD"))
+        objects = os.stat(os.path.join(path, "objects"))
+    except OSError:
+        return False
+    if not (stat.S_ISREG(head.st_mode) or stat.S_ISLNK(head.st_mode)):
+        return False
+    if not stat.S_ISDIR(objects.st_mode):
+        return False
+    # reftable repos keep a 'refs' directory too; a missing one is not a repository.
+    return os.path.lexists(os.path.join(path, "refs"))
+
+
+def read_gitfile(path: str) -> str | None:
+    """The git dir named by a ``.git`` file ("gitdir: <path>"), resolved; None if invalid."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(4096)
+    except OSError:
+        return None
+    text = data.decode("utf-8", "surrogateescape").strip()
+    if not text.startswith("gitdir:"):
+        return None
+    target = text[len("gitdir:") :].strip()
+    if not target:
+        return None
+    if not os.path.isabs(target):
+        target = os.path.join(os.path.dirname(path), target)
+    return os.path.normpath(target)
+
+
+def _is_linked_worktree_gitdir(git_dir: str) -> bool:
+    # A linked worktree's git dir is <common>/worktrees/<id> and has a 'commondir' file.
+    return os.path.exists(os.path.join(git_dir, "commondir"))
+
+
+def classify(path: str, root: str) -> Candidate | None:
+    """Is ``path`` a repository (not a linked worktree)? Returns its candidate or None."""
+    dot_git = os.path.join(path, ".git")
+    try:
+        st = os.lstat(dot_git)
+    except OSError:
+        st = None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            if not is_git_dir(dot_git):
+                return None
+            layout = Layout.GIT_SYNC if _looks_like_git_sync(path) else Layout.NON_BARE
+            return Candidate(root, path, dot_git, layout)
+        if stat.S_ISREG(st.st_mode):
+            target = read_gitfile(dot_git)
+            if target is None or _is_linked_worktree_gitdir(target) or not is_git_dir(target):
+                # Linked worktrees and submodule work trees belong to another repository.
+                return None
+            return Candidate(root, path, target, Layout.NON_BARE)
+        return None
+    if is_git_dir(path):
+        if _is_linked_worktree_gitdir(path):
+            return None
+        layout = Layout.GIT_SYNC if _looks_like_git_sync(path) else Layout.BARE
+        return Candidate(root, path, path, layout)
+    return None
+
+
+def _looks_like_git_sync(path: str) -> bool:
+    # git-sync keeps its worktrees at <root>/.worktrees/<sha> and a symlink to one of them.
+    worktrees_dir = os.path.join(path, ".worktrees")
+    try:
+        return stat.S_ISDIR(os.lstat(worktrees_dir).st_mode)
+    except OSError:
+        return False
+
+
+def discover(
+    roots: list[str], max_depth: int = DEFAULT_MAX_DEPTH
+) -> Iterator[Candidate | Problem]:
+    """Yield candidates and root-level problems, root by root, in a stable order."""
+    seen_dirs: set[tuple[int, int]] = set()
+    for root in roots:
+        yield from _unique_git_dirs(_discover_root(root, max_depth, seen_dirs))
+
+
+def _unique_git_dirs(found: Iterator[Candidate | Problem]) -> Iterator[Candidate | Problem]:
+    """A separate git dir (``git init --separate-git-dir``) is reached twice: through the work
+    tree's ``.git`` file and as a directory of its own. Report it once, with its work tree."""
+    items = list(found)
+    by_git_dir: dict[str, Candidate] = {}
+    for item in items:
+        if isinstance(item, Candidate):
+            key = os.path.realpath(item.git_dir)
+            kept = by_git_dir.get(key)
+            if kept is None or (kept.layout is Layout.BARE and item.layout is not Layout.BARE):
+                by_git_dir[key] = item
+    kept_ids = {id(c) for c in by_git_dir.values()}
+    for item in items:
+        if not isinstance(item, Candidate) or id(item) in kept_ids:
+            yield item
+
+
+def _discover_root(root: str, max_depth: int, seen_dirs: set[tuple[int, int]]) -> Iterator[Candidate | Problem]:
+    root = os.path.abspath(root)
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        yield Problem("unreadable", Severity.ERROR, f"root {root} does not exist", root)
+        return
+    except OSError as exc:
+        yield Problem("unreadable", Severity.ERROR, f"root {root}: {exc.strerror}", root)
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        yield Problem("unreadable", Severity.ERROR, f"root {root} is not a directory", root)
+        return
+    yield from _walk(root, root, 0, max_depth, seen_dirs)
+
+
+def _walk(
+    root: str, path: str, depth: int, max_depth: int, seen: set[tuple[int, int]]
+) -> Iterator[Candidate | Problem]:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        yield _fs_problem(path, exc)
+        return
+    key = (st.st_dev, st.st_ino)
+    if key in seen:
+        if os.path.islink(path):
+            yield Problem(
+                "symlink-loop",
+                Severity.WARNING,
+                f"{path} leads back to a directory already scanned (symlink loop or "
+                "second link to the same tree); not scanned twice",
+                path,
+            )
+        return
+    seen.add(key)
+    candidate = classify(path, root)
+    if candidate is not None:
+        yield candidate
+        return  # never descend into a repository or its work tree
+    if depth >= max_depth:
+        return
+    try:
+        with os.scandir(path) as iterator:
+            entries = sorted(iterator, key=lambda e: e.name)
+    except OSError as exc:
+        yield _fs_problem(path, exc)
+        return
+    for entry in entries:
+        if entry.name == "objects" or entry.name.startswith("."):
+            # Hidden entries on a host are caches, trash and tooling state, not repos.
+            continue
+        try:
+            is_dir = entry.is_dir()  # follows symlinks; loops caught via 'seen'
+        except OSError as exc:
+            yield _fs_problem(entry.path, exc)
+            continue
+        if not is_dir:
+            continue
+        yield from _walk(root, entry.path, depth + 1, max_depth, seen)
+
+
+def _fs_problem(path: str, exc: OSError) -> Problem:
+    if exc.errno == errno.ELOOP:
+        return Problem("symlink-loop", Severity.WARNING, f"{path}: too many levels of symbolic links", path)
+    if exc.errno == errno.ENOENT:
+        return Problem(
+            "vanished",
+            Severity.WARNING,
+            f"{path} vanished during the scan (a volume that blinked, or a repo being moved); rescan",
+            path,
+        )
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return Problem(
+            "unreadable",
+            Severity.WARNING,
+            f"{path}: permission denied; run as the repositories' owner to see inside",
+            path,
+        )
+    return Problem("unreadable", Severity.WARNING, f"{path}: {exc.strerror or exc}", path)

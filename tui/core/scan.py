@@ -1,0 +1,234 @@
+"""Scan a host: discover repositories under roots and read each one (in parallel)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from tui.core import analysis
+from tui.core.discovery import Candidate, discover
+from tui.core.gitconfig import read_config, repo_settings
+from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
+from tui.core.refstore import judge_shadows, count_refs, read_snapshot, RefSnapshot
+from tui.core.worktrees import git_sync_view, list_worktrees
+
+# Below this many repositories a process pool costs more than it saves (measured: see README).
+PARALLEL_THRESHOLD = 48
+CHUNK_SIZE = 32
+
+
+@dataclass(slots=True)
+class HostScan:
+    roots: list[str]
+    repos: list[RepoReport] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # about roots, not repos
+    started: float = 0.0
+    duration: float = 0.0
+
+    def all_problems(self) -> Iterator[Problem]:
+        yield from self.problems
+        for repo in self.repos:
+            yield from repo.problems
+
+    def to_json(self) -> dict:
+        counts = {s.value: 0 for s in Severity}
+        for problem in self.all_problems():
+            counts[problem.severity.value] += 1
+        return {
+            "roots": self.roots,
+            "summary": {
+                "repos": len(self.repos),
+                "problems": counts,
+                "duration_seconds": round(self.duration, 3),
+            },
+            "problems": [p.to_json() for p in self.problems],
+            "repos": [r.to_json() for r in self.repos],
+        }
+
+
+def reftable_in_use(git_dir: str, ref_storage: str) -> bool:
+    if ref_storage != "files":
+        return True
+    # Older reftable repos (and git's own safety stub) make refs/heads a regular file.
+    try:
+        return stat.S_ISREG(os.lstat(os.path.join(git_dir, "refs", "heads")).st_mode)
+    except OSError:
+        return False
+
+
+def scan_repo(candidate: Candidate, now: float | None = None, judge: bool = True) -> RepoReport:
+    """Read one repository. Never raises for bad input: problems go into the report."""
+    now = time.time() if now is None else now
+    report = RepoReport(
+        path=candidate.path,
+        root=candidate.root,
+        name=candidate.name,
+        layout=candidate.layout,
+        git_dir=candidate.git_dir,
+    )
+    try:
+        _fill_report(report, candidate, now, judge)
+    except OSError as exc:
+        # The volume blinked or permissions changed mid-read: say so, keep what we have.
+        report.problems.append(
+            Problem("unreadable", Severity.WARNING, f"{exc.filename or candidate.path}: {exc.strerror or exc}")
+        )
+    return report
+
+
+def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bool) -> None:
+    git_dir = candidate.git_dir
+    config, config_error = read_config(os.path.join(git_dir, "config"))
+    if config_error:
+        report.problems.append(Problem("unreadable", Severity.WARNING, f"config: {config_error}", "config"))
+    settings = repo_settings(config)
+    report.remotes = settings.remotes
+    report.ref_storage = settings.ref_storage
+    if reftable_in_use(git_dir, settings.ref_storage):
+        report.ref_storage = settings.ref_storage if settings.ref_storage != "files" else "reftable"
+        report.problems.append(
+            Problem(
+                "reftable-unsupported",
+                Severity.WARNING,
+                f"this repository stores refs as '{report.ref_storage}'; gitward reads only the files "
+                "backend (loose files + packed-refs), so it shows no refs here and will not write. "
+                "Use 'git for-each-ref' and 'git refs verify'.",
+            )
+        )
+        _fill_worktrees(report, candidate, settings, now)
+        return
+
+    snapshot = read_snapshot(git_dir, settings.object_format)
+    if judge:
+        judge_shadows(snapshot)
+    report.refs = count_refs(snapshot)
+    report.head_target = snapshot.head.symbolic_target if snapshot.head else None
+    report.head = snapshot.resolve("HEAD")
+    report.packed_refs_size = snapshot.packed.size if snapshot.packed.exists else None
+    report.last_fetch = _mtime(os.path.join(git_dir, "FETCH_HEAD"))
+    worktree_dirs = _fill_worktrees(report, candidate, settings, now)
+    report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs)
+    report.problems.extend(repo_problems(snapshot, report))
+
+
+def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
+    problems = []
+    problems.extend(analysis.shadow_problems(snapshot))
+    problems.extend(analysis.broken_loose_problems(snapshot))
+    problems.extend(analysis.packed_refs_problems(snapshot.packed))
+    problems.extend(analysis.lock_problems(report.locks))
+    for path, message in snapshot.loose.errors:
+        problems.append(Problem("unreadable", Severity.WARNING, f"{path}: {message}", path))
+    for error in sorted(set(snapshot.verdict_errors)):
+        problems.append(Problem("unreadable", Severity.WARNING, error, "objects"))
+    if snapshot.head is None:
+        problems.append(Problem("unreadable", Severity.ERROR, "HEAD is missing", "HEAD"))
+    elif snapshot.head.broken_reason:
+        problems.append(Problem("broken-loose-ref", Severity.ERROR, f"HEAD: {snapshot.head.broken_reason}", "HEAD"))
+    problems.extend(
+        analysis.backlog_problems(report.refs.loose + report.refs.both, len(snapshot.packed.values), snapshot.loose.empty_dirs)
+    )
+    for worktree in report.worktrees:
+        problems.extend(worktree.problems)
+    return problems
+
+
+def _fill_worktrees(report: RepoReport, candidate: Candidate, settings, now: float) -> dict[str, str]:
+    bare = candidate.layout is Layout.BARE or (candidate.layout is Layout.GIT_SYNC and candidate.path == candidate.git_dir)
+    main_path = candidate.git_dir if bare else candidate.path
+    try:
+        worktrees: list[Worktree] = list_worktrees(candidate.git_dir, main_path=main_path, bare=bare, now=now)
+    except OSError as exc:
+        report.problems.append(Problem("unreadable", Severity.WARNING, f"worktrees: {exc.strerror or exc}"))
+        worktrees = []
+    report.worktrees = worktrees
+    if candidate.layout is Layout.GIT_SYNC:
+        link, target, problems = git_sync_view(candidate.path, worktrees)
+        report.sync_link, report.sync_link_target = link, target
+        report.problems.extend(problems)
+    admin = os.path.join(candidate.git_dir, "worktrees")
+    return {w.id: os.path.join(admin, w.id) for w in worktrees if w.id}
+
+
+def _mtime(path: str) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return None
+
+
+def _scan_chunk(candidates: list[Candidate], now: float) -> list[RepoReport]:
+    return [scan_repo(candidate, now) for candidate in candidates]
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def iter_host_scan(
+    roots: list[str],
+    *,
+    jobs: int | None = None,
+    now: float | None = None,
+    cancel: threading.Event | None = None,
+    start_method: str = "fork",
+) -> Iterator[RepoReport | Problem]:
+    """Yield root problems and repo reports as they are ready (not in a stable order)."""
+    now = time.time() if now is None else now
+    jobs = jobs or default_jobs()
+    candidates: list[Candidate] = []
+    for found in discover(roots):
+        if isinstance(found, Problem):
+            yield found
+        else:
+            candidates.append(found)
+        if cancel is not None and cancel.is_set():
+            return
+    if jobs <= 1 or len(candidates) < PARALLEL_THRESHOLD:
+        for candidate in candidates:
+            if cancel is not None and cancel.is_set():
+                return
+            yield scan_repo(candidate, now)
+        return
+    yield from _scan_in_processes(candidates, jobs, now, cancel, start_method)
+
+
+def _scan_in_processes(
+    candidates: list[Candidate], jobs: int, now: float, cancel: threading.Event | None, start_method: str
+) -> Iterator[RepoReport]:
+    import multiprocessing
+
+    context = multiprocessing.get_context(start_method)
+    chunks = [candidates[i : i + CHUNK_SIZE] for i in range(0, len(candidates), CHUNK_SIZE)]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        pending: set[Future] = {pool.submit(_scan_chunk, chunk, now) for chunk in chunks}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield from future.result()
+                if cancel is not None and cancel.is_set():
+                    return
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def scan_host(roots: list[str], *, jobs: int | None = None, now: float | None = None) -> HostScan:
+    """Scan every root and return the repos sorted by (root order, name)."""
+    started = time.time()
+    result = HostScan(roots=[os.path.abspath(r) for r in roots], started=started)
+    for item in iter_host_scan(roots, jobs=jobs, now=now):
+        if isinstance(item, Problem):
+            result.problems.append(item)
+        else:
+            result.repos.append(item)
+    order = {root: index for index, root in enumerate(result.roots)}
+    result.repos.sort(key=lambda r: (order.get(r.root, len(order)), r.name))
+    result.duration = time.time() - started
+    return result
