@@ -35,19 +35,27 @@ _FATAL_ANOMALY_WORDS = ("git refuses", "cannot read", "not a regular file")
 def collect_locks(git_dir: str, loose: LooseWalk, now: float, worktree_dirs: dict[str, str]) -> list[LockFile]:
     """Lock and leftover files with their ages. ``worktree_dirs``: id -> admin dir."""
     locks: list[LockFile] = []
-    for name in TOP_LEVEL_LOCKS:
+    for name in _present(git_dir, TOP_LEVEL_LOCKS):
         mtime = _mtime(os.path.join(git_dir, name))
         if mtime is not None:
             locks.append(LockFile(name, name, max(0.0, now - mtime), LOCK_GRACE_SECONDS[name]))
     for path, mtime in loose.lock_files:
         locks.append(LockFile(path, "ref", max(0.0, now - mtime), LOCK_GRACE_SECONDS["ref"]))
     for worktree_id, admin_dir in worktree_dirs.items():
-        for name in ("index.lock", "HEAD.lock"):
+        for name in _present(admin_dir, ("index.lock", "HEAD.lock")):
             mtime = _mtime(os.path.join(admin_dir, name))
             if mtime is not None:
                 rel = f"worktrees/{worktree_id}/{name}"
                 locks.append(LockFile(rel, name, max(0.0, now - mtime), LOCK_GRACE_SECONDS[name], worktree_id))
     return locks
+
+
+def _present(directory: str, names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` exist in ``directory``: one directory read instead of a stat each."""
+    try:
+        return [name for name in os.listdir(directory) if name in names]
+    except OSError:
+        return []
 
 
 def _mtime(path: str) -> float | None:
@@ -232,13 +240,17 @@ def backlog_problems(loose_count: int, packed_count: int, empty_dirs: list[str])
                 "stale-loose shadows remain.",
             )
         )
+    # git init/clone leave refs/heads and refs/tags empty: only deeper dirs are leftovers.
+    empty_dirs = [d for d in empty_dirs if d.count("/") >= 2]
     if empty_dirs:
         problems.append(
             Problem(
                 "empty-ref-dirs",
                 Severity.INFO,
                 f"{_count(empty_dirs, 'empty ref directory', 'empty ref directories')} "
-                f"({_examples(empty_dirs)}); harmless, 'git pack-refs' removes them.",
+                f"({_examples(empty_dirs)}); leftovers of deleted refs. git ignores them (they "
+                "do not hide packed refs); remove them with 'find refs -type d -empty -delete' "
+                "if they get in the way.",
                 empty_dirs[0],
             )
         )

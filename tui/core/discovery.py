@@ -122,10 +122,10 @@ def _unique_git_dirs(found: Iterator[Candidate | Problem]) -> Iterator[Candidate
     """A separate git dir (``git init --separate-git-dir``) is reached twice: through the work
     tree's ``.git`` file and as a directory of its own. Report it once, with its work tree."""
     items = list(found)
-    by_git_dir: dict[str, Candidate] = {}
+    by_git_dir: dict[tuple[int, int] | str, Candidate] = {}
     for item in items:
         if isinstance(item, Candidate):
-            key = os.path.realpath(item.git_dir)
+            key = _inode(item.git_dir)
             kept = by_git_dir.get(key)
             if kept is None or (kept.layout is Layout.BARE and item.layout is not Layout.BARE):
                 by_git_dir[key] = item
@@ -133,6 +133,15 @@ def _unique_git_dirs(found: Iterator[Candidate | Problem]) -> Iterator[Candidate
     for item in items:
         if not isinstance(item, Candidate) or id(item) in kept_ids:
             yield item
+
+
+def _inode(path: str) -> tuple[int, int] | str:
+    # One stat instead of realpath()'s lstat per path component.
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path
+    return (st.st_dev, st.st_ino)
 
 
 def _discover_root(root: str, max_depth: int, seen_dirs: set[tuple[int, int]]) -> Iterator[Candidate | Problem]:

@@ -10,7 +10,7 @@ import errno
 import os
 from dataclasses import dataclass, field
 
-from tui.core.packed import _HEX
+from tui.core.packed import _HEX, invalid_refname
 
 _READ_SIZE = 4096  # loose ref files are one line; anything larger is garbage anyway
 
@@ -124,5 +124,8 @@ def _walk_dir(path: str, name: str, hex_width: int, walk: LooseWalk, is_top: boo
             continue
         if is_dir:
             _walk_dir(entry.path, child, hex_width, walk)
+        elif invalid_refname(child):
+            # git skips such files ("ignoring ref with broken name"); show them as broken.
+            walk.refs[child] = LooseRef(broken_reason="invalid ref name: git ignores this file")
         else:
             walk.refs[child] = read_loose_file(entry.path, hex_width)

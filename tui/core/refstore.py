@@ -95,8 +95,9 @@ class ObjectReader:
                 import pygit2
 
                 _disable_owner_validation(pygit2)
-                # Open the git dir itself: no discovery, no work tree, nothing executed.
-                self._repo = pygit2.Repository(self.git_dir, pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+                # Open the git dir itself as bare: no discovery, no work tree, nothing executed.
+                flags = pygit2.enums.RepositoryOpenFlag.NO_SEARCH | pygit2.enums.RepositoryOpenFlag.BARE
+                self._repo = pygit2.Repository(self.git_dir, flags)
             except Exception as exc:  # libgit2 raises several types; all mean "cannot read"
                 self.error = f"cannot open object store: {exc}"
         return self._repo

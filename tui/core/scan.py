@@ -14,7 +14,7 @@ from tui.core import analysis
 from tui.core.discovery import Candidate, discover
 from tui.core.gitconfig import read_config, repo_settings
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
-from tui.core.refstore import judge_shadows, count_refs, read_snapshot, RefSnapshot
+from tui.core.refstore import HEX_WIDTH, RefSnapshot, count_refs, judge_shadows, read_snapshot
 from tui.core.worktrees import git_sync_view, list_worktrees
 
 # Below this many repositories a process pool costs more than it saves (measured: see README).
@@ -111,7 +111,7 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     report.head = snapshot.resolve("HEAD")
     report.packed_refs_size = snapshot.packed.size if snapshot.packed.exists else None
     report.last_fetch = _mtime(os.path.join(git_dir, "FETCH_HEAD"))
-    worktree_dirs = _fill_worktrees(report, candidate, settings, now)
+    worktree_dirs = _fill_worktrees(report, candidate, settings, now, snapshot)
     report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs)
     report.problems.extend(repo_problems(snapshot, report))
 
@@ -138,11 +138,20 @@ def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
     return problems
 
 
-def _fill_worktrees(report: RepoReport, candidate: Candidate, settings, now: float) -> dict[str, str]:
+def _fill_worktrees(
+    report: RepoReport, candidate: Candidate, settings, now: float, snapshot: RefSnapshot | None = None
+) -> dict[str, str]:
     bare = candidate.layout is Layout.BARE or (candidate.layout is Layout.GIT_SYNC and candidate.path == candidate.git_dir)
     main_path = candidate.git_dir if bare else candidate.path
     try:
-        worktrees: list[Worktree] = list_worktrees(candidate.git_dir, main_path=main_path, bare=bare, now=now)
+        worktrees: list[Worktree] = list_worktrees(
+            candidate.git_dir,
+            main_path=main_path,
+            bare=bare,
+            now=now,
+            hex_width=HEX_WIDTH.get(settings.object_format, 40),
+            main_head=_main_head(snapshot),
+        )
     except OSError as exc:
         report.problems.append(Problem("unreadable", Severity.WARNING, f"worktrees: {exc.strerror or exc}"))
         worktrees = []
@@ -153,6 +162,20 @@ def _fill_worktrees(report: RepoReport, candidate: Candidate, settings, now: flo
         report.problems.extend(problems)
     admin = os.path.join(candidate.git_dir, "worktrees")
     return {w.id: os.path.join(admin, w.id) for w in worktrees if w.id}
+
+
+def _main_head(snapshot: RefSnapshot | None) -> tuple[str | None, str | None] | None:
+    """HEAD as the worktree listing needs it, when the snapshot resolved it cleanly."""
+    if snapshot is None or snapshot.head is None or snapshot.head.broken_reason:
+        return None
+    target = snapshot.head.symbolic_target
+    if target is not None:
+        if not target.startswith("refs/"):
+            return None  # unusual: let the worktree reader apply git's exact rules
+        resolved = snapshot.loose.refs.get(target)
+        if resolved is not None and (resolved.broken_reason or resolved.symbolic_target):
+            return None
+    return snapshot.resolve("HEAD"), target
 
 
 def _mtime(path: str) -> float | None:

@@ -1,0 +1,187 @@
+"""The benchmark fixtures contain what they claim, checked with git and libgit2 (quick sizes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pygit2
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks import fixtures  # noqa: E402
+
+SIZES = fixtures.QUICK
+
+GIT_ENV = {
+    **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_AUTHOR_DATE": "@1709280000 +0000",
+    "GIT_COMMITTER_DATE": "@1709280000 +0000",
+    "LC_ALL": "C",
+}
+
+
+def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", "-C", str(repo), *args], env=GIT_ENV, capture_output=True, text=True, check=check)
+
+
+def for_each_ref(repo: Path) -> dict[str, str]:
+    out = git(repo, "for-each-ref", "--format=%(objectname) %(refname)").stdout
+    return {name: oid for oid, name in (line.split(" ", 1) for line in out.splitlines())}
+
+
+def loose_ref_files(git_dir: Path) -> dict[str, str]:
+    return {
+        p.relative_to(git_dir).as_posix(): p.read_text().strip() for p in (git_dir / "refs").rglob("*") if p.is_file()
+    }
+
+
+def packed_ref_lines(git_dir: Path) -> dict[str, str]:
+    lines = (git_dir / "packed-refs").read_text().splitlines()
+    return {name: oid for oid, name in (line.split(" ", 1) for line in lines if not line.startswith(("#", "^")))}
+
+
+def is_ancestor(repo: Path, older: str, newer: str) -> bool:
+    return git(repo, "merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fixtures")
+
+
+def test_f1_starred(cache: Path) -> None:
+    fixture = fixtures.ensure(SIZES.f1, cache=cache)
+    repo, claim = fixture.path, fixture.manifest
+    refs = for_each_ref(repo)
+    assert len(refs) == claim["refs"] == SIZES.f1.refs
+    assert set(refs.values()) == {claim["value"]}
+    assert git(repo, "cat-file", "-t", claim["value"]).stdout.strip() == "blob"
+    assert len(loose_ref_files(repo)) == claim["loose"]
+    assert len(packed_ref_lines(repo)) == claim["packed"]
+    assert claim["loose"] + claim["packed"] == claim["refs"]
+
+
+def test_f2_changes_and_stale_loose_shadows(cache: Path) -> None:
+    fixture = fixtures.ensure(SIZES.f2, cache=cache)
+    repo, claim = fixture.path, fixture.manifest
+    assert len(for_each_ref(repo)) == claim["refs"] == SIZES.f2.refs + 1  # + refs/heads/master
+    loose, packed = loose_ref_files(repo), packed_ref_lines(repo)
+    assert len(loose) == claim["loose"] == SIZES.f2.loose
+    assert sorted(set(loose) & set(packed)) == sorted(claim["stale_loose"])
+    assert len(claim["stale_loose"]) == SIZES.f2.stale
+    for name in claim["stale_loose"]:
+        resolved = git(repo, "rev-parse", "--verify", name).stdout.strip()
+        assert resolved == loose[name] != packed[name]
+        assert is_ancestor(repo, loose[name], packed[name])
+    assert int(git(repo, "rev-list", "--count", "refs/heads/master").stdout) == SIZES.f2.commits
+    git(repo, "fsck", "--connectivity-only", "--no-progress")
+
+
+@pytest.fixture(scope="module")
+def host(cache: Path) -> fixtures.Fixture:
+    return fixtures.ensure(SIZES.f3, cache=cache)
+
+
+def test_f3_repos_and_refs(host: fixtures.Fixture) -> None:
+    claim = host.manifest
+    repos = [host.resolve(r) for r in claim["repos"]]
+    assert len(repos) == SIZES.f3.repos
+    assert claim["bare"] + claim["non_bare"] == len(repos)
+    for repo in repos:
+        assert len(for_each_ref(repo)) == claim["refs_per_repo"], repo
+    assert sum(claim["shadows"].values()) == len(repos) * 3 // 4
+
+
+def test_f3_shadows_resolve_as_claimed(host: fixtures.Fixture) -> None:
+    kinds = set()
+    for example in host.manifest["shadow_examples"]:
+        repo = host.resolve(example["repo"])
+        loose, packed = example["loose"], example["packed"]
+        assert git(repo, "rev-parse", example["ref"]).stdout.strip() == loose
+        if example["kind"] == "stale-loose":
+            assert loose != packed and is_ancestor(repo, loose, packed)
+        elif example["kind"] == "dead-packed":
+            assert loose != packed and is_ancestor(repo, packed, loose)
+        else:
+            assert loose == packed
+        kinds.add(example["kind"])
+    assert kinds == {"stale-loose", "dead-packed", "identical"}
+
+
+def test_f3_worktrees_are_locked_and_prunable_as_claimed(host: fixtures.Fixture) -> None:
+    locked, prunable, linked = set(), set(), 0
+    for relative in host.manifest["repos"]:
+        repo = host.resolve(relative)
+        if not (repo / ".git").is_dir():
+            continue
+        blocks = git(repo, "worktree", "list", "--porcelain").stdout.strip().split("\n\n")
+        assert len(blocks) == 3
+        for block in blocks[1:]:
+            linked += 1
+            fields = dict(line.partition(" ")[::2] for line in block.splitlines())
+            path = Path(fields["worktree"]).relative_to(host.directory).as_posix()
+            if "locked" in fields:
+                locked.add(path)
+            if "prunable" in fields:
+                assert fields["prunable"] == "gitdir file points to non-existent location"
+                prunable.add(path)
+    assert linked == 2 * SIZES.f3.non_bare
+    assert locked == set(host.manifest["locked_worktrees"]) and locked
+    assert prunable == set(host.manifest["prunable_worktrees"]) and prunable
+
+
+def test_f3_objects_are_readable_by_git_and_libgit2(host: fixtures.Fixture) -> None:
+    bare = next(host.resolve(r) for r in host.manifest["repos"] if r.endswith(".git"))
+    non_bare = next(host.resolve(r) for r in host.manifest["repos"] if not r.endswith(".git"))
+    for repo in (bare, non_bare):
+        git(repo, "fsck", "--connectivity-only", "--no-progress")
+        opened = pygit2.Repository(str(repo))
+        head = opened.revparse_single("HEAD")
+        assert head.id == opened.references["refs/heads/main"].target
+        assert opened.revparse_single("refs/tags/v1.5").peel(pygit2.Commit).message == "commit 25\n"
+    assert sorted(pygit2.Repository(str(non_bare)).list_worktrees()) == ["wt-a", "wt-b"]
+
+
+def test_cache_is_reused_then_rebuilt_on_request(cache: Path) -> None:
+    first = fixtures.ensure(SIZES.f1, cache=cache)
+    again = fixtures.ensure(SIZES.f1, cache=cache)
+    assert again.build_seconds is None and again.manifest == first.manifest
+    (first.directory / fixtures.COMPLETE).unlink()  # an interrupted build
+    rebuilt = fixtures.ensure(SIZES.f1, cache=cache)
+    assert rebuilt.build_seconds is not None and rebuilt.manifest == first.manifest
+
+
+def test_run_py_quick_writes_a_report(cache: Path, tmp_path: Path) -> None:
+    # Times nothing meaningful; checks the runner end to end (gitward's CLI may fail: reported).
+    report = tmp_path / "bench.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "benchmarks/run.py"),
+            "--quick",
+            "--runs",
+            "1",
+            "--cache",
+            str(cache),
+            "--json",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        env=GIT_ENV,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(report.read_text())["rows"]
+    assert [row["fixture"] for row in rows] == ["F3", "F2", "F2", "F1"]
+    assert all(row["git"] is None or row["git"]["median"] is not None for row in rows)
+    assert "speedup" in done.stdout
