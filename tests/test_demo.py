@@ -296,7 +296,7 @@ def test_compare_pair(demo: Path) -> None:
 
 def test_no_file_points_into_the_staging_dir(demo: Path) -> None:
     gitdir_files = list(demo.rglob("worktrees/*/gitdir"))
-    assert len(gitdir_files) == 5
+    assert len(gitdir_files) == 6  # 3 git-sync, 3 work/tooling
     for path in gitdir_files:
         assert path.read_text().startswith(str(demo) + "/")
     assert not [p for p in demo.parent.iterdir() if p.name.startswith(".demo.")]

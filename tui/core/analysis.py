@@ -71,7 +71,7 @@ def lock_problems(locks: list[LockFile]) -> list[Problem]:
         if not lock.stale:
             continue
         age = humanize.naturaldelta(lock.age_seconds)
-        grace = humanize.naturaldelta(lock.grace_seconds)
+        grace = _duration(lock.grace_seconds)
         problems.append(
             Problem(
                 "stale-lock",
@@ -83,6 +83,12 @@ def lock_problems(locks: list[LockFile]) -> list[Problem]:
             )
         )
     return problems
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 60)} min"
 
 
 def _lock_effect(lock: LockFile) -> str:

@@ -12,7 +12,7 @@
         gitlab/corrupt-packed.git  packed-refs with a torn line and a false "sorted" claim
         mirrors/upstream-lib.git   a bare mirror that is behind its upstream
         sync/webapp                a git-sync root: current, locked and vanished worktrees
-        work/tooling               a non-bare repo with a locked and a prunable worktree
+        work/tooling               a non-bare repo: a locked, a prunable and a locked-but-missing worktree
       upstreams/             remotes the mirror and the git-sync root fetch from (not scanned)
       compare/source, compare/replica   a migration rehearsal with differences
 
@@ -787,7 +787,7 @@ MARKUP_LOCK_REASON = "release build on usb disk; [bold red]not-markup[/] must sh
 
 
 def _work_tooling(build: _Build) -> None:
-    """A developer checkout with two linked worktrees: one locked, one whose directory was deleted."""
+    """A checkout with linked worktrees: locked, deleted (prunable), locked but unmounted (missing)."""
     top = build.host / "work/tooling"
     git_dir = init_repo(top, bare=False, branch="main")
     fi = FastImport()
@@ -809,10 +809,17 @@ def _work_tooling(build: _Build) -> None:
     linked = build.host / "work/tooling-worktrees"
     run_git("worktree", "add", "-q", linked / "release", "release/2.x", cwd=top)
     run_git("worktree", "add", "-q", linked / "experiment", "experiment", cwd=top)
+    run_git("worktree", "add", "-q", "--detach", linked / "scratch", "main", cwd=top)
     run_git("worktree", "lock", "--reason", MARKUP_LOCK_REASON, linked / "release", cwd=top)
+    run_git("worktree", "lock", "--reason", "scratch disk unmounted for repair", linked / "scratch", cwd=top)
     shutil.rmtree(linked / "experiment")
+    # Locked and gone (an unmounted disk): git keeps it, gitward says it is missing.
+    shutil.rmtree(linked / "scratch")
     build.remember_paths_in(
-        git_dir / "worktrees/release/gitdir", git_dir / "worktrees/experiment/gitdir", linked / "release/.git"
+        git_dir / "worktrees/release/gitdir",
+        git_dir / "worktrees/experiment/gitdir",
+        git_dir / "worktrees/scratch/gitdir",
+        linked / "release/.git",
     )
 
 
@@ -902,7 +909,8 @@ host/sync/webapp
     silly-rename file sits in .worktrees/.
 host/work/tooling
     A developer checkout with linked worktrees in work/tooling-worktrees/: `release` is locked
-    (its reason contains markup-looking text), `experiment` was deleted and is prunable.
+    (its reason contains markup-looking text), `experiment` was deleted and is prunable,
+    `scratch` is locked but its disk is unmounted (missing, kept by git).
 compare/source, compare/replica
     A migration rehearsal: on the replica project-beta has stale loose refs, project-gamma
     lacks tag v1.1, and project-delta is missing.
