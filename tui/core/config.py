@@ -1,0 +1,195 @@
+"""gitward's own settings: ``config.toml`` in the config dir, read with stdlib tomllib.
+
+Strict on purpose: an unknown key is almost always a typo (``read-only`` for ``read_only``), and a
+typo in a safety setting that silently falls back to its default is how a "read-only" console
+ends up writing. Every error names the file and the dotted key.
+
+    roots = ["/srv/gerrit/git", "~/mirrors"]
+    read_only = false
+    jobs = 8                      # scan workers; unset: gitward decides
+    theme = "textual-dark"
+
+    [keys]                        # binding id -> key; ids are checked by the app
+    refresh = "ctrl+r"
+
+    [sync]
+    timeout_seconds = 300
+    max_per_host = 3              # concurrent fetches against one server
+    log_buffer_lines = 10000      # lines kept in the live log pane
+    log_dir_max_bytes = 52428800  # sync logs on disk, oldest removed first
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Any
+
+from . import paths
+
+CONFIG_FILE_NAME = "config.toml"
+MiB = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A config file gitward cannot use; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    timeout_seconds: float = 300.0
+    max_per_host: int = 3
+    log_buffer_lines: int = 10_000
+    log_dir_max_bytes: int = 50 * MiB
+
+
+@dataclass(slots=True)
+class Config:
+    roots: list[str] = field(default_factory=list)
+    read_only: bool = False
+    jobs: int | None = None
+    theme: str | None = None
+    keys: dict[str, str] = field(default_factory=dict)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    path: str | None = None  # the file these came from; None: no file, all defaults
+
+
+def default_config_path() -> str:
+    return os.path.join(paths.config_dir(), CONFIG_FILE_NAME)
+
+
+def load_config(path: str | None = None) -> Config:
+    """Read and validate the config file (default: ``config.toml`` in the config dir).
+    A missing file means defaults. Anything else wrong raises ConfigError."""
+    path = path if path is not None else default_config_path()
+    try:
+        with open(path, "rb") as handle:
+            document = tomllib.load(handle)
+    except FileNotFoundError:
+        return Config()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not valid UTF-8 (byte {exc.start})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    return _validate(document, path)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync")
+_SYNC_KEYS = ("timeout_seconds", "max_per_host", "log_buffer_lines", "log_dir_max_bytes")
+
+
+def _validate(document: dict[str, Any], path: str) -> Config:
+    _reject_unknown_keys(document, _TOP_LEVEL_KEYS, "", path)
+    config = Config(path=path)
+    if "roots" in document:
+        config.roots = _roots(document["roots"], path)
+    if "read_only" in document:
+        config.read_only = _boolean(document["read_only"], "read_only", path)
+    if "jobs" in document:
+        config.jobs = _positive_int(document["jobs"], "jobs", path)
+    if "theme" in document:
+        config.theme = _non_empty_string(document["theme"], "theme", path)
+    if "keys" in document:
+        config.keys = _key_bindings(document["keys"], path)
+    if "sync" in document:
+        config.sync = _sync(document["sync"], path)
+    return config
+
+
+def _reject_unknown_keys(table: dict[str, Any], known: tuple[str, ...], prefix: str, path: str) -> None:
+    for key in table:
+        if key not in known:
+            where = f"[{prefix.rstrip('.')}]" if prefix else "the top level"
+            raise ConfigError(
+                f"{path}: unknown key {prefix + key!r} (known in {where}: {', '.join(known)})"
+            )
+
+
+def _roots(value: Any, path: str) -> list[str]:
+    if not isinstance(value, list):
+        raise _wrong_type("roots", "an array of strings", value, path)
+    roots = []
+    for i, item in enumerate(value):
+        roots.append(os.path.expanduser(_non_empty_string(item, f"roots[{i}]", path)))
+    return roots
+
+
+def _key_bindings(value: Any, path: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise _wrong_type("keys", "a table", value, path)
+    return {binding_id: _non_empty_string(key, f"keys.{binding_id}", path) for binding_id, key in value.items()}
+
+
+def _sync(value: Any, path: str) -> SyncConfig:
+    if not isinstance(value, dict):
+        raise _wrong_type("sync", "a table", value, path)
+    _reject_unknown_keys(value, _SYNC_KEYS, "sync.", path)
+    defaults = SyncConfig()
+
+    def setting(name: str, check: Callable[[Any, str, str], Any]) -> Any:
+        return check(value.get(name, getattr(defaults, name)), f"sync.{name}", path)
+
+    return SyncConfig(
+        timeout_seconds=setting("timeout_seconds", _positive_seconds),
+        max_per_host=setting("max_per_host", _positive_int),
+        log_buffer_lines=setting("log_buffer_lines", _positive_int),
+        log_dir_max_bytes=setting("log_dir_max_bytes", _positive_int),
+    )
+
+
+def _boolean(value: Any, key: str, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise _wrong_type(key, "true or false", value, path)
+    return value
+
+
+def _positive_int(value: Any, key: str, path: str) -> int:
+    # bool is an int to Python; "jobs = true" is still a mistake
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _wrong_type(key, "an integer", value, path)
+    if value < 1:
+        raise ConfigError(f"{path}: {key!r} must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(value: Any, key: str, path: str) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise _wrong_type(key, "a number of seconds", value, path)
+    if not math.isfinite(value) or value <= 0:  # TOML has inf and nan
+        raise ConfigError(f"{path}: {key!r} must be a positive number of seconds, got {value}")
+    return float(value)
+
+
+def _non_empty_string(value: Any, key: str, path: str) -> str:
+    if not isinstance(value, str):
+        raise _wrong_type(key, "a string", value, path)
+    if not value.strip():
+        raise ConfigError(f"{path}: {key!r} must not be empty")
+    return value
+
+
+def _wrong_type(key: str, expected: str, value: Any, path: str) -> ConfigError:
+    return ConfigError(f"{path}: {key!r} must be {expected}, got {_toml_type(value)}")
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a float ({value})"
+    if isinstance(value, str):
+        return f"a string ({value!r})"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a date/time ({value})"

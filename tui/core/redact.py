@@ -1,0 +1,181 @@
+"""Keep secrets and terminal control sequences out of everything gitward shows, logs or prints.
+
+Two different jobs, both applied to text gitward did not write itself:
+
+- ``redact_url`` / ``redact_text``: credentials in remote URLs, in git's own error output and in
+  HTTP trace headers become ``***``. The rule is "never leak, over-redact if unsure": the only
+  credential-looking things kept are ssh login names (``git@host:x.git``, ``ssh://git@host/x``),
+  which select an account on the server but prove nothing, and the user part of
+  ``user:password@`` (unless it looks like a token).
+- ``sanitize_terminal``: escape sequences and control characters are removed so a ref name or a
+  remote's progress output cannot retitle the window, rewrite the screen or fake a prompt.
+
+Both are pure string functions with precompiled patterns: the sync log pipes every line of
+``git fetch`` output through them.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+MASK = "***"
+
+# Schemes whose user part is an ssh login name, not a secret.
+_SSH_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git"})
+
+# Tokens that hosts accept in place of a user name (https://TOKEN@host or TOKEN:x-oauth-basic@).
+_TOKEN_PREFIXES = (
+    "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",  # GitHub
+    "glpat-", "gldt-", "glrt-", "glptt-", "gloas-", "glcbt-", "glimt-", "glft-",  # GitLab
+    "atbb", "atctt",  # Bitbucket (compared lowercased)
+)
+# Anything this long that mixes letters and digits is treated as a token too (Azure DevOps,
+# Gitea and old GitHub tokens have no prefix). A long user name gets hidden: acceptable.
+_TOKEN_MIN_LENGTH = 20
+
+# URL query/fragment parameters whose values are secrets: private_token, access_token, token,
+# password, passwd, api_key, client_secret, sig (Azure SAS), X-Amz-Signature/Credential, ...
+_SENSITIVE_PARAM_NAME = re.compile(r"token|pass|secret|key|auth|sig|credential|session", re.IGNORECASE)
+_PARAM = re.compile(r"(?<=[?&#;])([^=&#;\s]*)=([^&#;\s]*)")
+
+_SCHEME_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+# "user:password@host" without a scheme (http.proxy accepts that form). It must start a token:
+# after the start, whitespace, a quote, "=", "(", "<", "[" or ",". The password part is greedy up
+# to the last "@" before whitespace or "/", so a raw "@" inside the password is hidden too.
+_BARE_USERINFO_IN_TEXT = re.compile(r"(?:(?<=[\s'\"=(<\[,])|^)([^\s:@/'\"]+):[^\s/]*@(?=[^\s@/])", re.MULTILINE)
+# HTTP headers as they appear in GIT_TRACE_CURL output, http.extraHeader values and proxies'
+# error pages. The auth scheme word (Basic, Bearer, ...) stays: it helps debugging, proves nothing.
+_SECRET_HEADER = re.compile(
+    r"\b((?:proxy-)?authorization|(?:set-)?cookie|(?:private|job|deploy)-token|x-api-key)"
+    r"([ \t]*:[ \t]*)"
+    r"((?:basic|bearer|token|digest|negotiate|ntlm)[ \t]+)?"
+    r"[^\r\n]+",
+    re.IGNORECASE,
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with passwords, tokens and secret query parameters replaced by ``***``.
+
+    ``https://user:pw@host`` -> ``https://user:***@host``; ``https://TOKEN@host`` ->
+    ``https://***@host`` (a lone user part of a non-ssh URL is how tokens are passed);
+    ``ssh://git@host/x`` and ``git@host:x.git`` are unchanged. The user info is everything up to
+    the *last* ``@`` before the first ``/``: a password with an unencoded ``@``, ``?``, ``#`` or
+    ``:`` is still hidden in full. (An unencoded ``/`` cannot be in a password: git, curl and
+    RFC 3986 all end the host part there.) Idempotent.
+    """
+    match = _SCHEME_URL.match(url)
+    if match is not None:
+        scheme, rest = match.groups()
+        ssh = scheme.lower() in _SSH_SCHEMES
+        return f"{scheme}://{_redact_after_scheme(rest, ssh)}"
+    # scp-like "user@host:path", a proxy's "user:pw@host:port", or a local path: an ssh login
+    # name is not a secret, a password is.
+    return _redact_after_scheme(url, ssh=True)
+
+
+def redact_text(text: str) -> str:
+    """Free text (git's stderr, a log line) with every credential it carries replaced by ``***``.
+
+    Covers URLs with any scheme (``fatal: unable to access 'https://u:p@h/x/': ...``), bare
+    ``user:password@host``, and Authorization/Cookie/token headers (the rest of the line goes).
+    """
+    if ":" not in text:  # every form below needs one; most log lines are progress counters
+        return text
+    text = _SECRET_HEADER.sub(_mask_header, text)
+    if "://" in text:
+        text = _URL_IN_TEXT.sub(_redact_url_match, text)
+    if "@" in text:
+        text = _BARE_USERINFO_IN_TEXT.sub(_mask_bare_userinfo, text)
+    return text
+
+
+def _redact_after_scheme(rest: str, ssh: bool) -> str:
+    slash = rest.find("/")
+    authority = rest if slash < 0 else rest[:slash]
+    at = authority.rfind("@")
+    if at < 0:
+        return _redact_params(rest)
+    userinfo = rest[:at]
+    return _redact_userinfo(userinfo, ssh) + "@" + _redact_params(rest[at + 1 :])
+
+
+def _redact_userinfo(userinfo: str, ssh: bool) -> str:
+    if not userinfo:
+        return userinfo
+    user, colon, _password = userinfo.partition(":")
+    if _looks_like_token(user):
+        return MASK
+    if colon:
+        return f"{user}:{MASK}"
+    return userinfo if ssh else MASK
+
+
+def _looks_like_token(user: str) -> bool:
+    if user == MASK:
+        return False
+    if user.lower().startswith(_TOKEN_PREFIXES):
+        return True
+    if len(user) < _TOKEN_MIN_LENGTH:
+        return False
+    has_digit = any(c.isdigit() for c in user)
+    has_alpha = any(c.isalpha() for c in user)
+    return has_digit and has_alpha
+
+
+def _redact_params(rest: str) -> str:
+    if "=" not in rest:
+        return rest
+    return _PARAM.sub(_mask_param, rest)
+
+
+def _mask_param(match: re.Match[str]) -> str:
+    name = match.group(1)
+    readable_name = unquote(name) if "%" in name else name
+    if _SENSITIVE_PARAM_NAME.search(readable_name):
+        return f"{name}={MASK}"
+    return match.group(0)
+
+
+def _mask_header(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{match.group(2)}{match.group(3) or ''}{MASK}"
+
+
+def _redact_url_match(match: re.Match[str]) -> str:
+    return redact_url(match.group(0))
+
+
+def _mask_bare_userinfo(match: re.Match[str]) -> str:
+    user = match.group(1)
+    return f"{MASK}@" if _looks_like_token(user) else f"{user}:{MASK}@"
+
+
+# --- terminal safety --------------------------------------------------------------------------
+
+# ECMA-48 / VT: CSI (ESC [ or 8-bit 0x9B) params, intermediates, final byte; string controls
+# (OSC ESC ], DCS ESC P, SOS ESC X, PM ESC ^, APC ESC _, or their 8-bit forms) up to BEL or ST;
+# any other ESC sequence (ESC, intermediates, final: "ESC c" resets the terminal). An unterminated
+# string control loses only its introducer: its payload then shows as plain text, which is
+# harmless once the ESC is gone. The payload class stops at ESC and at any C1 character, so each
+# attempt ends at the next introducer and the scan stays linear on hostile input.
+_ESCAPE_SEQUENCE = (
+    r"(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x80-\x9f]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
+)
+# C0 except \t and \n (and \r on request), DEL, C1.
+_TERMINAL_UNSAFE = re.compile(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TERMINAL_UNSAFE_KEEP_CR = re.compile(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def sanitize_terminal(text: str, keep_cr: bool = False) -> str:
+    """``text`` without escape sequences and control characters, safe to write to a terminal.
+
+    Keeps ``\\n`` and ``\\t``; keeps ``\\r`` only with ``keep_cr=True`` (the sync log handles
+    carriage returns itself: git's progress lines overwrite one another). Does not escape Rich
+    markup: that is the renderer's job.
+    """
+    pattern = _TERMINAL_UNSAFE_KEEP_CR if keep_cr else _TERMINAL_UNSAFE
+    return pattern.sub("", text)
