@@ -136,7 +136,7 @@ def shadow_problems(snapshot: RefSnapshot) -> list[Problem]:
     for name, verdict in sorted(snapshot.verdicts.items()):
         by_verdict.setdefault(verdict, []).append(name)
     loose = snapshot.loose.refs
-    packed = snapshot.packed.values
+    packed = snapshot.packed
     problems = []
     stale = by_verdict.get(Verdict.STALE_LOOSE)
     if stale:
@@ -147,7 +147,7 @@ def shadow_problems(snapshot: RefSnapshot) -> list[Problem]:
                 Severity.ERROR,
                 f"{_count(stale, 'ref')} shadowed by an OLDER loose file ({_examples(stale)}): "
                 f"e.g. {first} shows {_short(loose[first].value)} while packed-refs holds the "
-                f"newer {_short(packed[first])}. This is what a copy without --delete leaves after "
+                f"newer {_short(packed.get(first))}. This is what a copy without --delete leaves after "
                 "the source packed its refs. Do NOT run 'git gc' or 'git pack-refs' here: they fold "
                 "the stale values into packed-refs and throw the newer ones away, and 'git prune' "
                 "may then delete the newer commits. Fix: 'gitward shadows prune REPO --keep packed'.",
@@ -163,7 +163,7 @@ def shadow_problems(snapshot: RefSnapshot) -> list[Problem]:
                 Severity.ERROR,
                 f"{_count(broken, 'loose ref file')} cannot be parsed and hide their packed value "
                 f"({_examples(broken)}): {first}: {loose[first].broken_reason}; git does not fall "
-                f"back to packed-refs ({_short(packed[first])}), so the ref is broken. Fix: "
+                f"back to packed-refs ({_short(packed.get(first))}), so the ref is broken. Fix: "
                 "'gitward shadows prune REPO --keep packed --ref NAME' after checking the value.",
                 first,
             )
@@ -208,7 +208,7 @@ def shadow_problems(snapshot: RefSnapshot) -> list[Problem]:
 
 def broken_loose_problems(snapshot: RefSnapshot) -> list[Problem]:
     """Broken loose files that shadow nothing (broken-loose shadows are reported above)."""
-    packed = snapshot.packed.values
+    packed = snapshot.packed
     broken = sorted(
         name for name, ref in snapshot.loose.refs.items() if ref.broken_reason and name not in packed
     )

@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from itertools import islice
+from bisect import bisect_left
+from dataclasses import dataclass
 
 HEADER_PREFIX = "# pack-refs with:"
 KNOWN_TRAITS = frozenset({"peeled", "fully-peeled", "sorted"})
@@ -23,8 +25,8 @@ KNOWN_TRAITS = frozenset({"peeled", "fully-peeled", "sorted"})
 _BAD_REFNAME = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|/\.|\.lock(?:/|$)|//|^/|/$|\.$|^\.|^@$")
 # A cheap whole-file pre-check: if none of these occur, every name is valid and the
 # per-line check can be skipped (it would cost more than the parse on 200,000 refs).
-_CONTROL_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-_SUSPICIOUS_SUBSTRINGS = ("~", ":", "?", "*", "[", "\\", "..", "@", "/.", ".lock\n", "//", ".\n", "/\n", " .", "  ")
+_SUSPICIOUS_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f~:?*\[\\@]")
+_SUSPICIOUS_SUBSTRINGS = ("..", "/.", "//", ".lock\n", ".\n", "/\n", " .")
 
 _HEX = frozenset("0123456789abcdefABCDEF")  # git's get_oid_hex accepts both cases
 
@@ -38,19 +40,34 @@ class Anomaly:
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
-@dataclass(slots=True)
 class PackedRefs:
-    """What one ``packed-refs`` file says."""
+    """What one ``packed-refs`` file says.
 
-    values: dict[str, str] = field(default_factory=dict)  # name -> object id (hex)
-    peeled: dict[str, str] = field(default_factory=dict)  # name -> peeled object id
-    traits: frozenset[str] = frozenset()
-    has_header: bool = False
-    anomalies: list[Anomaly] = field(default_factory=list)
-    size: int = 0
-    mtime: float | None = None
-    is_symlink: bool = False
-    exists: bool = False
+    A canonical file is kept as its sorted ref lines and searched by bisection, as git
+    does: 200,000 refs are never turned into a dict unless a full listing asks for one
+    (``values``), which keeps ``refs --shadowed`` on Gerrit-sized files fast and small.
+    """
+
+    __slots__ = (
+        "peeled", "traits", "has_header", "anomalies", "size", "mtime", "is_symlink", "exists",
+        "_dict", "_names", "_lines", "_sep", "_key",
+    )
+
+    def __init__(self, *, size: int = 0, exists: bool = False, is_symlink: bool = False,
+                 anomalies: list[Anomaly] | None = None) -> None:
+        self.peeled: dict[str, str] = {}  # name -> peeled object id
+        self.traits: frozenset[str] = frozenset()
+        self.has_header = False
+        self.anomalies: list[Anomaly] = anomalies if anomalies is not None else []
+        self.size = size
+        self.mtime: float | None = None
+        self.is_symlink = is_symlink
+        self.exists = exists
+        self._dict: dict[str, str] | None = {}  # name -> object id, when built
+        self._names: list[str] | None = None  # sorted names (git's byte order)
+        self._lines: list[str] | None = None  # "<id> <name>" lines, parallel to _names
+        self._sep = 40
+        self._key = None  # None, or bytes_key when names are not all ASCII
 
     @property
     def sorted_claim(self) -> bool:
@@ -60,6 +77,38 @@ class PackedRefs:
     def fully_peeled(self) -> bool:
         return "fully-peeled" in self.traits
 
+    @property
+    def values(self) -> dict[str, str]:
+        """name -> object id for every packed ref (built on first use)."""
+        if self._dict is None:
+            sep = self._sep
+            self._dict = dict(zip(self._names, (line[:sep] for line in self._lines)))
+        return self._dict
+
+    def get(self, name: str) -> str | None:
+        if self._dict is not None:
+            return self._dict.get(name)
+        names = self._names
+        key = self._key
+        index = bisect_left(names, key(name), key=key) if key else bisect_left(names, name)
+        if index < len(names) and names[index] == name:
+            return self._lines[index][: self._sep]
+        return None
+
+    def __contains__(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    def __len__(self) -> int:
+        return len(self._dict) if self._dict is not None else len(self._names)
+
+    def names(self) -> list[str]:
+        """Every packed ref name, in file order for a canonical file."""
+        return list(self._dict) if self._dict is not None else self._names
+
+    def _use_sorted_lines(self, names: list[str], lines: list[str], sep: int, key) -> None:
+        self._dict = None
+        self._names, self._lines, self._sep, self._key = names, lines, sep, key
+
 
 def _is_hex_id(text: str, width: int) -> bool:
     return len(text) == width and not (set(text) - _HEX)
@@ -67,26 +116,38 @@ def _is_hex_id(text: str, width: int) -> bool:
 
 def parse_packed_refs(data: bytes, hex_width: int = 40) -> PackedRefs:
     """Parse the bytes of a packed-refs file. Never raises."""
-    result = PackedRefs(size=len(data), exists=True)
-    if not data:
+    return _parse_text(data.decode("utf-8", "surrogateescape"), len(data), hex_width)
+
+
+def _parse_text(text: str, size: int, hex_width: int) -> PackedRefs:
+    result = PackedRefs(size=size, exists=True)
+    if not text:
         return result
-    text = data.decode("utf-8", "surrogateescape")
     anomalies = result.anomalies
-    if "\x00" in text:
-        first_nul = text.count("\n", 0, text.index("\x00")) + 1
-        anomalies.append(
-            Anomaly(first_nul, "NUL byte: git reads lines as C strings and stops there")
-        )
-    if "\r" in text:
-        first_cr = text.count("\n", 0, text.index("\r")) + 1
+    _check_bytes(text, anomalies)
+    first_newline = text.find("\n")
+    header = text[: first_newline if first_newline != -1 else len(text)]
+    start = _read_header(header, result) if header.startswith("#") else 0
+    if not start:
         anomalies.append(
             Anomaly(
-                first_cr,
-                "CRLF line ending: git keeps the CR as part of the ref name, so the ref is "
-                "unreadable under its real name",
+                1,
+                "missing header '# pack-refs with: peeled fully-peeled sorted': git "
+                "reads it, but has to sort it in memory and cannot trust peeled values",
             )
         )
+    body_start = len(header) + 1 if start else 0
+    clean_so_far = not anomalies or _only_missing_header(anomalies)
+    if clean_so_far and _strict_body(hex_width).fullmatch(text, body_start):
+        # Canonical lines with plain names; only a ".lock" ending can still be invalid.
+        canonical = True
+        may_hold_invalid_names = text.find(".lock\n", body_start) != -1 or text.find(".lock/", body_start) != -1
+    else:
+        canonical = clean_so_far and bool(_canonical_body(hex_width).fullmatch(text, body_start))
+        may_hold_invalid_names = _may_hold_invalid_names(text, body_start)
     lines = text.split("\n")
+    # A Gerrit packed-refs runs to hundreds of MB: from here on only the lines are kept.
+    del text
     if lines[-1] == "":
         lines.pop()
     else:
@@ -97,59 +158,63 @@ def parse_packed_refs(data: bytes, hex_width: int = 40) -> PackedRefs:
                 "('unterminated line in packed-refs'), every git command here fails",
             )
         )
-
-    start = 0
-    if lines and lines[0].startswith("#"):
-        start = 1
-        header = lines[0]
-        if header.startswith(HEADER_PREFIX):
-            result.has_header = True
-            result.traits = frozenset(t for t in header[len(HEADER_PREFIX) :].split(" ") if t)
-            unknown = sorted(result.traits - KNOWN_TRAITS)
-            if unknown:
-                anomalies.append(
-                    Anomaly(1, f"unknown header traits {', '.join(map(repr, unknown))}: git ignores them")
-                )
-        else:
-            anomalies.append(
-                Anomaly(
-                    1,
-                    "odd header: git expects '# pack-refs with: ...'; git refuses this "
-                    "file ('unexpected line in packed-refs'), every git command here fails",
-                )
-            )
-    else:
-        anomalies.append(
-            Anomaly(
-                1,
-                "missing header '# pack-refs with: peeled fully-peeled sorted': git "
-                "reads it, but has to sort it in memory and cannot trust peeled values",
-            )
-        )
-
-    if not (anomalies and not _only_missing_header(anomalies)) and _parse_canonical_body(
-        lines, start, hex_width, result
-    ):
-        pass  # the fast path proved the body canonical: nothing more to report
-    else:
-        result.values.clear()
-        result.peeled.clear()
+    if not (canonical and _use_canonical_lines(lines, start, hex_width, result)):
+        # Any doubt: the exact line-by-line parser names every anomaly with its line.
+        result._dict = {}
+        result.peeled = {}
         _parse_records(lines, start, hex_width, result)
-    body_start = len(lines[0]) + 1 if start else 0
-    if _may_hold_invalid_names(text[body_start:]):
+    if may_hold_invalid_names:
         _check_names(lines, start, result)
     return result
 
 
-def _may_hold_invalid_names(body: str) -> bool:
-    if any(needle in body for needle in _SUSPICIOUS_SUBSTRINGS):
+def _check_bytes(text: str, anomalies: list[Anomaly]) -> None:
+    if "\x00" in text:
+        first_nul = text.count("\n", 0, text.index("\x00")) + 1
+        anomalies.append(Anomaly(first_nul, "NUL byte: git reads lines as C strings and stops there"))
+    if "\r" in text:
+        first_cr = text.count("\n", 0, text.index("\r")) + 1
+        anomalies.append(
+            Anomaly(
+                first_cr,
+                "CRLF line ending: git keeps the CR as part of the ref name, so the ref is "
+                "unreadable under its real name",
+            )
+        )
+
+
+def _read_header(header: str, result: PackedRefs) -> int:
+    """Parse a '#' first line; returns 1 (the body starts on line 2)."""
+    if header.startswith(HEADER_PREFIX):
+        result.has_header = True
+        result.traits = frozenset(t for t in header[len(HEADER_PREFIX) :].split(" ") if t)
+        unknown = sorted(result.traits - KNOWN_TRAITS)
+        if unknown:
+            result.anomalies.append(
+                Anomaly(1, f"unknown header traits {', '.join(map(repr, unknown))}: git ignores them")
+            )
+    else:
+        result.anomalies.append(
+            Anomaly(
+                1,
+                "odd header: git expects '# pack-refs with: ...'; git refuses this "
+                "file ('unexpected line in packed-refs'), every git command here fails",
+            )
+        )
+    return 1
+
+
+def _may_hold_invalid_names(text: str, start: int) -> bool:
+    """A cheap whole-file test: False means every name is valid (no per-line check needed)."""
+    if _SUSPICIOUS_CHARS.search(text, start):
         return True
-    peel_lines = body.count("\n^") + body.startswith("^")
-    if body.count("^") != peel_lines:
+    if any(text.find(needle, start) != -1 for needle in _SUSPICIOUS_SUBSTRINGS):
+        return True
+    peel_lines = text.count("\n^", max(start - 1, 0)) + text.startswith("^", start)
+    if text.count("^", start) != peel_lines:
         return True  # a '^' inside a name, not at the start of a peeled line
-    if body.count(" ") != body.count("\n") - peel_lines:
-        return True  # every ref line has exactly one space: a second one is in a name
-    return bool(_CONTROL_CHARS.search(body))
+    # Every ref line has exactly one space: a second one is inside a name.
+    return text.count(" ", start) != text.count("\n", start) - peel_lines
 
 
 def _check_names(lines: list[str], start: int, result: PackedRefs, limit: int = 20) -> None:
@@ -168,60 +233,83 @@ def _check_names(lines: list[str], start: int, result: PackedRefs, limit: int = 
                 return
 
 
+# Names made only of these characters, with no empty or dot-led component, are always valid.
+_PLAIN_REFNAME = re.compile(r"[A-Za-z0-9_+=,-]+(?:/[A-Za-z0-9_+=,-]+)*")
+
+
 def invalid_refname(name: str) -> bool:
     """True when git's check_refname_format() rejects ``name`` (one-level names allowed)."""
+    if _PLAIN_REFNAME.fullmatch(name):
+        return False
     return bool(_BAD_REFNAME.search(name)) or any(
         part.startswith(".") or part.endswith(".lock") or not part for part in name.split("/")
     )
 
 
 _CANONICAL_BODIES: dict[int, re.Pattern] = {}
-_RECORDS: dict[int, re.Pattern] = {}
-_PEELED_RECORDS: dict[int, re.Pattern] = {}
 
 
-def _patterns(hex_width: int) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+_STRICT_BODIES: dict[int, re.Pattern] = {}
+# A name component git always accepts: no dot at either end, no "..", plain characters.
+_PLAIN_COMPONENT = r"[A-Za-z0-9_+=,-]++(?:\.[A-Za-z0-9_+=,-]++)*+"
+
+
+def _canonical_body(hex_width: int) -> re.Pattern:
+    """Well-formed lines with any name (names are checked separately)."""
     if hex_width not in _CANONICAL_BODIES:
         hex_id = f"[0-9a-f]{{{hex_width}}}"
-        _CANONICAL_BODIES[hex_width] = re.compile(f"(?:{hex_id} refs/[^\\n\\r\\x00]+\\n(?:\\^{hex_id}\\n)?)*")
-        _RECORDS[hex_width] = re.compile(f"^({hex_id}) (.*)$", re.M)
-        _PEELED_RECORDS[hex_width] = re.compile(f"^{hex_id} (.*)\\n\\^({hex_id})$", re.M)
-    return _CANONICAL_BODIES[hex_width], _RECORDS[hex_width], _PEELED_RECORDS[hex_width]
+        _CANONICAL_BODIES[hex_width] = re.compile(f"(?:{hex_id} refs/[^\\n\\r\\x00]++\\n(?:\\^{hex_id}\\n)?+)*+")
+    return _CANONICAL_BODIES[hex_width]
+
+
+def _strict_body(hex_width: int) -> re.Pattern:
+    """Well-formed lines whose names are plainly valid: one C pass proves both."""
+    if hex_width not in _STRICT_BODIES:
+        hex_id = f"[0-9a-f]{{{hex_width}}}"
+        name = f"refs/{_PLAIN_COMPONENT}(?:/{_PLAIN_COMPONENT})*+"
+        # Possessive quantifiers: no backtracking stack, so memory stays flat on 200k lines.
+        _STRICT_BODIES[hex_width] = re.compile(f"(?:{hex_id} {name}\\n(?:\\^{hex_id}\\n)?+)*+")
+    return _STRICT_BODIES[hex_width]
 
 
 def _only_missing_header(anomalies: list[Anomaly]) -> bool:
     return all(a.message.startswith("missing header") for a in anomalies)
 
 
-def _parse_canonical_body(lines: list[str], start: int, hex_width: int, result: PackedRefs) -> bool:
-    """Fast path for a well-formed file (the common case: 200,000 refs in ~0.1 s).
+def _use_canonical_lines(lines: list[str], start: int, hex_width: int, result: PackedRefs) -> bool:
+    """Fast path for a body the canonical pattern matched (200,000 refs in ~0.1 s).
 
-    Whole-buffer regular expressions run in C; any doubt (no match, duplicates, false
-    'sorted' claim) returns False and the line-by-line parser finds the exact line.
+    The ref lines are kept sorted for bisection. Any doubt (duplicates, a false 'sorted'
+    claim) returns False and the line-by-line parser finds the exact line.
     """
-    body_pattern, record_pattern, peeled_pattern = _patterns(hex_width)
-    body = "\n".join(lines[start:]) + "\n" if len(lines) > start else ""
-    if not body_pattern.fullmatch(body):
-        return False
-    records = record_pattern.findall(body)
-    names = [name for _, name in records]
-    values = dict(zip(names, (value for value, _ in records)))
-    if len(values) != len(names):
+    sep = hex_width
+    ref_lines = lines[start:] if start else lines
+    if any(line[0] == "^" for line in ref_lines):
+        peeled = result.peeled
+        with_peeled, ref_lines = ref_lines, []
+        for line in with_peeled:
+            if line[0] == "^":
+                peeled[ref_lines[-1][sep + 1 :]] = line[1:]
+            else:
+                ref_lines.append(line)
+    names = [line[sep + 1 :] for line in ref_lines]
+    key = None if all(map(str.isascii, names)) else bytes_key
+    in_order = sorted(names, key=key)
+    if in_order != names:
+        if result.sorted_claim:
+            return False  # a false claim: the slow path reports the line
+        order = sorted(range(len(names)), key=lambda i: key(names[i]) if key else names[i])
+        names = in_order
+        ref_lines = [ref_lines[i] for i in order]
+    del in_order
+    if any(map(str.__eq__, names, islice(names, 1, None))):
         return False  # duplicates: let the slow path name the line
-    if result.sorted_claim and names != sorted(names, key=_sort_key(names)):
-        return False
-    result.values = values
-    if "^" in body:
-        result.peeled = dict(peeled_pattern.findall(body))
+    result._use_sorted_lines(names, ref_lines, sep, key)
     return True
 
 
-def _sort_key(names: list[str]):
-    return None if all(map(str.isascii, names)) else bytes_key
-
-
 def _parse_records(lines: list[str], start: int, hex_width: int, result: PackedRefs) -> None:
-    values = result.values
+    values = result._dict
     peeled = result.peeled
     anomalies = result.anomalies
     check_sorted = result.sorted_claim
@@ -306,25 +394,23 @@ def read_packed_refs(git_dir: str, hex_width: int = 40) -> PackedRefs:
     """Read ``<git_dir>/packed-refs``. Problems become anomalies, never exceptions."""
     path = os.path.join(git_dir, "packed-refs")
     try:
-        st = os.lstat(path)
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
     except FileNotFoundError:
         return PackedRefs()
     except OSError as exc:
         return PackedRefs(exists=True, anomalies=[Anomaly(0, f"cannot stat packed-refs: {exc.strerror}")])
-    is_link = stat.S_ISLNK(st.st_mode)
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
             st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return PackedRefs(
+                    exists=True, is_symlink=is_link, anomalies=[Anomaly(0, "packed-refs is not a regular file")]
+                )
+            # Decoded and handed over in one expression: no local keeps a second copy of a
+            # Gerrit-sized file alive while it is parsed.
+            result = _parse_text(handle.read().decode("utf-8", "surrogateescape"), st.st_size, hex_width)
     except OSError as exc:
-        result = PackedRefs(exists=True, is_symlink=is_link)
-        result.anomalies.append(Anomaly(0, f"cannot read packed-refs: {exc.strerror}"))
-        return result
-    if not stat.S_ISREG(st.st_mode):
-        result = PackedRefs(exists=True, is_symlink=is_link)
-        result.anomalies.append(Anomaly(0, "packed-refs is not a regular file"))
-        return result
-    result = parse_packed_refs(data, hex_width)
+        return PackedRefs(exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")])
     result.mtime = st.st_mtime
     result.is_symlink = is_link
     if is_link:

@@ -34,7 +34,7 @@ class RefSnapshot:
     verdict_errors: list[str] = field(default_factory=list)
 
     def shadow_names(self) -> list[str]:
-        packed = self.packed.values
+        packed = self.packed
         return [name for name in self.loose.refs if name in packed]
 
     def resolve(self, name: str, depth: int = 0) -> str | None:
@@ -49,7 +49,7 @@ class RefSnapshot:
             if loose.symbolic_target:
                 return self.resolve(loose.symbolic_target, depth + 1)
             return loose.value
-        return self.packed.values.get(name)
+        return self.packed.get(name)
 
 
 def read_snapshot(git_dir: str, object_format: str = "sha1") -> RefSnapshot:
@@ -64,9 +64,9 @@ def read_snapshot(git_dir: str, object_format: str = "sha1") -> RefSnapshot:
 
 
 def count_refs(snapshot: RefSnapshot) -> RefCounts:
-    packed = snapshot.packed.values
+    packed = snapshot.packed
     loose = snapshot.loose.refs
-    both = sum(1 for name in loose if name in packed)
+    both = len(snapshot.shadow_names())
     shadows: dict[str, int] = {}
     for verdict in snapshot.verdicts.values():
         shadows[verdict.value] = shadows.get(verdict.value, 0) + 1
@@ -171,11 +171,11 @@ def judge_shadows(snapshot: RefSnapshot, objects: ObjectReader | None = None) ->
     if not names:
         return
     objects = objects or ObjectReader(snapshot.git_dir)
-    packed = snapshot.packed.values
+    packed = snapshot.packed
     loose = snapshot.loose.refs
     for name in names:
         try:
-            snapshot.verdicts[name] = judge_shadow(loose[name], packed[name], objects)
+            snapshot.verdicts[name] = judge_shadow(loose[name], packed.get(name), objects)
         except LookupError as exc:
             snapshot.verdict_errors.append(str(exc))
             snapshot.verdicts[name] = Verdict.UNDECIDABLE
@@ -189,12 +189,14 @@ def iter_refs(
     include_head: bool = True,
 ) -> Iterator[Ref]:
     """Every ref in git's byte-wise order, with its source and (for shadows) verdict."""
-    packed = snapshot.packed.values
     peeled = snapshot.packed.peeled
     loose = snapshot.loose.refs
     if shadowed_only:
-        names = [n for n in loose if n in packed and n.startswith(prefix)]
+        # Bisection per loose name: the packed-refs dict of a Gerrit repo is never built.
+        packed = snapshot.packed
+        names = [n for n in loose if n.startswith(prefix) and n in packed]
     else:
+        packed = snapshot.packed.values
         names = [n for n in loose if n.startswith(prefix) and n not in packed]
         names.extend(n for n in packed if n.startswith(prefix))
     names.sort(key=_sort_key(names))

@@ -131,7 +131,7 @@ def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
     elif snapshot.head.broken_reason:
         problems.append(Problem("broken-loose-ref", Severity.ERROR, f"HEAD: {snapshot.head.broken_reason}", "HEAD"))
     problems.extend(
-        analysis.backlog_problems(report.refs.loose + report.refs.both, len(snapshot.packed.values), snapshot.loose.empty_dirs)
+        analysis.backlog_problems(report.refs.loose + report.refs.both, len(snapshot.packed), snapshot.loose.empty_dirs)
     )
     for worktree in report.worktrees:
         problems.extend(worktree.problems)
