@@ -59,12 +59,15 @@ def parse_loose_contents(data: bytes, hex_width: int = 40) -> LooseRef:
     return LooseRef(broken_reason=f"not an object id: {text[:50]!r}")
 
 
-def read_loose_file(path: str, hex_width: int = 40) -> LooseRef:
+def read_loose_file(path: str, hex_width: int = 40, missing_ok: bool = False) -> LooseRef | None:
+    """One loose ref file. ``missing_ok``: return None instead of a broken ref if absent."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return _read_symlink_ref(path, hex_width)
+        if missing_ok and exc.errno == errno.ENOENT:
+            return None
         return LooseRef(broken_reason=f"unreadable: {exc.strerror}")
     try:
         data = os.read(fd, _READ_SIZE)

@@ -390,6 +390,14 @@ def _preview(text: str, limit: int = 60) -> str:
     return repr(shown)
 
 
+def _read_all(fd: int, size_hint: int) -> bytes:
+    # Plain os.read: Python's buffered open() adds an fstat, an ioctl and two lseeks.
+    chunks = [os.read(fd, size_hint + 1)]
+    while chunks[-1]:  # until EOF: the file may have grown since fstat
+        chunks.append(os.read(fd, 1 << 20))
+    return chunks[0] if len(chunks) == 2 else b"".join(chunks)
+
+
 def read_packed_refs(git_dir: str, hex_width: int = 40) -> PackedRefs:
     """Read ``<git_dir>/packed-refs``. Problems become anomalies, never exceptions."""
     path = os.path.join(git_dir, "packed-refs")
@@ -400,17 +408,22 @@ def read_packed_refs(git_dir: str, hex_width: int = 40) -> PackedRefs:
     except OSError as exc:
         return PackedRefs(exists=True, anomalies=[Anomaly(0, f"cannot stat packed-refs: {exc.strerror}")])
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                return PackedRefs(
-                    exists=True, is_symlink=is_link, anomalies=[Anomaly(0, "packed-refs is not a regular file")]
-                )
-            # Decoded and handed over in one expression: no local keeps a second copy of a
-            # Gerrit-sized file alive while it is parsed.
-            result = _parse_text(handle.read().decode("utf-8", "surrogateescape"), st.st_size, hex_width)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO here must not hang a scan
     except OSError as exc:
         return PackedRefs(exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")])
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return PackedRefs(
+                exists=True, is_symlink=is_link, anomalies=[Anomaly(0, "packed-refs is not a regular file")]
+            )
+        # Decoded and handed over in one expression: no local keeps a second copy of a
+        # Gerrit-sized file alive while it is parsed.
+        result = _parse_text(_read_all(fd, st.st_size).decode("utf-8", "surrogateescape"), st.st_size, hex_width)
+    except OSError as exc:
+        return PackedRefs(exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")])
+    finally:
+        os.close(fd)
     result.mtime = st.st_mtime
     result.is_symlink = is_link
     if is_link:
