@@ -149,3 +149,23 @@ def test_random_ref_mixes_agree_with_git(tmp_path_factory, kinds, pack_first):
         assert (result.stdout.strip() or None) == ref.value, name
     report_repo = classify(str(repo), str(repo.parent))
     assert report_repo is not None
+
+
+def test_demo_incident_is_healed_by_auto_prune_and_restored_by_undo(tmp_path, capsys):
+    """The seed incident: 'shadows prune --keep auto' heals it, 'undo' puts it back."""
+    host = Path(build_demo(str(tmp_path / "demo")))
+    repo = host / "gerrit" / "project-alpha.git"
+    snapshot = read_snapshot(str(repo))
+    judge_shadows(snapshot)
+    stale = {r.name: r for r in iter_refs(snapshot, shadowed_only=True) if r.verdict and r.verdict.value == "stale-loose"}
+    assert len(stale) >= 5
+    before = {name: git(repo, "rev-parse", name).strip() for name in stale}
+    assert main(["shadows", "prune", str(repo), "--keep", "auto", "--yes"]) == 0
+    for name, ref in stale.items():
+        assert git(repo, "rev-parse", name).strip() == ref.packed_value  # the newer value shows
+    subprocess.run(["git", "fsck", "--no-progress"], cwd=repo, check=True, capture_output=True)
+    capsys.readouterr()
+    assert main(["journal", "--json"]) == 0
+    entry = json.loads(capsys.readouterr().out)[0]
+    assert main(["undo", entry["id"]]) == 0
+    assert {name: git(repo, "rev-parse", name).strip() for name in stale} == before

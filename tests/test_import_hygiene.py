@@ -7,6 +7,7 @@ CORE_MODULES = [
     "tui.core.model", "tui.core.packed", "tui.core.loose", "tui.core.refstore",
     "tui.core.discovery", "tui.core.worktrees", "tui.core.analysis", "tui.core.scan",
     "tui.core.gitconfig", "tui.core.redact", "tui.core.config", "tui.core.paths", "tui.core.demo",
+    "tui.core.locking", "tui.core.ownership", "tui.core.journal", "tui.core.refedit", "tui.core.worktree_edit",
 ]
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import humanize
 
-from tui import __version__
+from tui import __version__, cli_write
 from tui.core.model import Problem, RepoReport, Severity
 
 EXIT_OK = 0
@@ -26,7 +26,7 @@ class CliError(Exception):
     """Bad input: printed as one line on stderr, exit 2."""
 
 
-COMMANDS = ("scan", "refs", "worktrees", "demo", "paths")
+COMMANDS = ("scan", "refs", "worktrees", "demo", "paths") + cli_write.COMMANDS
 
 
 def build_console_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("dir", metavar="DIR")
 
     sub.add_parser("paths", help="where gitward keeps config, state and logs")
+    cli_write.register(sub)
     return parser
 
 
@@ -106,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    written = cli_write.dispatch(args)
+    if written is not None:
+        return written
     command = args.command
     if command == "scan":
         return cmd_scan(args)

@@ -1,0 +1,493 @@
+"""The commands that change repositories: shadows, worktree, locks, journal, undo.
+
+``register(subparsers)`` adds them to gitward's parser; ``dispatch(args)`` runs one and returns
+its exit code, or None when ``args.command`` is not one of these. ``python -m tui.cli_write``
+runs them on their own.
+
+Exit codes:
+  0  done (or a dry run / listing)
+  1  refused: nothing was changed (read-only mode, wrong user, a held lock, the files moved
+     since the plan, an unsupported repository, no --yes) -- also `worktree repair` when git
+     would report errors for some paths
+  2  error: bad arguments, not a repository, unknown journal entry, or a change that stopped
+     half-way (the journal entry says what; `gitward undo ID` restores it)
+Errors and refusals are one line on stderr, starting with "gitward: ".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_ERROR = 2
+
+COMMANDS = ("shadows", "worktree", "locks", "journal", "undo")
+
+
+class UsageError(Exception):
+    """Bad input from the command line (exit 2)."""
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def register(subparsers) -> None:
+    """Add the write commands to gitward's ``add_subparsers()`` object."""
+    _add_shadows(subparsers)
+    _add_worktree(subparsers)
+    _add_locks(subparsers)
+    journal = subparsers.add_parser("journal", help="list what gitward changed (and what was interrupted)")
+    journal.add_argument("--json", action="store_true")
+    undo = subparsers.add_parser("undo", help="restore the before-image of a journal entry")
+    undo.add_argument("entry_id", metavar="ENTRY_ID")
+    _read_only_flag(undo)
+
+
+def _read_only_flag(parser: argparse.ArgumentParser) -> None:
+    # Own dest: a subparser default must not overwrite gitward's global --read-only.
+    parser.add_argument("--read-only", dest="write_read_only", action="store_true", help="refuse every change")
+
+
+def _add_shadows(subparsers) -> None:
+    shadows = subparsers.add_parser("shadows", help="resolve refs that are both loose and packed")
+    sub = shadows.add_subparsers(dest="shadows_command", metavar="ACTION", required=True)
+    prune = sub.add_parser("prune", help="keep the packed or the loose value of shadowed refs")
+    prune.add_argument("repo", metavar="REPO")
+    prune.add_argument(
+        "--keep",
+        choices=["auto", "packed", "loose"],
+        default="auto",
+        help="auto: by verdict (stale-loose: packed; dead-packed, identical: loose; others untouched)",
+    )
+    prune.add_argument("--ref", dest="refs", action="extend", nargs="+", metavar="NAME", help="only these refs")
+    prune.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+    prune.add_argument("--yes", action="store_true", help="apply without asking")
+    prune.add_argument("--json", action="store_true")
+    _read_only_flag(prune)
+
+
+def _add_worktree(subparsers) -> None:
+    worktree = subparsers.add_parser("worktree", help="lock, unlock, prune or repair linked worktrees")
+    sub = worktree.add_subparsers(dest="worktree_command", metavar="ACTION", required=True)
+    lock = sub.add_parser("lock", help="protect a worktree from 'git worktree prune'")
+    lock.add_argument("repo", metavar="REPO")
+    lock.add_argument("worktree", metavar="WORKTREE", help="id, path, or a unique path suffix")
+    lock.add_argument("--reason", default=None)
+    _read_only_flag(lock)
+    unlock = sub.add_parser("unlock", help="remove a worktree's lock")
+    unlock.add_argument("repo", metavar="REPO")
+    unlock.add_argument("worktree", metavar="WORKTREE")
+    _read_only_flag(unlock)
+    prune = sub.add_parser("prune", help="remove admin dirs of worktrees git considers prunable")
+    prune.add_argument("repo", metavar="REPO")
+    prune.add_argument("--dry-run", action="store_true")
+    prune.add_argument("--expire", metavar="TIME", default=None, help="only worktrees older than TIME (e.g. 2.weeks.ago)")
+    prune.add_argument("--json", action="store_true")
+    _read_only_flag(prune)
+    repair = sub.add_parser("repair", help="rewrite gitdir and .git files after paths changed")
+    repair.add_argument("repo", metavar="REPO")
+    repair.add_argument("paths", nargs="*", metavar="PATH", help="where moved worktrees are now")
+    repair.add_argument("--dry-run", action="store_true")
+    repair.add_argument("--json", action="store_true")
+    _read_only_flag(repair)
+
+
+def _add_locks(subparsers) -> None:
+    locks = subparsers.add_parser("locks", help="stale lock files")
+    sub = locks.add_subparsers(dest="locks_command", metavar="ACTION", required=True)
+    clear = sub.add_parser("clear", help="remove a lock file older than its grace period")
+    clear.add_argument("repo", metavar="REPO")
+    clear.add_argument("lockfile", metavar="LOCKFILE", help="relative to the git dir, as 'gitward scan' lists it")
+    clear.add_argument("--dry-run", action="store_true")
+    clear.add_argument("--json", action="store_true")
+    _read_only_flag(clear)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def dispatch(args: argparse.Namespace) -> int | None:
+    """Run a write command; None when ``args.command`` is not one of them."""
+    command = getattr(args, "command", None)
+    if command not in COMMANDS:
+        return None
+    from tui.core.locking import ApplyError, RefusedError, WriteError
+
+    handler = {
+        "shadows": cmd_shadows_prune,
+        "worktree": _worktree_handler(args),
+        "locks": cmd_locks_clear,
+        "journal": cmd_journal,
+        "undo": cmd_undo,
+    }[command]
+    try:
+        return handler(args)
+    except RefusedError as exc:
+        return _fail(str(exc), EXIT_REFUSED)
+    except ApplyError as exc:
+        return _fail(str(exc), EXIT_ERROR)
+    except (WriteError, UsageError) as exc:
+        return _fail(str(exc), EXIT_ERROR)
+    except BrokenPipeError:
+        raise  # 'gitward journal --json | head': the caller's business, not an error here
+    except OSError as exc:
+        # Before any journal entry (an unreadable repository, a full disk for the journal).
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}; nothing was changed", EXIT_ERROR)
+
+
+def _worktree_handler(args: argparse.Namespace):
+    return {
+        "lock": cmd_worktree_lock,
+        "unlock": cmd_worktree_unlock,
+        "prune": cmd_worktree_prune,
+        "repair": cmd_worktree_repair,
+    }.get(getattr(args, "worktree_command", None), cmd_worktree_lock)
+
+
+def _fail(message: str, code: int) -> int:
+    text = _clean(message).replace("\n", " ")
+    print(f"gitward: {text}", file=sys.stderr)
+    return code
+
+
+def _journal_for(args: argparse.Namespace):
+    """The journal, read-only when --read-only (here or global) or the config says so."""
+    from tui.core.config import ConfigError, load_config
+    from tui.core.journal import Journal
+
+    read_only = bool(getattr(args, "write_read_only", False) or getattr(args, "read_only", False))
+    if not read_only:
+        try:
+            read_only = load_config().read_only
+        except ConfigError as exc:
+            # Cannot tell whether writes are allowed: that is a no.
+            raise UsageError(f"{exc}; gitward makes no changes until the config is fixed") from None
+    return Journal(read_only=read_only)
+
+
+def _open_repo(path: str):
+    from tui.core.discovery import classify
+
+    absolute = os.path.abspath(path)
+    if not os.path.exists(absolute):
+        raise UsageError(f"{path}: no such directory")
+    if not os.path.isdir(absolute):
+        raise UsageError(f"{path}: not a directory")
+    candidate = classify(absolute, os.path.dirname(absolute))
+    if candidate is None:
+        raise UsageError(f"{path}: not a git repository (nor a bare one); linked worktrees: give their main repository")
+    return candidate
+
+
+# --------------------------------------------------------------------------- shadows prune
+
+
+def cmd_shadows_prune(args: argparse.Namespace) -> int:
+    from tui.core import refedit
+    from tui.core.journal import recover_interrupted
+    from tui.core.locking import RefusedError
+
+    candidate = _open_repo(args.repo)
+    if args.dry_run:
+        plan = refedit.plan_shadow_prune(candidate.git_dir, args.keep, args.refs)
+        _show_shadow_plan(plan, args.json, entry_id=None, dry_run=True)
+        return EXIT_REFUSED if plan.refusals else EXIT_OK
+    journal = _journal_for(args)
+    journal.check_writable()
+    # Before planning: lock files and a packed-refs.new left by an interrupted gitward would
+    # otherwise refuse the plan; they are provably its own, so they go first.
+    _show_recovered(recover_interrupted(journal, candidate.git_dir), args.json)
+    plan = refedit.plan_shadow_prune(candidate.git_dir, args.keep, args.refs)
+    if plan.changes and not plan.refusals and not args.yes:
+        # The preview first, then the question (the TUI asks the same in its dialog).
+        _show_shadow_plan(plan, args.json, entry_id=None, dry_run=True)
+        if not _confirmed(args, candidate, len(plan.changes)):
+            raise RefusedError("not applied: add --yes to apply (or --dry-run to only preview)")
+        result = refedit.apply(plan, journal)
+        _show_applied(result)
+        return EXIT_OK
+    result = refedit.apply(plan, journal)
+    _show_shadow_plan(plan, args.json, entry_id=result.entry_id, dry_run=False, recovered=result.recovered_locks)
+    return EXIT_OK
+
+
+def _show_applied(result) -> None:
+    for path in result.recovered_locks:
+        print(f"removed {_clean(path)}, left by an interrupted gitward")
+    print(f"applied; journal entry {result.entry_id} (undo: gitward undo {result.entry_id})")
+
+
+def _show_recovered(paths: list[str], as_json: bool) -> None:
+    for path in paths:
+        print(f"removed {_clean(path)}, left by an interrupted gitward", file=sys.stderr if as_json else sys.stdout)
+
+
+def _confirmed(args: argparse.Namespace, candidate, count: int) -> bool:
+    if args.yes:
+        return True
+    if args.json or not sys.stdin.isatty():
+        return False
+    name = os.path.basename(os.path.normpath(candidate.path))
+    try:
+        answer = input(f"Apply {count} change(s) to {name}? Type the repository name to confirm: ")
+    except EOFError:
+        return False
+    return answer.strip() == name
+
+
+def _show_shadow_plan(plan, as_json: bool, *, entry_id: str | None, dry_run: bool, recovered=()) -> None:
+    if as_json:
+        _write_json({**plan.to_json(), "dry_run": dry_run, "applied": entry_id is not None, "journal_entry": entry_id})
+        return
+    rows = [
+        [item.name, _verdict(item), item.action.value, _short(item.before), _short(item.after)]
+        for item in plan.changes
+    ]
+    if rows:
+        print("would change:" if dry_run or entry_id is None else "changed:")
+        _print_table(["REF", "VERDICT", "ACTION", "BEFORE", "AFTER"], rows, indent="  ")
+        for item in plan.changes:
+            if item.note.startswith("WARNING"):
+                print(f"  {_clean(item.name)}: {_clean(item.note)}")
+    if plan.skipped:
+        print("untouched:")
+        _print_table(["REF", "VERDICT", "WHY"], [[i.name, _verdict(i), i.note] for i in plan.skipped], indent="  ")
+    if not plan.items:
+        print("no ref is both loose and packed" if not plan.refusals else "no plan")
+    for refusal in plan.refusals:
+        print(f"gitward: refused: {_clean(refusal)}", file=sys.stderr)
+    for path in recovered:
+        print(f"removed {_clean(path)}, left by an interrupted gitward")
+    if entry_id:
+        print(f"journal entry {entry_id} (undo: gitward undo {entry_id})")
+
+
+def _verdict(item) -> str:
+    return item.verdict.value if item.verdict else "-"
+
+
+# --------------------------------------------------------------------------- worktree
+
+
+def _worktree_repo(path: str):
+    from tui.core.worktree_edit import WorktreeRepo
+
+    return WorktreeRepo.from_candidate(_open_repo(path))
+
+
+def cmd_worktree_lock(args: argparse.Namespace) -> int:
+    from tui.core import worktree_edit
+
+    repo = _worktree_repo(args.repo)
+    journal = _journal_for(args)
+    journal.check_writable()
+    plan = worktree_edit.plan_lock(repo, args.worktree, args.reason)
+    entry = worktree_edit.apply(plan, journal)
+    why = f" ({_clean(args.reason)})" if args.reason else ""
+    print(f"locked worktrees/{_clean(plan.worktree.id)} at {_clean(plan.worktree.path or '-')}{why}; journal entry {entry.id}")
+    return EXIT_OK
+
+
+def cmd_worktree_unlock(args: argparse.Namespace) -> int:
+    from tui.core import worktree_edit
+
+    repo = _worktree_repo(args.repo)
+    journal = _journal_for(args)
+    journal.check_writable()
+    plan = worktree_edit.plan_unlock(repo, args.worktree)
+    entry = worktree_edit.apply(plan, journal)
+    print(f"unlocked worktrees/{_clean(plan.worktree.id)} at {_clean(plan.worktree.path or '-')}; journal entry {entry.id}")
+    return EXIT_OK
+
+
+def cmd_worktree_prune(args: argparse.Namespace) -> int:
+    from tui.core import worktree_edit
+
+    repo = _worktree_repo(args.repo)
+    expire = None
+    if args.expire is not None:
+        try:
+            expire = worktree_edit.parse_expire(args.expire)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    plan = worktree_edit.plan_prune(repo, expire=expire)
+    entry = None
+    if not args.dry_run:
+        journal = _journal_for(args)
+        journal.check_writable()
+        entry = worktree_edit.apply(plan, journal)
+    elif plan.refusals and plan.items:
+        for refusal in plan.refusals:
+            print(f"gitward: refused: {_clean(refusal)}", file=sys.stderr)
+    entry_id = entry.id if entry else None
+    if args.json:
+        _write_json({**plan.to_json(), "dry_run": args.dry_run, "journal_entry": entry_id})
+        return EXIT_OK
+    verb = "Would remove" if args.dry_run else "Removed"
+    for item in plan.items:
+        print(f"{verb} worktrees/{_clean(item.id)}: {_clean(item.reason)}")
+    for item in plan.kept:
+        print(f"Kept worktrees/{_clean(item.id)}: {_clean(item.reason)}")
+    if entry_id:
+        print(f"journal entry {entry_id} (undo: gitward undo {entry_id})")
+    return EXIT_REFUSED if args.dry_run and plan.refusals and plan.items else EXIT_OK
+
+
+def cmd_worktree_repair(args: argparse.Namespace) -> int:
+    from tui.core import worktree_edit
+
+    repo = _worktree_repo(args.repo)
+    plan = worktree_edit.plan_repair(repo, args.paths)
+    entry = None
+    if not args.dry_run and plan.items:
+        journal = _journal_for(args)
+        journal.check_writable()
+        entry = worktree_edit.apply(plan, journal)
+    entry_id = entry.id if entry else None
+    if args.json:
+        _write_json({**plan.to_json(), "dry_run": args.dry_run, "journal_entry": entry_id})
+    else:
+        prefix = "would repair" if args.dry_run else "repair"
+        for item in plan.items:
+            # git: fprintf_ln(stderr, "repair: %s: %s", msg, path)
+            print(f"{prefix}: {_clean(item.message)}: {_clean(item.shown)}")
+        for path, message in plan.errors:
+            print(f"error: {_clean(message)}: {_clean(path)}", file=sys.stderr)
+        if entry_id:
+            print(f"journal entry {entry_id} (undo: gitward undo {entry_id})")
+    return EXIT_REFUSED if plan.errors else EXIT_OK
+
+
+# --------------------------------------------------------------------------- locks clear
+
+
+def cmd_locks_clear(args: argparse.Namespace) -> int:
+    from tui.core import refedit
+
+    candidate = _open_repo(args.repo)
+    journal = _journal_for(args)
+    plan = refedit.plan_lock_clear(candidate.git_dir, args.lockfile, journal=journal)
+    if not args.json:
+        # Show the age before anything happens: the operator sees what is being judged stale.
+        left = f"; left by interrupted gitward entry {plan.left_by}" if plan.left_by else ""
+        print(
+            f"{_clean(plan.relpath)}: {_age(plan.age_seconds)} old, grace period {_age(plan.grace_seconds)}{left}"
+        )
+    entry_id = None
+    if not args.dry_run:
+        journal.check_writable()
+        entry_id = refedit.apply(plan, journal).entry_id
+    if args.json:
+        _write_json({**plan.to_json(), "dry_run": args.dry_run, "journal_entry": entry_id})
+    elif entry_id:
+        print(f"removed {_clean(plan.relpath)}; journal entry {entry_id}")
+    if args.dry_run and plan.refusals:
+        print(f"gitward: refused: {_clean(plan.refusals[0])}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def _age(seconds: float) -> str:
+    import humanize
+
+    return humanize.naturaldelta(seconds)
+
+
+# --------------------------------------------------------------------------- journal, undo
+
+
+def cmd_journal(args: argparse.Namespace) -> int:
+    from tui.core.journal import Journal
+
+    entries = Journal().entries()
+    if args.json:
+        _write_json([entry.to_json() for entry in entries])
+        return EXIT_OK
+    if not entries:
+        print("the journal is empty")
+        return EXIT_OK
+    rows = []
+    for entry in entries:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry.created))
+        status = entry.status + (f" by {entry.undone_by}" if entry.undone_by else "")
+        if entry.status == "interrupted" and not entry.has_before:
+            status += ", nothing changed"
+        rows.append([entry.id, when, status, entry.kind, entry.summary])
+    _print_table(["ID", "WHEN (UTC)", "STATUS", "KIND", "WHAT"], rows)
+    return EXIT_OK
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from tui.core.journal import undo
+
+    journal = _journal_for(args)
+    undo_entry = undo(journal, args.entry_id)
+    print(f"undone {_clean(args.entry_id)}: {_clean(undo_entry.summary)}; journal entry {undo_entry.id}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _short(value: str | None) -> str:
+    return value[:12] if value else "-"
+
+
+def _clean(text: str) -> str:
+    """Untrusted text (ref names, paths, reasons) must not drive the terminal."""
+    from tui.core.redact import sanitize_terminal
+
+    return sanitize_terminal(str(text))
+
+
+def _print_table(header: list[str], rows: Iterable[list[str]], indent: str = "") -> None:
+    rows = [[_clean(cell).replace("\n", "\\n") for cell in row] for row in rows]
+    if not rows:
+        return
+    widths = [len(h) for h in header]
+    for row in rows:
+        for index, cell in enumerate(row):
+            widths[index] = max(widths[index], len(cell))
+    write = sys.stdout.write
+    write(indent + "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip() + "\n")
+    for row in rows:
+        write(indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+
+
+def _write_json(data) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+# --------------------------------------------------------------------------- standalone
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gitward", description="gitward's write commands")
+    parser.add_argument("--read-only", action="store_true", help="refuse every change")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code = dispatch(args)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("gitward: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_ERROR if code is None else code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

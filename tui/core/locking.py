@@ -1,0 +1,417 @@
+"""The write primitives every gitward change is built from: errors, git's lock files, fault points.
+
+Lock files follow git's ``lockfile.c``/``tempfile.c``: ``<path>.lock`` is created with
+``O_CREAT|O_EXCL`` (the lock *is* the file's existence), a held lock is retried with git's
+quadratic backoff until a timeout, and a lock is released by unlinking it, or committed by
+renaming it over ``<path>``. Two additions, both invisible to git (git never reads another
+process's lock file):
+
+- A pure mutex lock holds a one-line *marker* naming gitward, the process and a nonce; a commit
+  lock holds the planned content. The journal records each lock's device and inode, so a lock
+  left behind by a killed gitward can later be proven ours and removed (``locks_left_by``);
+  a lock gitward did not create is never deleted.
+- ``fault_point(name)``: with ``GITWARD_FAULT=<name>`` (or ``<name>@<n>`` for the n-th time a
+  step is reached) the process SIGKILLs itself there; with ``GITWARD_FAULT_TRACE=<file>`` it
+  appends every step it reaches. The crash-safety tests use both to kill gitward at every step.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import secrets
+import signal
+import socket
+import stat
+import time
+from dataclasses import dataclass, field
+
+LOCK_SUFFIX = ".lock"
+
+# git's defaults: core.packedRefsTimeout (refs/packed-backend.c) and core.filesRefLockTimeout
+# (refs/files-backend.c), in milliseconds.
+PACKED_REFS_TIMEOUT_MS = 1000
+FILES_REF_LOCK_TIMEOUT_MS = 100
+
+# lockfile.c: first backoff ~1 ms, growing quadratically up to 1000x.
+_INITIAL_BACKOFF_MS = 1
+_BACKOFF_MAX_MULTIPLIER = 1000
+
+_READ_LIMIT = 1 << 20
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class WriteError(Exception):
+    """Anything that stops a change. ``str(error)`` is one line an operator can act on."""
+
+    exit_code = 2
+
+
+class RefusedError(WriteError):
+    """A precondition does not hold; nothing was changed."""
+
+    exit_code = 1
+
+
+class ReadOnlyError(RefusedError):
+    """gitward runs in read-only mode."""
+
+
+class UnsupportedError(RefusedError):
+    """The repository holds something gitward does not fully understand (reftable, a damaged
+    packed-refs, a leftover packed-refs.new, unknown admin files)."""
+
+
+class StateChangedError(RefusedError):
+    """Compare-and-swap failed: the files moved on since the plan was made. Rescan."""
+
+
+class OwnershipError(RefusedError):
+    """The running user is not the owner of a file the change would replace."""
+
+    def __init__(self, message: str, owner_uid: int, owner_name: str | None) -> None:
+        super().__init__(message)
+        self.owner_uid = owner_uid
+        self.owner_name = owner_name
+
+
+class LockHeldError(RefusedError):
+    """Someone else holds a lock we need, past the retry time."""
+
+    def __init__(self, message: str, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class PermissionRefusedError(RefusedError):
+    """The operating system refused the first write (nothing was changed)."""
+
+
+class ApplyError(WriteError):
+    """A change failed half-way. Each file is at its old or its new state; the journal entry
+    is marked failed and ``gitward undo`` can restore the rest."""
+
+    def __init__(self, message: str, entry_id: str | None = None) -> None:
+        super().__init__(message)
+        self.entry_id = entry_id
+
+
+# --------------------------------------------------------------------------- fault points
+
+_fault_counts: dict[str, int] = {}
+
+
+def fault_point(name: str) -> None:
+    """A named step of an action, where the crash tests kill the process (see module doc)."""
+    wanted = os.environ.get("GITWARD_FAULT")
+    trace = os.environ.get("GITWARD_FAULT_TRACE")
+    if not wanted and not trace:
+        return
+    count = _fault_counts[name] = _fault_counts.get(name, 0) + 1
+    key = f"{name}@{count}"
+    if trace:
+        with open(trace, "a", encoding="utf-8") as handle:
+            handle.write(key + "\n")
+    if wanted == key or (wanted == name and count == 1):
+        # SIGKILL: no finally blocks, no atexit handlers, no flushing: as close to a power cut
+        # as a process can get without losing the page cache.
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- process identity
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+def hostname() -> str:
+    return socket.gethostname()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Start time of ``pid`` (Linux: /proc/<pid>/stat field 22), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after the last ')'.
+    fields = data[data.rfind(b")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def process_alive(pid: int, start_ticks: int | None) -> bool:
+    """Is the process that wrote a journal entry (pid + start time) still running here?"""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    if start_ticks is None:
+        return True
+    current = process_start_ticks(pid)
+    return current is None or current == start_ticks
+
+
+# --------------------------------------------------------------------------- small file helpers
+
+
+def fsync_dir(path: str) -> None:
+    """Make a rename or unlink in ``path`` durable (git does this only with core.fsync)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync directories; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def read_bytes(path: str, limit: int = _READ_LIMIT) -> bytes:
+    """A small file's bytes, without following a final symlink into a FIFO or device."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        chunks = []
+        total = 0
+        while total < limit:
+            chunk = os.read(fd, min(1 << 16, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def unlink_if_exists(path: str) -> bool:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- lock files
+
+
+def _lock_held_message(lock_path: str) -> str:
+    # git's unable_to_lock_message() (lockfile.c, 2.39), on one line, plus what to do here.
+    return (
+        f"Unable to create '{lock_path}': File exists. Another git process seems to be running "
+        "in this repository; if none is (check with fuser/lsof), a process crashed: "
+        f"'gitward locks clear REPO {os.path.basename(lock_path)}' removes it once it is "
+        "past its grace period"
+    )
+
+
+@dataclass
+class HeldLock:
+    """A ``<target>.lock`` this process created and still holds."""
+
+    target: str
+    path: str
+    marker: bytes
+    dev: int
+    ino: int
+    committed: bool = False
+    released: bool = False
+
+    def record(self) -> dict:
+        """What the journal keeps to recognise this lock after a crash."""
+        return {"path": self.path, "dev": self.dev, "ino": self.ino, "marker": self.marker.decode()}
+
+    def still_ours(self) -> bool:
+        try:
+            st = os.lstat(self.path)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == (self.dev, self.ino)
+
+    def commit(self, data: bytes, like: os.stat_result | None, on_written=None, *, replace: bool = True) -> None:
+        """git's commit_lock_file(): the lock's content becomes ``target`` by rename.
+
+        ``like``: the file being replaced; its mode, owner and group are kept. ``on_written``
+        runs after the content is durable and before the rename (a fault point).
+        ``replace=False``: create ``target`` only if it does not exist (link(2), which fails
+        with EEXIST instead of clobbering a file another process just created).
+        """
+        from tui.core.ownership import copy_metadata  # ownership imports this module
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            write_all(fd, data)
+            if like is not None:
+                copy_metadata(fd, like)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if on_written is not None:
+            on_written()
+        if replace:
+            os.rename(self.path, self.target)
+        else:
+            _link_no_replace(self.path, self.target)
+        self.committed = True
+        fsync_dir(os.path.dirname(self.target))
+
+    def release(self) -> None:
+        """git's rollback_lock_file(): unlink the lock, but only the one we created."""
+        if self.committed or self.released:
+            return
+        self.released = True
+        if self.still_ours():
+            unlink_if_exists(self.path)
+
+
+def _link_no_replace(source: str, target: str) -> None:
+    """Move ``source`` to ``target`` atomically, failing (FileExistsError) if target exists."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+            raise
+        # No hard links on this file system: check, then rename (a tiny window, as git has).
+        if os.path.lexists(target):
+            raise FileExistsError(errno.EEXIST, "File exists", target) from None
+        os.rename(source, target)
+        return
+    os.unlink(source)
+
+
+def acquire_lock(target: str, *, timeout_ms: int, marker: bytes, owner_hint: str = "") -> HeldLock:
+    """Create ``<target>.lock`` exclusively, retrying a held lock as git does for ``timeout_ms``.
+
+    Raises LockHeldError (held past the timeout) or PermissionRefusedError (EACCES/EPERM).
+    ``owner_hint`` is appended to a permission error ("run as git (uid 998)").
+    """
+    lock_path = target + LOCK_SUFFIX
+    remaining = timeout_ms
+    multiplier, n = 1, 1
+    rng = random.Random(os.getpid())
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileExistsError:
+            if timeout_ms >= 0 and remaining <= 0:
+                raise LockHeldError(_lock_held_message(os.path.abspath(lock_path)), lock_path) from None
+            backoff = multiplier * _INITIAL_BACKOFF_MS
+            wait_ms = (750 + rng.randrange(500)) * backoff / 1000
+            time.sleep(wait_ms / 1000)
+            remaining -= wait_ms
+            multiplier += 2 * n + 1
+            if multiplier > _BACKOFF_MAX_MULTIPLIER:
+                multiplier = _BACKOFF_MAX_MULTIPLIER
+            else:
+                n += 1
+            continue
+        except PermissionError as exc:
+            hint = f"; {owner_hint}" if owner_hint else ""
+            raise PermissionRefusedError(
+                f"Unable to create '{os.path.abspath(lock_path)}': {exc.strerror}; nothing was changed{hint}"
+            ) from None
+        try:
+            write_all(fd, marker)
+            st = os.fstat(fd)
+        except BaseException:
+            unlink_if_exists(lock_path)
+            raise
+        finally:
+            # Closed at once, as git closes ref locks: a transaction over 10,000 refs must not
+            # hold 10,000 descriptors.
+            os.close(fd)
+        return HeldLock(target=target, path=lock_path, marker=marker, dev=st.st_dev, ino=st.st_ino)
+
+
+@dataclass
+class LockSet:
+    """Locks taken in order and released in reverse order, also when an action fails."""
+
+    marker: bytes
+    held: list[HeldLock] = field(default_factory=list)
+
+    def acquire(self, target: str, *, timeout_ms: int, owner_hint: str = "") -> HeldLock:
+        lock = acquire_lock(target, timeout_ms=timeout_ms, marker=self.marker, owner_hint=owner_hint)
+        self.held.append(lock)
+        return lock
+
+    def records(self) -> list[dict]:
+        return [lock.record() for lock in self.held]
+
+    def release_all(self) -> None:
+        errors = []
+        for lock in reversed(self.held):
+            try:
+                lock.release()
+            except OSError as exc:  # keep releasing the others
+                errors.append(exc)
+        self.held.clear()
+        if errors:
+            raise errors[0]
+
+    def __enter__(self) -> LockSet:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.release_all()
+
+
+def make_marker(nonce: str) -> bytes:
+    return f"gitward lock nonce={nonce} pid={os.getpid()} host={hostname()}\n".encode()
+
+
+def lock_left_by(record: dict, planned: bytes | None = None) -> bool:
+    """Is the file at ``record['path']`` the lock a (now dead) gitward process recorded?
+
+    Same device and inode, and content that is the marker, or (for a commit lock) the planned
+    content or a prefix of it (killed while writing). Anything else is somebody else's lock.
+    """
+    path = record["path"]
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    if (st.st_dev, st.st_ino) != (record["dev"], record["ino"]) or not stat.S_ISREG(st.st_mode):
+        return False
+    try:
+        content = read_bytes(path)
+    except OSError:
+        return False
+    if content == record["marker"].encode():
+        return True
+    return planned is not None and planned.startswith(content)
+
+
+def timeout_from_config(config, key: str, default: int) -> int:
+    """A lock timeout in ms from git config (``core.packedRefsTimeout`` etc.), else git's default."""
+    raw = config.get("core", None, key) if config is not None else None
+    if raw is None:
+        return default
+    try:
+        return int(raw.strip(), 0)
+    except ValueError:
+        return default
