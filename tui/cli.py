@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import humanize
 
-from tui import __version__, cli_write
+from tui import __version__, cli_sync, cli_write
 from tui.core.model import Problem, RepoReport, Severity
 
 EXIT_OK = 0
@@ -26,7 +26,7 @@ class CliError(Exception):
     """Bad input: printed as one line on stderr, exit 2."""
 
 
-COMMANDS = ("scan", "refs", "worktrees", "demo", "paths") + cli_write.COMMANDS
+COMMANDS = ("scan", "refs", "worktrees", "demo", "paths") + cli_write.COMMANDS + cli_sync.COMMANDS
 
 
 def build_console_parser() -> argparse.ArgumentParser:
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("paths", help="where gitward keeps config, state and logs")
     cli_write.register(sub)
+    cli_sync.register(sub)
     return parser
 
 
@@ -107,9 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    written = cli_write.dispatch(args)
-    if written is not None:
-        return written
+    for module in (cli_write, cli_sync):
+        code = module.dispatch(args)
+        if code is not None:
+            return code
     command = args.command
     if command == "scan":
         return cmd_scan(args)

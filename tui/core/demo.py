@@ -749,9 +749,10 @@ def _git_sync_webapp(build: _Build) -> None:
     """
     upstream = init_repo(build.upstreams / "webapp.git", bare=True, branch="main")
     fi = FastImport()
-    site = _linear_history(fi, "webapp", 4)
+    site = _linear_history(fi, "webapp", 5)
     objects = fi.run(upstream)
-    write_packed_refs(upstream, {"refs/heads/main": objects[site[-1]]})
+    # The root synced site[3]; upstream has since moved on to site[4], so a sync moves the link.
+    write_packed_refs(upstream, {"refs/heads/main": objects[site[3]]})
 
     root = build.host / "sync/webapp"
     root.mkdir(parents=True)
@@ -761,10 +762,11 @@ def _git_sync_webapp(build: _Build) -> None:
     run_git("reset", "--soft", "FETCH_HEAD", cwd=root)
     build.remember_paths_in(root / ".git/config", root / ".git/FETCH_HEAD")
 
-    locked, vanished, current = (objects[c] for c in site[1:])
+    locked, vanished, current = (objects[c] for c in site[1:4])
     for sha in (locked, vanished, current):
         _git_sync_worktree(build, root, sha)
     os.symlink(f".worktrees/{current}", root / GIT_SYNC_LINK)
+    write_packed_refs(upstream, {"refs/heads/main": objects[site[4]]})
     run_git("worktree", "lock", "--reason", NFS_LOCK_REASON, root / ".worktrees" / locked, cwd=root)
     set_age(root / ".worktrees" / locked, build.now, 2 * 24 * HOUR)
     shutil.rmtree(root / ".worktrees" / vanished)
@@ -906,7 +908,7 @@ host/mirrors/upstream-lib.git
 host/sync/webapp
     A git-sync root: the link `current` points at .worktrees/<sha>; an older worktree is locked
     ("nfs volume"), a newer one vanished with the NFS server (prunable), and an NFS
-    silly-rename file sits in .worktrees/.
+    silly-rename file sits in .worktrees/. Upstream has one new commit: a sync moves the link.
 host/work/tooling
     A developer checkout with linked worktrees in work/tooling-worktrees/: `release` is locked
     (its reason contains markup-looking text), `experiment` was deleted and is prunable,

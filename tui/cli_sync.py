@@ -1,0 +1,198 @@
+"""``gitward sync REPO``: fetch from upstream with the live log on stdout.
+
+``register(subparsers)`` adds the command to gitward's parser; ``dispatch(args)`` runs it and
+returns its exit code, or None when ``args.command`` is not ``sync``. ``python -m tui.cli_sync``
+runs it on its own.
+
+Exit codes:
+  0    synced (or already up to date)
+  1    the sync failed (git's error is the last line, on stderr), or it was refused: the
+       preflight found stale-loose shadows (pass --force), or read-only mode
+  2    bad arguments: not a repository, no such remote, a broken config
+  124  timed out (like timeout(1))
+  130  cancelled with ctrl-c
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+EXIT_TIMED_OUT = 124
+EXIT_CANCELLED = 130
+
+COMMANDS = ("sync",)
+POLL_SECONDS = 0.1
+
+
+def register(subparsers) -> None:
+    """Add ``sync`` to gitward's ``add_subparsers()`` object."""
+    sync = subparsers.add_parser(
+        "sync",
+        help="fetch from upstream now, with a live log (mirrors, clones, git-sync roots)",
+        description="Bring a repository up to date with its upstream using the system git, "
+        "streaming git's output. Mirrors and clones: git fetch --prune; git-sync roots: the "
+        "whole git-sync update (worktree, checked, link swapped atomically, old worktrees cleaned).",
+    )
+    sync.add_argument("repo", metavar="REPO", help="repository path (git-sync: the --root)")
+    sync.add_argument("--timeout", type=float, metavar="SECONDS", help="give up after this long (default: config, 300)")
+    sync.add_argument("--remote", metavar="NAME", help="remote to fetch from (default: origin, or the only one)")
+    sync.add_argument("--force", action="store_true", help="sync even though the preflight warns (stale-loose shadows)")
+    sync.add_argument("--ref", metavar="REF", help="git-sync: what to track (default: what it tracks now, else HEAD)")
+    sync.add_argument("--link", metavar="NAME", help="git-sync: the link (default: the one in the root)")
+    sync.add_argument("--url", metavar="URL", help="git-sync: the upstream, to initialise an empty root")
+    # Own dest: a subparser default must not overwrite gitward's global --read-only.
+    sync.add_argument("--read-only", dest="sync_read_only", action="store_true", help="refuse (syncing writes)")
+
+
+def dispatch(args: argparse.Namespace) -> int | None:
+    """Run ``sync``; None when ``args.command`` is something else."""
+    if getattr(args, "command", None) not in COMMANDS:
+        return None
+    return cmd_sync(args)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from tui.core.config import ConfigError, load_config
+    from tui.core.jobs import JobRunner
+    from tui.core.sync import SyncError, SyncRequest
+
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        return _fail(f"{exc}; gitward makes no changes until the config is fixed", EXIT_ERROR)
+    if getattr(args, "sync_read_only", False) or getattr(args, "read_only", False) or config.read_only:
+        return _fail(f"refusing to sync {args.repo}: read-only mode", EXIT_FAILED)
+    if args.timeout is not None and not args.timeout > 0:
+        return _fail("--timeout must be a positive number of seconds", EXIT_ERROR)
+    request = SyncRequest(
+        path=args.repo, remote=args.remote, timeout=args.timeout, force=True, ref=args.ref, link=args.link, url=args.url
+    )
+    runner = JobRunner.from_config(config)
+    try:
+        if not args.force:
+            refusal = _preflight_refusal(runner, request, args.repo)
+            if refusal is not None:
+                return refusal
+        job = runner.submit(request)
+    except SyncError as exc:
+        return _fail(str(exc), EXIT_ERROR)
+    try:
+        _follow(job)
+    finally:
+        runner.shutdown()
+    return _report(job)
+
+
+def _preflight_refusal(runner, request, shown: str) -> int | None:
+    warnings = runner.preflight(request)
+    if not warnings:
+        return None
+    for warning in warnings:
+        print(f"gitward: warning: {_clean(warning.message)}", file=sys.stderr)
+    return _fail(
+        f"refusing to sync {shown}: the fetch would overwrite the refs above and the evidence they "
+        "hold; record or resolve them first, or pass --force to sync anyway",
+        EXIT_FAILED,
+    )
+
+
+class _Printer:
+    """Writes a job's log lines to stdout as they arrive. On a terminal a progress line is
+    redrawn in place; elsewhere (pipes, files, CI) only final lines are written."""
+
+    def __init__(self, job, stream=None) -> None:
+        self.job = job
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+        self.version = 0
+        self.last_final_seq = 0
+        self.open_drawn = False
+
+    def pump(self) -> None:
+        chunk = self.job.log.read(self.version)
+        self.version = chunk.version
+        for line in chunk.lines:
+            missed = line.seq - self.last_final_seq - 1
+            if missed > 0:
+                self._write_final(f"[{missed} lines dropped from the live buffer; the log file has them]")
+                self.last_final_seq = line.seq - 1
+            if line.final:
+                self._write_final(line.render())
+                self.last_final_seq = line.seq
+            elif self.tty:
+                self.stream.write("\r" + line.render() + "\x1b[K")
+                self.open_drawn = True
+        self.stream.flush()
+
+    def _write_final(self, text: str) -> None:
+        prefix = "\r" if self.open_drawn else ""
+        suffix = "\x1b[K\n" if self.open_drawn else "\n"
+        self.stream.write(prefix + text + suffix)
+        self.open_drawn = False
+
+
+def _follow(job) -> None:
+    printer = _Printer(job)
+    cancelling = False
+    while True:
+        try:
+            finished = job.wait(POLL_SECONDS)
+            printer.pump()
+            if finished:
+                return
+        except KeyboardInterrupt:
+            if not cancelling:
+                print("gitward: cancelling (the git process group is being terminated)", file=sys.stderr)
+                job.cancel()
+                cancelling = True
+
+
+def _report(job) -> int:
+    from tui.core.jobs import JobState
+
+    if job.state is JobState.OK:
+        for warning in job.warnings:
+            print(f"gitward: warning: {_clean(warning)}", file=sys.stderr)
+        return EXIT_OK
+    if job.hint:
+        print(f"gitward: {_clean(job.hint)}", file=sys.stderr)
+    if job.log_path:
+        print(f"gitward: log: {job.log_path}", file=sys.stderr)
+    code = {JobState.TIMED_OUT: EXIT_TIMED_OUT, JobState.CANCELLED: EXIT_CANCELLED}.get(job.state, EXIT_FAILED)
+    # Last line: git's own error (or why gitward stopped), so `| tail -1` tells the story.
+    return _fail(f"sync {job.state.value}: {job.error or 'no reason given'}", code)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"gitward: {_clean(message)}", file=sys.stderr)
+    return code
+
+
+def _clean(text: str) -> str:
+    from tui.core.redact import redact_text, sanitize_terminal
+
+    return redact_text(sanitize_terminal(text)).replace("\n", " ")
+
+
+# --------------------------------------------------------------------------- standalone
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gitward", description="gitward sync")
+    register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result = dispatch(args)
+    return EXIT_ERROR if result is None else result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

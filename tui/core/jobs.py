@@ -1,0 +1,530 @@
+"""Sync jobs: one ``SyncJob`` per sync, run by a ``JobRunner`` that enforces the limits.
+
+Rules the runner keeps: never two syncs of one repository at once (a second request for the
+same repository and the same options while one is queued or running returns that job; other
+options wait for it), and at most ``max_per_host`` syncs against one remote host at a time
+(default 3), the rest queued in order. Each running job has its own thread; git runs in its own
+process group (``tui.core.sync.GitRunner``).
+
+For a UI (no Textual here; the app wires these up):
+
+- ``runner.submit(SyncRequest(path))`` returns a ``SyncJob`` at once (``SyncError`` for a path
+  that cannot be synced). Call ``preflight(request)`` first, in a worker: it scans the repo, and
+  if it returns warnings, show them and submit with ``force=True`` only after the operator
+  confirmed. A job submitted without ``force`` runs the preflight itself and refuses (fails
+  with the warnings as its error) rather than overwrite evidence unasked.
+- ``job.log`` is a ``LogBuffer``: ``chunk = job.log.read(after=version)`` returns the lines
+  added or redrawn since ``version`` (coalesced: a progress line that changed 500 times since
+  comes back once, in its newest state); keep ``chunk.version`` for the next read.
+- Be told when to read: ``runner.updates.drain(timeout)`` (thread-safe, one entry per job with
+  news, however much news) from a worker or a timer, or ``runner.add_listener(fn)`` /
+  ``job.add_listener(fn)``, called *from the job's thread* (post a message with
+  ``can_replace``; never touch widgets there).
+- ``job.cancel()`` from any thread; the git process group is gone within a second.
+- When ``job.done``: ``job.state``, ``job.exit_code``, ``job.error`` (git's error line),
+  ``job.hint``, ``job.changed_refs`` (old -> new), ``job.link_change`` (git-sync), then rescan
+  the repository (``scan_repo``): a failed or cancelled fetch may still have updated refs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from enum import StrEnum
+
+from . import paths
+from .synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir
+from .sync import (
+    AUTH_HINT,
+    DEFAULT_TIMEOUT_SECONDS,
+    Cancelled,
+    GitFailed,
+    GitRunner,
+    PreflightWarning,
+    RefChange,
+    SyncError,
+    SyncKind,
+    SyncPlan,
+    SyncRequest,
+    TimedOut,
+    fetch_remote,
+    git_environment,
+    plan_sync,
+    preflight as preflight_plan,
+    ssh_command_from_config,
+    wants_credentials,
+)
+
+DEFAULT_MAX_PER_HOST = 3
+DEFAULT_LOG_DIR_MAX_BYTES = 50 * 1024 * 1024
+
+Listener = Callable[["SyncJob"], None]
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed-out"
+
+    @property
+    def done(self) -> bool:
+        return self not in (JobState.QUEUED, JobState.RUNNING)
+
+
+class SyncJob:
+    """One sync: its state, its live log, its result. Attributes are read-only to callers."""
+
+    def __init__(self, job_id: int, plan: SyncPlan, *, buffer_lines: int = DEFAULT_BUFFER_LINES) -> None:
+        self.id = job_id
+        self.plan = plan
+        self.log = LogBuffer(buffer_lines)
+        self.state = JobState.QUEUED
+        self.queued_at = time.time()
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.exit_code: int | None = None  # git's exit code of the step that decided the outcome
+        self.error: str | None = None  # why it did not end ok: git's error line, or gitward's reason
+        self.hint: str | None = None  # what the operator can do about it
+        self.changed_refs: list[RefChange] = []
+        self.link_change: tuple[str | None, str] | None = None  # git-sync: (old target, new target)
+        self.warnings: list[str] = []  # ok, but something was skipped or could not be cleaned
+        self.preflight_warnings: list[PreflightWarning] = []  # why it refused, when it did
+        self.log_path: str | None = None
+        self.version = 0  # bumped on every change (lines or state)
+        self._cancel = threading.Event()
+        self._done = threading.Event()
+        self._listeners: list[Listener] = []
+        self._on_cancel_queued: Callable[[SyncJob], bool] | None = None
+
+    # -- what it is about
+
+    @property
+    def name(self) -> str:
+        return self.plan.name
+
+    @property
+    def path(self) -> str:
+        return self.plan.path
+
+    @property
+    def kind(self) -> SyncKind:
+        return self.plan.kind
+
+    @property
+    def host(self) -> str:
+        return self.plan.host
+
+    @property
+    def done(self) -> bool:
+        return self.state.done
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.ended_at or time.time()) - self.started_at
+
+    # -- control
+
+    def cancel(self) -> None:
+        """Stop it: a queued job never starts, a running one has its git terminated."""
+        self._cancel.set()
+        if self.state is JobState.QUEUED and self._on_cancel_queued is not None:
+            self._on_cancel_queued(self)
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job is done; False if the timeout ran out first."""
+        return self._done.wait(timeout)
+
+    def add_listener(self, listener: Listener) -> None:
+        """``listener(job)`` after new lines or a state change; called from the job's thread."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- the runner's side
+
+    def _changed(self) -> None:
+        self.version += 1
+        for listener in list(self._listeners):
+            try:
+                listener(self)
+            except Exception:  # a broken listener must not break the sync
+                pass
+
+    def _set_state(self, state: JobState) -> None:
+        self.state = state
+        if state is JobState.RUNNING:
+            self.started_at = time.time()
+        if state.done:
+            self.ended_at = time.time()
+        self._changed()
+        if state.done:
+            self._done.set()
+
+    def summary(self) -> str:
+        """One line for a job list: ``ok · 3 refs changed · 1.2 s``."""
+        parts = [self.state.value]
+        if self.state is JobState.OK:
+            count = len(self.changed_refs)
+            parts.append("up to date" if count == 0 else f"{count} ref{'s' if count != 1 else ''} changed")
+        elif self.error and self.done:
+            parts.append(self.error)
+        if self.duration is not None:
+            parts.append(f"{self.duration:.1f} s")
+        return " · ".join(parts)
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            **self.plan.to_json(),
+            "state": self.state.value,
+            "queued_at": self.queued_at,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_seconds": None if self.duration is None else round(self.duration, 3),
+            "exit_code": self.exit_code,
+            "error": self.error,
+            "hint": self.hint,
+            "changed_refs": [c.to_json() for c in self.changed_refs],
+            "link_change": None if self.link_change is None else {"old": self.link_change[0], "new": self.link_change[1]},
+            "warnings": list(self.warnings),
+            "preflight_warnings": [w.to_json() for w in self.preflight_warnings],
+            "log_path": self.log_path,
+            "log_lines": self.log.total,
+            "log_dropped": self.log.dropped,
+        }
+
+
+# --------------------------------------------------------------------------- running one job
+
+
+class _Settings:
+    def __init__(self, log_dir: str | None, log_dir_max_bytes: int, environ: dict[str, str] | None) -> None:
+        self.log_dir = log_dir
+        self.log_dir_max_bytes = log_dir_max_bytes
+        self.environ = environ
+
+
+def run_job(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]] = frozenset) -> None:
+    """Run a job to its end in the calling thread. Never raises: the outcome is on the job."""
+    job._set_state(JobState.RUNNING)
+    log = JobLog(job.log, _open_log_file(job, settings, active_logs), on_change=job._changed)
+    plan = job.plan
+    started = time.monotonic()
+    env, _ = git_environment(settings.environ)
+    runner = GitRunner(log, cancel=job._cancel, deadline=started + plan.timeout, env=env)
+    state = JobState.FAILED
+    try:
+        log.note(f"sync {plan.name} ({plan.kind.value}) from {plan.remote} {plan.url}; timeout {plan.timeout:g} s")
+        _refuse_unconfirmed(job, plan)
+        _prepare_environment(runner, plan, settings)
+        _execute(job, runner, plan)
+        job.exit_code = 0
+        state = JobState.OK
+    except Cancelled:
+        job.error, state = "cancelled", JobState.CANCELLED
+        job.exit_code = runner.last_exit
+    except TimedOut:
+        job.error, state = f"timed out after {plan.timeout:g} s", JobState.TIMED_OUT
+        job.exit_code = runner.last_exit
+    except GitFailed as failed:
+        job.exit_code = failed.result.returncode
+        job.error = failed.result.error
+        if wants_credentials(job.error):
+            job.hint = AUTH_HINT
+    except SyncError as refused:
+        job.error = str(refused)
+    except OSError as exc:
+        job.error = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+    except Exception as exc:  # a bug must end the job, not the runner
+        job.error = f"internal error: {exc!r}"
+        for line in traceback.format_exc().splitlines():
+            log.note(line)
+    _finish(job, log, state, time.monotonic() - started)
+
+
+def _open_log_file(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]]) -> LogFile | None:
+    directory = settings.log_dir or paths.log_dir()
+    name = log_file_name(job.name, job.started_at or time.time(), uuid.uuid4().hex[:8])
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        prune_log_dir(directory, settings.log_dir_max_bytes, keep=active_logs())
+        log_file = LogFile(os.path.join(directory, name), job_log_budget(settings.log_dir_max_bytes))
+    except OSError as exc:
+        job.warnings.append(f"no log file: {directory}: {exc.strerror or exc}")
+        return None
+    job.log_path = log_file.path
+    return log_file
+
+
+def _refuse_unconfirmed(job: SyncJob, plan: SyncPlan) -> None:
+    if plan.request.force:
+        return
+    warnings = preflight_plan(plan)
+    if warnings:
+        job.preflight_warnings = warnings
+        raise SyncError(
+            "refused until confirmed: " + "; ".join(w.message for w in warnings) + " (sync with force to go ahead)"
+        )
+
+
+def _prepare_environment(runner: GitRunner, plan: SyncPlan, settings: _Settings) -> None:
+    # core.sshCommand as this repository's git sees it: GIT_SSH_COMMAND must extend it, not hide it.
+    ssh_command = ssh_command_from_config(runner, plan.path) if os.path.isdir(plan.path) else None
+    runner.env, notes = git_environment(settings.environ, ssh_command)
+    for note in notes:
+        runner.log.note(note)
+
+
+def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
+    if plan.kind is SyncKind.GIT_SYNC:
+        from .gitsync import sync_git_sync_root
+
+        outcome = sync_git_sync_root(runner, plan)
+        job.changed_refs = outcome.changed_refs
+        if outcome.published or outcome.old_target != outcome.new_target:
+            job.link_change = (outcome.old_target, outcome.new_target)
+        job.warnings.extend(outcome.warnings)
+    else:
+        job.changed_refs = fetch_remote(runner, plan)
+
+
+def _finish(job: SyncJob, log: JobLog, state: JobState, seconds: float) -> None:
+    if state is JobState.OK:
+        count = len(job.changed_refs)
+        log.note(f"ok in {seconds:.2f} s: " + ("already up to date" if not count else f"{count} ref(s) changed"))
+    else:
+        exit_part = f", git exit {job.exit_code}" if job.exit_code not in (None, 0) else ""
+        log.note(f"{state.value} after {seconds:.2f} s{exit_part}")
+        if job.hint:
+            log.note(job.hint)
+    if log.file_error:
+        job.warnings.append(log.file_error)
+    log.close()
+    job._set_state(state)
+
+
+# --------------------------------------------------------------------------- updates for a UI
+
+
+class JobUpdates:
+    """Which jobs have news since the last ``drain``: thread-safe and coalesced (a job appears
+    once per drain however many lines it wrote), so a flood of progress output costs the UI one
+    read per job per tick."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: dict[int, SyncJob] = {}
+
+    def _mark(self, job: SyncJob) -> None:
+        with self._cond:
+            self._pending[job.id] = job
+            self._cond.notify_all()
+
+    def drain(self, timeout: float | None = 0.0) -> list[SyncJob]:
+        """Jobs with news, oldest job first; waits up to ``timeout`` s for some (None: forever)."""
+        with self._cond:
+            if not self._pending and timeout != 0:
+                self._cond.wait_for(lambda: bool(self._pending), timeout)
+            jobs = sorted(self._pending.values(), key=lambda j: j.id)
+            self._pending.clear()
+            return jobs
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+class JobRunner:
+    """Queues and runs sync jobs within the limits. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        max_per_host: int = DEFAULT_MAX_PER_HOST,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        buffer_lines: int = DEFAULT_BUFFER_LINES,
+        log_dir: str | None = None,
+        log_dir_max_bytes: int = DEFAULT_LOG_DIR_MAX_BYTES,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        if max_per_host < 1:
+            raise ValueError("max_per_host must be at least 1")
+        self.max_per_host = max_per_host
+        self.timeout = timeout
+        self.buffer_lines = buffer_lines
+        self.updates = JobUpdates()
+        self._settings = _Settings(log_dir, log_dir_max_bytes, environ)
+        self._lock = threading.Lock()
+        self._jobs: list[SyncJob] = []
+        self._queue: list[SyncJob] = []
+        self._running: dict[str, SyncJob] = {}  # repo key -> job
+        self._per_host: Counter[str] = Counter()
+        self._threads: dict[int, threading.Thread] = {}
+        self._listeners: list[Listener] = []
+        self._next_id = 1
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config=None, **overrides) -> JobRunner:
+        """A runner with the ``[sync]`` settings of gitward's config (``load_config()``)."""
+        if config is None:
+            from .config import load_config
+
+            config = load_config()
+        settings = {
+            "max_per_host": config.sync.max_per_host,
+            "timeout": config.sync.timeout_seconds,
+            "buffer_lines": config.sync.log_buffer_lines,
+            "log_dir_max_bytes": config.sync.log_dir_max_bytes,
+        }
+        settings.update(overrides)
+        return cls(**settings)
+
+    # -- asking
+
+    def plan(self, request: SyncRequest) -> SyncPlan:
+        return plan_sync(request, default_timeout=self.timeout)
+
+    def preflight(self, request: SyncRequest) -> list[PreflightWarning]:
+        """Warnings to confirm before submitting (scans the repository: call it from a worker)."""
+        return preflight_plan(self.plan(request))
+
+    def submit(self, request: SyncRequest) -> SyncJob:
+        """Queue a sync and return its job (already running if the limits allow)."""
+        plan = self.plan(request)
+        with self._lock:
+            if self._closed:
+                raise SyncError("the job runner is shut down")
+            existing = self._active_for(plan.repo_key)
+            if existing is not None and existing.plan.request == request:
+                return existing
+            job = SyncJob(self._next_id, plan, buffer_lines=self.buffer_lines)
+            self._next_id += 1
+            job._on_cancel_queued = self._cancel_queued
+            job.add_listener(self._relay)
+            self._jobs.append(job)
+            self._queue.append(job)
+            self._schedule_locked()
+        self.updates._mark(job)
+        return job
+
+    def jobs(self) -> list[SyncJob]:
+        """Every job of this runner, oldest first."""
+        with self._lock:
+            return list(self._jobs)
+
+    def active_for(self, path: str) -> SyncJob | None:
+        """The queued or running job of the repository at ``path``, if any."""
+        key = os.path.realpath(path)
+        with self._lock:
+            for job in self._jobs:
+                if not job.done and (job.plan.repo_key == key or os.path.realpath(job.path) == key):
+                    return job
+        return None
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return {"queued": len(self._queue), "running": len(self._running)}
+
+    def add_listener(self, listener: Listener) -> None:
+        """``listener(job)`` on news from any job; called from that job's thread."""
+        self._listeners.append(listener)
+
+    # -- stopping
+
+    def cancel_all(self) -> None:
+        for job in self.jobs():
+            if not job.done:
+                job.cancel()
+
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Cancel everything and wait for the threads; False if some did not end in time."""
+        with self._lock:
+            self._closed = True
+        self.cancel_all()
+        end = time.monotonic() + timeout
+        for thread in list(self._threads.values()):
+            thread.join(max(0.0, end - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads.values())
+
+    # -- internals
+
+    def _active_for(self, repo_key: str) -> SyncJob | None:
+        for job in self._jobs:
+            if not job.done and job.plan.repo_key == repo_key:
+                return job
+        return None
+
+    def _schedule_locked(self) -> None:
+        """Start every queued job the limits allow, in submission order."""
+        for job in list(self._queue):
+            if job.plan.repo_key in self._running:
+                continue  # never two syncs of one repository at once
+            if self._per_host[job.host] >= self.max_per_host:
+                continue
+            self._queue.remove(job)
+            self._running[job.plan.repo_key] = job
+            self._per_host[job.host] += 1
+            job.state = JobState.RUNNING  # claimed; run_job announces it
+            thread = threading.Thread(target=self._run, args=(job,), name=f"gitward-sync-{job.id}", daemon=True)
+            self._threads[job.id] = thread
+            thread.start()
+
+    def _run(self, job: SyncJob) -> None:
+        try:
+            run_job(job, self._settings, self._active_logs)
+        finally:
+            with self._lock:
+                self._running.pop(job.plan.repo_key, None)
+                self._per_host[job.host] -= 1
+                self._threads.pop(job.id, None)
+                if not self._closed:
+                    self._schedule_locked()
+
+    def _active_logs(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(j.log_path for j in self._running.values() if j.log_path)
+
+    def _cancel_queued(self, job: SyncJob) -> bool:
+        with self._lock:
+            if job not in self._queue:
+                return False  # already started: its thread sees the cancel flag
+            self._queue.remove(job)
+        job.error = "cancelled before it started"
+        job._set_state(JobState.CANCELLED)
+        return True
+
+    def _relay(self, job: SyncJob) -> None:
+        self.updates._mark(job)
+        for listener in list(self._listeners):
+            try:
+                listener(job)
+            except Exception:
+                pass
+
+
+def run_sync(request: SyncRequest, *, timeout: float | None = None, log_dir: str | None = None,
+             log_dir_max_bytes: int = DEFAULT_LOG_DIR_MAX_BYTES, buffer_lines: int = DEFAULT_BUFFER_LINES,
+             listener: Listener | None = None) -> SyncJob:
+    """One sync in the calling thread (scripts, tests): plan, run, return the finished job."""
+    plan = plan_sync(request, default_timeout=timeout or DEFAULT_TIMEOUT_SECONDS)
+    job = SyncJob(1, plan, buffer_lines=buffer_lines)
+    if listener is not None:
+        job.add_listener(listener)
+    run_job(job, _Settings(log_dir, log_dir_max_bytes, None))
+    return job
