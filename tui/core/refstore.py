@@ -118,6 +118,8 @@ class ObjectReader:
         import pygit2
 
         repo = self._open()
+        if repo is None:
+            raise LookupError(self.error)
         return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
 
 
@@ -157,6 +159,16 @@ def judge_shadow(loose: LooseRef, packed_value: str, objects: ObjectReader) -> V
     loose_value = loose.value
     if loose_value == packed_value:
         return Verdict.IDENTICAL
+    # Common case first: two commits, one descending from the other (no type lookups).
+    try:
+        if objects.descends_from(loose_value, packed_value):
+            return Verdict.DEAD_PACKED
+        if objects.descends_from(packed_value, loose_value):
+            return Verdict.STALE_LOOSE
+    except LookupError:
+        raise
+    except Exception:
+        pass  # a missing object or a non-commit: find out which below
     loose_kind = objects.kind(loose_value)
     packed_kind = objects.kind(packed_value)
     if loose_kind is None or packed_kind is None:

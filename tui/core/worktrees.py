@@ -469,7 +469,7 @@ def _gitfile_problem(wt: Worktree, admin: str) -> Problem | None:
         return _unreadable(dotgit, err, wt.id or "")
     except ValueError as err:
         return _unreadable(dotgit, err, wt.id or "")
-    if os.path.realpath(target) != os.path.realpath(admin):
+    if not _same_path(target, admin):
         why = f"{dotgit} points to {target}, not to {admin}; {repair}"
         return _broken_gitfile(wt, why)
     return None
@@ -580,7 +580,7 @@ def _linked_common_dir(admin: str, problems: list[Problem], subject: str) -> str
     except (OSError, ValueError) as err:
         problems.append(_unreadable(path, err, subject))  # git dies here
         return admin
-    return os.path.realpath(os.path.join(admin, os.fsdecode(data)))
+    return os.path.normpath(os.path.join(admin, os.fsdecode(data)))
 
 
 def _apply_head(wt: Worktree, head: _Head) -> None:
@@ -602,7 +602,7 @@ def _linked_worktree(
     wt.prunable, wt.prunable_reason = verdict.reason is not None, verdict.reason
     if wt.listed:
         shared = _linked_common_dir(admin, problems, admin_id)
-        if shared != os.path.realpath(common_dir):
+        if not _same_path(shared, common_dir):
             msg = f"worktrees/{admin_id}/commondir leads to {shared}, not to this repository"
             problems.append(Problem("broken-commondir", Severity.WARNING, msg, admin_id))
         _apply_head(wt, refs(shared).resolve_head(admin))
