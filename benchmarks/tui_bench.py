@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Time the console: launch to first frame, full listing of a host, Refs tab first rows, key latency.
+
+    python benchmarks/tui_bench.py [--root DIR] [--repo GIT_DIR] [--runs N] [--quick] [--json FILE]
+
+Without ``--root``/``--repo`` it uses the benchmark fixtures (F3: 2,200 repos, F2: 200,000
+refs; ``--quick`` for the small ones), built and cached by ``benchmarks/fixtures.py``.
+
+- first frame: ``python -m tui ROOT`` in a pseudo-terminal (140x40), from spawn until the
+  table header is drawn; one warm-up, then the median of N. This is the real start-up: Python,
+  imports, the first paint (the scan starts after it).
+- full listing (terminal): same process, from spawn until the status line says the scan is done.
+- full listing (headless) and key latency: the app under ``run_test``; while the scan streams
+  rows, ``down`` is pressed every 50 ms and each press is timed until the app is idle again;
+  a 20 ms heartbeat measures how late the event loop runs callbacks (the worst lag is what a
+  user feels as a freeze).
+- Refs tab: a repository screen opened on the Refs tab, until the first rows are drawn; then
+  key latency while verdicts and commit dates load, and a jump to the last row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+SIZE = (140, 40)
+
+
+# --------------------------------------------------------------------------- in a terminal
+
+
+MINIMAL_APP = """
+from textual.app import App
+from textual.widgets import Footer, Static
+class Minimal(App):
+    BINDINGS = [("q", "quit", "Quit")]
+    def compose(self):
+        yield Static("worst problem")
+        yield Footer()
+Minimal().run()
+"""
+
+
+def _spawn(root: str, argv: list[str] | None = None) -> tuple[subprocess.Popen, int]:
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
+    proc = subprocess.Popen(
+        argv or [sys.executable, "-m", "tui", root],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+    )
+    os.close(slave)
+    return proc, master
+
+
+def _wait_for(master: int, markers: list[bytes], timeout: float, started: float) -> dict[bytes, float]:
+    """Read the terminal until every marker was seen; seconds since ``started`` for each."""
+    seen: dict[bytes, float] = {}
+    buffer = b""
+    deadline = time.perf_counter() + timeout
+    while len(seen) < len(markers) and time.perf_counter() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        buffer += chunk
+        now = time.perf_counter() - started
+        for marker in markers:
+            if marker not in seen and marker in buffer:
+                seen[marker] = now
+        buffer = buffer[-4096:]
+    return seen
+
+
+def _stop(proc: subprocess.Popen, master: int) -> None:
+    try:
+        os.write(master, b"q")
+        proc.wait(timeout=5)
+    except Exception:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=5)
+    finally:
+        os.close(master)
+
+
+def minimal_textual_first_frame() -> float:
+    """The floor on this machine: a Textual app with one Static and a Footer."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write(MINIMAL_APP)
+    try:
+        started = time.perf_counter()
+        proc, master = _spawn("", [sys.executable, handle.name])
+        try:
+            seen = _wait_for(master, [b"worst problem"], 30.0, started)
+        finally:
+            _stop(proc, master)
+    finally:
+        os.unlink(handle.name)
+    return seen.get(b"worst problem", float("nan"))
+
+
+def terminal_run(root: str, repos: int | None, timeout: float = 120.0) -> dict[str, float]:
+    first_frame = b"worst problem"
+    done = f"scanned {repos:,} repos".encode() if repos is not None else b"scanned "
+    started = time.perf_counter()
+    proc, master = _spawn(root)
+    try:
+        seen = _wait_for(master, [first_frame, done], timeout, started)
+    finally:
+        _stop(proc, master)
+    return {"first_frame": seen.get(first_frame, float("nan")), "full_listing": seen.get(done, float("nan"))}
+
+
+# --------------------------------------------------------------------------- headless
+
+
+async def headless_listing(root: str, jobs: int | None) -> dict[str, float]:
+    from tui.app.app import create_app
+
+    app = create_app([root], jobs=jobs, config=None)
+    lags: list[float] = []
+    presses: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        host = app.host_screen
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        first_rows = None
+        beat = 0.02
+        expected = loop.time() + beat
+
+        def heartbeat() -> None:
+            nonlocal expected
+            now = loop.time()
+            lags.append(max(0.0, now - expected))
+            expected = now + beat
+            if host.scanning or not host.generation:
+                loop.call_later(beat, heartbeat)
+
+        loop.call_later(beat, heartbeat)
+        direction = "down"
+        while host.scanning or not host.generation:
+            table = host.table
+            if first_rows is None and table.row_count:
+                first_rows = time.perf_counter() - started
+            if table.row_count > 2:
+                if table.cursor >= table.row_count - 1:
+                    direction = "up"
+                elif table.cursor == 0:
+                    direction = "down"
+                presses.append(await key_latency(table, direction))
+            await asyncio.sleep(0.05)
+        full = time.perf_counter() - started
+        rows = host.table.row_count
+    return {
+        "first_rows": first_rows if first_rows is not None else full,
+        "full_listing": full,
+        "rows": rows,
+        "key_p50": statistics.median(presses) if presses else float("nan"),
+        "key_max": max(presses) if presses else float("nan"),
+        "loop_lag_max": max(lags) if lags else float("nan"),
+        "loop_lag_p95": _p95(lags),
+    }
+
+
+async def headless_refs(repo: str) -> dict[str, float]:
+    from tui.app.app import create_app
+    from tui.app.screens.repo import RepoScreen
+    from tui.app.testing import settle, wait_for_scan
+    from tui.app.widgets.ref_browser import RefBrowser
+    from tui.core.discovery import classify
+    from tui.core.scan import scan_repo
+
+    repo = os.path.abspath(repo)
+    report = scan_repo(classify(repo, os.path.dirname(repo)))
+    # The console is pointed at an empty directory: no host scan competes with the Refs tab.
+    empty = tempfile.mkdtemp(prefix="gitward-tui-bench-")
+    app = create_app([empty], config=None)
+    presses: list[float] = []
+    lags: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot)
+        loop = asyncio.get_running_loop()
+
+        async def first_rows_after(start) -> tuple[float, object]:
+            started = time.perf_counter()
+            start()
+            while True:
+                await asyncio.sleep(0.002)
+                browsers = app.screen.query(RefBrowser)
+                if browsers and browsers.first().ref_list.row_count:
+                    break
+            await pilot.pause()  # the frame with the rows
+            return time.perf_counter() - started, browsers.first()
+
+        # 1. The usual way: the repository is open (Overview), the operator presses 3.
+        app.push_screen(RepoScreen(report, app.host, tab="overview"))
+        await settle(pilot)
+        beat = 0.02
+        expected = loop.time() + beat
+        beating = True
+
+        def heartbeat() -> None:
+            nonlocal expected
+            now = loop.time()
+            lags.append(max(0.0, now - expected))
+            expected = now + beat
+            if beating:
+                loop.call_later(beat, heartbeat)
+
+        loop.call_later(beat, heartbeat)
+        via_tab, browser = await first_rows_after(lambda: app.simulate_key("3"))
+        ref_list = browser.ref_list
+        rows = ref_list.row_count
+        ref_list.focus()
+        for _ in range(20):  # verdicts and commit dates are loading meanwhile
+            presses.append(await key_latency(ref_list, "down"))
+        jump = await key_latency(ref_list, "end")
+        await settle(pilot)
+        beating = False
+        loaded = browser.load_seconds or 0.0
+        # 2. Straight to the tab (`:refs NAME`): the screen is built while the refs are read.
+        app.pop_screen()
+        await settle(pilot)
+        direct, _ = await first_rows_after(lambda: app.push_screen(RepoScreen(report, app.host, tab="refs")))
+    os.rmdir(empty)
+    return {
+        "first_rows": via_tab,
+        "first_rows_direct": direct,
+        "worker_read_seconds": loaded,
+        "rows": rows,
+        "key_p50": statistics.median(presses),
+        "key_max": max(presses),
+        "jump_to_last": jump,
+        "loop_lag_max": max(lags) if lags else float("nan"),
+    }
+
+
+async def key_latency(table, key: str, timeout: float = 5.0) -> float:
+    """Press ``key`` (as the terminal would deliver it) and time until the cursor moved."""
+    app = table.app
+    before = table.cursor
+    started = time.perf_counter()
+    app.simulate_key(key)
+    while table.cursor == before and time.perf_counter() - started < timeout:
+        await asyncio.sleep(0.0005)
+    return time.perf_counter() - started
+
+
+def _p95(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", help="host root to list (default: the F3 fixture)")
+    parser.add_argument("--repo", help="repository for the Refs tab (default: the F2 fixture)")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--quick", action="store_true", help="small fixtures")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+
+    from benchmarks import fixtures
+
+    sizes = fixtures.QUICK if args.quick else fixtures.FULL
+    if args.root:
+        root, repos = args.root, None
+    else:
+        fixture = fixtures.ensure(sizes.f3)
+        root, repos = str(fixture.path), len(fixture.manifest["repos"])
+    repo = args.repo or str(fixtures.ensure(sizes.f2).path)
+
+    results: dict[str, object] = {"root": root, "repo": repo, "cpus": os.cpu_count()}
+    terminal_run(root, repos)  # warm-up: page cache, .pyc files
+    runs = [terminal_run(root, repos) for _ in range(args.runs)]
+    results["first_frame_s"] = statistics.median(r["first_frame"] for r in runs)
+    minimal_textual_first_frame()
+    results["minimal_textual_first_frame_s"] = statistics.median(minimal_textual_first_frame() for _ in range(args.runs))
+    results["full_listing_terminal_s"] = statistics.median(r["full_listing"] for r in runs)
+    results["listing_headless"] = asyncio.run(headless_listing(root, args.jobs))
+    results["refs_tab"] = asyncio.run(headless_refs(repo))
+
+    print(f"host:  {root}" + (f" ({repos:,} repos)" if repos else ""))
+    print(f"repo:  {repo}")
+    print(
+        f"launch to first frame (terminal, median of {args.runs}): {results['first_frame_s'] * 1000:.0f} ms "
+        f"(a minimal Textual app here: {results['minimal_textual_first_frame_s'] * 1000:.0f} ms)"
+    )
+    print(f"launch to full listing (terminal, median):               {results['full_listing_terminal_s']:.2f} s")
+    listing = results["listing_headless"]
+    keys = (
+        f"key press p50 {listing['key_p50'] * 1000:.0f} ms max {listing['key_max'] * 1000:.0f} ms"
+        if listing["key_p50"] == listing["key_p50"]  # not NaN
+        else "no key press measured (the scan ended first)"
+    )
+    print(
+        f"headless listing: first rows {listing['first_rows']:.2f} s, all {listing['rows']:,} rows {listing['full_listing']:.2f} s; "
+        f"{keys}; event-loop lag p95 {listing['loop_lag_p95'] * 1000:.0f} ms max {listing['loop_lag_max'] * 1000:.0f} ms"
+    )
+    refs = results["refs_tab"]
+    print(
+        f"Refs tab ({refs['rows']:,} rows): first rows {refs['first_rows'] * 1000:.0f} ms after pressing 3 "
+        f"({refs['first_rows_direct'] * 1000:.0f} ms opening the repo straight on the tab); "
+        f"key press p50 {refs['key_p50'] * 1000:.0f} ms max {refs['key_max'] * 1000:.0f} ms; "
+        f"jump to last row {refs['jump_to_last'] * 1000:.0f} ms; event-loop lag max {refs['loop_lag_max'] * 1000:.0f} ms"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Render the README screenshots from the demo host: SVG (Textual) and PNG (rsvg-convert).
+
+    python scripts/screenshots.py [--out screenshots] [--size 140x40]
+
+The demo host is built in a temporary directory with a fixed clock, and HOME points at that
+directory, so paths show as ``~/demo/host/...`` and every age is the same on every run.
+PNG files need ``rsvg-convert`` (Debian/Ubuntu: ``apt-get install librsvg2-bin``); without it
+only the SVG files are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from tui.core.demo import FIXED_EPOCH, build_demo  # noqa: E402
+
+NOW = FIXED_EPOCH + 7 * 86400  # a week after the demo's history: ages read "a week ago"
+
+async def _open(pilot, name: str, tab: str | None = None, *keys: str) -> None:
+    from tui.app.testing import settle
+
+    app = pilot.app
+    assert app.run_command(f"repo {name}"), name
+    await settle(pilot)
+    if tab:
+        assert app.run_command(tab), tab
+    await settle(pilot)
+    if keys:
+        await pilot.press(*keys)
+        await settle(pilot)
+
+
+SHOTS: list[tuple[str, str, Callable]] = [
+    ("main", "the host: every repository, worst problem first in colour and symbol", lambda p: _sort_by_worst(p)),
+    ("repo-overview", "a repository with stale loose refs: banner, facts, problems", lambda p: _open(p, "gerrit/project-alpha.git")),
+    ("repo-worktrees", "a git-sync root: current, locked, prunable and missing worktrees", lambda p: _open(p, "sync/webapp", "worktrees", "down", "down")),
+    ("repo-refs", "refs by source with shadow verdicts, namespaces on the left", lambda p: _open(p, "gerrit/project-alpha.git", "refs")),
+    ("repo-locks", "stale lock files", lambda p: _open(p, "gitlab/locked-repo.git", "locks")),
+]
+
+
+async def _sort_by_worst(pilot) -> None:
+    from tui.app.testing import settle
+
+    pilot.app.host_screen.sort_by("worst")
+    await settle(pilot)
+
+
+async def render(root: str, out: Path, size: tuple[int, int]) -> list[tuple[Path, str]]:
+    from tui.app.app import create_app
+    from tui.app.testing import settle, wait_for_scan
+
+    written = []
+    for name, title, steps in SHOTS:
+        app = create_app([root], jobs=1, config=None, now=NOW)
+        async with app.run_test(size=size) as pilot:
+            await wait_for_scan(pilot)
+            await steps(pilot)
+            await settle(pilot)
+            path = out / f"{name}.svg"
+            svg = app.export_screenshot(title=f"gitward · {name}")
+            path.write_text(svg, encoding="utf-8")
+            written.append((path, title))
+    return written
+
+
+def to_png(svg: Path) -> Path | None:
+    converter = shutil.which("rsvg-convert")
+    if converter is None:
+        return None
+    text = svg.read_text(encoding="utf-8")
+    # Keep runs of spaces: without this, librsvg trims the padding that aligns table columns.
+    text = re.sub(r"<svg ", '<svg xml:space="preserve" ', text, count=1)
+    # librsvg ignores textLength, so every glyph must come from one monospaced font; Fira Code
+    # (the SVG's web font) lacks some symbols gitward uses (✖), DejaVu Sans Mono has them all.
+    text = text.replace("font-family: Fira Code, monospace", "font-family: DejaVu Sans Mono, monospace")
+    png = svg.with_suffix(".png")
+    with tempfile.NamedTemporaryFile("w", suffix=".svg", delete=False, encoding="utf-8") as handle:
+        handle.write(text)
+        tmp = handle.name
+    try:
+        subprocess.run([converter, "--zoom", "1", "-o", str(png), tmp], check=True)
+    finally:
+        os.unlink(tmp)
+    return png
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=str(REPO_ROOT / "screenshots"))
+    parser.add_argument("--size", default="140x40", help="terminal size, COLUMNSxLINES")
+    args = parser.parse_args()
+    columns, lines = (int(n) for n in args.size.split("x"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gitward-shots-") as tmp:
+        home = os.path.realpath(tmp)
+        os.environ["HOME"] = home  # paths show as ~/demo/host/...
+        root = build_demo(os.path.join(home, "demo"), now=NOW)
+        svgs = asyncio.run(render(root, out, (columns, lines)))
+    for svg, title in svgs:
+        png = to_png(svg)
+        print(f"{svg.name:<22} {title}" + ("" if png else "  (no rsvg-convert: PNG skipped)"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""End to end: ``python -m tui ROOT`` in a real terminal (tmux), driven with keys, read from the screen."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tui.core.demo import build_demo
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=check, timeout=10)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "e2e").stdout
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "e2e", *keys)
+
+    def wait_for(self, text: str, *, absent: str | None = None, timeout: float = 30.0) -> str:
+        """Poll the pane until ``text`` shows (and ``absent`` does not): a terminal has no
+        event to await, and a frame may be captured half drawn."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen and (absent is None or absent not in screen):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} did not appear (or {absent!r} stayed); the screen shows:\n{screen}")
+
+
+def test_console_in_a_terminal(tmp_path):
+    home = tmp_path
+    root = build_demo(str(tmp_path / "demo"))
+    tmux = Tmux(f"gitward-e2e-{os.getpid()}")
+    env = {"HOME": str(home), "TERM": "xterm-256color"}
+    command = " ".join(
+        [
+            "env",
+            "-u",
+            "COLUMNS",  # inherited from pytest: it would override the pane's real size
+            "-u",
+            "LINES",
+            *(f"{key}={shlex.quote(value)}" for key, value in env.items()),
+            shlex.quote(sys.executable),
+            "-m",
+            "tui",
+            shlex.quote(root),
+            "; echo GITWARD-EXIT=$?; sleep 30",
+        ]
+    )
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "140", "-y", "40", "-c", str(REPO_ROOT), command)
+    try:
+        screen = tmux.wait_for("scanned 8 repos")
+        assert "~/demo/host" in screen and "gerrit/project-alpha.git" in screen
+        assert "✖" in screen and "stale-loose-ref" in screen  # symbol and words, not colour alone
+
+        tmux.keys("f")
+        tmux.wait_for("faults only", absent="mirrors/upstream-lib.git")
+        tmux.keys("f")
+        tmux.wait_for("showing 8 of 8")
+
+        tmux.keys("/")
+        tmux.wait_for("enter keeps, escape clears")  # the filter box has the focus
+        tmux.keys("-l", "alpha")
+        tmux.wait_for("showing 1 of 8", absent="gitlab/")
+        tmux.keys("Enter")  # leave the filter box: the footer shows the table's keys again
+        tmux.wait_for("Rescan")
+        tmux.keys("Enter")  # open the repository
+        screen = tmux.wait_for("STALE LOOSE REFS")
+        assert "do NOT run git gc" in screen
+
+        tmux.keys("3")
+        screen = tmux.wait_for("stale-loose  ")
+        assert "refs/changes/01/1001/meta" in screen
+
+        tmux.keys("Escape")
+        tmux.wait_for("worst problem")
+        tmux.keys(":")
+        tmux.wait_for("repo NAME")  # the command line's placeholder
+        tmux.keys("-l", "wt webapp")
+        tmux.keys("Enter")
+        screen = tmux.wait_for("current (served)")
+
+        tmux.keys("q")
+        tmux.wait_for("GITWARD-EXIT=0", timeout=10)
+    finally:
+        tmux.run("kill-server", check=False)
+

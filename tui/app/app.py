@@ -1,0 +1,283 @@
+"""The gitward console: a Textual app over a ``Host`` (roots + settings).
+
+``create_app`` is the one factory the CLI (``run_console``) and the tests use. The app owns
+navigation (screens, the ``:`` command line, the palette); screens own their data and workers.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any, ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.command import Hit, Hits, Provider
+from textual.content import Content
+from textual.screen import Screen
+
+from tui.app import commands as command_line
+from tui.app.host import Host
+from tui.app.mutations import mutation_allowed
+from tui.app.screens.host import HostScreen
+from tui.app.text import clean
+from tui.core.model import RepoReport
+
+
+class RepoCommands(Provider):
+    """Command palette: open any repository by (fuzzy) name."""
+
+    async def search(self, query: str) -> Hits:
+        app = self.app
+        assert isinstance(app, GitwardApp)
+        matcher = self.matcher(query)
+        for report in list(app.host_screen.table.reports.values()):
+            name = clean(report.name)
+            score = matcher.match(f"open {name}")
+            if score > 0:
+                # Content(...) never parses markup: a repo name is untrusted text.
+                yield Hit(score, Content(f"open {name}"), partial(app.open_repo, report), text=f"open {name}", help="open the repository")
+
+    # No discover(): with an empty query the palette lists gitward's commands; repositories
+    # appear as soon as something is typed.
+
+
+class GitwardApp(App[int]):
+    TITLE = "gitward"
+    CSS_PATH = "gitward.tcss"
+    COMMANDS = App.COMMANDS | {RepoCommands}
+    # Screens get -narrow below 100 columns and -wide from 180 (see gitward.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal"), (180, "-wide")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave gitward"),
+        Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key binding"),
+        Binding("colon", "command_line", "Command", id="app.command_line", tooltip="Command line: :repos, :repo NAME, :refs, ..."),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette", tooltip="Open the command palette"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.force_quit", tooltip="Quit from anywhere"),
+    ]
+
+    def __init__(self, host: Host) -> None:
+        super().__init__()
+        # No animations: over SSH every animated frame is bytes on the wire and CPU taken
+        # from scanning; a console for incidents should change state, not glide.
+        self.animation_level = "none"
+        self.host = host
+        self.host_screen = HostScreen(host)
+        self.config_warnings: list[str] = []
+        if host.keys:  # (binding_ids() imports every screen: only when there is a keymap)
+            known = binding_ids()
+            unknown = sorted(set(host.keys) - known)
+            if unknown:
+                self.config_warnings.append(
+                    f"[keys] in the config names unknown binding ids, ignored: {', '.join(unknown)} "
+                    "(the help screen lists every id)"
+                )
+            keymap = {binding_id: key for binding_id, key in host.keys.items() if binding_id in known}
+            if keymap:
+                self.set_keymap(keymap)
+        if host.theme and not self._apply_theme(host.theme):
+            self.config_warnings.append(f"theme {host.theme!r} from the config does not exist; using the default")
+
+    def on_mount(self) -> None:
+        for warning in self.config_warnings:
+            self.notify(clean(warning), title="config", severity="warning", timeout=10, markup=False)
+
+    def _apply_theme(self, name: str) -> bool:
+        if name in self.available_themes:
+            self.theme = name
+            return True
+        return False
+
+    def get_default_screen(self) -> Screen:
+        return self.host_screen
+
+    # --- navigation -----------------------------------------------------------------------------
+
+    def open_repo(self, report: RepoReport, tab: str = "overview") -> None:
+        from tui.app.screens.repo import RepoScreen
+
+        self._pop_to_host()
+        self.push_screen(RepoScreen(report, self.host, tab=tab))
+
+    def repo_rescanned(self, report: RepoReport) -> None:
+        """A repo screen read its repository again: keep the host list in step."""
+        self.host_screen.table.upsert([report])
+
+    def _pop_to_host(self) -> None:
+        while len(self.screen_stack) > 1 and self.screen is not self.host_screen:
+            self.pop_screen()
+
+    def action_help(self) -> None:
+        from tui.app.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        sections = binding_sections()
+        self.push_screen(
+            HelpScreen(sections, keymap=self.host.keys, read_only=self.host.read_only, key_display=self.get_key_display)
+        )
+
+    def action_command_line(self) -> None:
+        from tui.app.dialogs.command_prompt import CommandPrompt
+        from tui.app.widgets.command_line import CommandSuggester
+
+        if isinstance(self.screen, CommandPrompt):
+            return
+        suggester = CommandSuggester(self.host_screen.table.names, lambda: sorted(self.available_themes))
+        self.push_screen(CommandPrompt(suggester), callback=self._command_entered)
+
+    def _command_entered(self, text: str | None) -> None:
+        if text:
+            self.run_command(text)
+
+    def run_command(self, text: str) -> bool:
+        """Run one ``:`` command; False (and a notification) when it cannot run."""
+        try:
+            command = command_line.parse(text)
+        except command_line.CommandError as exc:
+            self.notify(clean(str(exc)), title="command", severity="error", markup=False)
+            return False
+        name, argument = command.name, command.argument
+        host = self.host_screen
+        if name == "quit":
+            self.exit(0)
+        elif name == "repos":
+            self._pop_to_host()
+        elif name == "repo":
+            return self._open_named(argument, "overview")
+        elif name in command_line.TAB_COMMANDS:
+            return self._show_tab(name, argument)
+        elif name == "jobs":
+            from tui.app.screens.jobs import JobsScreen
+
+            if not isinstance(self.screen, JobsScreen):
+                self.push_screen(JobsScreen(self.host))
+        elif name == "rescan":
+            self._pop_to_host()
+            host.action_rescan()
+        elif name == "faults":
+            self._pop_to_host()
+            host.action_toggle_faults()
+        elif name == "filter":
+            self._pop_to_host()
+            host.set_filter_text(argument)
+        elif name == "theme":
+            if not self._apply_theme(argument):
+                self.notify(f"no theme named {clean(argument)!r}", title="command", severity="error", markup=False)
+                return False
+        elif name == "help":
+            self.action_help()
+        return True
+
+    def _open_named(self, name: str, tab: str) -> bool:
+        report = self.host_screen.table.find(name)
+        if report is None:
+            self.notify(f"no single repository matches {clean(name)!r}", title="command", severity="error", markup=False)
+            return False
+        self.open_repo(report, tab)
+        return True
+
+    def _show_tab(self, tab: str, name: str) -> bool:
+        from tui.app.screens.repo import RepoScreen
+
+        if name:
+            return self._open_named(name, tab)
+        screen = self.screen
+        if isinstance(screen, RepoScreen):
+            screen.select_tab(tab)
+            return True
+        report = self.host_screen.table.current
+        if report is None:
+            self.notify("no repository selected; use :repo NAME", title="command", severity="error", markup=False)
+            return False
+        self.open_repo(report, tab)
+        return True
+
+    # --- palette and availability ---------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        host = self.host_screen
+        yield SystemCommand("Rescan", "Scan the roots again", lambda: self.run_command("rescan"))
+        yield SystemCommand("Faults only", "Toggle: only repositories with warnings or errors", lambda: self.run_command("faults"))
+        yield SystemCommand("Jobs", "Syncs of this session", lambda: self.run_command("jobs"))
+        yield SystemCommand("Help", "Every key binding", self.action_help)
+        yield SystemCommand("Repositories", "Back to the repository list", lambda: self.run_command("repos"))
+        if mutation_allowed(self.host, "sync") and host.table.current is not None:
+            yield SystemCommand("Sync (not available yet)", "Sync the selected repository from its upstream", host.action_sync)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not mutation_allowed(self.host, action):
+            return False
+        return True
+
+
+def binding_sections() -> list[tuple[str, list[Binding]]]:
+    """Every gitward binding, grouped by where it applies (help screen, keymap validation)."""
+    from tui.app.dialogs.ref_detail import RefDetail
+    from tui.app.screens.help import HelpScreen
+    from tui.app.screens.jobs import JobsScreen
+    from tui.app.screens.repo import RepoScreen
+    from tui.app.widgets.command_line import CommandLine
+    from tui.app.widgets.namespace_tree import NamespaceTree
+    from tui.app.widgets.ref_list import RefList
+    from tui.app.widgets.vtable import VirtualTable
+
+    return [
+        ("Everywhere", _bindings(GitwardApp)),
+        ("Repository list", _bindings(HostScreen)),
+        ("Repository", _bindings(RepoScreen)),
+        ("Tables and lists", _bindings(VirtualTable)),
+        ("Refs tab", _bindings(RefList) + _bindings(NamespaceTree)),
+        ("Command line", _bindings(CommandLine)),
+        ("Dialogs and other screens", _bindings(RefDetail) + _bindings(HelpScreen) + _bindings(JobsScreen)),
+    ]
+
+
+def binding_ids() -> set[str]:
+    return {binding.id for _, bindings in binding_sections() for binding in bindings if binding.id}
+
+
+def _bindings(cls: type) -> list[Binding]:
+    """Bindings declared on ``cls`` itself (as ``Binding`` objects), for the help screen."""
+    found = []
+    for item in cls.__dict__.get("BINDINGS", []):
+        if isinstance(item, Binding):
+            found.append(item)
+    return found
+
+
+def create_app(
+    roots: Sequence[str],
+    *,
+    read_only: bool = False,
+    jobs: int | None = None,
+    config: Any = None,
+    now: float | None = None,
+) -> GitwardApp:
+    """The one way to build the console (CLI and tests)."""
+    host = Host.from_settings(list(roots), read_only=read_only, jobs=jobs, config=config, now=now)
+    return GitwardApp(host)
+
+
+def run_console(roots: Sequence[str], read_only: bool = False, jobs: int | None = None) -> int:
+    """Entry point for ``gitward [ROOT ...]``: load the config, run the app, return its exit code."""
+    config = None
+    try:
+        from tui.core.config import ConfigError, load_config
+    except ImportError:  # the config module is optional for the console
+        load_config = None
+        ConfigError = Exception  # noqa: N806
+    if load_config is not None:
+        try:
+            config = load_config()
+        except ConfigError as exc:
+            print(f"gitward: {clean(str(exc))}", file=sys.stderr)
+            return 2
+    app = create_app(roots, read_only=read_only, jobs=jobs, config=config)
+    result = app.run()
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return result or 0

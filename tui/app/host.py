@@ -1,0 +1,48 @@
+"""What the console is pointed at: roots plus the settings that shape it. No Textual import."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Host:
+    """The back end handed to the app (the CLI and the tests build one through ``create_app``)."""
+
+    roots: list[str]
+    read_only: bool = False
+    jobs: int | None = None
+    now: float | None = None  # a fixed clock (tests, screenshots); None: the real time
+    keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s), from [keys]
+    theme: str | None = None
+    # How scan worker processes start. "forkserver" and "spawn" need the resource tracker,
+    # which cannot start once Textual has replaced sys.stderr (its fileno() is -1), so the
+    # console forks; the scan holds OBJECT_STORE_LOCK until its workers exist (see host.py).
+    start_method: str = "fork"
+
+    @classmethod
+    def from_settings(
+        cls,
+        roots: list[str],
+        *,
+        read_only: bool = False,
+        jobs: int | None = None,
+        config: Any = None,
+        now: float | None = None,
+    ) -> Host:
+        """Command-line values win; the config file supplies defaults."""
+        keys = dict(getattr(config, "keys", None) or {})
+        return cls(
+            roots=[os.path.abspath(root) for root in roots],
+            read_only=bool(read_only or getattr(config, "read_only", False)),
+            jobs=jobs or getattr(config, "jobs", None) or None,
+            now=now,
+            keys={str(k): str(v) for k, v in keys.items()},
+            theme=getattr(config, "theme", None) or None,
+        )
+
+    def clock(self) -> float:
+        return self.now if self.now is not None else time.time()

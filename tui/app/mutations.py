@@ -1,0 +1,39 @@
+"""Read-only mode: every action that changes a repository is named here and gated in one place.
+
+Screens mix in ``MutationGate``; its ``check_action`` hides (returns False for) every action in
+``MUTATING_ACTIONS`` when the host is read-only, so the footer, the help screen and the command
+palette never offer them and their keys do nothing. Later features (lock/unlock/prune worktrees,
+shadows prune, sync) add their action names here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Action names (the part after "action_"). "sync" is still a stub that says it is not
+# available yet; it is listed because syncing writes to the repository.
+MUTATING_ACTIONS: frozenset[str] = frozenset({"sync"})
+
+
+def mutation_allowed(host: Any, action: str) -> bool:
+    return not (getattr(host, "read_only", False) and action in MUTATING_ACTIONS)
+
+
+class MutationGate:
+    """Mixin for screens (before ``Screen`` in the bases); expects ``self.host``."""
+
+    host: Any
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not mutation_allowed(self.host, action):
+            return False
+        return super().check_action(action, parameters)  # type: ignore[misc]
+
+    def not_available_yet(self, what: str) -> None:
+        self.notify(  # type: ignore[attr-defined]
+            f"{what}: not available yet in this version of gitward",
+            title="not available yet",
+            severity="warning",
+            timeout=4,
+            markup=False,
+        )

@@ -1,0 +1,245 @@
+"""A sorted, lazily materialised view of one repository's refs, for the Refs tab.
+
+A repository can hold 200,000 refs. Building 200,000 ``Ref`` objects costs more than reading
+the files, so the index keeps only the sorted names and makes a ``Ref`` when a row is drawn.
+Namespaces (``refs/changes/``) are ranges of the sorted names: their counts and children come
+from binary search, never from a pass over every ref.
+
+No Textual import: built in a worker thread, read on the UI thread.
+"""
+
+from __future__ import annotations
+
+import os
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from tui.core.model import Ref, RefCounts, Source
+from tui.core.packed import bytes_key
+from tui.core.refstore import RefSnapshot, count_refs, judge_shadows, read_snapshot
+
+
+class RefsUnavailable(Exception):
+    """The refs cannot be listed (reftable storage, unreadable config)."""
+
+
+def build_ref(snapshot: RefSnapshot, name: str) -> Ref:
+    """The ``Ref`` that ``refstore.iter_refs`` yields for ``name`` (one name, no pass over all)."""
+    packed = snapshot.packed.values
+    loose_ref = snapshot.head if name == "HEAD" else snapshot.loose.refs.get(name)
+    packed_value = None if name == "HEAD" else packed.get(name)
+    if loose_ref is None:
+        return Ref(
+            name=name,
+            source=Source.PACKED,
+            value=packed_value,
+            packed_value=packed_value,
+            peeled=snapshot.packed.peeled.get(name),
+        )
+    if loose_ref.symbolic_target:
+        value = snapshot.resolve(loose_ref.symbolic_target, 1)
+    else:
+        value = loose_ref.value
+    ref = Ref(
+        name=name,
+        source=Source.LOOSE,
+        value=None if loose_ref.broken_reason else value,
+        loose_value=loose_ref.value,
+        symbolic_target=loose_ref.symbolic_target,
+        broken_reason=loose_ref.broken_reason,
+    )
+    if packed_value is not None:
+        ref.source = Source.BOTH
+        ref.packed_value = packed_value
+        ref.verdict = snapshot.verdicts.get(name)
+        if ref.loose_value == packed_value:
+            ref.peeled = snapshot.packed.peeled.get(name)
+    return ref
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    prefix: str  # "" for all refs, else ends with "/": "refs/changes/"
+    label: str  # the last component: "changes/"
+    count: int  # refs under it
+    has_children: bool  # holds deeper namespaces
+
+
+class RefIndex:
+    """Every ref of one snapshot in git's order, HEAD first."""
+
+    def __init__(self, snapshot: RefSnapshot) -> None:
+        self.snapshot = snapshot
+        loose = snapshot.loose.refs
+        packed = snapshot.packed.values
+        names = [name for name in loose if name not in packed]
+        names.extend(packed)
+        if all(name.isascii() for name in names):
+            names.sort()
+            self._keys: list = names
+            self._encode = _identity
+        else:
+            names.sort(key=bytes_key)
+            self._keys = [bytes_key(name) for name in names]
+            self._encode = bytes_key
+        self.names: list[str] = names
+        self.has_head = snapshot.head is not None
+        self.counts: RefCounts = count_refs(snapshot)
+        self._shadow_positions: list[int] = sorted(self.position(n) for n in snapshot.shadow_names())
+        self._cache: dict[str, Ref] = {}
+
+    # --- rows -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def ref(self, position: int) -> Ref:
+        name = self.names[position]
+        cached = self._cache.get(name)
+        if cached is None:
+            cached = self._cache[name] = build_ref(self.snapshot, name)
+        return cached
+
+    def head(self) -> Ref | None:
+        if not self.has_head:
+            return None
+        cached = self._cache.get("HEAD")
+        if cached is None:
+            cached = self._cache["HEAD"] = build_ref(self.snapshot, "HEAD")
+        return cached
+
+    @property
+    def materialized(self) -> int:
+        """How many ``Ref`` objects exist (rows drawn so far), for tests and benchmarks."""
+        return len(self._cache)
+
+    def position(self, name: str) -> int:
+        return bisect_left(self._keys, self._encode(name))
+
+    def apply_verdicts(self) -> None:
+        """After ``judge_shadows``: forget the rows made before the verdicts were known."""
+        for name in self.snapshot.verdicts:
+            self._cache.pop(name, None)
+        self.counts = count_refs(self.snapshot)
+
+    # --- namespaces ---------------------------------------------------------------------------
+
+    def span(self, prefix: str) -> tuple[int, int]:
+        """Positions [lo, hi) of the refs whose names start with ``prefix`` (ending in "/")."""
+        if not prefix:
+            return 0, len(self.names)
+        lo = bisect_left(self._keys, self._encode(prefix))
+        # "/" (0x2f) is followed by "0" (0x30): everything under the prefix sorts below this.
+        hi = bisect_left(self._keys, self._encode(prefix[:-1] + "0"), lo)
+        return lo, hi
+
+    def namespace_count(self, prefix: str) -> int:
+        lo, hi = self.span(prefix)
+        return hi - lo + (1 if not prefix and self.has_head else 0)
+
+    def children(self, prefix: str, limit: int = 5000) -> list[Namespace]:
+        """The namespaces one level below ``prefix``, in order (at most ``limit``)."""
+        lo, hi = self.span(prefix)
+        names = self.names
+        found: list[Namespace] = []
+        position = lo
+        while position < hi and len(found) < limit:
+            rest = names[position][len(prefix) :]
+            slash = rest.find("/")
+            if slash == -1:  # a ref directly in this namespace
+                position += 1
+                continue
+            child = prefix + rest[: slash + 1]
+            child_lo, child_hi = self.span(child)
+            start = len(child)
+            deeper = any("/" in names[i][start:] for i in range(child_lo, child_hi))
+            found.append(Namespace(child, rest[: slash + 1], child_hi - child_lo, deeper))
+            position = child_hi
+        return found
+
+    # --- views -------------------------------------------------------------------------------
+
+    def view(self, prefix: str = "", shadows_only: bool = False) -> RefView:
+        lo, hi = self.span(prefix)
+        if shadows_only:
+            start = bisect_left(self._shadow_positions, lo)
+            stop = bisect_left(self._shadow_positions, hi)
+            return RefView(self, positions=self._shadow_positions[start:stop])
+        with_head = not prefix and self.has_head
+        return RefView(self, lo=lo, hi=hi, with_head=with_head)
+
+    @property
+    def shadow_count(self) -> int:
+        return len(self._shadow_positions)
+
+
+class RefView(Sequence[Ref]):
+    """The rows on screen: a range of the index (plus HEAD) or a list of positions."""
+
+    def __init__(
+        self,
+        index: RefIndex,
+        *,
+        lo: int = 0,
+        hi: int = 0,
+        with_head: bool = False,
+        positions: list[int] | None = None,
+    ) -> None:
+        self.index = index
+        self.lo, self.hi = lo, hi
+        self.with_head = with_head
+        self.positions = positions
+
+    def __len__(self) -> int:
+        if self.positions is not None:
+            return len(self.positions)
+        return self.hi - self.lo + (1 if self.with_head else 0)
+
+    def __getitem__(self, item):  # type: ignore[override]
+        if isinstance(item, slice):
+            return [self[i] for i in range(*item.indices(len(self)))]
+        if item < 0:
+            item += len(self)
+        if not 0 <= item < len(self):
+            raise IndexError(item)
+        if self.positions is not None:
+            return self.index.ref(self.positions[item])
+        if self.with_head:
+            if item == 0:
+                head = self.index.head()
+                assert head is not None
+                return head
+            item -= 1
+        return self.index.ref(self.lo + item)
+
+    def __iter__(self) -> Iterator[Ref]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+def _identity(name: str) -> str:
+    return name
+
+
+def load_snapshot(git_dir: str) -> RefSnapshot:
+    """Read a repository's ref files (no verdicts yet). Raises RefsUnavailable for reftable."""
+    from tui.core.gitconfig import read_config, repo_settings
+    from tui.core.scan import reftable_in_use
+
+    config, error = read_config(os.path.join(git_dir, "config"))
+    settings = repo_settings(config)
+    if reftable_in_use(git_dir, settings.ref_storage):
+        raise RefsUnavailable(
+            "this repository uses the reftable ref storage; gitward reads only loose files and "
+            "packed-refs. Use 'git for-each-ref'."
+        )
+    return read_snapshot(git_dir, settings.object_format)
+
+
+def judge(snapshot: RefSnapshot) -> None:
+    """Shadow verdicts (pygit2 ancestry), serialised with the other object-store readers."""
+    from tui.app.objects import OBJECT_STORE_LOCK
+
+    with OBJECT_STORE_LOCK:
+        judge_shadows(snapshot)

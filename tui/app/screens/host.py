@@ -1,0 +1,408 @@
+"""The main screen: every repository on the host, streamed in while the scan runs."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.app.filtering import RowFilter
+from tui.app.host import Host
+from tui.app.mutations import MutationGate
+from tui.app.objects import OBJECT_STORE_LOCK
+from tui.app.text import clean, shorten_paths
+from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
+from tui.app.widgets.summary import SEVERITY_STYLE, Banner, HostSummary, ScanStatus, severity_counts
+from tui.app.widgets.vtable import VirtualTable
+from tui.core.model import Problem, RepoReport
+
+BATCH_SECONDS = 0.1  # rows reach the screen in batches, at most ten a second
+SPINNER_SECONDS = 0.25
+_DONE = object()
+
+
+class HostScreen(MutationGate, Screen):
+    """Repos table, header summary, filter, faults-only, rescan."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open_repo", "Open", id="host.open", tooltip="Open the repository under the cursor"),
+        Binding("slash", "filter", "Filter", id="host.filter", tooltip="Filter repos: text, regex, ! inverts"),
+        Binding("f", "toggle_faults", "Faults", id="host.faults", tooltip="Show only repos with warnings or errors"),
+        Binding("r", "rescan", "Rescan", id="host.rescan", tooltip="Scan the roots again"),
+        Binding("o", "sort_next", "Sort", id="host.sort", tooltip="Sort by the next column"),
+        Binding("O", "sort_reverse", "Reverse", show=False, id="host.sort_reverse", tooltip="Reverse the sort order"),
+        Binding("escape", "clear_filter", "Clear", id="host.clear_filter", tooltip="Clear the filter and faults-only"),
+        Binding("S", "sync", "Sync", id="host.sync", tooltip="Sync from upstream (not available yet)"),
+    ]
+
+    class ScanBatch(Message):
+        """Reports and root problems read since the last batch."""
+
+        def __init__(self, generation: int, reports: list[RepoReport], problems: list[Problem], elapsed: float) -> None:
+            super().__init__()
+            self.generation = generation
+            self.reports = reports
+            self.problems = problems
+            self.elapsed = elapsed
+
+    class ScanFinished(Message):
+        def __init__(self, generation: int, elapsed: float, cancelled: bool, error: str | None) -> None:
+            super().__init__()
+            self.generation = generation
+            self.elapsed = elapsed
+            self.cancelled = cancelled
+            self.error = error
+
+    def __init__(self, host: Host) -> None:
+        super().__init__(id="host")
+        self.host = host
+        self.generation = 0
+        self.scanning = False
+        self.scan_error: str | None = None
+        self._scan_started = 0.0
+        self._elapsed = 0.0
+        self._scanned = 0
+        self._seen: set[str] = set()
+        self._cancel: threading.Event | None = None
+        self.root_problems: list[Problem] = []
+        self._new_root_problems: list[Problem] = []
+        self._scan_now = host.clock()
+        self._binding_state: tuple = ()
+        self._spinner = 0
+        self.batches = 0  # ScanBatch messages handled (diagnostics, tests)
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        if self.host.read_only:
+            yield Banner(
+                Content("READ-ONLY: every action that changes a repository is hidden (--read-only or read_only in the config)"),
+                classes="-read-only",
+                id="read-only-banner",
+            )
+        yield HostSummary(id="summary")
+        yield ScanStatus(id="scan-status")
+        yield Static(id="root-problems")
+        yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(RepoTable).focus()
+        self.set_interval(SPINNER_SECONDS, self._tick)
+        self._show_summary()
+        # First paint first, then the scan (which imports the scanning code).
+        self.call_after_refresh(self.start_scan)
+
+    @property
+    def table(self) -> RepoTable:
+        return self.query_one(RepoTable)
+
+    @property
+    def filter_box(self) -> Input | None:
+        """The filter input, created the first time it is needed (not before the first frame)."""
+        found = self.query("#filter")
+        return found.first(Input) if found else None
+
+    def _ensure_filter_box(self) -> Input:
+        box = self.filter_box
+        if box is None:
+            box = Input(placeholder="filter: text · regex (^…$) · !text inverts · enter keeps, escape clears", id="filter")
+            box.cursor_blink = False
+            self.mount(box, before=self.query_one("#root-problems"))
+        return box
+
+    def _tick(self) -> None:
+        if self.scanning:
+            self._spinner += 1
+            self._show_summary()
+
+    # --- scanning -------------------------------------------------------------------------------
+
+    def start_scan(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self.generation += 1
+        self.scanning = True
+        self.scan_error = None
+        self._scanned = 0
+        self._seen = set()
+        self._new_root_problems = []
+        self._scan_now = self.host.clock()
+        self._scan_started = time.monotonic()
+        self._cancel = threading.Event()
+        self._show_summary()
+        self._scan(self.generation, self._cancel, self._scan_now)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
+    def _scan(self, generation: int, cancel: threading.Event, now: float) -> None:
+        """Runs the core scan in a helper thread; posts what arrived every BATCH_SECONDS."""
+        from tui.core.scan import iter_host_scan
+
+        worker = get_current_worker()
+        host = self.host
+        items: queue.SimpleQueue = queue.SimpleQueue()
+        failure: list[BaseException] = []
+
+        def produce() -> None:
+            # No pygit2 call may run in this process while the scan forks its workers: the
+            # lock is held until the first report, by which time every worker exists.
+            OBJECT_STORE_LOCK.acquire()
+            locked = True
+            try:
+                for item in iter_host_scan(
+                    host.roots, jobs=host.jobs, now=now, cancel=cancel, start_method=host.start_method
+                ):
+                    if locked and isinstance(item, RepoReport):
+                        OBJECT_STORE_LOCK.release()
+                        locked = False
+                    items.put(item)
+            except BaseException as exc:  # reported by ScanFinished, never lost in a thread
+                failure.append(exc)
+            finally:
+                if locked:
+                    OBJECT_STORE_LOCK.release()
+                items.put(_DONE)
+
+        started = time.monotonic()
+        threading.Thread(target=produce, name=f"gitward-scan-{generation}", daemon=True).start()
+        reports: list[RepoReport] = []
+        problems: list[Problem] = []
+        deadline = started + BATCH_SECONDS
+        done = False
+        while not done:
+            if worker.is_cancelled or cancel.is_set():
+                cancel.set()
+                self.post_message(self.ScanFinished(generation, time.monotonic() - started, True, None))
+                return
+            try:
+                item = items.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                item = None
+            if item is _DONE:
+                done = True
+            elif isinstance(item, RepoReport):
+                reports.append(item)
+            elif isinstance(item, Problem):
+                problems.append(item)
+            if done or time.monotonic() >= deadline:
+                if reports or problems:
+                    self.post_message(self.ScanBatch(generation, reports, problems, time.monotonic() - started))
+                    reports, problems = [], []
+                deadline = time.monotonic() + BATCH_SECONDS
+        error = f"{type(failure[0]).__name__}: {failure[0]}" if failure else None
+        self.post_message(self.ScanFinished(generation, time.monotonic() - started, False, error))
+
+    @on(ScanBatch)
+    def handle_batch(self, message: ScanBatch) -> None:
+        if message.generation != self.generation:
+            return
+        self.batches += 1
+        self._scanned += len(message.reports)
+        self._elapsed = message.elapsed
+        self._seen.update(report.path for report in message.reports)
+        self._new_root_problems.extend(message.problems)
+        if message.problems:
+            self.root_problems = list(self._new_root_problems)
+            self._show_root_problems()
+        self.table.upsert(message.reports)
+        self._show_summary()
+
+    @on(ScanFinished)
+    def handle_finished(self, message: ScanFinished) -> None:
+        if message.generation != self.generation:
+            return
+        self.scanning = False
+        self._elapsed = message.elapsed
+        if not message.cancelled:
+            self.scan_error = message.error
+            if message.error is None:
+                self.table.retain(self._seen)
+            self.root_problems = list(self._new_root_problems)
+            self._show_root_problems()
+        if message.error:
+            self.notify(clean(message.error), title="scan failed", severity="error", timeout=10, markup=False)
+        self._show_summary()
+        self._update_bindings()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "scan" and event.state == WorkerState.ERROR:
+            self.scanning = False
+            self.scan_error = str(event.worker.error)
+            self.notify(clean(self.scan_error), title="scan failed", severity="error", timeout=10, markup=False)
+            self._show_summary()
+
+    def on_unmount(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    # --- summary --------------------------------------------------------------------------------
+
+    def _show_summary(self) -> None:
+        table = self.table
+        reports = table.reports.values()
+        problems = [p for report in reports for p in report.problems] + self.root_problems
+        self.query_one(HostSummary).show(
+            roots=self.host.roots,
+            repos=len(table.reports),
+            faulty_repos=sum(1 for r in reports if is_fault(r)),
+            counts=severity_counts(problems),
+            syncs_running=0,
+        )
+        row_filter = table.row_filter
+        sort_label = COLUMN_LABELS.get(table.sort_column or "name", "repo") + (" (reversed)" if table.sort_reverse else "")
+        elapsed = time.monotonic() - self._scan_started if self.scanning else self._elapsed
+        if self.host.now is not None:
+            elapsed = None  # a fixed clock (tests, screenshots): no wall-clock durations
+        self.query_one(ScanStatus).show(
+            scanning=self.scanning,
+            scanned=self._scanned,
+            elapsed=elapsed,
+            shown=table.row_count,
+            total=len(table.reports),
+            filter_text=clean(row_filter.raw.strip()),
+            filter_mode=row_filter.mode,
+            filter_error=row_filter.error,
+            faults_only=table.faults_only,
+            sort_label=sort_label,
+            error=self.scan_error,
+            spinner=self._spinner,
+        )
+
+    def _show_root_problems(self) -> None:
+        widget = self.query_one("#root-problems", Static)
+        if not self.root_problems:
+            widget.display = False
+            return
+        parts: list = []
+        for problem in self.root_problems[:5]:
+            if parts:
+                parts.append("\n")
+            parts += [(f"{problem.severity.symbol} {problem.code}", SEVERITY_STYLE[problem.severity]), "  ", shorten_paths(problem.message)]
+        if len(self.root_problems) > 5:
+            parts.append(f"\n… and {len(self.root_problems) - 5} more")
+        widget.update(Content.assemble(*parts))
+        widget.display = True
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if allowed is not True:
+            return allowed
+        if action == "clear_filter":
+            table = self.table
+            box = self.filter_box
+            return bool(table.row_filter.active or table.faults_only or (box is not None and box.display))
+        if action == "open_repo":
+            return True if self.table.current is not None else None
+        return True
+
+    def action_rescan(self) -> None:
+        self.start_scan()
+        self.notify("rescanning the roots", timeout=2, markup=False)
+
+    def action_filter(self) -> None:
+        box = self._ensure_filter_box()
+        box.display = True
+        box.focus()
+        self.refresh_bindings()
+
+    def set_filter_text(self, text: str) -> None:
+        """Set the filter as if typed (``:filter TEXT``); empty text clears it."""
+        box = self._ensure_filter_box()
+        box.value = text
+        box.display = bool(text)
+        self.table.set_filter(RowFilter.parse(text))
+        self.table.focus()
+        self._show_summary()
+        self.refresh_bindings()
+
+    def action_toggle_faults(self) -> None:
+        self.table.set_faults_only(not self.table.faults_only)
+        self._show_summary()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        box = self.filter_box
+        if box is not None:
+            box.value = ""
+            box.display = False
+        table = self.table
+        table.set_filter(RowFilter())
+        table.set_faults_only(False)
+        table.focus()
+        self._show_summary()
+        self.refresh_bindings()
+
+    def sort_by(self, column: str, reverse: bool = False) -> None:
+        """Sort the list (cursor back on the first row) and say so in the status line."""
+        table = self.table
+        table.sort_by(column, reverse=reverse)
+        table.move_cursor(0)
+        self._show_summary()
+
+    def action_sort_next(self) -> None:
+        table = self.table
+        index = COLUMN_KEYS.index(table.sort_column or "name")
+        table.sort_by(COLUMN_KEYS[(index + 1) % len(COLUMN_KEYS)], reverse=False)
+        self._show_summary()
+
+    def action_sort_reverse(self) -> None:
+        table = self.table
+        table.sort_by(table.sort_column or "name", reverse=not table.sort_reverse)
+        self._show_summary()
+
+    def action_open_repo(self) -> None:
+        report = self.table.current
+        if report is not None:
+            self.app.open_repo(report)  # type: ignore[attr-defined]
+
+    def action_sync(self) -> None:
+        self.not_available_yet("sync")
+
+    # --- events ---------------------------------------------------------------------------------
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.table.set_filter(RowFilter.parse(event.value))
+        self._show_summary()
+        self._update_bindings()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.display = False
+        self.table.focus()
+
+    @on(VirtualTable.Selected, "#repos")
+    def _row_selected(self, event: VirtualTable.Selected) -> None:
+        event.stop()
+        self.app.open_repo(event.row)  # type: ignore[attr-defined]
+
+    @on(VirtualTable.Highlighted, "#repos")
+    def _row_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        event.stop()
+        self._update_bindings()
+
+    def _update_bindings(self) -> None:
+        """Refresh the footer only when an action's availability changed (it is rebuilt)."""
+        state = tuple(self.check_action(action, ()) for action in ("open_repo", "clear_filter"))
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
+
+    @on(VirtualTable.HeaderClicked, "#repos")
+    def _header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
+        event.stop()
+        self.table.sort_by(event.column)
+        self._show_summary()

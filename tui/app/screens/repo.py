@@ -1,0 +1,290 @@
+"""One repository: Overview, Worktrees, Refs, Locks and Log tabs."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from tui.app.host import Host
+from tui.app.mutations import MutationGate
+from tui.app.text import clean, shorten_paths
+from tui.app.widgets.log_view import SyncLog
+from tui.app.widgets.overview import Overview, stale_banner
+from tui.app.widgets.ref_browser import RefBrowser
+from tui.app.widgets.summary import Banner, severity_counts, severity_parts
+from tui.app.widgets.vtable import VirtualTable
+from tui.app.widgets.worktree_table import LockTable, WorktreeTable, worktree_detail
+from tui.core.model import RepoReport
+
+TABS = ("overview", "worktrees", "refs", "locks", "log")
+
+
+class RepoTabs(TabbedContent):
+    """TabbedContent that does not jump back to a pane whose focus event arrives late.
+
+    TabbedContent activates the pane of any widget that gets focus, by a message. A key typed
+    right after the screen opens ("3") can switch tabs between the focus and that message;
+    the stale message would then switch back. ``requested`` is the tab asked for last.
+    """
+
+    requested: str | None = None
+
+    def on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        pane = event.tab_pane.id
+        if self.requested is not None and pane != self.requested:
+            event.stop()
+            event.prevent_default()
+
+
+class RepoScreen(MutationGate, Screen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", id="repo.back", tooltip="Back to the repository list"),
+        # The footer shows one "1-5 Tabs" entry; the help screen lists each key.
+        Binding("1", "show_tab('overview')", "Tabs", key_display="1-5", id="repo.tab_overview", tooltip="Overview tab (2-5: Worktrees, Refs, Locks, Log)"),
+        Binding("2", "show_tab('worktrees')", "Worktrees", show=False, id="repo.tab_worktrees", tooltip="Worktrees tab"),
+        Binding("3", "show_tab('refs')", "Refs", show=False, id="repo.tab_refs", tooltip="Refs tab"),
+        Binding("4", "show_tab('locks')", "Locks", show=False, id="repo.tab_locks", tooltip="Locks tab"),
+        Binding("5", "show_tab('log')", "Log", show=False, id="repo.tab_log", tooltip="Sync log tab"),
+        Binding("s", "toggle_shadows", "Shadows only", id="repo.shadows", tooltip="Refs tab: only refs that are both loose and packed"),
+        Binding("r", "reload", "Reload", id="repo.reload", tooltip="Read this repository again"),
+        Binding("S", "sync", "Sync", id="repo.sync", tooltip="Sync from upstream (not available yet)"),
+    ]
+
+    class Rescanned(Message):
+        def __init__(self, report: RepoReport) -> None:
+            super().__init__()
+            self.report = report
+
+    def __init__(self, report: RepoReport, host: Host, *, tab: str = "overview") -> None:
+        super().__init__()
+        self.report = report
+        self.host = host
+        self.initial_tab = tab if tab in TABS else "overview"
+        self._now = host.clock()
+        self._filled = False
+        self._built: set[str] = set()
+        self._shadows_allowed = self.initial_tab == "refs"
+
+    def now(self) -> float:
+        return self._now
+
+    def compose(self) -> ComposeResult:
+        report = self.report
+        if self.host.read_only:
+            yield Banner(
+                Content("READ-ONLY: every action that changes a repository is hidden"),
+                classes="-read-only",
+                id="read-only-banner",
+            )
+        yield Static(self._title(), id="repo-title")
+        yield Banner(stale_banner(report) or Content(""), classes="-danger", id="stale-banner")
+        # Panes are filled when first shown: opening a repository on its Refs tab must not pay
+        # for the other tabs while 200,000 refs are being read.
+        with RepoTabs(initial=self.initial_tab, id="tabs"):
+            yield TabPane("Overview", id="overview")
+            yield TabPane("Worktrees", id="worktrees")
+            yield TabPane("Refs", id="refs")
+            yield TabPane("Locks", id="locks")
+            yield TabPane("Log", id="log")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._filled = True
+        self._fill(self.report)
+        self._show(self.initial_tab)
+
+    def _build(self, tab: str) -> None:
+        """Mount a pane's widgets the first time the pane is shown."""
+        if tab in self._built:
+            return
+        self._built.add(tab)
+        report = self.report
+        pane = self.query_one(f"#{tab}", TabPane)
+        if tab == "overview":
+            pane.mount(Overview(report, self.now, id="overview-pane"))
+        elif tab == "worktrees":
+            pane.mount(
+                Vertical(
+                    WorktreeTable(rows=report.worktrees, id="worktree-table"),
+                    Static(id="worktree-detail"),
+                )
+            )
+        elif tab == "refs":
+            pane.mount(RefBrowser(report.git_dir, self.now, autoload=True, id="ref-browser"))
+        elif tab == "locks":
+            pane.mount(Vertical(LockTable(rows=_lock_rows(report), id="lock-table"), Static(id="lock-detail")))
+        elif tab == "log":
+            pane.mount(SyncLog(id="sync-log"))
+
+    def _show(self, tab: str) -> None:
+        self._build(tab)
+        tabs = self.query_one(RepoTabs)
+        tabs.requested = tab
+        if tabs.active != tab:
+            tabs.active = tab
+        # Focus follows the tab that is active *then*: a key typed meanwhile may have moved on
+        # (focusing a widget in another pane would switch the tab back).
+        self.call_after_refresh(lambda: self._focus_tab_content(self.active_tab))
+
+    def _title(self) -> Content:
+        report = self.report
+        counts = severity_counts(report.problems)
+        return Content.assemble(
+            ("gitward", "bold $text-accent"),
+            " › ",
+            (clean(report.name), "bold"),
+            "  ",
+            (report.layout.value, "$text-muted"),
+            "  ·  ",
+            *severity_parts(counts),
+        )
+
+    def _fill(self, report: RepoReport) -> None:
+        self.report = report
+        self.query_one("#repo-title", Static).update(self._title())
+        banner = self.query_one("#stale-banner", Banner)
+        content = stale_banner(report)
+        banner.display = content is not None
+        if content is not None:
+            banner.update(content)
+        for overview in self.query(Overview):
+            overview.show(report)
+        for worktrees in self.query(WorktreeTable):
+            worktrees.set_rows(report.worktrees, measure=True)
+        for locks in self.query(LockTable):
+            locks.set_rows(_lock_rows(report), measure=True)
+        tabs = self.query_one(TabbedContent)
+        stale_locks = sum(1 for lock in report.locks if lock.stale)
+        tabs.get_tab("worktrees").label = Content(f"Worktrees ({len(report.worktrees)})")
+        tabs.get_tab("locks").label = Content(f"Locks ({len(report.locks)}{', stale!' if stale_locks else ''})")
+        tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
+
+    def _focus_tab_content(self, tab: str) -> None:
+        target = {
+            "worktrees": "#worktree-table",
+            "refs": "#ref-list",
+            "locks": "#lock-table",
+            "overview": "#overview-pane",
+            "log": "#sync-log Log",
+        }.get(tab)
+        if target:
+            try:
+                self.query_one(target).focus()
+            except Exception:
+                pass
+
+    # --- events ---------------------------------------------------------------------------------
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.id or ""
+        self.query_one(RepoTabs).requested = pane
+        if pane in TABS and pane not in self._built:
+            self._show(pane)  # a click on the tab, or tab keys in the tab bar
+        if self._shadows_allowed != (pane == "refs"):
+            self._shadows_allowed = pane == "refs"
+            self.refresh_bindings()  # "s" applies on the Refs tab only (the footer is rebuilt)
+
+    @on(VirtualTable.Highlighted, "#worktree-table")
+    def _worktree_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        event.stop()
+        self.query_one("#worktree-detail", Static).update(Content.assemble(*worktree_detail(event.row, shorten_paths)))
+
+    @on(VirtualTable.Highlighted, "#lock-table")
+    def _lock_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        event.stop()
+        lock = event.row
+        detail = self.query_one("#lock-detail", Static)
+        if lock is None:
+            detail.update(Content(""))
+            return
+        problem = next((p for p in self.report.problems if p.code == "stale-lock" and p.subject == lock.path), None)
+        if problem is not None:
+            detail.update(Content.assemble(("✖ stale  ", "bold $text-error"), shorten_paths(problem.message)))
+        else:
+            detail.update(
+                Content.assemble(
+                    ("● fresh  ", "$text-primary"),
+                    "younger than its grace period: probably held by a running git process; leave it.",
+                )
+            )
+
+    @on(VirtualTable.Selected, "#worktree-table")
+    def _worktree_selected(self, event: VirtualTable.Selected) -> None:
+        event.stop()
+
+    # --- actions --------------------------------------------------------------------------------
+
+    @property
+    def active_tab(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        if allowed is not True:
+            return allowed
+        if action == "toggle_shadows":
+            return self.active_tab == "refs"
+        return True
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_show_tab(self, tab: str) -> None:
+        if tab not in TABS:
+            return
+        if not self._filled:
+            # Typed ahead, before the tabs exist: shown once the screen is mounted.
+            self.initial_tab = tab
+            return
+        self._show(tab)
+
+    def action_toggle_shadows(self) -> None:
+        for browser in self.query(RefBrowser):
+            browser.set_shadows_only(not browser.shadows_only)
+
+    def action_reload(self) -> None:
+        self.notify(f"reading {clean(self.report.name)} again", timeout=2, markup=False)
+        self._rescan(self.report.path, self.report.root)
+        for browser in self.query(RefBrowser):
+            if browser.started:
+                browser.load()
+
+    def action_sync(self) -> None:
+        self.not_available_yet("sync")
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="repo-rescan")
+    def _rescan(self, path: str, root: str) -> None:
+        from tui.core.discovery import classify
+        from tui.core.scan import scan_repo
+
+        candidate = classify(path, root)
+        if candidate is None:
+            raise RuntimeError(f"{path} is no longer a repository")
+        self.post_message(self.Rescanned(scan_repo(candidate, self.host.clock())))
+
+    @on(Rescanned)
+    def handle_rescanned(self, message: Rescanned) -> None:
+        self._now = self.host.clock()
+        self._fill(message.report)
+        self.app.repo_rescanned(message.report)  # type: ignore[attr-defined]
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "repo-rescan" and event.state == WorkerState.ERROR:
+            self.notify(clean(str(event.worker.error)), title="reload failed", severity="error", markup=False)
+
+    def select_tab(self, tab: str) -> None:
+        self.action_show_tab(tab)
+
+
+def _lock_rows(report: RepoReport) -> list:
+    return sorted(report.locks, key=lambda lock: (not lock.stale, lock.path))

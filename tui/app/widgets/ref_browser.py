@@ -1,0 +1,259 @@
+"""The Refs tab: namespace tree on the left, the refs of the chosen namespace on the right.
+
+Loading runs in a thread worker: the ref files are read and the names sorted (first rows),
+then shadows are judged (verdicts arrive a moment later); commit dates are read for the rows
+on screen only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from tui.app.dialogs.ref_detail import RefDetail
+from tui.app.objects import CommitDates
+from tui.app.refindex import RefIndex, RefsUnavailable, load_snapshot
+from tui.app.text import clean
+from tui.app.widgets.namespace_tree import NamespaceTree
+from tui.app.widgets.ref_list import RefList
+from tui.app.widgets.vtable import VirtualTable
+from tui.core.model import Verdict
+
+
+class RefBrowser(Vertical):
+    DEFAULT_CSS = """
+    RefBrowser { height: 1fr; }
+    RefBrowser > #ref-status { height: 1; padding: 0 1; background: $panel; }
+    RefBrowser > Horizontal { height: 1fr; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, generation: int, index: RefIndex, seconds: float) -> None:
+            super().__init__()
+            self.generation = generation
+            self.index = index
+            self.seconds = seconds
+
+    class Judged(Message):
+        def __init__(self, generation: int, verdicts: dict[str, Verdict], errors: list[str], seconds: float) -> None:
+            super().__init__()
+            self.generation = generation
+            self.verdicts = verdicts
+            self.errors = errors
+            self.seconds = seconds
+
+    class Failed(Message):
+        def __init__(self, generation: int, reason: str) -> None:
+            super().__init__()
+            self.generation = generation
+            self.reason = reason
+
+    class Dates(Message):
+        def __init__(self, generation: int, dates: dict[str, float]) -> None:
+            super().__init__()
+            self.generation = generation
+            self.dates = dates
+
+    def __init__(self, git_dir: str, now: Callable[[], float], *, autoload: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.autoload = autoload
+        self.git_dir = git_dir
+        self._now = now
+        self.index: RefIndex | None = None
+        self.prefix = ""
+        self.shadows_only = False
+        self.generation = 0
+        self.load_seconds: float | None = None
+        self.judge_seconds: float | None = None
+        self.judged = False
+        self.error: str | None = None
+        self._dates = CommitDates(git_dir)
+        self._dates_lock = threading.Lock()
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("refs: not loaded yet"), id="ref-status")
+        with Horizontal():
+            yield NamespaceTree(id="namespaces")
+            yield RefList(now=self._now, id="ref-list")
+
+    def on_mount(self) -> None:
+        if self.autoload and not self.started:
+            self.load()  # as early as possible: the files are read while the screen settles
+
+    @property
+    def started(self) -> bool:
+        return self.generation > 0
+
+    @property
+    def ref_list(self) -> RefList:
+        return self.query_one(RefList)
+
+    # --- loading --------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """(Re)read the refs in a worker; the list keeps its old rows until the new ones arrive."""
+        self.generation += 1
+        self.judged = False
+        self.error = None
+        self._dates = CommitDates(self.git_dir)
+        self.ref_list.dates_available = True
+        self._show_status(loading=True)
+        self._load(self.generation)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="refs")
+    def _load(self, generation: int) -> None:
+        worker = get_current_worker()
+        started = time.perf_counter()
+        try:
+            snapshot = load_snapshot(self.git_dir)
+        except RefsUnavailable as exc:
+            self.post_message(self.Failed(generation, str(exc)))
+            return
+        if worker.is_cancelled:
+            return
+        index = RefIndex(snapshot)
+        self.post_message(self.Loaded(generation, index, time.perf_counter() - started))
+        # Verdicts on a shallow copy: the UI thread keeps reading the snapshot meanwhile.
+        judged = dataclasses.replace(snapshot, verdicts={}, verdict_errors=[])
+        judge_started = time.perf_counter()
+        from tui.app.refindex import judge
+
+        judge(judged)
+        if worker.is_cancelled:
+            return
+        self.post_message(
+            self.Judged(generation, dict(judged.verdicts), list(judged.verdict_errors), time.perf_counter() - judge_started)
+        )
+
+    @work(thread=True, exit_on_error=False, group="ref-dates")
+    def _load_dates(self, generation: int, oids: list[str]) -> None:
+        with self._dates_lock:
+            dates = self._dates.lookup(oids)
+            error = self._dates.error
+        if error:
+            self.post_message(self.Failed(generation, error))
+        self.post_message(self.Dates(generation, dates))
+
+    @on(Loaded)
+    def handle_loaded(self, message: Loaded) -> None:
+        if message.generation != self.generation:
+            return
+        self.index = message.index
+        self.load_seconds = message.seconds
+        tree = self.query_one(NamespaceTree)
+        tree.set_index(message.index)
+        self._show_rows(keep_cursor=False)
+
+    @on(Judged)
+    def handle_judged(self, message: Judged) -> None:
+        if message.generation != self.generation or self.index is None:
+            return
+        self.index.snapshot.verdicts.update(message.verdicts)
+        self.index.snapshot.verdict_errors.extend(message.errors)
+        self.index.apply_verdicts()
+        self.judged = True
+        self.judge_seconds = message.seconds
+        self.ref_list.refresh_rows()
+        self._show_status()
+
+    @on(Failed)
+    def handle_failed(self, message: Failed) -> None:
+        if message.generation != self.generation:
+            return
+        if self.index is None:
+            self.error = message.reason
+            self.ref_list.empty_text = clean(message.reason)
+            self.ref_list.set_rows([])
+        else:  # dates could not be read: say so once, stop asking
+            self.ref_list.dates_available = False
+            self.notify(clean(message.reason), title="commit dates", severity="warning", markup=False)
+        self._show_status()
+
+    @on(Dates)
+    def handle_dates(self, message: Dates) -> None:
+        if message.generation == self.generation:
+            self.ref_list.add_dates(message.dates)
+
+    @on(RefList.DatesWanted)
+    def _dates_wanted(self, event: RefList.DatesWanted) -> None:
+        event.stop()
+        self._load_dates(self.generation, event.oids)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group in ("refs", "ref-dates") and event.state == WorkerState.ERROR:
+            reason = f"{type(event.worker.error).__name__}: {event.worker.error}"
+            self.post_message(self.Failed(self.generation, reason))
+
+    # --- view -----------------------------------------------------------------------------------
+
+    def set_shadows_only(self, shadows_only: bool) -> None:
+        self.shadows_only = shadows_only
+        self._show_rows(keep_cursor=False)
+
+    @on(NamespaceTree.Chosen)
+    def _namespace_chosen(self, event: NamespaceTree.Chosen) -> None:
+        event.stop()
+        if event.prefix != self.prefix:
+            self.prefix = event.prefix
+            self._show_rows(keep_cursor=False)
+
+    @on(VirtualTable.Selected, "#ref-list")
+    def _ref_selected(self, event: VirtualTable.Selected) -> None:
+        event.stop()
+        self.app.push_screen(RefDetail(event.row))
+
+    @on(VirtualTable.Highlighted, "#ref-list")
+    def _ref_highlighted(self, event: VirtualTable.Highlighted) -> None:
+        event.stop()
+
+    def _show_rows(self, *, keep_cursor: bool) -> None:
+        if self.index is None:
+            return
+        view = self.index.view(self.prefix, self.shadows_only)
+        ref_list = self.ref_list
+        if self.shadows_only:
+            ref_list.empty_text = "no shadows here: no ref in this namespace is both loose and packed"
+        else:
+            ref_list.empty_text = "no refs in this namespace"
+        ref_list.set_rows(view, cursor=None if keep_cursor else 0)
+        self._show_status()
+
+    def _show_status(self, loading: bool = False) -> None:
+        status = self.query_one("#ref-status", Static)
+        index = self.index
+        if self.error and index is None:
+            status.update(Content.assemble(("refs unavailable: ", "bold $text-error"), clean(self.error)))
+            return
+        if index is None:
+            status.update(Content.assemble(("loading refs… ", "bold $text-accent"), "reading loose files and packed-refs"))
+            return
+        counts = index.counts
+        parts: list = [
+            (f"{counts.total:,} refs", "bold"),
+            f"  ({counts.loose:,} loose · {counts.packed:,} packed · ",
+            (f"{counts.both:,} both", "$text-warning" if counts.both else ""),
+            ")",
+        ]
+        stale = counts.shadows.get("stale-loose", 0)
+        if stale:
+            parts += ["  ", (f"✖ {stale:,} stale-loose", "bold $text-error")]
+        if not self.judged:
+            parts += ["  ", ("judging shadows…", "$text-muted")]
+        shown = self.ref_list.row_count
+        where = clean(self.prefix) or "all refs"
+        parts += ["  ·  ", (where, "bold $text-accent"), f": {shown:,} shown"]
+        if self.shadows_only:
+            parts += ["  ·  ", ("shadows only", "bold $text-warning")]
+        if loading:
+            parts += ["  ·  ", ("reloading…", "$text-muted")]
+        status.update(Content.assemble(*parts))

@@ -1,0 +1,128 @@
+"""The refs of one namespace: name, value, source, packed value, verdict, commit age.
+
+Rows come from a ``RefView`` (a range of a sorted index); only drawn rows become ``Ref``
+objects. Commit ages are looked up for the drawn rows only: drawing a row whose date is not
+known yet asks the owner (``DatesWanted``), which reads them in a worker and calls
+``add_dates``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+
+from tui.app.objects import MISSING, NOT_A_COMMIT
+from tui.app.text import age, clean, short
+from tui.app.widgets.vtable import Column, Palette, VirtualTable
+from tui.core.model import Ref, Source, Verdict
+
+VERDICT_SEVERITY = {
+    Verdict.STALE_LOOSE: "error",
+    Verdict.BROKEN_LOOSE: "error",
+    Verdict.MISSING_OBJECT: "error",
+    Verdict.DIVERGED: "warning",
+    Verdict.UNDECIDABLE: "info",
+}
+SYMBOL = {"error": "✖", "warning": "▲", "info": "●"}
+
+COLUMNS = [
+    Column("name", "name", width=40, min_width=32, flex=True, sortable=False, overflow="middle"),
+    Column("value", "value", width=14, sortable=False),
+    Column("source", "source", width=6, sortable=False),
+    Column("packed", "packed value", width=12, sortable=False),
+    Column("verdict", "verdict", width=16, sortable=False),
+    Column("age", "commit age", width=14, sortable=False),
+]
+
+
+def verdict_text(ref: Ref, palette: Palette) -> Text:
+    if ref.verdict is None:
+        if ref.source is Source.BOTH:
+            return Text("judging…", style=palette.dim)
+        return Text("")
+    severity = VERDICT_SEVERITY.get(ref.verdict)
+    if severity is None:
+        return Text(ref.verdict.value, style=palette.dim)
+    return Text(f"{SYMBOL[severity]} {ref.verdict.value}", style=palette.severity(severity))
+
+
+class RefList(VirtualTable):
+    """A virtual list of refs; ``enter`` asks for the details of the ref under the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select", "Details", id="refs.details", tooltip="Show every value of this ref"),
+    ]
+
+    class DatesWanted(Message):
+        """Rows on screen need commit dates for these object ids."""
+
+        def __init__(self, ref_list: RefList, oids: list[str]) -> None:
+            super().__init__()
+            self.ref_list = ref_list
+            self.oids = oids
+
+        @property
+        def control(self) -> RefList:
+            return self.ref_list
+
+    def __init__(self, *, now: Callable[[], float], id: str | None = None) -> None:
+        self._now = now
+        self.dates: dict[str, float] = {}
+        self._wanted: set[str] = set()
+        self._asked: set[str] = set()
+        self.dates_available = True
+        super().__init__(COLUMNS, self._render, empty_text="loading refs…", id=id)
+
+    def add_dates(self, dates: dict[str, float]) -> None:
+        self.dates.update(dates)
+        self.refresh_rows()
+
+    def _age_text(self, oid: str | None, palette: Palette) -> Text:
+        if not oid:
+            return Text("-", style=palette.dim)
+        when = self.dates.get(oid)
+        if when is None:
+            if self.dates_available and oid not in self._asked:
+                self._wanted.add(oid)
+                if len(self._wanted) == 1:
+                    self.call_after_refresh(self._ask_for_dates)
+            return Text("…", style=palette.dim)
+        if when == MISSING:
+            return Text("✖ missing object", style=palette.error)
+        if when == NOT_A_COMMIT:
+            return Text("(not a commit)", style=palette.dim)
+        return Text(age(self._now() - when))
+
+    def _ask_for_dates(self) -> None:
+        if self._wanted:
+            oids = sorted(self._wanted)
+            self._asked.update(oids)
+            self._wanted.clear()
+            self.post_message(self.DatesWanted(self, oids))
+
+    def _render(self, ref: Ref, palette: Palette) -> list[Text]:
+        name = Text(clean(ref.name), no_wrap=True)
+        if ref.name == "HEAD":
+            name.stylize(palette.bold)
+        if ref.value:
+            value = Text(short(ref.value))
+        elif ref.symbolic_target:
+            value = Text("→ " + clean(ref.symbolic_target), style=palette.warning)
+        else:
+            value = Text("✖ broken", style=palette.error)
+        if ref.symbolic_target and ref.value:
+            value = Text("→ " + short(ref.value), style=palette.accent)
+        source_style = {Source.LOOSE: "", Source.PACKED: palette.dim, Source.BOTH: palette.warning}[ref.source]
+        packed = Text(short(ref.packed_value) if ref.source is Source.BOTH else "", style=palette.dim)
+        return [
+            name,
+            value,
+            Text(ref.source.value, style=source_style),
+            packed,
+            verdict_text(ref, palette),
+            self._age_text(ref.peeled or ref.value, palette),
+        ]

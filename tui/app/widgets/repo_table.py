@@ -1,0 +1,295 @@
+"""The host's repositories: one row each, filtered, faults-only, sorted by any column."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+
+from tui.app.filtering import RowFilter
+from tui.app.text import age, clean, size
+from tui.app.widgets.vtable import Column, Palette, VirtualTable
+from tui.core.model import RepoReport, Severity
+
+NAME_MAX = 60
+
+# key, label, justify; widths are measured from the data (cheap string lengths).
+_COLUMNS: list[tuple[str, str, str]] = [
+    ("name", "repo", "left"),
+    ("worst", "worst problem", "left"),
+    ("layout", "layout", "left"),
+    ("refs", "refs", "right"),
+    ("loose", "loose", "right"),
+    ("packed", "packed", "right"),
+    ("shadows", "stale/dead", "right"),
+    ("worktrees", "wt/lck/prn", "right"),
+    ("locks", "locks/stale", "right"),
+    ("size", "packed-refs", "right"),
+    ("fetched", "last fetch", "right"),
+]
+COLUMN_KEYS = [key for key, _, _ in _COLUMNS]
+COLUMN_LABELS = {key: label for key, label, _ in _COLUMNS}
+
+
+def is_fault(report: RepoReport) -> bool:
+    """A fault is a warning or an error; info notes are not faults."""
+    worst = report.worst
+    return worst is not None and worst.rank >= Severity.WARNING.rank
+
+
+def _shadow_counts(report: RepoReport) -> tuple[int, int]:
+    shadows = report.refs.shadows
+    return shadows.get("stale-loose", 0), shadows.get("dead-packed", 0)
+
+
+def _worktree_counts(report: RepoReport) -> tuple[int, int, int]:
+    locked = sum(1 for w in report.worktrees if w.locked)
+    prunable = sum(1 for w in report.worktrees if w.prunable)
+    return len(report.worktrees), locked, prunable
+
+
+def _lock_counts(report: RepoReport) -> tuple[int, int]:
+    return len(report.locks), sum(1 for lock in report.locks if lock.stale)
+
+
+SORT_KEYS: dict[str, Callable[[RepoReport], Any]] = {
+    "name": lambda r: (r.name, r.root),
+    "worst": lambda r: (-(r.worst.rank if r.worst else 0), -len(r.problems), r.name),
+    "layout": lambda r: (r.layout.value, r.name),
+    "refs": lambda r: (-r.refs.total, r.name),
+    "loose": lambda r: (-r.refs.loose, r.name),
+    "packed": lambda r: (-r.refs.packed, r.name),
+    "shadows": lambda r: (tuple(-n for n in _shadow_counts(r)), r.name),
+    "worktrees": lambda r: (-(_worktree_counts(r)[1] + _worktree_counts(r)[2]), -len(r.worktrees), r.name),
+    "locks": lambda r: (tuple(-n for n in reversed(_lock_counts(r))), r.name),
+    "size": lambda r: (-(r.packed_refs_size if r.packed_refs_size is not None else -1), r.name),
+    # Oldest fetch first (a mirror that stopped fetching); never fetched last.
+    "fetched": lambda r: (r.last_fetch is None, r.last_fetch or 0.0, r.name),
+}
+
+
+@dataclass(slots=True)
+class _Texts:
+    """Per-report strings, made once when the report arrives (not per frame or per batch)."""
+
+    name: str
+    haystack: str  # what the filter matches: name, layout, problem codes
+    worst: str
+    layout: str
+    shadows: str
+    worktrees: str
+    locks: str
+    size: str
+    fetched: str
+    refs: str
+    loose: str
+    packed: str
+
+
+class RepoTable(VirtualTable):
+    """Rows are ``RepoReport`` objects; the table owns filter, faults-only and sort state."""
+
+    DEFAULT_CSS = """
+    RepoTable { height: 1fr; }
+    """
+
+    def __init__(self, *, now: Callable[[], float], multi_root: bool = False, id: str | None = None) -> None:
+        self._now = now
+        self._multi_root = multi_root
+        self.reports: dict[str, RepoReport] = {}  # path -> latest report
+        self._texts: dict[str, _Texts] = {}
+        self._content_width: dict[str, int] = {}  # column key -> widest cell text so far
+        self.row_filter = RowFilter()
+        self.faults_only = False
+        super().__init__(self._column_spec(), self._render, empty_text="no repositories yet", gap=1, id=id)
+        self.sort_column = "name"
+
+    # --- data -----------------------------------------------------------------------------------
+
+    def upsert(self, reports: Iterable[RepoReport]) -> None:
+        grown = False
+        for report in reports:
+            self.reports[report.path] = report
+            texts = self._texts[report.path] = self._make_texts(report)
+            grown |= self._grow_widths(texts)
+        self.rebuild(columns=grown)
+
+    def retain(self, paths: set[str]) -> None:
+        """Drop repositories a finished rescan no longer found."""
+        gone = [path for path in self.reports if path not in paths]
+        for path in gone:
+            del self.reports[path]
+            self._texts.pop(path, None)
+        if gone:
+            self._content_width.clear()
+            for texts in self._texts.values():
+                self._grow_widths(texts)
+            self.rebuild(columns=True)
+
+    def set_filter(self, row_filter: RowFilter) -> None:
+        self.row_filter = row_filter
+        self.rebuild()
+
+    def set_faults_only(self, faults_only: bool) -> None:
+        self.faults_only = faults_only
+        self.rebuild()
+
+    def sort_by(self, column: str, reverse: bool | None = None) -> None:
+        if reverse is None:
+            reverse = not self.sort_reverse if column == self.sort_column else False
+        self.sort_column = column
+        self.sort_reverse = reverse
+        self.rebuild(columns=True)  # the arrow moves to another header
+
+    def visible(self, report: RepoReport) -> bool:
+        if self.faults_only and not is_fault(report):
+            return False
+        texts = self._texts.get(report.path)
+        return self.row_filter.matches(texts.haystack if texts else report.name)
+
+    def rebuild(self, *, columns: bool = False) -> None:
+        """Filter and sort every report (cheap), then show them (only visible rows are drawn)."""
+        current = self.current
+        rows = [r for r in self.reports.values() if self.visible(r)]
+        rows.sort(key=SORT_KEYS[self.sort_column or "name"], reverse=self.sort_reverse)
+        cursor = None
+        if current is not None:
+            for index, row in enumerate(rows):
+                if row.path == current.path:
+                    cursor = index
+                    break
+        if columns:
+            self.set_columns(self._column_spec())
+        if not self.reports:
+            self.empty_text = "no repositories yet"
+        elif not rows:
+            self.empty_text = "no repository matches the filter" + (" (faults only)" if self.faults_only else "")
+        self.set_rows(rows, cursor=cursor)
+
+    def find(self, name: str) -> RepoReport | None:
+        """A repo by its name (exact, then a unique suffix or substring match)."""
+        wanted = name.strip().rstrip("/")
+        if not wanted:
+            return None
+        by_name = list(self.reports.values())
+        for report in by_name:
+            texts = self._texts.get(report.path)
+            if (texts and texts.name == wanted) or report.name == wanted or report.path == wanted:
+                return report
+        for test in (
+            lambda r: r.name.endswith("/" + wanted) or r.name.removesuffix(".git") == wanted,
+            lambda r: wanted in r.name,
+        ):
+            matches = [r for r in by_name if test(r)]
+            if len(matches) == 1:
+                return matches[0]
+        return None
+
+    def names(self) -> list[str]:
+        return sorted(texts.name for texts in self._texts.values())
+
+    # --- text and widths --------------------------------------------------------------------------
+
+    def _make_texts(self, report: RepoReport) -> _Texts:
+        name = clean(report.name)
+        if self._multi_root:
+            name = f"{clean(os.path.basename(report.root))}/{name}"
+        codes = " ".join(sorted({p.code for p in report.problems}))
+        worst = report.worst_problem()
+        if worst is None:
+            worst_text = "✓ ok"
+        else:
+            more = len(report.problems) - 1
+            worst_text = f"{worst.severity.symbol} {clean(worst.code)}" + (f" +{more}" if more else "")
+        stale, dead = _shadow_counts(report)
+        total, locked, prunable = _worktree_counts(report)
+        lock_total, stale_locks = _lock_counts(report)
+        fetched = age(self._now() - report.last_fetch) if report.last_fetch is not None else "-"
+        return _Texts(
+            name=name,
+            haystack=f"{name} {report.layout.value} {codes}",
+            worst=worst_text,
+            layout=report.layout.value,
+            shadows=f"{stale}/{dead}",
+            worktrees=f"{total}/{locked}/{prunable}",
+            locks=f"{lock_total}/{stale_locks}",
+            size=size(report.packed_refs_size),
+            fetched=fetched,
+            refs=f"{report.refs.total:,}",
+            loose=f"{report.refs.loose:,}",
+            packed=f"{report.refs.packed:,}",
+        )
+
+    def _grow_widths(self, texts: _Texts) -> bool:
+        widths = self._content_width
+        grown = False
+        for key in COLUMN_KEYS:
+            length = len(getattr(texts, key))
+            if length > widths.get(key, 0):
+                widths[key] = length
+                grown = True
+        return grown
+
+    def _column_spec(self) -> list[Column]:
+        widths = self._content_width
+        name_width = min(NAME_MAX, max(widths.get("name", 0), 16))
+        columns = []
+        for key, label, justify in _COLUMNS:
+            width = name_width if key == "name" else max(widths.get(key, 0), 1)
+            columns.append(
+                Column(
+                    key,
+                    label,
+                    width=width,
+                    justify=justify,
+                    flex=(key == "name"),
+                    grow=False,
+                    # Names shrink (middle ellipsis) only down to 30 cells; beyond that the
+                    # table scrolls sideways instead of making names unreadable.
+                    min_width=min(name_width, 30) if key == "name" else 1,
+                    overflow="middle" if key == "name" else "end",
+                )
+            )
+        return columns
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def _render(self, report: RepoReport, palette: Palette) -> list[Text]:
+        texts = self._texts.get(report.path) or self._make_texts(report)
+        worst = report.worst
+        severity = palette.severity(worst.value if worst else None)
+        name_style = palette.error if worst is Severity.ERROR else ""
+        stale, dead = _shadow_counts(report)
+        shadows = Text(no_wrap=True)
+        shadows.append(str(stale), palette.error if stale else palette.dim)
+        shadows.append("/", palette.dim)
+        shadows.append(str(dead), palette.dim)
+        total, locked, prunable = _worktree_counts(report)
+        worktrees = Text(no_wrap=True)
+        worktrees.append(str(total), "" if total else palette.dim)
+        worktrees.append("/", palette.dim)
+        worktrees.append(str(locked), palette.info if locked else palette.dim)
+        worktrees.append("/", palette.dim)
+        worktrees.append(str(prunable), palette.warning if prunable else palette.dim)
+        lock_total, stale_locks = _lock_counts(report)
+        locks = Text(no_wrap=True)
+        locks.append(str(lock_total), "" if lock_total else palette.dim)
+        locks.append("/", palette.dim)
+        locks.append(str(stale_locks), palette.warning if stale_locks else palette.dim)
+        return [
+            Text(texts.name, style=name_style, no_wrap=True),
+            Text(texts.worst, style=severity, no_wrap=True),
+            Text(report.layout.value, style=palette.accent if report.layout.value == "git-sync" else ""),
+            Text(texts.refs),
+            Text(texts.loose, style="" if report.refs.loose else palette.dim),
+            Text(texts.packed, style="" if report.refs.packed else palette.dim),
+            shadows,
+            worktrees,
+            locks,
+            Text(texts.size, style="" if report.packed_refs_size is not None else palette.dim),
+            Text(texts.fetched, style="" if report.last_fetch is not None else palette.dim),
+        ]
+

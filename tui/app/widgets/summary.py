@@ -1,0 +1,125 @@
+"""The host's header line and the banners: what is wrong, at a glance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.app.text import display_path, plural
+from tui.core.model import Problem, Severity
+
+SEVERITY_STYLE = {
+    Severity.ERROR: "bold $text-error",
+    Severity.WARNING: "bold $text-warning",
+    Severity.INFO: "$text-primary",
+}
+
+
+def severity_counts(problems: Iterable[Problem]) -> dict[Severity, int]:
+    counts = {severity: 0 for severity in Severity}
+    for problem in problems:
+        counts[problem.severity] += 1
+    return counts
+
+
+def severity_parts(counts: dict[Severity, int]) -> list[tuple[str, str] | str]:
+    parts: list[tuple[str, str] | str] = []
+    for severity in (Severity.ERROR, Severity.WARNING, Severity.INFO):
+        number = counts.get(severity, 0)
+        word = {"error": "error", "warning": "warning", "info": "info"}[severity.value]
+        text = f"{severity.symbol} {number:,} {word}{'s' if number != 1 and severity is not Severity.INFO else ''}"
+        parts.append((text, SEVERITY_STYLE[severity] if number else "$text-muted"))
+        parts.append("  ")
+    return parts[:-1]
+
+
+class HostSummary(Static):
+    """``gitward · ROOTS · N repos · ✖ errors ▲ warnings ● info · syncs``."""
+
+    DEFAULT_CSS = """
+    HostSummary { height: 1; padding: 0 1; background: $panel; }
+    """
+
+    def show(
+        self,
+        *,
+        roots: list[str],
+        repos: int,
+        faulty_repos: int,
+        counts: dict[Severity, int],
+        syncs_running: int,
+    ) -> None:
+        root_text = ", ".join(display_path(root) for root in roots)
+        syncs = "no syncs running" if not syncs_running else plural(syncs_running, "sync") + " running"
+        parts: list = [
+            ("gitward", "bold $text-accent"),
+            "  ",
+            (root_text, "bold"),
+            "  ·  ",
+            plural(repos, "repo"),
+        ]
+        if faulty_repos:
+            parts += [" (", (f"{faulty_repos:,} with faults", "$text-warning"), ")"]
+        parts += ["  ·  ", *severity_parts(counts), "  ·  ", (syncs, "$text-muted")]
+        self.update(Content.assemble(*parts))
+
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class ScanStatus(Static):
+    """Scan progress, then the filter / faults-only state and the row count."""
+
+    DEFAULT_CSS = """
+    ScanStatus { height: 1; padding: 0 1; color: $text-muted; width: 1fr; }
+    """
+
+    def show(
+        self,
+        *,
+        scanning: bool,
+        scanned: int,
+        elapsed: float | None,
+        shown: int,
+        total: int,
+        filter_text: str,
+        filter_mode: str,
+        filter_error: str | None,
+        faults_only: bool,
+        sort_label: str,
+        error: str | None = None,
+        spinner: int = 0,
+    ) -> None:
+        parts: list = []
+        took = f" in {elapsed:.1f} s" if elapsed is not None else ""
+        if scanning:
+            frame = SPINNER[spinner % len(SPINNER)]
+            parts += [
+                (f"{frame} scanning… ", "bold $text-accent"),
+                f"{scanned:,} repos read" + (f", {elapsed:.1f} s" if elapsed is not None else ""),
+            ]
+        elif error:
+            parts += [("scan failed: ", "bold $text-error"), error]
+        else:
+            parts += [f"scanned {total:,} repos{took}"]
+        parts += ["  ·  ", f"showing {shown:,} of {total:,}"]
+        if faults_only:
+            parts += ["  ·  ", ("faults only", "bold $text-warning")]
+        if filter_text:
+            parts += ["  ·  filter ", (filter_mode, "italic"), ": ", (filter_text, "bold")]
+        if filter_error:
+            parts += ["  ", (filter_error, "$text-error")]
+        parts += ["  ·  sorted by ", sort_label]
+        self.update(Content.assemble(*parts))
+
+
+class Banner(Static):
+    """A loud one-line banner (read-only mode, stale-loose shadows)."""
+
+    DEFAULT_CSS = """
+    Banner { height: auto; padding: 0 1; text-style: bold; }
+    Banner.-read-only { background: $warning-muted; color: $text; }
+    Banner.-danger { background: $error-muted; color: $text; border-left: thick $error; }
+    """

@@ -1,0 +1,477 @@
+"""A virtual table: draws only the rows on screen, so 200,000 rows cost a page.
+
+Textual's ``DataTable`` measures every cell it is given (about 0.3 ms a row here), which
+freezes the UI for seconds on a big ref store and for half a second when a 2,200-repo table
+is re-filtered. This widget keeps a ``Sequence`` of row objects and a render function; a row
+is turned into text only when it is drawn (Line API, ``ScrollView``), and the last few
+hundred drawn lines are cached.
+
+Cells are ``rich.text.Text`` objects made by the owner (never markup strings); styles for
+severities come from this widget's component classes, so they follow the theme.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui.app.text import middle_truncate
+
+GAP = 2  # spaces between columns
+MARGIN = 1  # space before the first column
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    width: int = 0  # content width; 0: measured from the rows on first layout
+    min_width: int = 3
+    flex: bool = False  # shrinks first when space is short (and grows into spare space, see grow)
+    grow: bool = True  # a flex column also takes the spare width
+    justify: str = "left"  # "left" | "right"
+    sortable: bool = True
+    max_width: int = 0  # cap for a measured width (0: none); longer cells are cut
+    overflow: str = "end"  # where a long cell is cut: "end" or "middle" (paths)
+
+
+@dataclass(slots=True)
+class Palette:
+    """Rich styles for cell text, resolved from the table's component classes (theme aware)."""
+
+    error: Style
+    warning: Style
+    info: Style
+    ok: Style
+    dim: Style
+    accent: Style
+    bold: Style
+
+    def severity(self, name: str | None) -> Style:
+        return {"error": self.error, "warning": self.warning, "info": self.info}.get(name or "", self.ok)
+
+
+RowRenderer = Callable[[Any, Palette], Sequence[Text]]
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Rows of any type, drawn on demand; a row cursor; a fixed header; sort arrows."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor_up", "Up", show=False, id="table.up", tooltip="Move the cursor up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="table.down", tooltip="Move the cursor down"),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False, id="table.page_up", tooltip="One page up"),
+        Binding("pagedown,ctrl+f", "page_down", "Page down", show=False, id="table.page_down", tooltip="One page down"),
+        Binding("home,g", "first", "First row", show=False, id="table.first", tooltip="Go to the first row"),
+        Binding("end,G", "last", "Last row", show=False, id="table.last", tooltip="Go to the last row"),
+        Binding("left", "scroll_left", "Scroll left", show=False, id="table.left", tooltip="Scroll left"),
+        Binding("right", "scroll_right", "Scroll right", show=False, id="table.right", tooltip="Scroll right"),
+        Binding("enter", "select", "Open", show=False, id="table.select", tooltip="Open the row under the cursor"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "vtable--header",
+        "vtable--cursor",
+        "vtable--empty",
+        "vtable--error",
+        "vtable--warning",
+        "vtable--info",
+        "vtable--ok",
+        "vtable--dim",
+        "vtable--accent",
+        "vtable--bold",
+    }
+
+    DEFAULT_CSS = """
+    VirtualTable {
+        background: $surface;
+        color: $foreground;
+        height: 1fr;
+        & > .vtable--header { text-style: bold; background: $panel; color: $foreground; }
+        & > .vtable--cursor {
+            background: $block-cursor-blurred-background;
+            color: $block-cursor-blurred-foreground;
+        }
+        &:focus > .vtable--cursor {
+            background: $block-cursor-background;
+            color: $block-cursor-foreground;
+            text-style: $block-cursor-text-style;
+        }
+        & > .vtable--empty { color: $text-muted; text-style: italic; }
+        & > .vtable--error { color: $text-error; text-style: bold; }
+        & > .vtable--warning { color: $text-warning; }
+        & > .vtable--info { color: $text-primary; }
+        & > .vtable--ok { color: $text-success; }
+        & > .vtable--dim { color: $text-muted; }
+        & > .vtable--accent { color: $text-accent; }
+        & > .vtable--bold { text-style: bold; }
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+
+    class Highlighted(Message):
+        """The cursor moved to another row."""
+
+        def __init__(self, table: VirtualTable, index: int, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.row = row
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class Selected(Message):
+        """Enter (or a double click) on a row."""
+
+        def __init__(self, table: VirtualTable, index: int, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.row = row
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class HeaderClicked(Message):
+        """A click on a column header (the owner decides how to sort)."""
+
+        def __init__(self, table: VirtualTable, column: str) -> None:
+            super().__init__()
+            self.table = table
+            self.column = column
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        render_row: RowRenderer,
+        *,
+        empty_text: str = "nothing to show",
+        gap: int = GAP,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._columns: list[Column] = list(columns)
+        self._render_row = render_row
+        self._rows: Sequence[Any] = ()
+        self.empty_text = empty_text
+        self.gap = gap
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+        self._widths: list[int] = []
+        self._measured: dict[str, int] = {}
+        self._generation = 0
+        self._lines: LRUCache[tuple, Strip] = LRUCache(512)
+        self._palette: Palette | None = None
+
+    # --- data -----------------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> Sequence[Any]:
+        return self._rows
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows)
+
+    @property
+    def current(self) -> Any | None:
+        """The row under the cursor, or None when the table is empty."""
+        if 0 <= self.cursor < len(self._rows):
+            return self._rows[self.cursor]
+        return None
+
+    @property
+    def columns(self) -> list[Column]:
+        return list(self._columns)
+
+    def set_columns(self, columns: Sequence[Column]) -> None:
+        self._columns = list(columns)
+        self._measured.clear()
+        self._invalidate(layout=True)
+
+    def set_rows(self, rows: Sequence[Any], *, cursor: int | None = None, measure: bool = False) -> None:
+        """Show ``rows``; keep the cursor index (clamped) unless ``cursor`` is given."""
+        self._rows = rows
+        if measure:
+            self._measured.clear()
+        target = self.cursor if cursor is None else cursor
+        target = max(0, min(target, len(rows) - 1)) if rows else 0
+        self._invalidate(layout=True)
+        self.cursor = target  # always_update: announces the row under the cursor
+
+    def refresh_rows(self) -> None:
+        """Redraw after the row objects changed in place (e.g. commit dates arrived)."""
+        self._invalidate(layout=False)
+
+    def set_sort(self, column: str | None, reverse: bool = False) -> None:
+        self.sort_column = column
+        self.sort_reverse = reverse
+        self._invalidate(layout=True)
+
+    def _invalidate(self, *, layout: bool) -> None:
+        self._generation += 1
+        self._lines.clear()
+        if layout:
+            self._layout()
+        self.refresh()
+
+    # --- layout ---------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._invalidate(layout=True)
+
+    def on_mount(self) -> None:
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, _theme: object) -> None:
+        self._palette = None
+        self._invalidate(layout=False)
+
+    def _header_label(self, column: Column) -> str:
+        if column.key == self.sort_column:
+            return f"{column.label} {'▼' if self.sort_reverse else '▲'}"
+        return column.label
+
+    def _measure(self, column_index: int) -> int:
+        column = self._columns[column_index]
+        if column.width:
+            return column.width
+        if column.key not in self._measured:
+            palette = self.palette
+            widest = 0
+            for row in self._rows[:500]:
+                cells = self._render_row(row, palette)
+                widest = max(widest, cells[column_index].cell_len)
+            self._measured[column.key] = min(widest, column.max_width) if column.max_width else widest
+        return self._measured[column.key]
+
+    def _layout(self) -> None:
+        if not self._columns:
+            self._widths = []
+            self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+            return
+        widths = []
+        for index, column in enumerate(self._columns):
+            label = len(self._header_label(column))
+            widths.append(max(self._measure(index), label, column.min_width))
+        total = MARGIN + sum(widths) + self.gap * (len(widths) - 1) + 1
+        available = self._available_width()
+        for index, column in enumerate(self._columns):
+            if not column.flex:
+                continue
+            if total > available:
+                shrink = min(total - available, widths[index] - max(column.min_width, len(self._header_label(column))))
+                widths[index] -= max(0, shrink)
+                total -= max(0, shrink)
+            elif total < available and column.grow:
+                widths[index] += available - total
+                total = available
+            break
+        self._widths = widths
+        self.virtual_size = Size(max(total, available), len(self._rows) + 1)
+
+    def _available_width(self) -> int:
+        """Cells for the columns: the widget width less a vertical scrollbar when rows overflow."""
+        width = self.size.width
+        if len(self._rows) + 1 > self.size.height and self.styles.overflow_y != "hidden":
+            width -= self.styles.scrollbar_size_vertical
+        return max(0, width)
+
+    @property
+    def palette(self) -> Palette:
+        if self._palette is None:
+            # Full (not partial) styles: theme colours with alpha ($text-muted) are blended
+            # with the table's background here; a partial style would lose that on light themes.
+            def style(name: str) -> Style:
+                full = self.get_component_rich_style(name)
+                return Style(color=full.color, bold=full.bold, italic=full.italic, dim=full.dim)
+
+            self._palette = Palette(
+                error=style("vtable--error"),
+                warning=style("vtable--warning"),
+                info=style("vtable--info"),
+                ok=style("vtable--ok"),
+                dim=style("vtable--dim"),
+                accent=style("vtable--accent"),
+                bold=style("vtable--bold"),
+            )
+        return self._palette
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._palette = None
+        self._lines.clear()
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def _compose_line(self, cells: Sequence[Text], base: Style) -> Text:
+        line = Text(" " * MARGIN, style=base, no_wrap=True, end="")
+        last = len(self._widths) - 1
+        for index, (text, width) in enumerate(zip(cells, self._widths)):
+            column = self._columns[index]
+            if column.overflow == "middle" and text.cell_len > width:
+                text = Text(middle_truncate(text.plain, width), style=text.style or _first_style(text))
+            else:
+                text = text.copy()
+            text.no_wrap = True
+            text.truncate(width, overflow="ellipsis")
+            justify = column.justify
+            text.align("right" if justify == "right" else "left", width)
+            line.append_text(text)
+            if index != last:
+                line.append(" " * self.gap)
+        return line
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width or self.size.width
+        virtual_width = max(self.virtual_size.width, width)
+        focused = self.has_focus
+        if y == 0:
+            key: tuple = ("header", self._generation, virtual_width, self.sort_column, self.sort_reverse)
+            strip = self._lines.get(key)
+            if strip is None:
+                base = self.rich_style + self.get_component_rich_style("vtable--header")
+                labels = [Text(self._header_label(c), no_wrap=True) for c in self._columns]
+                strip = self._to_strip(self._compose_line(labels, base), base, virtual_width)
+                self._lines[key] = strip
+            return strip.crop(scroll_x, scroll_x + width)
+        index = scroll_y + y - 1
+        if index >= len(self._rows):
+            if index == 0 and not self._rows:
+                base = self.rich_style + self.get_component_rich_style("vtable--empty")
+                return self._to_strip(Text(" " * MARGIN + self.empty_text, style=base), base, width)
+            return Strip.blank(width, self.rich_style)
+        is_cursor = index == self.cursor
+        key = (index, self._generation, virtual_width, is_cursor and focused, is_cursor)
+        strip = self._lines.get(key)
+        if strip is None:
+            base = self.rich_style
+            cells = self._render_row(self._rows[index], self.palette)
+            line = self._compose_line(cells, base)
+            if is_cursor:
+                # On top of the cell colours: coloured text on the cursor bar is unreadable;
+                # the severity symbols stay.
+                cursor_style = self.get_component_rich_style("vtable--cursor")
+                line.stylize(cursor_style)
+                line.style = base + cursor_style
+            strip = self._to_strip(line, base, virtual_width)
+            self._lines[key] = strip
+        return strip.crop(scroll_x, scroll_x + width)
+
+    def _to_strip(self, line: Text, base: Style, width: int) -> Strip:
+        line.truncate(width, pad=True)
+        segments = list(line.render(self.app.console))
+        return Strip(segments, width)
+
+    # --- cursor ---------------------------------------------------------------------------------
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_to_cursor()
+        self.refresh()
+        self.post_message(self.Highlighted(self, new, self.current))
+
+    def on_focus(self) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self._lines.clear()
+        self.refresh()
+
+    @property
+    def page_height(self) -> int:
+        return max(1, (self.scrollable_content_region.height or self.size.height) - 1)
+
+    def _scroll_to_cursor(self) -> None:
+        top = round(self.scroll_y)
+        page = self.page_height
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + page:
+            self.scroll_to(y=self.cursor - page + 1, animate=False, immediate=True)
+
+    def move_cursor(self, index: int) -> None:
+        if not self._rows:
+            return
+        self.cursor = max(0, min(index, len(self._rows) - 1))
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor - 1)
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor + 1)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor - self.page_height)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor + self.page_height)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(len(self._rows) - 1)
+
+    def action_scroll_left(self) -> None:
+        self.scroll_to(x=max(0, self.scroll_x - 8), animate=False)
+
+    def action_scroll_right(self) -> None:
+        self.scroll_to(x=self.scroll_x + 8, animate=False)
+
+    def action_select(self) -> None:
+        if self.current is not None:
+            self.post_message(self.Selected(self, self.cursor, self.current))
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        if offset.y == 0:
+            column = self._column_at(offset.x + round(self.scroll_x))
+            if column is not None and column.sortable:
+                self.post_message(self.HeaderClicked(self, column.key))
+            return
+        index = round(self.scroll_y) + offset.y - 1
+        if 0 <= index < len(self._rows):
+            self.cursor = index
+            if event.chain >= 2:
+                self.post_message(self.Selected(self, index, self._rows[index]))
+
+    def _column_at(self, x: int) -> Column | None:
+        position = MARGIN
+        for column, width in zip(self._columns, self._widths):
+            if position <= x < position + width + self.gap:
+                return column
+            position += width + self.gap
+        return None
+
+
+def _first_style(text: Text) -> Style | str:
+    """The style of a single-style cell (spans are dropped when a cell is cut in the middle)."""
+    for span in text.spans:
+        return span.style
+    return ""
