@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test bench screenshots demo clean
+.PHONY: run test bench bench-tui screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,9 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+bench-tui: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/tui_bench.py $(BENCH_ARGS)
 
 screenshots: $(VENV)/.installed-test
 	$(BIN)/python scripts/screenshots.py

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from tui.core.demo import (
     FastImport,
@@ -39,49 +40,46 @@ DEFAULT_CACHE = Path(__file__).resolve().parent / ".fixtures"
 COMPLETE = ".complete"
 
 
-@dataclass(frozen=True)
-class StarredSpec:
-    """F1."""
+class _Spec:
+    """The sizes of one fixture (the fields of a frozen dataclass)."""
 
-    refs: int = 25_000
-    accounts_per_change: int = 10
+    prefix: ClassVar[str]
 
     @property
     def key(self) -> str:
-        return _key("f1-starred", self)
+        """The cache directory name: every size in the spec, so different sizes never share one."""
+        return "-".join([self.prefix, *(str(value) for value in asdict(self).values())])
 
 
 @dataclass(frozen=True)
-class ChangesSpec:
+class StarredSpec(_Spec):
+    """F1."""
+
+    prefix: ClassVar[str] = "f1-starred"
+    refs: int = 25_000
+    accounts_per_change: int = 10
+
+
+@dataclass(frozen=True)
+class ChangesSpec(_Spec):
     """F2."""
 
+    prefix: ClassVar[str] = "f2-changes"
     refs: int = 200_000
     commits: int = 2_000
     loose: int = 10_000
     stale: int = 500
     patch_sets: int = 4
 
-    @property
-    def key(self) -> str:
-        return _key("f2-changes", self)
-
 
 @dataclass(frozen=True)
-class HostSpec:
+class HostSpec(_Spec):
     """F3."""
 
+    prefix: ClassVar[str] = "f3-host"
     repos: int = 2_200
     non_bare: int = 200
     repos_per_group: int = 100
-
-    @property
-    def key(self) -> str:
-        return _key("f3-host", self)
-
-
-def _key(prefix: str, spec: object) -> str:
-    """The cache directory name: every size in the spec, so different sizes never share one."""
-    return "-".join([prefix, *(str(value) for value in asdict(spec).values())])
 
 
 @dataclass(frozen=True)

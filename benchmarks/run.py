@@ -158,15 +158,23 @@ def bench_host(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict) -
     return [row]
 
 
-def bench_changes(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict) -> list[Row]:
+def _time_refs(
+    name: str, title: str, fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, *flags: str
+) -> tuple[Row, list[str]]:
+    """``gitward refs REPO FLAGS --json`` timed against ``git for-each-ref``; the row and the argv."""
     repo = str(fixture.path)
-    refs = gitward_argv("refs", repo, "--shadowed", "--json")
+    refs = gitward_argv("refs", repo, *flags, "--json")
     row = Row(
-        "F2",
-        f"refs --shadowed ({fixture.manifest['refs']:,} refs)",
+        name,
+        f"{title} ({fixture.manifest['refs']:,} refs)",
         time_process(refs, args.runs, env),
         time_process(["git", "-C", repo, "for-each-ref"], args.runs, env),
     )
+    return row, refs
+
+
+def bench_changes(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict) -> list[Row]:
+    row, refs = _time_refs("F2", "refs --shadowed", fixture, args, env, "--shadowed")
     row.target = "gitward <= git"
     if row.speedup is not None:
         row.met = row.speedup >= 1
@@ -179,14 +187,7 @@ def bench_changes(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict
 
 
 def bench_starred(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict) -> list[Row]:
-    repo = str(fixture.path)
-    refs = gitward_argv("refs", repo, "--json")
-    row = Row(
-        "F1",
-        f"refs ({fixture.manifest['refs']:,} refs)",
-        time_process(refs, args.runs, env),
-        time_process(["git", "-C", repo, "for-each-ref"], args.runs, env),
-    )
+    row, refs = _time_refs("F1", "refs", fixture, args, env)
     row.target = "(report only)"
     # Count names under refs/ only: HEAD is listed too, as a symbolic ref.
     row.answer = _check_count(

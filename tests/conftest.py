@@ -9,18 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))  # tests import their helpers (gitrepo.py)
 
-GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
-    "GIT_COMMITTER_NAME": "Test Committer",
-    "GIT_COMMITTER_EMAIL": "committer@example.com",
-    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
-    "GIT_TERMINAL_PROMPT": "0",
-    "LC_ALL": "C",
-}
+from gitutil import GIT_ENV  # noqa: E402  the same git environment gitutil passes to its own calls
 
 
 @pytest.fixture(autouse=True)

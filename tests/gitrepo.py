@@ -63,3 +63,14 @@ def for_each_ref(repo: Path) -> dict[str, str]:
 def rev_parse(repo: Path, name: str) -> str | None:
     result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=repo, capture_output=True)
     return result.stdout.decode().strip() or None if result.returncode == 0 else None
+
+
+def init_with_worktrees(path: Path, *worktrees: str, commits: int = 1, detach: bool = True) -> Path:
+    """A repository at ``path`` with ``commits`` commits checked out on main, and one linked
+    worktree per ``git worktree add -q [--detach] WORKTREE`` (relative to ``path``)."""
+    init_repo(path)
+    commit_chain(path, commits)
+    git(path, "checkout", "-q", "main")
+    for worktree in worktrees:
+        git(path, "worktree", "add", "-q", *(["--detach"] if detach else []), worktree)
+    return path

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,26 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import fixtures  # noqa: E402
+from gitcheck import GIT_ENV, for_each_ref, git, is_ancestor  # noqa: E402
 
 SIZES = fixtures.QUICK
-
-GIT_ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_AUTHOR_DATE": "@1709280000 +0000",
-    "GIT_COMMITTER_DATE": "@1709280000 +0000",
-    "LC_ALL": "C",
-}
-
-
-def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repo), *args], env=GIT_ENV, capture_output=True, text=True, check=check)
-
-
-def for_each_ref(repo: Path) -> dict[str, str]:
-    out = git(repo, "for-each-ref", "--format=%(objectname) %(refname)").stdout
-    return {name: oid for oid, name in (line.split(" ", 1) for line in out.splitlines())}
 
 
 def loose_ref_files(git_dir: Path) -> dict[str, str]:
@@ -46,10 +28,6 @@ def loose_ref_files(git_dir: Path) -> dict[str, str]:
 def packed_ref_lines(git_dir: Path) -> dict[str, str]:
     lines = (git_dir / "packed-refs").read_text().splitlines()
     return {name: oid for oid, name in (line.split(" ", 1) for line in lines if not line.startswith(("#", "^")))}
-
-
-def is_ancestor(repo: Path, older: str, newer: str) -> bool:
-    return git(repo, "merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import commit_chain, for_each_ref, git, init_repo
+from gitrepo import for_each_ref, git, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
 from test_refedit_support import build_shadows, fsck_errors, ref_files, run_cli
 from tui.core import refedit, worktree_edit
@@ -144,12 +144,7 @@ def test_kill_undo_of_shadows_prune_at_every_step(shadows, tmp_path):
 
 
 def make_worktrees(base: Path, names=("wt1", "wt2")) -> Path:
-    main = init_repo(base / "main")
-    commit_chain(main, 1)
-    git(main, "checkout", "-q", "main")
-    for name in names:
-        git(main, "worktree", "add", "-q", "--detach", f"../{name}")
-    return main
+    return init_with_worktrees(base / "main", *(f"../{name}" for name in names))
 
 
 def admin_state(main: Path) -> dict[str, dict[str, bytes]]:

@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from gitcheck import for_each_ref, git, is_ancestor
 
 from tui.core.demo import build_demo
 
 NOW = 1_800_000_000.0  # a fixed "now" so file ages are exact
 HOUR = 3600
-
-GIT_ENV = {
-    **{k: v for k, v in os.environ.items() if not k.startswith("GIT_")},
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_AUTHOR_DATE": "@1709280000 +0000",
-    "GIT_COMMITTER_DATE": "@1709280000 +0000",
-    "LC_ALL": "C",
-}
 
 CLEAN_REPOS = [
     "host/gerrit/project-alpha.git",
@@ -38,21 +29,8 @@ CLEAN_REPOS = [
 ]
 
 
-def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", "-C", str(repo), *args], env=GIT_ENV, capture_output=True, text=True, check=check)
-
-
 def rev_parse(repo: Path, ref: str) -> str:
     return git(repo, "rev-parse", "--verify", "--end-of-options", ref).stdout.strip()
-
-
-def is_ancestor(repo: Path, older: str, newer: str) -> bool:
-    return git(repo, "merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
-
-
-def for_each_ref(repo: Path, *patterns: str) -> dict[str, str]:
-    out = git(repo, "for-each-ref", "--format=%(objectname) %(refname)", *patterns).stdout
-    return {name: oid for oid, name in (line.split(" ", 1) for line in out.splitlines())}
 
 
 def packed_refs(git_dir: Path) -> dict[str, str]:

@@ -8,20 +8,27 @@ CORE_MODULES = [
     "tui.core.discovery", "tui.core.worktrees", "tui.core.analysis", "tui.core.scan",
     "tui.core.gitconfig", "tui.core.redact", "tui.core.config", "tui.core.paths", "tui.core.demo",
     "tui.core.locking", "tui.core.ownership", "tui.core.journal", "tui.core.refedit", "tui.core.worktree_edit",
-    "tui.core.sync", "tui.core.synclog", "tui.core.gitsync", "tui.core.jobs",
+    "tui.core.sync", "tui.core.synclog", "tui.core.gitsync", "tui.core.jobs", "tui.core.fsutil",
 ]
 
 
-def test_core_never_imports_textual_or_the_app():
+def unwanted_imports(modules: list[str], unwanted: tuple[str, ...]) -> str:
+    """Import ``modules`` in a fresh interpreter; the modules it then holds from the ``unwanted``
+    top-level packages or from ``tui.app``, comma-separated ("" when none)."""
     code = (
         "import importlib, sys\n"
-        f"for name in {CORE_MODULES!r}:\n"
+        f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich') or m.startswith('tui.app'))\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {unwanted!r} or m.startswith('tui.app'))\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "", f"core pulled in: {result.stdout.strip()}"
+    return result.stdout.strip()
+
+
+def test_core_never_imports_textual_or_the_app():
+    pulled_in = unwanted_imports(CORE_MODULES, ("textual", "rich"))
+    assert pulled_in == "", f"core pulled in: {pulled_in}"
 
 
 def test_scan_path_imports_pygit2_lazily():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import commit_chain, git, init_repo
+from gitrepo import git, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
 from test_refedit_support import build_shadows, fsck_errors, ref_files, resolve, run_cli
 from tui.core import refedit, worktree_edit
@@ -24,11 +24,7 @@ def entry_id_from(stdout: str) -> str:
 
 @pytest.fixture
 def wt_repo(tmp_path) -> Path:
-    path = init_repo(tmp_path / "main")
-    commit_chain(path, 2)
-    git(path, "checkout", "-q", "main")
-    git(path, "worktree", "add", "-q", "source")
-    return path
+    return init_with_worktrees(tmp_path / "main", "source", commits=2, detach=False)
 
 
 def test_intent_then_before_image_then_done(tmp_path):
@@ -178,10 +174,7 @@ def test_undo_prune_restores_the_admin_dir(wt_repo):
 
 
 def test_undo_repair(tmp_path):
-    main = init_repo(tmp_path / "main")
-    commit_chain(main, 1)
-    git(main, "checkout", "-q", "main")
-    git(main, "worktree", "add", "-q", "--detach", "../side")
+    main = init_with_worktrees(tmp_path / "main", "../side")
     gitdir = main / ".git/worktrees/side/gitdir"
     original = gitdir.read_bytes()
     (tmp_path / "side").rename(tmp_path / "moved")

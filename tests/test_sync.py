@@ -14,6 +14,8 @@ from gitrepo import commit_chain, for_each_ref, git, write_loose
 from test_sync_support import (
     WAIT,
     add_commits,
+    behind_slow_upstream,
+    chatty_upload_pack,
     clone_of,
     flooding_upload_pack,
     free_port,
@@ -218,11 +220,8 @@ def test_output_is_live_and_the_log_shows_the_first_lines_before_the_fetch_ends(
 
 
 def test_cancel_ends_the_process_group_within_a_second_and_leaves_refs_intact(tmp_path, mirror, runner, record_property):
-    upstream, mirror_path = mirror
-    add_commits(upstream)
-    refs_before = for_each_ref(mirror_path)
-    slow = slow_upstream(tmp_path / "wrappers")
-    slow.use(mirror_path)
+    _, mirror_path = mirror
+    slow, refs_before = behind_slow_upstream(mirror, tmp_path / "wrappers")
     job = runner.submit(SyncRequest(str(mirror_path)))
     assert wait_for_line(job, slow.hello)
     wrapper_pid = slow.pid()
@@ -242,11 +241,8 @@ def test_cancel_ends_the_process_group_within_a_second_and_leaves_refs_intact(tm
 
 
 def test_timeout_ends_it_within_a_second_as_timed_out(tmp_path, mirror, runner, record_property):
-    upstream, mirror_path = mirror
-    add_commits(upstream)
-    refs_before = for_each_ref(mirror_path)
-    slow = slow_upstream(tmp_path / "wrappers")
-    slow.use(mirror_path)
+    _, mirror_path = mirror
+    slow, refs_before = behind_slow_upstream(mirror, tmp_path / "wrappers")
     job = runner.submit(SyncRequest(str(mirror_path), timeout=1.0))
     assert job.wait(WAIT)
     overrun = job.duration - 1.0
@@ -296,15 +292,12 @@ def test_a_password_in_the_url_never_reaches_the_log_the_file_or_the_job(tmp_pat
 
 def test_credentials_printed_by_the_remote_are_redacted_in_log_and_file(tmp_path, mirror, runner):
     _, mirror_path = mirror
-    chatty = tmp_path / "chatty-upload-pack.sh"
-    chatty.write_text(
-        "#!/bin/sh\n"
-        "echo 'remote: proxy https://dave:pa55word@proxy.example.com:3128 said hello' >&2\n"
-        "echo 'remote: see https://gitlab.example.com/api?private_token=glpat-abcdefghij1234567890' >&2\n"
-        'exec git-upload-pack "$@"\n'
+    chatty_upload_pack(
+        mirror_path,
+        tmp_path,
+        "echo 'remote: proxy https://dave:pa55word@proxy.example.com:3128 said hello' >&2",
+        "echo 'remote: see https://gitlab.example.com/api?private_token=glpat-abcdefghij1234567890' >&2",
     )
-    chatty.chmod(0o755)
-    git(mirror_path, "config", "remote.origin.uploadpack", str(chatty))
     job = finished(runner.submit(SyncRequest(str(mirror_path))))
     assert job.state is JobState.OK
     everything = "\n".join(log_texts(job)) + Path(job.log_path).read_text()
@@ -391,13 +384,7 @@ def test_commit_chain_helper_and_upstreams_agree(tmp_path):
 
 
 def test_the_sync_core_never_imports_textual_and_loads_pygit2_lazily():
-    import subprocess
-    import sys
+    from test_import_hygiene import unwanted_imports
 
-    code = (
-        "import sys, tui.core.sync, tui.core.gitsync, tui.core.synclog, tui.core.jobs, tui.cli_sync\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'pygit2') or m.startswith('tui.app'))\n"
-        "print(','.join(bad))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == ""
+    sync_modules = ["tui.core.sync", "tui.core.gitsync", "tui.core.synclog", "tui.core.jobs", "tui.cli_sync"]
+    assert unwanted_imports(sync_modules, ("textual", "rich", "pygit2")) == ""

@@ -11,7 +11,17 @@ import time
 
 import pytest
 from gitrepo import for_each_ref, git, write_loose
-from test_sync_support import WAIT, add_commits, free_port, make_upstream, mirror_of, process_gone, slow_upstream
+from test_sync_support import (
+    WAIT,
+    add_commits,
+    behind_slow_upstream,
+    chatty_upload_pack,
+    free_port,
+    make_upstream,
+    mirror_of,
+    process_gone,
+    slow_upstream,
+)
 
 from tui import cli_sync
 
@@ -92,15 +102,12 @@ def test_passwords_never_reach_stdout_or_stderr(capsys, mirror):
 
 def test_credentials_git_or_the_remote_print_are_redacted_on_stdout(capsys, mirror, tmp_path):
     _, mirror_path = mirror
-    chatty = tmp_path / "chatty-upload-pack.sh"
-    chatty.write_text(
-        "#!/bin/sh\n"
-        "echo 'remote: mirror of https://carol:hunter2@upstream.example.com/x.git' >&2\n"
-        "printf 'Authorization: Bearer tok3n-value\\r\\n' >&2\n"
-        'exec git-upload-pack "$@"\n'
+    chatty_upload_pack(
+        mirror_path,
+        tmp_path,
+        "echo 'remote: mirror of https://carol:hunter2@upstream.example.com/x.git' >&2",
+        "printf 'Authorization: Bearer tok3n-value\\r\\n' >&2",
     )
-    chatty.chmod(0o755)
-    git(mirror_path, "config", "remote.origin.uploadpack", str(chatty))
     code, out, err = gitward(capsys, "sync", str(mirror_path))
     assert code == 0, err
     assert "hunter2" not in out + err and "tok3n-value" not in out + err
@@ -121,11 +128,8 @@ def test_read_only_refuses(capsys, mirror):
 
 
 def test_ctrl_c_cancels_within_a_second_and_exits_130(mirror, tmp_path):
-    upstream, mirror_path = mirror
-    add_commits(upstream)
-    refs_before = for_each_ref(mirror_path)
-    slow = slow_upstream(tmp_path / "w")
-    slow.use(mirror_path)
+    _, mirror_path = mirror
+    slow, refs_before = behind_slow_upstream(mirror, tmp_path / "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "tui.cli_sync", "sync", str(mirror_path)],
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(cli_sync.__file__))),

@@ -93,6 +93,32 @@ def slow_upstream(directory: Path, name: str = "slow") -> SlowUpstream:
     return SlowUpstream(script, directory / f"{name}.gate", directory / f"{name}.pid")
 
 
+def behind_slow_upstream(mirror: tuple[Path, Path], directory: Path) -> tuple[SlowUpstream, dict[str, str]]:
+    """A new commit upstream that the mirror can only fetch through a slow upstream (installed).
+
+    ``mirror``: (upstream, mirror path), as the ``mirror`` fixtures give it. Returns the wrapper
+    and the mirror's refs before any fetch.
+    """
+    upstream, mirror_path = mirror
+    add_commits(upstream)
+    refs_before = for_each_ref(mirror_path)
+    slow = slow_upstream(directory)
+    slow.use(mirror_path)
+    return slow, refs_before
+
+
+def chatty_upload_pack(repo: Path, directory: Path, *stderr_lines: str) -> Path:
+    """Install, as ``repo``'s origin upload-pack, a wrapper that runs ``stderr_lines`` (shell
+    commands that write to stderr, as a remote's messages do), then serves."""
+    directory.mkdir(parents=True, exist_ok=True)
+    script = _executable(
+        directory / "chatty-upload-pack.sh",
+        "#!/bin/sh\n" + "".join(line + "\n" for line in stderr_lines) + 'exec git-upload-pack "$@"\n',
+    )
+    git(repo, "config", "remote.origin.uploadpack", str(script))
+    return script
+
+
 def flooding_upload_pack(directory: Path, lines: int, progress: int = 0) -> Path:
     """A wrapper that prints ``lines`` lines (and ``progress`` \\r updates) to stderr, then serves."""
     directory.mkdir(parents=True, exist_ok=True)

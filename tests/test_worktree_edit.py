@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import commit_chain, git, init_repo
+from gitrepo import commit_chain, git, init_repo, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
 from test_refedit_support import fsck_errors, run_cli
 from tui.core import worktree_edit
@@ -24,11 +24,7 @@ from tui.core.worktree_edit import WorktreeRepo
 
 @pytest.fixture
 def repo(tmp_path) -> Path:
-    path = init_repo(tmp_path / "main")
-    commit_chain(path, 2)
-    git(path, "checkout", "-q", "main")
-    git(path, "worktree", "add", "-q", "source")
-    return path
+    return init_with_worktrees(tmp_path / "main", "source", commits=2, detach=False)
 
 
 def wt_repo(path: Path) -> WorktreeRepo:
@@ -215,10 +211,7 @@ def test_prune_duplicate_linked_linked(repo):
 
 
 def test_prune_duplicate_main_linked(tmp_path):
-    main = init_repo(tmp_path / "repo")
-    commit_chain(main, 1)
-    git(main, "checkout", "-q", "main")
-    git(main, "worktree", "add", "-q", "--detach", "../wt")
+    init_with_worktrees(tmp_path / "repo", "../wt")
     shutil.rmtree(tmp_path / "wt")
     (tmp_path / "repo").rename(tmp_path / "wt")
     moved = tmp_path / "wt"
@@ -370,10 +363,7 @@ def test_repair_without_paths_cannot_find_moved_worktree(repo):
 
 def test_repair_moved_main_and_linked_worktrees(tmp_path):
     # The host migration: both the repository and its worktrees live under a new root.
-    main = init_repo(tmp_path / "main")
-    commit_chain(main, 1)
-    git(main, "checkout", "-q", "main")
-    git(main, "worktree", "add", "-q", "--detach", "../side")
+    main = init_with_worktrees(tmp_path / "main", "../side")
     expect_gitdir = (main / ".git/worktrees/side/gitdir").read_text().replace("side/.git", "sidemoved/.git")
     expect_gitfile = (tmp_path / "side/.git").read_text().replace("main/.git/worktrees/side", "mainmoved/.git/worktrees/side")
     (tmp_path / "main").rename(tmp_path / "mainmoved")

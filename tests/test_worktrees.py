@@ -291,18 +291,25 @@ def test_prune_file_inside_worktrees_dir(repo: Path) -> None:
     assert "prunable-worktree" in codes(wt)
 
 
+def t2401_admin_dir(repo: Path, gitdir: bytes | None) -> Path:
+    """t2401's hand-made admin dir ``worktrees/def`` (holding a directory ``abc``), with a gitdir
+    file of ``gitdir`` (None: no gitdir file)."""
+    admin_dir = repo / ".git" / "worktrees" / "def"
+    (admin_dir / "abc").mkdir(parents=True)
+    if gitdir is not None:
+        (admin_dir / "gitdir").write_bytes(gitdir)
+    return admin_dir
+
+
 def test_prune_directory_without_gitdir(repo: Path) -> None:
-    (repo / ".git" / "worktrees" / "def" / "abc").mkdir(parents=True)
-    (repo / ".git" / "worktrees" / "def" / "def").write_bytes(b"")
+    (t2401_admin_dir(repo, None) / "def").write_bytes(b"")
     wt = by_id(check(repo))["def"]
     assert not wt.listed and wt.prunable_reason == "gitdir file does not exist"
 
 
 @pytest.mark.skipif(IS_ROOT, reason=ROOT_SKIP)
 def test_prune_unreadable_gitdir(repo: Path) -> None:
-    (repo / ".git" / "worktrees" / "def" / "abc").mkdir(parents=True)
-    gitdir = repo / ".git" / "worktrees" / "def" / "gitdir"
-    gitdir.write_bytes(b"")
+    gitdir = t2401_admin_dir(repo, b"") / "gitdir"
     gitdir.chmod(0)
     try:
         wt = by_id(check(repo))["def"]
@@ -325,15 +332,13 @@ def test_prune_gitdir_that_cannot_be_read_even_by_root(repo: Path) -> None:
 
 
 def test_prune_invalid_gitdir(repo: Path) -> None:
-    (repo / ".git" / "worktrees" / "def" / "abc").mkdir(parents=True)
-    (repo / ".git" / "worktrees" / "def" / "gitdir").write_bytes(b"")
+    t2401_admin_dir(repo, b"")
     wt = by_id(check(repo))["def"]
     assert not wt.listed and wt.prunable_reason == "invalid gitdir file"
 
 
 def test_prune_gitdir_pointing_to_nowhere(repo: Path) -> None:
-    (repo / ".git" / "worktrees" / "def" / "abc").mkdir(parents=True)
-    (repo / ".git" / "worktrees" / "def" / "gitdir").write_text(f"{repo}/nowhere\n")
+    t2401_admin_dir(repo, f"{repo}/nowhere\n".encode())
     wt = by_id(check(repo))["def"]
     assert wt.listed and wt.path == f"{repo}/nowhere" and wt.missing
     assert wt.prunable_reason == NOT_EXISTING

@@ -10,20 +10,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import humanize
 
 from tui import __version__, cli_sync, cli_write
+from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short
 from tui.core.model import Problem, RepoReport, Severity
 
-EXIT_OK = 0
 EXIT_FINDINGS = 1
-EXIT_ERROR = 2
-
-
-class CliError(Exception):
-    """Bad input: printed as one line on stderr, exit 2."""
 
 
 COMMANDS = ("scan", "refs", "worktrees", "demo", "paths") + cli_write.COMMANDS + cli_sync.COMMANDS
@@ -93,18 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # cannot mix optional positionals with subcommands, so pick the parser first.
     parser = build_parser() if _first_positional(argv) in COMMANDS else build_console_parser()
     args = parser.parse_args(argv)
-    try:
-        return _dispatch(args)
-    except CliError as exc:
-        print(f"gitward: {_clean(str(exc))}", file=sys.stderr)
-        return EXIT_ERROR
-    except BrokenPipeError:
-        # 'gitward refs ... | head' closes the pipe early; that is not an error.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except KeyboardInterrupt:
-        print("gitward: interrupted", file=sys.stderr)
-        return 130
+    return run_command(lambda: _dispatch(args))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -150,7 +134,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def _check_jobs(jobs: int | None) -> None:
     if jobs is not None and jobs < 1:
-        raise CliError("--jobs must be 1 or more")
+        raise UsageError("--jobs must be 1 or more")
 
 
 def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration: float) -> None:
@@ -178,13 +162,13 @@ def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration:
             ]
         )
     header = ["REPO", "LAYOUT", "REFS", "LOOSE", "PACKED", "STALE/DEAD", "WT/LCK/PRN", "LOCKS", "PACKED-REFS", "FETCHED", "WORST"]
-    _print_table(header, rows)
+    print_table(header, rows)
     problems = [(repo.name, p) for repo in repos for p in repo.problems] + [("", p) for p in root_problems]
     if problems:
         print()
         for name, problem in sorted(problems, key=lambda item: -item[1].severity.rank):
             where = f"{name}: " if name else ""
-            print(f"{problem.severity.symbol} {problem.severity.value:7} {where}[{problem.code}] {_clean(problem.message)}")
+            print(f"{problem.severity.symbol} {problem.severity.value:7} {where}[{problem.code}] {clean(problem.message)}")
     print(f"\n{len(repos)} repositories scanned in {duration:.2f} s")
 
 
@@ -225,30 +209,16 @@ def _prom_escape(text: str) -> str:
 # --- refs / worktrees ---------------------------------------------------------------------
 
 
-def _open_repo(path: str):
-    from tui.core.discovery import classify
-
-    absolute = os.path.abspath(path)
-    if not os.path.exists(absolute):
-        raise CliError(f"{path}: no such directory")
-    if not os.path.isdir(absolute):
-        raise CliError(f"{path}: not a directory")
-    candidate = classify(absolute, os.path.dirname(absolute))
-    if candidate is None:
-        raise CliError(f"{path}: not a git repository (nor a bare one); linked worktrees: give their main repository")
-    return candidate
-
-
 def cmd_refs(args: argparse.Namespace) -> int:
     from tui.core.gitconfig import read_config, repo_settings
     from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
     from tui.core.scan import reftable_in_use
 
-    candidate = _open_repo(args.repo)
+    candidate = open_repo(args.repo)
     config, _ = read_config(os.path.join(candidate.git_dir, "config"))
     settings = repo_settings(config)
     if reftable_in_use(candidate.git_dir, settings.ref_storage):
-        raise CliError(f"{args.repo}: uses the reftable ref storage, which gitward does not read (reftable-unsupported)")
+        raise UsageError(f"{args.repo}: uses the reftable ref storage, which gitward does not read (reftable-unsupported)")
     snapshot = read_snapshot(candidate.git_dir, settings.object_format)
     judge_shadows(snapshot)
     refs = iter_refs(snapshot, prefix=args.prefix, shadowed_only=args.shadowed)
@@ -269,22 +239,22 @@ def cmd_refs(args: argparse.Namespace) -> int:
         rows.append(
             [
                 ref.name,
-                _short(ref.value) if ref.value else ("-> " + ref.symbolic_target if ref.symbolic_target else "BROKEN"),
+                short(ref.value) if ref.value else ("-> " + ref.symbolic_target if ref.symbolic_target else "BROKEN"),
                 ref.source.value,
-                _short(ref.packed_value) if ref.source.value == "both" else "",
+                short(ref.packed_value) if ref.source.value == "both" else "",
                 ref.verdict.value if ref.verdict else "",
             ]
         )
-    _print_table(["NAME", "VALUE", "SOURCE", "PACKED", "VERDICT"], rows)
+    print_table(["NAME", "VALUE", "SOURCE", "PACKED", "VERDICT"], rows)
     for anomaly in snapshot.packed.anomalies:
-        print(f"warning: packed-refs {_clean(str(anomaly))}", file=sys.stderr)
+        print(f"warning: packed-refs {clean(str(anomaly))}", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_worktrees(args: argparse.Namespace) -> int:
     from tui.core.scan import scan_repo
 
-    candidate = _open_repo(args.repo)
+    candidate = open_repo(args.repo)
     report = scan_repo(candidate)
     if args.json:
         _write_json([w.to_json() for w in report.worktrees])
@@ -303,8 +273,8 @@ def cmd_worktrees(args: argparse.Namespace) -> int:
         if w.missing and not w.prunable:
             state.append("missing")
         where = w.branch.removeprefix("refs/heads/") if w.branch else ("(bare)" if w.bare else "(detached)")
-        rows.append([w.id or "(main)", w.path, _short(w.head), where, "; ".join(state)])
-    _print_table(["ID", "PATH", "HEAD", "BRANCH", "STATE"], rows)
+        rows.append([w.id or "(main)", w.path, short(w.head), where, "; ".join(state)])
+    print_table(["ID", "PATH", "HEAD", "BRANCH", "STATE"], rows)
     return EXIT_OK
 
 
@@ -330,7 +300,7 @@ def cmd_paths() -> int:
         ["logs", paths.log_dir()],
         ["data (demo host)", paths.data_dir()],
     ]
-    _print_table(["WHAT", "PATH"], rows)
+    print_table(["WHAT", "PATH"], rows)
     return EXIT_OK
 
 
@@ -357,7 +327,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         roots = _configured_roots() or ["."]
     missing = [r for r in roots if not os.path.isdir(r)]
     if missing:
-        raise CliError(f"{missing[0]}: no such directory")
+        raise UsageError(f"{missing[0]}: no such directory")
     try:
         from tui.app.app import run_console
     except ImportError:
@@ -374,33 +344,10 @@ def _configured_roots() -> list[str]:
     try:
         return list(load_config().roots)
     except ConfigError as exc:
-        raise CliError(str(exc)) from exc
+        raise UsageError(str(exc)) from exc
 
 
 # --- output helpers ---------------------------------------------------------------------------
-
-
-def _short(value: str | None) -> str:
-    return value[:12] if value else "-"
-
-
-def _clean(text: str) -> str:
-    """Untrusted text (ref names, paths, reasons) must not drive the terminal."""
-    from tui.core.redact import sanitize_terminal
-
-    return sanitize_terminal(text)
-
-
-def _print_table(header: list[str], rows: Iterable[list[str]]) -> None:
-    rows = [[_clean(cell).replace("\n", "\\n") for cell in row] for row in rows]
-    widths = [len(h) for h in header]
-    for row in rows:
-        for index, cell in enumerate(row):
-            widths[index] = max(widths[index], len(cell))
-    write = sys.stdout.write
-    write("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip() + "\n")
-    for row in rows:
-        write("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
 
 
 def _write_json(data) -> None:

@@ -19,6 +19,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from tui.cli_common import clean, fail
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
@@ -169,14 +171,12 @@ def _report(job) -> int:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"gitward: {_clean(message)}", file=sys.stderr)
-    return code
+    # Redacted too: git's errors and the upstream URL may carry credentials.
+    return fail(message, code, redact=True)
 
 
 def _clean(text: str) -> str:
-    from tui.core.redact import redact_text, sanitize_terminal
-
-    return redact_text(sanitize_terminal(text)).replace("\n", " ")
+    return clean(text, redact=True).replace("\n", " ")
 
 
 # --------------------------------------------------------------------------- standalone

@@ -21,17 +21,13 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
-EXIT_OK = 0
+from tui.cli_common import EXIT_ERROR, EXIT_OK, UsageError, clean, fail, open_repo, print_table, run_command, short
+
 EXIT_REFUSED = 1
-EXIT_ERROR = 2
 
 COMMANDS = ("shadows", "worktree", "locks", "journal", "undo")
-
-
-class UsageError(Exception):
-    """Bad input from the command line (exit 2)."""
 
 
 # --------------------------------------------------------------------------- parser
@@ -129,17 +125,17 @@ def dispatch(args: argparse.Namespace) -> int | None:
     try:
         return handler(args)
     except RefusedError as exc:
-        return _fail(str(exc), EXIT_REFUSED)
+        return fail(str(exc), EXIT_REFUSED)
     except ApplyError as exc:
-        return _fail(str(exc), EXIT_ERROR)
+        return fail(str(exc), EXIT_ERROR)
     except (WriteError, UsageError) as exc:
-        return _fail(str(exc), EXIT_ERROR)
+        return fail(str(exc), EXIT_ERROR)
     except BrokenPipeError:
         raise  # 'gitward journal --json | head': the caller's business, not an error here
     except OSError as exc:
         # Before any journal entry (an unreadable repository, a full disk for the journal).
         where = f"{exc.filename}: " if exc.filename else ""
-        return _fail(f"{where}{exc.strerror or exc}; nothing was changed", EXIT_ERROR)
+        return fail(f"{where}{exc.strerror or exc}; nothing was changed", EXIT_ERROR)
 
 
 def _worktree_handler(args: argparse.Namespace):
@@ -149,12 +145,6 @@ def _worktree_handler(args: argparse.Namespace):
         "prune": cmd_worktree_prune,
         "repair": cmd_worktree_repair,
     }.get(getattr(args, "worktree_command", None), cmd_worktree_lock)
-
-
-def _fail(message: str, code: int) -> int:
-    text = _clean(message).replace("\n", " ")
-    print(f"gitward: {text}", file=sys.stderr)
-    return code
 
 
 def _journal_for(args: argparse.Namespace):
@@ -172,18 +162,11 @@ def _journal_for(args: argparse.Namespace):
     return Journal(read_only=read_only)
 
 
-def _open_repo(path: str):
-    from tui.core.discovery import classify
-
-    absolute = os.path.abspath(path)
-    if not os.path.exists(absolute):
-        raise UsageError(f"{path}: no such directory")
-    if not os.path.isdir(absolute):
-        raise UsageError(f"{path}: not a directory")
-    candidate = classify(absolute, os.path.dirname(absolute))
-    if candidate is None:
-        raise UsageError(f"{path}: not a git repository (nor a bare one); linked worktrees: give their main repository")
-    return candidate
+def _writable_journal(args: argparse.Namespace):
+    """The journal for a change about to be made: refused up front in read-only mode."""
+    journal = _journal_for(args)
+    journal.check_writable()
+    return journal
 
 
 # --------------------------------------------------------------------------- shadows prune
@@ -194,13 +177,12 @@ def cmd_shadows_prune(args: argparse.Namespace) -> int:
     from tui.core.journal import recover_interrupted
     from tui.core.locking import RefusedError
 
-    candidate = _open_repo(args.repo)
+    candidate = open_repo(args.repo)
     if args.dry_run:
         plan = refedit.plan_shadow_prune(candidate.git_dir, args.keep, args.refs)
         _show_shadow_plan(plan, args.json, entry_id=None, dry_run=True)
         return EXIT_REFUSED if plan.refusals else EXIT_OK
-    journal = _journal_for(args)
-    journal.check_writable()
+    journal = _writable_journal(args)
     # Before planning: lock files and a packed-refs.new left by an interrupted gitward would
     # otherwise refuse the plan; they are provably its own, so they go first.
     _show_recovered(recover_interrupted(journal, candidate.git_dir), args.json)
@@ -219,14 +201,28 @@ def cmd_shadows_prune(args: argparse.Namespace) -> int:
 
 
 def _show_applied(result) -> None:
-    for path in result.recovered_locks:
-        print(f"removed {_clean(path)}, left by an interrupted gitward")
+    _show_recovered(result.recovered_locks, as_json=False)
     print(f"applied; journal entry {result.entry_id} (undo: gitward undo {result.entry_id})")
 
 
-def _show_recovered(paths: list[str], as_json: bool) -> None:
+def _show_recovered(paths, as_json: bool) -> None:
+    # With --json, stdout is the document; these notes go to stderr.
     for path in paths:
-        print(f"removed {_clean(path)}, left by an interrupted gitward", file=sys.stderr if as_json else sys.stdout)
+        print(f"removed {clean(path)}, left by an interrupted gitward", file=sys.stderr if as_json else sys.stdout)
+
+
+def _show_refusals(refusals) -> None:
+    for refusal in refusals:
+        print(f"gitward: refused: {clean(refusal)}", file=sys.stderr)
+
+
+def _show_undo_hint(entry_id: str | None) -> None:
+    if entry_id:
+        print(f"journal entry {entry_id} (undo: gitward undo {entry_id})")
+
+
+def _write_plan_json(plan, dry_run: bool, entry_id: str | None, **extra) -> None:
+    _write_json({**plan.to_json(), "dry_run": dry_run, **extra, "journal_entry": entry_id})
 
 
 def _confirmed(args: argparse.Namespace, candidate, count: int) -> bool:
@@ -244,29 +240,26 @@ def _confirmed(args: argparse.Namespace, candidate, count: int) -> bool:
 
 def _show_shadow_plan(plan, as_json: bool, *, entry_id: str | None, dry_run: bool, recovered=()) -> None:
     if as_json:
-        _write_json({**plan.to_json(), "dry_run": dry_run, "applied": entry_id is not None, "journal_entry": entry_id})
+        _write_plan_json(plan, dry_run, entry_id, applied=entry_id is not None)
         return
     rows = [
-        [item.name, _verdict(item), item.action.value, _short(item.before), _short(item.after)]
+        [item.name, _verdict(item), item.action.value, short(item.before), short(item.after)]
         for item in plan.changes
     ]
     if rows:
         print("would change:" if dry_run or entry_id is None else "changed:")
-        _print_table(["REF", "VERDICT", "ACTION", "BEFORE", "AFTER"], rows, indent="  ")
+        print_table(["REF", "VERDICT", "ACTION", "BEFORE", "AFTER"], rows, indent="  ")
         for item in plan.changes:
             if item.note.startswith("WARNING"):
-                print(f"  {_clean(item.name)}: {_clean(item.note)}")
+                print(f"  {clean(item.name)}: {clean(item.note)}")
     if plan.skipped:
         print("untouched:")
-        _print_table(["REF", "VERDICT", "WHY"], [[i.name, _verdict(i), i.note] for i in plan.skipped], indent="  ")
+        print_table(["REF", "VERDICT", "WHY"], [[i.name, _verdict(i), i.note] for i in plan.skipped], indent="  ")
     if not plan.items:
         print("no ref is both loose and packed" if not plan.refusals else "no plan")
-    for refusal in plan.refusals:
-        print(f"gitward: refused: {_clean(refusal)}", file=sys.stderr)
-    for path in recovered:
-        print(f"removed {_clean(path)}, left by an interrupted gitward")
-    if entry_id:
-        print(f"journal entry {entry_id} (undo: gitward undo {entry_id})")
+    _show_refusals(plan.refusals)
+    _show_recovered(recovered, as_json=False)
+    _show_undo_hint(entry_id)
 
 
 def _verdict(item) -> str:
@@ -279,19 +272,18 @@ def _verdict(item) -> str:
 def _worktree_repo(path: str):
     from tui.core.worktree_edit import WorktreeRepo
 
-    return WorktreeRepo.from_candidate(_open_repo(path))
+    return WorktreeRepo.from_candidate(open_repo(path))
 
 
 def cmd_worktree_lock(args: argparse.Namespace) -> int:
     from tui.core import worktree_edit
 
     repo = _worktree_repo(args.repo)
-    journal = _journal_for(args)
-    journal.check_writable()
+    journal = _writable_journal(args)
     plan = worktree_edit.plan_lock(repo, args.worktree, args.reason)
     entry = worktree_edit.apply(plan, journal)
-    why = f" ({_clean(args.reason)})" if args.reason else ""
-    print(f"locked worktrees/{_clean(plan.worktree.id)} at {_clean(plan.worktree.path or '-')}{why}; journal entry {entry.id}")
+    why = f" ({clean(args.reason)})" if args.reason else ""
+    print(f"locked worktrees/{clean(plan.worktree.id)} at {clean(plan.worktree.path or '-')}{why}; journal entry {entry.id}")
     return EXIT_OK
 
 
@@ -299,11 +291,10 @@ def cmd_worktree_unlock(args: argparse.Namespace) -> int:
     from tui.core import worktree_edit
 
     repo = _worktree_repo(args.repo)
-    journal = _journal_for(args)
-    journal.check_writable()
+    journal = _writable_journal(args)
     plan = worktree_edit.plan_unlock(repo, args.worktree)
     entry = worktree_edit.apply(plan, journal)
-    print(f"unlocked worktrees/{_clean(plan.worktree.id)} at {_clean(plan.worktree.path or '-')}; journal entry {entry.id}")
+    print(f"unlocked worktrees/{clean(plan.worktree.id)} at {clean(plan.worktree.path or '-')}; journal entry {entry.id}")
     return EXIT_OK
 
 
@@ -320,23 +311,20 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
     plan = worktree_edit.plan_prune(repo, expire=expire)
     entry = None
     if not args.dry_run:
-        journal = _journal_for(args)
-        journal.check_writable()
+        journal = _writable_journal(args)
         entry = worktree_edit.apply(plan, journal)
     elif plan.refusals and plan.items:
-        for refusal in plan.refusals:
-            print(f"gitward: refused: {_clean(refusal)}", file=sys.stderr)
+        _show_refusals(plan.refusals)
     entry_id = entry.id if entry else None
     if args.json:
-        _write_json({**plan.to_json(), "dry_run": args.dry_run, "journal_entry": entry_id})
+        _write_plan_json(plan, args.dry_run, entry_id)
         return EXIT_OK
     verb = "Would remove" if args.dry_run else "Removed"
     for item in plan.items:
-        print(f"{verb} worktrees/{_clean(item.id)}: {_clean(item.reason)}")
+        print(f"{verb} worktrees/{clean(item.id)}: {clean(item.reason)}")
     for item in plan.kept:
-        print(f"Kept worktrees/{_clean(item.id)}: {_clean(item.reason)}")
-    if entry_id:
-        print(f"journal entry {entry_id} (undo: gitward undo {entry_id})")
+        print(f"Kept worktrees/{clean(item.id)}: {clean(item.reason)}")
+    _show_undo_hint(entry_id)
     return EXIT_REFUSED if args.dry_run and plan.refusals and plan.items else EXIT_OK
 
 
@@ -347,21 +335,19 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
     plan = worktree_edit.plan_repair(repo, args.paths)
     entry = None
     if not args.dry_run and plan.items:
-        journal = _journal_for(args)
-        journal.check_writable()
+        journal = _writable_journal(args)
         entry = worktree_edit.apply(plan, journal)
     entry_id = entry.id if entry else None
     if args.json:
-        _write_json({**plan.to_json(), "dry_run": args.dry_run, "journal_entry": entry_id})
+        _write_plan_json(plan, args.dry_run, entry_id)
     else:
         prefix = "would repair" if args.dry_run else "repair"
         for item in plan.items:
             # git: fprintf_ln(stderr, "repair: %s: %s", msg, path)
-            print(f"{prefix}: {_clean(item.message)}: {_clean(item.shown)}")
+            print(f"{prefix}: {clean(item.message)}: {clean(item.shown)}")
         for path, message in plan.errors:
-            print(f"error: {_clean(message)}: {_clean(path)}", file=sys.stderr)
-        if entry_id:
-            print(f"journal entry {entry_id} (undo: gitward undo {entry_id})")
+            print(f"error: {clean(message)}: {clean(path)}", file=sys.stderr)
+        _show_undo_hint(entry_id)
     return EXIT_REFUSED if plan.errors else EXIT_OK
 
 
@@ -371,25 +357,25 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
 def cmd_locks_clear(args: argparse.Namespace) -> int:
     from tui.core import refedit
 
-    candidate = _open_repo(args.repo)
+    candidate = open_repo(args.repo)
     journal = _journal_for(args)
     plan = refedit.plan_lock_clear(candidate.git_dir, args.lockfile, journal=journal)
     if not args.json:
         # Show the age before anything happens: the operator sees what is being judged stale.
         left = f"; left by interrupted gitward entry {plan.left_by}" if plan.left_by else ""
         print(
-            f"{_clean(plan.relpath)}: {_age(plan.age_seconds)} old, grace period {_age(plan.grace_seconds)}{left}"
+            f"{clean(plan.relpath)}: {_age(plan.age_seconds)} old, grace period {_age(plan.grace_seconds)}{left}"
         )
     entry_id = None
     if not args.dry_run:
         journal.check_writable()
         entry_id = refedit.apply(plan, journal).entry_id
     if args.json:
-        _write_json({**plan.to_json(), "dry_run": args.dry_run, "journal_entry": entry_id})
+        _write_plan_json(plan, args.dry_run, entry_id)
     elif entry_id:
-        print(f"removed {_clean(plan.relpath)}; journal entry {entry_id}")
+        print(f"removed {clean(plan.relpath)}; journal entry {entry_id}")
     if args.dry_run and plan.refusals:
-        print(f"gitward: refused: {_clean(plan.refusals[0])}", file=sys.stderr)
+        print(f"gitward: refused: {clean(plan.refusals[0])}", file=sys.stderr)
         return EXIT_REFUSED
     return EXIT_OK
 
@@ -420,7 +406,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
         if entry.status == "interrupted" and not entry.has_before:
             status += ", nothing changed"
         rows.append([entry.id, when, status, entry.kind, entry.summary])
-    _print_table(["ID", "WHEN (UTC)", "STATUS", "KIND", "WHAT"], rows)
+    print_table(["ID", "WHEN (UTC)", "STATUS", "KIND", "WHAT"], rows)
     return EXIT_OK
 
 
@@ -429,36 +415,11 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
     journal = _journal_for(args)
     undo_entry = undo(journal, args.entry_id)
-    print(f"undone {_clean(args.entry_id)}: {_clean(undo_entry.summary)}; journal entry {undo_entry.id}")
+    print(f"undone {clean(args.entry_id)}: {clean(undo_entry.summary)}; journal entry {undo_entry.id}")
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- output
-
-
-def _short(value: str | None) -> str:
-    return value[:12] if value else "-"
-
-
-def _clean(text: str) -> str:
-    """Untrusted text (ref names, paths, reasons) must not drive the terminal."""
-    from tui.core.redact import sanitize_terminal
-
-    return sanitize_terminal(str(text))
-
-
-def _print_table(header: list[str], rows: Iterable[list[str]], indent: str = "") -> None:
-    rows = [[_clean(cell).replace("\n", "\\n") for cell in row] for row in rows]
-    if not rows:
-        return
-    widths = [len(h) for h in header]
-    for row in rows:
-        for index, cell in enumerate(row):
-            widths[index] = max(widths[index], len(cell))
-    write = sys.stdout.write
-    write(indent + "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip() + "\n")
-    for row in rows:
-        write(indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
 
 
 def _write_json(data) -> None:
@@ -478,15 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        code = dispatch(args)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except KeyboardInterrupt:
-        print("gitward: interrupted", file=sys.stderr)
-        return 130
-    return EXIT_ERROR if code is None else code
+    return run_command(lambda: dispatch(args))
 
 
 if __name__ == "__main__":

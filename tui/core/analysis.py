@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import NamedTuple
 
 import humanize
 
@@ -130,79 +131,90 @@ def _anomaly_severity(anomaly: Anomaly) -> Severity:
     return Severity.WARNING
 
 
+class _ShadowProblem(NamedTuple):
+    verdict: Verdict
+    code: str
+    severity: Severity
+    counted: str  # what {count} counts: "3 refs", "1 loose ref file"
+    # str.format fields: count, examples, first (the first name), loose_value, packed_value,
+    # broken_reason (the values and the reason are the first name's).
+    message: str
+
+
+# One aggregated problem per harmful verdict, in the order they are reported.
+_SHADOW_PROBLEMS = (
+    _ShadowProblem(
+        Verdict.STALE_LOOSE,
+        "stale-loose-ref",
+        Severity.ERROR,
+        "ref",
+        "{count} shadowed by an OLDER loose file ({examples}): "
+        "e.g. {first} shows {loose_value} while packed-refs holds the "
+        "newer {packed_value}. This is what a copy without --delete leaves after "
+        "the source packed its refs. Do NOT run 'git gc' or 'git pack-refs' here: they fold "
+        "the stale values into packed-refs and throw the newer ones away, and 'git prune' "
+        "may then delete the newer commits. Fix: 'gitward shadows prune REPO --keep packed'.",
+    ),
+    _ShadowProblem(
+        Verdict.BROKEN_LOOSE,
+        "broken-loose-ref",
+        Severity.ERROR,
+        "loose ref file",
+        "{count} cannot be parsed and hide their packed value "
+        "({examples}): {first}: {broken_reason}; git does not fall "
+        "back to packed-refs ({packed_value}), so the ref is broken. Fix: "
+        "'gitward shadows prune REPO --keep packed --ref NAME' after checking the value.",
+    ),
+    _ShadowProblem(
+        Verdict.DIVERGED,
+        "diverged-shadow",
+        Severity.WARNING,
+        "ref",
+        "{count} loose and packed on unrelated histories "
+        "({examples}); git shows the loose value. Decide by hand which one is "
+        "right before any 'git pack-refs'.",
+    ),
+    _ShadowProblem(
+        Verdict.MISSING_OBJECT,
+        "missing-object",
+        Severity.ERROR,
+        "shadowed ref",
+        "{count} name an object that is not in the object store "
+        "({examples}); run 'git fsck' and look for the object in the source "
+        "of this copy.",
+    ),
+    _ShadowProblem(
+        Verdict.UNDECIDABLE,
+        "undecidable-shadow",
+        Severity.INFO,
+        "ref",
+        "{count} loose and packed with different non-commit values "
+        "({examples}); gitward cannot tell which is newer.",
+    ),
+)
+
+
 def shadow_problems(snapshot: RefSnapshot) -> list[Problem]:
     """One aggregated problem per kind of harmful shadow."""
     by_verdict: dict[Verdict, list[str]] = {}
     for name, verdict in sorted(snapshot.verdicts.items()):
         by_verdict.setdefault(verdict, []).append(name)
-    loose = snapshot.loose.refs
-    packed = snapshot.packed
     problems = []
-    stale = by_verdict.get(Verdict.STALE_LOOSE)
-    if stale:
-        first = stale[0]
-        problems.append(
-            Problem(
-                "stale-loose-ref",
-                Severity.ERROR,
-                f"{_count(stale, 'ref')} shadowed by an OLDER loose file ({_examples(stale)}): "
-                f"e.g. {first} shows {_short(loose[first].value)} while packed-refs holds the "
-                f"newer {_short(packed.get(first))}. This is what a copy without --delete leaves after "
-                "the source packed its refs. Do NOT run 'git gc' or 'git pack-refs' here: they fold "
-                "the stale values into packed-refs and throw the newer ones away, and 'git prune' "
-                "may then delete the newer commits. Fix: 'gitward shadows prune REPO --keep packed'.",
-                first,
-            )
+    for spec in _SHADOW_PROBLEMS:
+        names = by_verdict.get(spec.verdict)
+        if not names:
+            continue
+        first = names[0]
+        loose = snapshot.loose.refs.get(first)
+        message = spec.message.format(
+            count=_count(names, spec.counted),
+            examples=_examples(names),
+            first=first,
+            loose_value=_short(loose.value if loose else None),
+            packed_value=_short(snapshot.packed.get(first)),
+            broken_reason=loose.broken_reason if loose else None,
         )
-    broken = by_verdict.get(Verdict.BROKEN_LOOSE)
-    if broken:
-        first = broken[0]
-        problems.append(
-            Problem(
-                "broken-loose-ref",
-                Severity.ERROR,
-                f"{_count(broken, 'loose ref file')} cannot be parsed and hide their packed value "
-                f"({_examples(broken)}): {first}: {loose[first].broken_reason}; git does not fall "
-                f"back to packed-refs ({_short(packed.get(first))}), so the ref is broken. Fix: "
-                "'gitward shadows prune REPO --keep packed --ref NAME' after checking the value.",
-                first,
-            )
-        )
-    diverged = by_verdict.get(Verdict.DIVERGED)
-    if diverged:
-        problems.append(
-            Problem(
-                "diverged-shadow",
-                Severity.WARNING,
-                f"{_count(diverged, 'ref')} loose and packed on unrelated histories "
-                f"({_examples(diverged)}); git shows the loose value. Decide by hand which one is "
-                "right before any 'git pack-refs'.",
-                diverged[0],
-            )
-        )
-    missing = by_verdict.get(Verdict.MISSING_OBJECT)
-    if missing:
-        problems.append(
-            Problem(
-                "missing-object",
-                Severity.ERROR,
-                f"{_count(missing, 'shadowed ref')} name an object that is not in the object store "
-                f"({_examples(missing)}); run 'git fsck' and look for the object in the source "
-                "of this copy.",
-                missing[0],
-            )
-        )
-    undecidable = by_verdict.get(Verdict.UNDECIDABLE)
-    if undecidable:
-        problems.append(
-            Problem(
-                "undecidable-shadow",
-                Severity.INFO,
-                f"{_count(undecidable, 'ref')} loose and packed with different non-commit values "
-                f"({_examples(undecidable)}); gitward cannot tell which is newer.",
-                undecidable[0],
-            )
-        )
+        problems.append(Problem(spec.code, spec.severity, message, first))
     return problems
 
 

@@ -29,6 +29,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from .fsutil import open_for_reading, read_up_to
 from .model import Remote
 from .redact import redact_url
 
@@ -199,24 +200,16 @@ def read_config(path: str) -> tuple[GitConfig, str | None]:
 
 def _read_regular_file(path: str) -> bytes:
     # O_NONBLOCK + fstat: a FIFO or device named "config" in a hostile tree must not hang a scan.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    fd = open_for_reading(path)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("not a regular file")
         if info.st_size > MAX_CONFIG_BYTES:
             raise ValueError(f"larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB")
-        chunks = []
-        remaining = MAX_CONFIG_BYTES + 1
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 16))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
+        data = read_up_to(fd, MAX_CONFIG_BYTES + 1)
     finally:
         os.close(fd)
-    data = b"".join(chunks)
     if len(data) > MAX_CONFIG_BYTES:  # grew while we read it
         raise ValueError(f"larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB")
     return data

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .discovery import read_gitfile
+from .fsutil import fsync_dir
 from .redact import redact_url
 from .sync import GIT_SYNC_BRANCH, GitRunner, RefChange, SyncError, SyncPlan, diff_refs, read_refs
 from .worktrees import list_worktrees
@@ -393,20 +394,7 @@ def publish_link(link: str, target: str) -> None:
         os.unlink(temporary)  # left over from an interrupted swap
     os.symlink(os.path.relpath(target, link_dir), temporary)
     os.rename(temporary, link)
-    _fsync_dir(link_dir)
-
-
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(link_dir)
 
 
 # --------------------------------------------------------------------------- cleanup

@@ -36,20 +36,22 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from tui.core.fsutil import fsync_dir, read_bytes
 from tui.core.locking import (
+    ApplyError,
+    LockSet,
     ReadOnlyError,
     RefusedError,
     WriteError,
+    error_text,
     fault_point,
-    fsync_dir,
     hostname,
     lock_left_by,
     new_nonce,
     process_alive,
     process_start_ticks,
-    read_bytes,
     unlink_if_exists,
-    write_all,
+    write_durably,
 )
 from tui.core.ownership import user_label
 
@@ -130,13 +132,13 @@ class JournalEntry:
     def tree_path(self, name: str) -> str:
         return os.path.join(self.path, BEFORE_DIR, "trees", name)
 
+    def _identity(self) -> dict:
+        # What says which change this is: first in the header file and in the JSON view alike.
+        return {"id": self.id, "kind": self.kind, "repo": self.repo, "summary": self.summary, "created": self.created}
+
     def to_json(self) -> dict:
         return {
-            "id": self.id,
-            "kind": self.kind,
-            "repo": self.repo,
-            "summary": self.summary,
-            "created": self.created,
+            **self._identity(),
             "status": self.status,
             "before_image": self.has_before,  # False: stopped before any change
             "finished": self.finished,
@@ -153,11 +155,7 @@ class JournalEntry:
 
     def _header(self) -> dict:
         return {
-            "id": self.id,
-            "kind": self.kind,
-            "repo": self.repo,
-            "summary": self.summary,
-            "created": self.created,
+            **self._identity(),
             "intent": self.intent,
             "locks": self.locks,
             "pid": self.pid,
@@ -388,6 +386,41 @@ class Journal:
         return entry
 
 
+def run_journaled(
+    entry: JournalEntry,
+    journal: Journal,
+    locks: LockSet | None,
+    work,
+    *,
+    done_point: str,
+    advice: str,
+    reraise: tuple[type[BaseException], ...] = (),
+) -> None:
+    """Do ``work`` once ``entry`` exists, release ``locks``, mark the entry done.
+
+    On any failure the locks are released and the entry is marked failed ("stopped half-way:
+    <why>"); ctrl-c and the ``reraise`` types then go on as they are, anything else becomes an
+    ``ApplyError`` whose message is that text followed by ``advice`` (what state the files are
+    in, how to undo). ``done_point``: the fault point reached once the locks are released.
+    """
+    try:
+        work()
+        if locks is not None:
+            locks.release_all()
+        fault_point(done_point)
+    except BaseException as exc:
+        try:
+            if locks is not None:
+                locks.release_all()
+        finally:
+            message = f"stopped half-way: {error_text(exc)}"
+            journal.mark_failed(entry, message)
+        if isinstance(exc, (KeyboardInterrupt, *reraise)):
+            raise
+        raise ApplyError(message + advice, entry.id) from exc
+    journal.mark_done(entry)
+
+
 def recover_interrupted(journal: Journal, repo: str) -> list[str]:
     """Remove what interrupted gitward processes left in ``repo``: their lock files (proven
     theirs: same inode, marker or planned content, process gone, same host), a
@@ -534,8 +567,7 @@ def _write_file_durably(path: str, data: bytes) -> None:
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        write_all(fd, data)
-        os.fsync(fd)
+        write_durably(fd, data)
     finally:
         os.close(fd)
 

@@ -27,6 +27,8 @@ import stat
 import time
 from dataclasses import dataclass, field
 
+from .fsutil import fsync_dir, read_bytes
+
 LOCK_SUFFIX = ".lock"
 
 # git's defaults: core.packedRefsTimeout (refs/packed-backend.c) and core.filesRefLockTimeout
@@ -37,8 +39,6 @@ FILES_REF_LOCK_TIMEOUT_MS = 100
 # lockfile.c: first backoff ~1 ms, growing quadratically up to 1000x.
 _INITIAL_BACKOFF_MS = 1
 _BACKOFF_MAX_MULTIPLIER = 1000
-
-_READ_LIMIT = 1 << 20
 
 
 # --------------------------------------------------------------------------- errors
@@ -97,6 +97,13 @@ class ApplyError(WriteError):
     def __init__(self, message: str, entry_id: str | None = None) -> None:
         super().__init__(message)
         self.entry_id = entry_id
+
+
+def error_text(exc: BaseException) -> str:
+    """What went wrong, in one line: "path: strerror" for an OS error, else the message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
+    return str(exc) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- fault points
@@ -164,44 +171,21 @@ def process_alive(pid: int, start_ticks: int | None) -> bool:
 # --------------------------------------------------------------------------- small file helpers
 
 
-def fsync_dir(path: str) -> None:
-    """Make a rename or unlink in ``path`` durable (git does this only with core.fsync)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot fsync directories; the rename is still atomic
-    finally:
-        os.close(fd)
-
-
-def read_bytes(path: str, limit: int = _READ_LIMIT) -> bytes:
-    """A small file's bytes, without following a final symlink into a FIFO or device."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
-        chunks = []
-        total = 0
-        while total < limit:
-            chunk = os.read(fd, min(1 << 16, limit - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
         view = view[written:]
+
+
+def write_durably(fd: int, data: bytes, like: os.stat_result | None = None) -> None:
+    """Write all of ``data`` to ``fd``, give the file ``like``'s mode, owner and group, fsync it."""
+    write_all(fd, data)
+    if like is not None:
+        from tui.core.ownership import copy_metadata  # ownership imports this module
+
+        copy_metadata(fd, like)
+    os.fsync(fd)
 
 
 def unlink_if_exists(path: str) -> bool:
@@ -256,16 +240,11 @@ class HeldLock:
         ``replace=False``: create ``target`` only if it does not exist (link(2), which fails
         with EEXIST instead of clobbering a file another process just created).
         """
-        from tui.core.ownership import copy_metadata  # ownership imports this module
-
         fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
         try:
             os.lseek(fd, 0, os.SEEK_SET)
             os.ftruncate(fd, 0)
-            write_all(fd, data)
-            if like is not None:
-                copy_metadata(fd, like)
-            os.fsync(fd)
+            write_durably(fd, data, like)
         finally:
             os.close(fd)
         if on_written is not None:

@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple
 
+from tui.core.fsutil import fsync_dir, read_bytes
 from tui.core.gitconfig import GitConfig, RepoSettings, read_config, repo_settings
-from tui.core.journal import Journal, JournalEntry, recover_interrupted
+from tui.core.journal import Journal, JournalEntry, recover_interrupted, run_journaled
 from tui.core.locking import (
     FILES_REF_LOCK_TIMEOUT_MS,
     PACKED_REFS_TIMEOUT_MS,
@@ -48,14 +49,14 @@ from tui.core.locking import (
     StateChangedError,
     UnsupportedError,
     WriteError,
+    error_text,
     fault_point,
-    fsync_dir,
     make_marker,
     new_nonce,
-    read_bytes,
     timeout_from_config,
     unlink_if_exists,
     write_all,
+    write_durably,
 )
 from tui.core.loose import LooseRef, parse_loose_contents
 from tui.core.model import Verdict
@@ -584,30 +585,14 @@ def _journal_item(item: ShadowItem, state: _RefState, records: dict[str, list[by
 
 def _run_journaled(entry: JournalEntry, journal: Journal, locks: LockSet, work, step: str = "shadows") -> None:
     """Act after the journal entry exists; on any failure mark it failed and say so."""
-    try:
-        work()
-        locks.release_all()
-        fault_point(f"{step}:unlocked")
-    except BaseException as exc:
-        try:
-            locks.release_all()
-        finally:
-            message = f"stopped half-way: {_error_text(exc)}"
-            journal.mark_failed(entry, message)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        raise ApplyError(
-            f"{message}. Every ref shows its old or its new value; 'gitward undo {entry.id}' "
-            "restores the rest",
-            entry.id,
-        ) from exc
-    journal.mark_done(entry)
-
-
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
-    return str(exc) or type(exc).__name__
+    run_journaled(
+        entry,
+        journal,
+        locks,
+        work,
+        done_point=f"{step}:unlocked",
+        advice=f". Every ref shows its old or its new value; 'gitward undo {entry.id}' restores the rest",
+    )
 
 
 def _ident_if_needed(ctx: RepoContext, names: list[str]) -> str:
@@ -712,10 +697,7 @@ def replace_packed_refs(git_dir: str, data: bytes, like: Meta | None, *, step: s
         raise UnsupportedError(f"unable to create file {new}: File exists") from None
     try:
         try:
-            write_all(fd, data)
-            if like is not None:
-                copy_metadata(fd, like)
-            os.fsync(fd)
+            write_durably(fd, data, like)
         finally:
             os.close(fd)
         fault_point(f"{step}:packed-new-written")
@@ -769,8 +751,7 @@ def write_reflog(ctx: RepoContext, name: str, old: str, new: str, message: str, 
     line = f"{old} {new} {ident}\t{' '.join(message.split())}\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o666)
     try:
-        write_all(fd, line.encode("utf-8", "surrogateescape"))
-        os.fsync(fd)
+        write_durably(fd, line.encode("utf-8", "surrogateescape"))
     finally:
         os.close(fd)
 
@@ -1062,8 +1043,8 @@ def apply_lock_clear(plan: LockClearPlan, journal: Journal) -> ApplyResult:
         fsync_dir(os.path.dirname(plan.path))
         fault_point("locks:unlinked")
     except OSError as exc:
-        journal.mark_failed(entry, _error_text(exc))
-        raise ApplyError(f"cannot remove {plan.relpath}: {_error_text(exc)}", entry.id) from exc
+        journal.mark_failed(entry, error_text(exc))
+        raise ApplyError(f"cannot remove {plan.relpath}: {error_text(exc)}", entry.id) from exc
     journal.mark_done(entry)
     return ApplyResult(entry.id, [plan.relpath])
 
@@ -1118,8 +1099,8 @@ def _undo_lock_clear(entry: JournalEntry, journal: Journal) -> JournalEntry:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     except OSError as exc:
-        journal.mark_failed(undo, _error_text(exc))
-        raise ApplyError(f"cannot recreate {item['relpath']}: {_error_text(exc)}", undo.id) from exc
+        journal.mark_failed(undo, error_text(exc))
+        raise ApplyError(f"cannot recreate {item['relpath']}: {error_text(exc)}", undo.id) from exc
     try:
         write_all(fd, _unb64(item["content_b64"]))
         copy_metadata(fd, Meta(*item["meta"]))

@@ -28,7 +28,8 @@ import stat
 import time
 from dataclasses import dataclass, field
 
-from tui.core.journal import Journal, JournalEntry, recover_interrupted
+from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.journal import Journal, JournalEntry, recover_interrupted, run_journaled
 from tui.core.locking import (
     FILES_REF_LOCK_TIMEOUT_MS,
     ApplyError,
@@ -38,10 +39,8 @@ from tui.core.locking import (
     StateChangedError,
     WriteError,
     fault_point,
-    fsync_dir,
     make_marker,
     new_nonce,
-    read_bytes,
     unlink_if_exists,
 )
 from tui.core.model import Layout, Worktree
@@ -877,24 +876,15 @@ def _empty_undo(journal, repo, entry, summary) -> JournalEntry:
 
 
 def _run_journaled(entry: JournalEntry, journal: Journal, locks: LockSet | None, work) -> None:
-    try:
-        work()
-        if locks is not None:
-            locks.release_all()
-        fault_point(f"{entry.kind}:finished")
-    except BaseException as exc:
-        try:
-            if locks is not None:
-                locks.release_all()
-        finally:
-            message = f"stopped half-way: {_error_text(exc)}"
-            journal.mark_failed(entry, message)
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        if isinstance(exc, WriteError):
-            raise
-        raise ApplyError(f"{message}; 'gitward undo {entry.id}' restores what was changed", entry.id) from exc
-    journal.mark_done(entry)
+    run_journaled(
+        entry,
+        journal,
+        locks,
+        work,
+        done_point=f"{entry.kind}:finished",
+        advice=f"; 'gitward undo {entry.id}' restores what was changed",
+        reraise=(WriteError,),  # a refusal or a failure that already says what happened
+    )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -952,10 +942,6 @@ def _text(data: bytes | None) -> str | None:
     return None if data is None else data.decode("utf-8", "surrogateescape")
 
 
-def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
-    return str(exc) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- --expire

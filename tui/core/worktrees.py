@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .fsutil import open_for_reading, read_file, read_up_to
 from .model import Problem, Severity, Worktree
 
 __all__ = ["git_sync_view", "is_git_sync_root", "list_worktrees"]
@@ -48,7 +49,6 @@ TIME_MAX = float(2**63 - 1)
 # git's own isspace() (sane_ctype GIT_SPACE): no \v, no \f, unlike Python's strip().
 _GIT_SPACE = b" \t\n\r"
 _ABSENT_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR})
-_READ_LIMIT = 1 << 20  # admin files are tiny; a device or a runaway file must not eat memory
 _PACKED_CHUNK = 1 << 20  # packed-refs is searched in chunks of this size
 _SYMREF_MAXDEPTH = 5  # refs.h SYMREF_MAXDEPTH
 _NOT_EXISTING = "gitdir file points to non-existent location"
@@ -79,39 +79,6 @@ def _unreadable(path: str, err: OSError | ValueError, subject: str) -> Problem:
 def _c_string(data: bytes) -> bytes:
     """What C sees of a buffer: everything before the first NUL."""
     return data.split(b"\0", 1)[0]
-
-
-def _read_file(path: str, limit: int = _READ_LIMIT) -> bytes:
-    """Read a whole small file like git's ``strbuf_read_file``.
-
-    O_NONBLOCK so a FIFO planted in an admin dir cannot hang a scan (git would block there).
-    """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    try:
-        chunks: list[bytes] = []
-        total = 0
-        while total < limit:
-            chunk = os.read(fd, min(1 << 16, limit - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-def _read_exactly(fd: int, size: int) -> bytes:
-    """git's ``read_in_full``: read up to ``size`` bytes, stopping early only at EOF."""
-    chunks: list[bytes] = []
-    total = 0
-    while total < size:
-        chunk = os.read(fd, min(1 << 16, size - total))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    return b"".join(chunks)
 
 
 def _file_exists(path: str) -> bool:
@@ -191,7 +158,7 @@ class _RefReader:
         # A full config parser is out of scope; objectformat only ever appears under
         # [extensions], and a sha256 repo cannot be misread as sha1 by this check.
         try:
-            config = _read_file(os.path.join(common_dir, "config"))
+            config = read_file(os.path.join(common_dir, "config"))
         except (OSError, ValueError):
             return 40
         if re.search(rb"(?im)^\s*objectformat\s*=\s*sha256\s*$", config):
@@ -222,7 +189,7 @@ class _RefReader:
         needle = b" " + name + b"\n"
         carry = b"\n"  # as if a line ended just before the file starts
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+            fd = open_for_reading(path)
         except OSError as err:
             self._packed_refs_unreadable(path, err)
             return None
@@ -266,7 +233,7 @@ class _RefReader:
                 st = os.stat(path)
             if stat.S_ISDIR(st.st_mode):
                 return self._from_packed(name, errno.EISDIR)
-            data = _read_file(path).rstrip(_GIT_SPACE)
+            data = read_file(path).rstrip(_GIT_SPACE)
         except OSError as err:
             if err.errno == errno.ENOENT:
                 return self._from_packed(name, errno.ENOENT)
@@ -350,11 +317,11 @@ def _should_prune(admin: str, expire: float) -> _PruneVerdict:
     except (OSError, ValueError):
         return _PruneVerdict("gitdir file does not exist")
     try:
-        fd = os.open(gitdir, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+        fd = open_for_reading(gitdir)
     except OSError as err:
         return _PruneVerdict(f"unable to read gitdir file ({_describe(err)})")
     try:
-        data = _read_exactly(fd, st.st_size)
+        data = read_up_to(fd, st.st_size)
     except OSError as err:
         return _PruneVerdict(f"unable to read gitdir file ({_describe(err)})")
     finally:
@@ -389,7 +356,7 @@ def _listed_path(admin: str, problems: list[Problem], subject: str) -> tuple[str
     """
     gitdir = os.path.join(admin, "gitdir")
     try:
-        data = _read_file(gitdir)
+        data = read_file(gitdir)
     except (OSError, ValueError) as err:
         if isinstance(err, OSError) and _is_absent(err):
             return None, "its gitdir file does not exist"
@@ -410,7 +377,7 @@ def _lock_state(admin: str, problems: list[Problem], subject: str) -> tuple[bool
     if not _file_exists(path):
         return False, None
     try:
-        reason = _c_string(_read_file(path).strip(_GIT_SPACE))
+        reason = _c_string(read_file(path).strip(_GIT_SPACE))
     except (OSError, ValueError) as err:
         # git dies here; the file exists, so the worktree is locked, reason unknown.
         problems.append(_unreadable(path, err, subject))
@@ -439,7 +406,7 @@ def _read_gitfile_target(dotgit: str) -> str:
 
     Raises OSError/ValueError (unreadable) or _GitfileError (not a gitfile).
     """
-    data = _read_file(dotgit).rstrip(b"\r\n")
+    data = read_file(dotgit).rstrip(b"\r\n")
     if not data.startswith(b"gitdir: "):
         raise _GitfileError("does not start with 'gitdir: '")
     target = _c_string(data[len(b"gitdir: ") :])
@@ -576,7 +543,7 @@ def _linked_common_dir(admin: str, problems: list[Problem], subject: str) -> str
     if not _file_exists(path):
         return admin
     try:
-        data = _c_string(_read_file(path).rstrip(b"\r\n"))
+        data = _c_string(read_file(path).rstrip(b"\r\n"))
     except (OSError, ValueError) as err:
         problems.append(_unreadable(path, err, subject))  # git dies here
         return admin
