@@ -49,7 +49,41 @@ SHOTS: list[tuple[str, str, Callable]] = [
     ("repo-worktrees", "a git-sync root: current, locked, prunable and missing worktrees", lambda p: _open(p, "sync/webapp", "worktrees", "down", "down")),
     ("repo-refs", "refs by source with shadow verdicts, namespaces on the left", lambda p: _open(p, "gerrit/project-alpha.git", "refs")),
     ("repo-locks", "stale lock files", lambda p: _open(p, "gitlab/locked-repo.git", "locks")),
+    ("repo-shadows-preview", "resolving stale loose refs: the preview, Cancel focused", lambda p: _open(p, "gerrit/project-alpha.git", "refs", "s", "P")),
+    # Last: it points the demo mirror at a slow upstream (the sync is cancelled when the app ends).
+    ("sync-log", "a sync in progress: the Log pane streams git's output as it comes", lambda p: _sync_in_progress(p)),
 ]
+
+
+# The demo mirror's upload-pack for the sync-log shot: says what it is, then holds the fetch
+# open (until the app ends and the sync is cancelled), so the shot is the same on every run.
+SLOW_UPLOAD_PACK = """#!/bin/sh
+echo "demo upstream: this upload-pack answers slowly, so that the screenshot shows a sync in progress" >&2
+echo "demo upstream: a real fetch prints its progress here (Enumerating, Counting, Receiving objects)" >&2
+echo "demo upstream: waiting…" >&2
+while :; do sleep 1; done
+"""
+
+
+async def _sync_in_progress(pilot) -> None:
+    from tui.app.testing import settle
+    from tui.app.widgets.log_view import SyncLog
+
+    app = pilot.app
+    root = app.host.roots[0]
+    mirror = os.path.join(root, "mirrors", "upstream-lib.git")
+    wrapper = os.path.join(os.path.dirname(root), "slow-upload-pack.sh")
+    with open(wrapper, "w", encoding="utf-8") as handle:
+        handle.write(SLOW_UPLOAD_PACK)
+    os.chmod(wrapper, 0o755)
+    subprocess.run(["git", "-C", mirror, "config", "remote.origin.uploadpack", wrapper], check=True)
+    await _open(pilot, "mirrors/upstream-lib.git")
+    await pilot.press("S")
+    await settle(pilot)
+    log = app.screen.query_one(SyncLog)
+    shown = await app.syncs.wait_for(lambda: any("waiting…" in text for text in log.text_lines()), 20)
+    assert shown, "the slow upstream did not answer"
+    await settle(pilot)
 
 
 async def _sort_by_worst(pilot) -> None:
@@ -87,6 +121,10 @@ def to_png(svg: Path) -> Path | None:
     # librsvg ignores textLength, so every glyph must come from one monospaced font; Fira Code
     # (the SVG's web font) lacks some symbols gitward uses (✖), DejaVu Sans Mono has them all.
     text = text.replace("font-family: Fira Code, monospace", "font-family: DejaVu Sans Mono, monospace")
+    # Rich lays cells out 12.2 px wide (0.61 em at 20 px); DejaVu Sans Mono advances 0.602 em.
+    # At 20 px a long run of text drifts a cell short of what is placed after it (a dialog's
+    # right border); at 20.26 px its glyphs are exactly one cell wide.
+    text = text.replace("font-size: 20px;", "font-size: 20.26px;", 1)
     png = svg.with_suffix(".png")
     with tempfile.NamedTemporaryFile("w", suffix=".svg", delete=False, encoding="utf-8") as handle:
         handle.write(text)

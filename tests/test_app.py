@@ -295,7 +295,8 @@ async def test_log_tab_says_no_sync_has_run(demo_root, home):
         assert "No sync has run" in str(log.query_one("#log-status").render())
         log.max_lines = 3
         log.write_lines(["one", "two\x1b[2J", "three", "four"])
-        assert "1 older lines dropped" in str(log.query_one("#log-status").render())
+        assert "1 older line dropped" in str(log.query_one("#log-status").render())
+        assert log.text_lines() == ["two", "three", "four"]  # the escape sequence is gone
 
 
 # --- help, command line, palette, keymap, read-only -------------------------------------------------------
@@ -409,17 +410,16 @@ async def test_read_only_hides_every_mutating_action(demo_root, home):
         assert not any("Sync" in title for title in commands)
 
 
-async def test_sync_stub_says_not_available_yet_when_writable(demo_root, home):
-    """The sync binding exists (so read-only has something to hide); it does nothing yet."""
+async def test_sync_is_offered_when_writable(demo_root, home):
+    """S and the palette's syncs exist when writable (tests/test_app_sync.py runs them)."""
     app = make_app(demo_root)
-    notes = record_notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for_scan(pilot)
         assert app.host_screen.check_action("sync", ()) is True
         assert any(active.binding.action == "sync" for active in app.host_screen.active_bindings.values())
         assert not app.host_screen.query("#read-only-banner")
-        await pilot.press("S")
-        assert any("not available yet" in n for n in notes)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Sync" in titles and "Sync all faulted" in titles
 
 
 # --- untrusted text ------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from tui.app import commands as command_line
 from tui.app.host import Host
 from tui.app.mutations import mutation_allowed
 from tui.app.screens.host import HostScreen
+from tui.app.syncing import SyncingApp
 from tui.app.text import clean
 from tui.core.model import RepoReport
 
@@ -43,7 +44,7 @@ class RepoCommands(Provider):
     # appear as soon as something is typed.
 
 
-class GitwardApp(App[int]):
+class GitwardApp(SyncingApp, App[int]):
     TITLE = "gitward"
     CSS_PATH = "gitward.tcss"
     COMMANDS = App.COMMANDS | {RepoCommands}
@@ -54,6 +55,7 @@ class GitwardApp(App[int]):
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave gitward"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key binding"),
         Binding("colon", "command_line", "Command", id="app.command_line", tooltip="Command line: :repos, :repo NAME, :refs, ..."),
+        Binding("J", "journal", "Journal", id="app.journal", tooltip="What gitward changed; undo"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette", tooltip="Open the command palette"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.force_quit", tooltip="Quit from anywhere"),
     ]
@@ -64,7 +66,8 @@ class GitwardApp(App[int]):
         # from scanning; a console for incidents should change state, not glide.
         self.animation_level = "none"
         self.host = host
-        self.host_screen = HostScreen(host)
+        self.init_syncing()  # self.syncs: the job runner, news pump and sync-news signal
+        self.host_screen = HostScreen(host, syncs=self.syncs)
         self.config_warnings: list[str] = []
         if host.keys:  # (binding_ids() imports every screen: only when there is a keymap)
             known = binding_ids()
@@ -95,11 +98,11 @@ class GitwardApp(App[int]):
 
     # --- navigation -----------------------------------------------------------------------------
 
-    def open_repo(self, report: RepoReport, tab: str = "overview") -> None:
+    def open_repo(self, report: RepoReport, tab: str = "overview", *, shadows_only: bool = False) -> None:
         from tui.app.screens.repo import RepoScreen
 
         self._pop_to_host()
-        self.push_screen(RepoScreen(report, self.host, tab=tab))
+        self.push_screen(RepoScreen(report, self.host, tab=tab, syncs=self.syncs, shadows_only=shadows_only))
 
     def repo_rescanned(self, report: RepoReport) -> None:
         """A repo screen read its repository again: keep the host list in step."""
@@ -108,6 +111,12 @@ class GitwardApp(App[int]):
     def _pop_to_host(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.host_screen:
             self.pop_screen()
+
+    def action_journal(self) -> None:
+        from tui.app.screens.journal import JournalScreen
+
+        if not isinstance(self.screen, JournalScreen):
+            self.push_screen(JournalScreen(self.host))
 
     def action_help(self) -> None:
         from tui.app.screens.help import HelpScreen
@@ -149,11 +158,15 @@ class GitwardApp(App[int]):
             return self._open_named(argument, "overview")
         elif name in command_line.TAB_COMMANDS:
             return self._show_tab(name, argument)
+        elif name == "journal":
+            self.action_journal()
         elif name == "jobs":
             from tui.app.screens.jobs import JobsScreen
 
             if not isinstance(self.screen, JobsScreen):
-                self.push_screen(JobsScreen(self.host))
+                self.push_screen(JobsScreen(self.host, self.syncs))
+        elif name == "sync":
+            return self.sync_command(argument)
         elif name == "rescan":
             self._pop_to_host()
             host.action_rescan()
@@ -203,10 +216,14 @@ class GitwardApp(App[int]):
         yield SystemCommand("Rescan", "Scan the roots again", lambda: self.run_command("rescan"))
         yield SystemCommand("Faults only", "Toggle: only repositories with warnings or errors", lambda: self.run_command("faults"))
         yield SystemCommand("Jobs", "Syncs of this session", lambda: self.run_command("jobs"))
+        yield SystemCommand("Journal", "What gitward changed, and undo", lambda: self.run_command("journal"))
         yield SystemCommand("Help", "Every key binding", self.action_help)
         yield SystemCommand("Repositories", "Back to the repository list", lambda: self.run_command("repos"))
         if mutation_allowed(self.host, "sync") and host.table.current is not None:
-            yield SystemCommand("Sync (not available yet)", "Sync the selected repository from its upstream", host.action_sync)
+            yield SystemCommand("Sync", "Sync the selected repository from its upstream now", host.action_sync)
+        if mutation_allowed(self.host, "sync_faulted"):
+            yield SystemCommand("Sync all faulted", "Sync every repository with warnings or errors (:sync faulted)", self.action_sync_faulted)
+            yield SystemCommand("Sync all shown", "Sync every repository the list shows (:sync shown)", lambda: self.run_command("sync shown"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not mutation_allowed(self.host, action):
@@ -216,21 +233,32 @@ class GitwardApp(App[int]):
 
 def binding_sections() -> list[tuple[str, list[Binding]]]:
     """Every gitward binding, grouped by where it applies (help screen, keymap validation)."""
+    from tui.app.dialogs.confirm import ConfirmDialog
+    from tui.app.dialogs.prompts import TextPrompt
     from tui.app.dialogs.ref_detail import RefDetail
+    from tui.app.dialogs.shadow_preview import ShadowPreview
     from tui.app.screens.help import HelpScreen
     from tui.app.screens.jobs import JobsScreen
+    from tui.app.screens.journal import JournalScreen, JournalTable
     from tui.app.screens.repo import RepoScreen
     from tui.app.widgets.command_line import CommandLine
+    from tui.app.widgets.log_view import SyncLog
     from tui.app.widgets.namespace_tree import NamespaceTree
     from tui.app.widgets.ref_list import RefList
     from tui.app.widgets.vtable import VirtualTable
+    from tui.app.widgets.worktree_table import LockTable, WorktreeTable
 
     return [
         ("Everywhere", _bindings(GitwardApp)),
         ("Repository list", _bindings(HostScreen)),
         ("Repository", _bindings(RepoScreen)),
         ("Tables and lists", _bindings(VirtualTable)),
+        ("Worktrees tab", _bindings(WorktreeTable)),
         ("Refs tab", _bindings(RefList) + _bindings(NamespaceTree)),
+        ("Locks tab", _bindings(LockTable)),
+        ("Journal", _bindings(JournalScreen) + _bindings(JournalTable)),
+        ("Confirm and input dialogs", _bindings(ConfirmDialog) + _bindings(TextPrompt) + _bindings(ShadowPreview)),
+        ("Sync log (Log tab, jobs screen)", _bindings(SyncLog)),
         ("Command line", _bindings(CommandLine)),
         ("Dialogs and other screens", _bindings(RefDetail) + _bindings(HelpScreen) + _bindings(JobsScreen)),
     ]

@@ -22,6 +22,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("locks", ("lock",), "[NAME]", "the repository's Locks tab"),
     CommandSpec("log", ("logs",), "[NAME]", "the repository's sync log"),
     CommandSpec("jobs", ("job", "syncs"), "", "running and finished syncs"),
+    CommandSpec("sync", (), "[NAME|faulted|shown]", "sync the selected (or named) repository, or every faulted or shown one"),
+    CommandSpec("journal", ("jr", "history"), "", "what gitward changed, newest first; u undoes an entry"),
     CommandSpec("rescan", ("scan",), "", "scan the roots again"),
     CommandSpec("faults", (), "", "toggle faults-only on the repository list"),
     CommandSpec("filter", ("f",), "[TEXT]", "filter the repository list (empty: clear)"),

@@ -18,6 +18,7 @@ class Host:
     now: float | None = None  # a fixed clock (tests, screenshots); None: the real time
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s), from [keys]
     theme: str | None = None
+    sync: Any = None  # [sync] from the config (SyncConfig: limits, timeout, log buffer); None: defaults
     # How scan worker processes start. "forkserver" and "spawn" need the resource tracker,
     # which cannot start once Textual has replaced sys.stderr (its fileno() is -1), so the
     # console forks; the scan holds OBJECT_STORE_LOCK until its workers exist (see host.py).
@@ -42,6 +43,7 @@ class Host:
             now=now,
             keys={str(k): str(v) for k, v in keys.items()},
             theme=getattr(config, "theme", None) or None,
+            sync=getattr(config, "sync", None),
         )
 
     def clock(self) -> float:

@@ -10,9 +10,24 @@ from __future__ import annotations
 
 from typing import Any
 
-# Action names (the part after "action_"). "sync" is still a stub that says it is not
-# available yet; it is listed because syncing writes to the repository.
-MUTATING_ACTIONS: frozenset[str] = frozenset({"sync"})
+# Action names (the part after "action_").
+MUTATING_ACTIONS: frozenset[str] = frozenset(
+    {
+        # Syncs (tui/app/syncing.py): S, :sync faulted/shown, x on the jobs screen and the Log pane.
+        "sync",
+        "sync_faulted",
+        "cancel_sync",
+        # Worktrees, refs and locks tabs (screens/repo_writes.py); the journal's undo.
+        "lock_worktree",
+        "unlock_worktree",
+        "prune_worktrees",
+        "repair_worktrees",
+        "mark_shadow",
+        "preview_shadows",
+        "clear_lock",
+        "undo_entry",
+    }
+)
 
 
 def mutation_allowed(host: Any, action: str) -> bool:
@@ -28,12 +43,3 @@ class MutationGate:
         if not mutation_allowed(self.host, action):
             return False
         return super().check_action(action, parameters)  # type: ignore[misc]
-
-    def not_available_yet(self, what: str) -> None:
-        self.notify(  # type: ignore[attr-defined]
-            f"{what}: not available yet in this version of gitward",
-            title="not available yet",
-            severity="warning",
-            timeout=4,
-            markup=False,
-        )

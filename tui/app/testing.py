@@ -37,3 +37,16 @@ async def wait_for_scan(pilot: Pilot) -> None:
         if host.generation and not host.scanning:
             return
     raise TimeoutError("the scan did not finish")
+
+
+async def wait_for_sync(pilot: Pilot, job, timeout: float = 30.0) -> None:
+    """Wait until ``job`` (a ``SyncJob``) ended, the console showed its end, and the repository
+    was read again (the rescan worker and its message)."""
+    import asyncio
+
+    if not await asyncio.to_thread(job.wait, timeout):
+        raise TimeoutError(f"sync #{job.id} still {job.state.value} after {timeout} s")
+    syncs = pilot.app.syncs  # type: ignore[attr-defined]
+    if not await syncs.wait_for(lambda: job.id in syncs.finished, timeout):
+        raise TimeoutError(f"the console did not see sync #{job.id} end")
+    await settle(pilot)

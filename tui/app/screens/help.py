@@ -69,7 +69,7 @@ class HelpScreen(ModalScreen[None]):
                 keys = self.keys_for(binding)
                 description = binding.description or binding.action
                 detail = f": {binding.tooltip}" if binding.tooltip and binding.tooltip != description else ""
-                action = binding.action.split("(")[0]
+                action = binding.action.split("(")[0].rsplit(".", 1)[-1]  # "screen.lock_worktree"
                 hidden = " (hidden: read-only)" if action in MUTATING_ACTIONS and self.read_only else ""
                 width = len(description) + len(detail) + len(hidden)
                 parts += [(f"  {keys:<14}", "bold"), (description, "bold"), detail]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -42,7 +42,7 @@ class HostScreen(MutationGate, Screen):
         Binding("o", "sort_next", "Sort", id="host.sort", tooltip="Sort by the next column"),
         Binding("O", "sort_reverse", "Reverse", show=False, id="host.sort_reverse", tooltip="Reverse the sort order"),
         Binding("escape", "clear_filter", "Clear", id="host.clear_filter", tooltip="Clear the filter and faults-only"),
-        Binding("S", "sync", "Sync", id="host.sync", tooltip="Sync from upstream (not available yet)"),
+        Binding("S", "sync", "Sync", id="host.sync", tooltip="Sync the selected repository from its upstream now (:sync faulted: every faulted one)"),
     ]
 
     class ScanBatch(Message):
@@ -63,9 +63,11 @@ class HostScreen(MutationGate, Screen):
             self.cancelled = cancelled
             self.error = error
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, syncs: Any = None) -> None:
         super().__init__(id="host")
         self.host = host
+        self.syncs = syncs  # the app's SyncCenter: running syncs in the header line
+        self._sync_counts: dict[str, int] = {}
         self.generation = 0
         self.scanning = False
         self.scan_error: str | None = None
@@ -99,6 +101,8 @@ class HostScreen(MutationGate, Screen):
     def on_mount(self) -> None:
         self.query_one(RepoTable).focus()
         self.set_interval(SPINNER_SECONDS, self._tick)
+        if self.syncs is not None and self.syncs.signal is not None:
+            self.syncs.signal.subscribe(self, self._sync_news, immediate=True)
         self._show_summary()
         # First paint first, then the scan (which imports the scanning code).
         self.call_after_refresh(self.start_scan)
@@ -256,7 +260,8 @@ class HostScreen(MutationGate, Screen):
             repos=len(table.reports),
             faulty_repos=sum(1 for r in reports if is_fault(r)),
             counts=severity_counts(problems),
-            syncs_running=0,
+            syncs_running=self._sync_counts.get("running", 0),
+            syncs_queued=self._sync_counts.get("queued", 0),
         )
         row_filter = table.row_filter
         sort_label = COLUMN_LABELS.get(table.sort_column or "name", "repo") + (" (reversed)" if table.sort_reverse else "")
@@ -368,7 +373,20 @@ class HostScreen(MutationGate, Screen):
             self.app.open_repo(report)  # type: ignore[attr-defined]
 
     def action_sync(self) -> None:
-        self.not_available_yet("sync")
+        report = self.table.current
+        if report is not None:
+            self.app.start_sync(report)  # type: ignore[attr-defined]
+
+    def refresh_summary(self) -> None:
+        """A repository was read again (after a sync): the header's counts follow."""
+        self._show_summary()
+
+    def _sync_news(self, jobs: list) -> None:
+        """Jobs changed: the header line says how many run (redrawn only when that changes)."""
+        counts = self.syncs.counts()
+        if counts != self._sync_counts:
+            self._sync_counts = counts
+            self._show_summary()
 
     # --- events ---------------------------------------------------------------------------------
 

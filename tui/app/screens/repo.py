@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,6 +16,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.app.host import Host
 from tui.app.mutations import MutationGate
+from tui.app.screens.repo_writes import RepoWrites
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.overview import Overview, stale_banner
@@ -45,7 +46,7 @@ class RepoTabs(TabbedContent):
             event.prevent_default()
 
 
-class RepoScreen(MutationGate, Screen):
+class RepoScreen(RepoWrites, MutationGate, Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="repo.back", tooltip="Back to the repository list"),
         # The footer shows one "1-5 Tabs" entry; the help screen lists each key.
@@ -56,7 +57,7 @@ class RepoScreen(MutationGate, Screen):
         Binding("5", "show_tab('log')", "Log", show=False, id="repo.tab_log", tooltip="Sync log tab"),
         Binding("s", "toggle_shadows", "Shadows only", id="repo.shadows", tooltip="Refs tab: only refs that are both loose and packed"),
         Binding("r", "reload", "Reload", id="repo.reload", tooltip="Read this repository again"),
-        Binding("S", "sync", "Sync", id="repo.sync", tooltip="Sync from upstream (not available yet)"),
+        Binding("S", "sync", "Sync", id="repo.sync", tooltip="Sync this repository from its upstream now; the Log tab shows it"),
     ]
 
     class Rescanned(Message):
@@ -64,10 +65,15 @@ class RepoScreen(MutationGate, Screen):
             super().__init__()
             self.report = report
 
-    def __init__(self, report: RepoReport, host: Host, *, tab: str = "overview") -> None:
+    def __init__(
+        self, report: RepoReport, host: Host, *, tab: str = "overview", syncs: Any = None, shadows_only: bool = False
+    ) -> None:
         super().__init__()
         self.report = report
         self.host = host
+        self.syncs = syncs  # the app's SyncCenter (the Log tab shows this repository's latest sync)
+        self._open_shadows_only = shadows_only  # Refs tab opens on shadows only (before a sync)
+        self._log_state: str | None = None
         self.initial_tab = tab if tab in TABS else "overview"
         self._now = host.clock()
         self._filled = False
@@ -101,6 +107,9 @@ class RepoScreen(MutationGate, Screen):
         self._filled = True
         self._fill(self.report)
         self._show(self.initial_tab)
+        if self.syncs is not None and self.syncs.signal is not None:
+            self.syncs.signal.subscribe(self, self._sync_news, immediate=True)
+            self._sync_news([])
 
     def _build(self, tab: str) -> None:
         """Mount a pane's widgets the first time the pane is shown."""
@@ -119,11 +128,13 @@ class RepoScreen(MutationGate, Screen):
                 )
             )
         elif tab == "refs":
-            pane.mount(RefBrowser(report.git_dir, self.now, autoload=True, id="ref-browser"))
+            browser = RefBrowser(report.git_dir, self.now, autoload=True, id="ref-browser")
+            browser.shadows_only = self._open_shadows_only
+            pane.mount(browser)
         elif tab == "locks":
             pane.mount(Vertical(LockTable(rows=_lock_rows(report), id="lock-table"), Static(id="lock-detail")))
         elif tab == "log":
-            pane.mount(SyncLog(id="sync-log"))
+            pane.mount(self._make_sync_log())
 
     def _show(self, tab: str) -> None:
         self._build(tab)
@@ -167,6 +178,7 @@ class RepoScreen(MutationGate, Screen):
         tabs.get_tab("worktrees").label = Content(f"Worktrees ({len(report.worktrees)})")
         tabs.get_tab("locks").label = Content(f"Locks ({len(report.locks)}{', stale!' if stale_locks else ''})")
         tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
+        self.refresh_write_bindings()
 
     def _focus_tab_content(self, tab: str) -> None:
         target = {
@@ -174,7 +186,7 @@ class RepoScreen(MutationGate, Screen):
             "refs": "#ref-list",
             "locks": "#lock-table",
             "overview": "#overview-pane",
-            "log": "#sync-log Log",
+            "log": "#sync-log #log-lines",
         }.get(tab)
         if target:
             try:
@@ -197,11 +209,13 @@ class RepoScreen(MutationGate, Screen):
     @on(VirtualTable.Highlighted, "#worktree-table")
     def _worktree_highlighted(self, event: VirtualTable.Highlighted) -> None:
         event.stop()
+        self.refresh_write_bindings()  # lock/unlock apply to some rows only
         self.query_one("#worktree-detail", Static).update(Content.assemble(*worktree_detail(event.row, shorten_paths)))
 
     @on(VirtualTable.Highlighted, "#lock-table")
     def _lock_highlighted(self, event: VirtualTable.Highlighted) -> None:
         event.stop()
+        self.refresh_write_bindings()  # only a stale lock can be cleared
         lock = event.row
         detail = self.query_one("#lock-detail", Static)
         if lock is None:
@@ -260,7 +274,52 @@ class RepoScreen(MutationGate, Screen):
                 browser.load()
 
     def action_sync(self) -> None:
-        self.not_available_yet("sync")
+        self.app.start_sync(self.report, show_log=True)  # type: ignore[attr-defined]
+
+    # --- syncs (tui/app/syncing.py) ---------------------------------------------------------------
+
+    def _make_sync_log(self) -> SyncLog:
+        from tui.app.jobview import job_line
+
+        syncs = self.syncs
+        live_clock = self.host.now is None  # a fixed clock (tests, screenshots): no running durations
+        log = SyncLog(
+            max_lines=syncs.buffer_lines if syncs is not None else 10_000,
+            read_only=self.host.read_only,
+            save_dir=syncs.log_dir if syncs is not None else None,
+            empty_text=(
+                "No sync has run for this repository in this session."
+                + ("" if self.host.read_only else " S syncs it from its upstream; its log appears here as git prints it.")
+            ),
+            job_line=lambda job: job_line(job, live_clock=live_clock),
+            live_clock=live_clock,
+            id="sync-log",
+        )
+        if syncs is not None:
+            log.show_job(syncs.latest_for(self.report.path))
+        return log
+
+    def _sync_news(self, jobs: list) -> None:
+        """Some sync has news: if it is this repository's, the Log tab shows it as it comes."""
+        job = self.syncs.latest_for(self.report.path)
+        if job is None:
+            return
+        for log in self.query(SyncLog):
+            log.show_job(job)
+            log.pull()
+        state = job.state.value
+        if state != self._log_state:
+            self._log_state = state
+            symbol = {"running": "▶", "queued": "○", "ok": "✔", "cancelled": "■"}.get(state, "✖")
+            self.query_one(TabbedContent).get_tab("log").label = Content(f"Log {symbol} {state}")
+
+    def synced(self, report: RepoReport) -> None:
+        """A sync of this repository ended and it was read again: show the new state."""
+        self._now = self.host.clock()
+        self._fill(report)
+        for browser in self.query(RefBrowser):
+            if browser.started:
+                browser.load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-rescan")
     def _rescan(self, path: str, root: str) -> None:

@@ -184,6 +184,11 @@ class RefBrowser(Vertical):
         if message.generation == self.generation:
             self.ref_list.add_dates(message.dates)
 
+    @on(RefList.MarksChanged)
+    def _marks_changed(self, event: RefList.MarksChanged) -> None:
+        event.stop()
+        self._show_status()
+
     @on(RefList.DatesWanted)
     def _dates_wanted(self, event: RefList.DatesWanted) -> None:
         event.stop()
@@ -254,6 +259,9 @@ class RefBrowser(Vertical):
         parts += ["  ·  ", (where, "bold $text-accent"), f": {shown:,} shown"]
         if self.shadows_only:
             parts += ["  ·  ", ("shadows only", "bold $text-warning")]
+        marked = len(self.ref_list.marked)
+        if marked:
+            parts += ["  ·  ", (f"● {marked:,} marked", "bold $text-warning"), " (P previews)"]
         if loading:
             parts += ["  ·  ", ("reloading…", "$text-muted")]
         status.update(Content.assemble(*parts))

@@ -30,6 +30,7 @@ VERDICT_SEVERITY = {
 SYMBOL = {"error": "✖", "warning": "▲", "info": "●"}
 
 COLUMNS = [
+    Column("mark", "", width=1, min_width=1, sortable=False),
     Column("name", "name", width=40, min_width=32, flex=True, sortable=False, overflow="middle"),
     Column("value", "value", width=14, sortable=False),
     Column("source", "source", width=6, sortable=False),
@@ -55,6 +56,9 @@ class RefList(VirtualTable):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Details", id="refs.details", tooltip="Show every value of this ref"),
+        # Write actions run on the screen (read-only hides them there, see mutations.py).
+        Binding("space", "screen.mark_shadow", "Mark", id="refs.mark", tooltip="Mark/unmark this shadow for P"),
+        Binding("P", "screen.preview_shadows", "Prune shadows", id="refs.prune_shadows", tooltip="Preview, then resolve shadows"),
     ]
 
     class DatesWanted(Message):
@@ -69,13 +73,39 @@ class RefList(VirtualTable):
         def control(self) -> RefList:
             return self.ref_list
 
+    class MarksChanged(Message):
+        """Refs were marked or unmarked (the owner shows the count)."""
+
+        def __init__(self, ref_list: RefList) -> None:
+            super().__init__()
+            self.ref_list = ref_list
+
+        @property
+        def control(self) -> RefList:
+            return self.ref_list
+
     def __init__(self, *, now: Callable[[], float], id: str | None = None) -> None:
         self._now = now
+        self.marked: set[str] = set()  # names of shadowed refs marked for a shadows prune
         self.dates: dict[str, float] = {}
         self._wanted: set[str] = set()
         self._asked: set[str] = set()
         self.dates_available = True
         super().__init__(COLUMNS, self._render, empty_text="loading refs…", id=id)
+
+    def toggle_mark(self, name: str) -> None:
+        if name in self.marked:
+            self.marked.discard(name)
+        else:
+            self.marked.add(name)
+        self.refresh_rows()
+        self.post_message(self.MarksChanged(self))
+
+    def clear_marks(self) -> None:
+        if self.marked:
+            self.marked.clear()
+            self.refresh_rows()
+            self.post_message(self.MarksChanged(self))
 
     def add_dates(self, dates: dict[str, float]) -> None:
         self.dates.update(dates)
@@ -118,7 +148,9 @@ class RefList(VirtualTable):
             value = Text("→ " + short(ref.value), style=palette.accent)
         source_style = {Source.LOOSE: "", Source.PACKED: palette.dim, Source.BOTH: palette.warning}[ref.source]
         packed = Text(short(ref.packed_value) if ref.source is Source.BOTH else "", style=palette.dim)
+        mark = Text("●", style=palette.warning) if ref.name in self.marked else Text(" ")
         return [
+            mark,
             name,
             value,
             Text(ref.source.value, style=source_style),

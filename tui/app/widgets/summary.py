@@ -50,9 +50,12 @@ class HostSummary(Static):
         faulty_repos: int,
         counts: dict[Severity, int],
         syncs_running: int,
+        syncs_queued: int = 0,
     ) -> None:
         root_text = ", ".join(display_path(root) for root in roots)
         syncs = "no syncs running" if not syncs_running else plural(syncs_running, "sync") + " running"
+        if syncs_queued:
+            syncs += f", {syncs_queued:,} queued"
         parts: list = [
             ("gitward", "bold $text-accent"),
             "  ",
@@ -62,7 +65,7 @@ class HostSummary(Static):
         ]
         if faulty_repos:
             parts += [" (", (f"{faulty_repos:,} with faults", "$text-warning"), ")"]
-        parts += ["  ·  ", *severity_parts(counts), "  ·  ", (syncs, "$text-muted")]
+        parts += ["  ·  ", *severity_parts(counts), "  ·  ", (syncs, "bold $text-accent" if syncs_running or syncs_queued else "$text-muted")]
         self.update(Content.assemble(*parts))
 
 

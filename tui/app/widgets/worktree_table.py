@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 
 from tui.app.text import clean, display_path, duration, short
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
@@ -68,6 +70,14 @@ def worktree_cells(worktree: Worktree, palette: Palette) -> list[Text]:
 
 
 class WorktreeTable(VirtualTable):
+    # Write actions run on the screen (read-only hides them there, see mutations.py).
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("l", "screen.lock_worktree", "Lock", id="worktrees.lock", tooltip="Lock it (asks why); prune keeps it"),
+        Binding("u", "screen.unlock_worktree", "Unlock", id="worktrees.unlock", tooltip="Remove this worktree's lock"),
+        Binding("p", "screen.prune_worktrees", "Prune", id="worktrees.prune", tooltip="Prune prunable worktrees (confirm)"),
+        Binding("R", "screen.repair_worktrees", "Repair", id="worktrees.repair", tooltip="Repair moved worktrees (preview)"),
+    ]
+
     def __init__(self, *, rows: list[Worktree] | None = None, id: str | None = None) -> None:
         super().__init__(WORKTREE_COLUMNS, worktree_cells, empty_text="no worktrees", id=id)
         self._initial = rows or []
@@ -99,6 +109,10 @@ def lock_cells(lock: LockFile, palette: Palette) -> list[Text]:
 
 
 class LockTable(VirtualTable):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "screen.clear_lock", "Clear lock", id="locks.clear", tooltip="Remove this stale lock (confirm)"),
+    ]
+
     def __init__(self, *, rows: list[LockFile] | None = None, id: str | None = None) -> None:
         super().__init__(
             LOCK_COLUMNS,

@@ -1,0 +1,111 @@
+"""A question with buttons. Cancel comes first and has the focus: enter alone never destroys.
+
+``ConfirmDialog`` returns the id of the chosen button, or None for Cancel / escape. The body
+is ``Content`` built by the caller from cleaned text (never markup parsed from disk values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+DIALOG_CSS = """
+{name} {{ align: center middle; background: $background 60%; }}
+{name} > #dialog {{
+    width: 90%; max-width: {width}; height: auto; max-height: 90%;
+    border: heavy $error; background: $surface; padding: 0 1;
+}}
+{name}.-calm > #dialog {{ border: heavy $accent; }}
+{name} #dialog-title {{ text-style: bold; padding: 0 0 1 0; }}
+{name} #dialog-body {{ height: auto; max-height: 24; }}
+{name} #dialog-body > Static {{ margin-bottom: 1; }}
+{name} #dialog-body > Static:last-child {{ margin-bottom: 0; }}
+{name} .dialog-buttons {{ height: auto; align-horizontal: right; padding-top: 1; }}
+{name} .dialog-buttons Button {{ margin-left: 2; min-width: 12; }}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One button besides Cancel: ``id`` is what the dialog returns."""
+
+    id: str
+    label: str
+    variant: str = "error"  # a Button variant: "error" for destructive, "primary" otherwise
+
+
+class ConfirmDialog(ModalScreen[str | None]):
+    """``title``, a body of Content parts, and Cancel + ``choices`` (Cancel focused)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close the dialog; nothing is changed"),
+        Binding("left", "focus_previous_button", "Previous", show=False, id="dialog.previous", tooltip="Focus the button on the left"),
+        Binding("right", "focus_next_button", "Next", show=False, id="dialog.next", tooltip="Focus the button on the right"),
+    ]
+    AUTO_FOCUS = "#cancel"
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog", width=100)
+
+    def __init__(
+        self,
+        title: str | Content,
+        body: Sequence[Content | Widget],
+        choices: Sequence[Choice],
+        *,
+        calm: bool = False,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes="-calm" if calm else None)
+        self.title_text = title if isinstance(title, Content) else Content(title)
+        self.body = list(body)
+        self.choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Static(self.title_text, id="dialog-title")
+            with VerticalScroll(id="dialog-body"):
+                for part in self.body:
+                    yield part if isinstance(part, Widget) else Static(part)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(Content("Cancel"), id="cancel", variant="default")
+                for choice in self.choices:
+                    yield Button(Content(choice.label), id=f"choice-{choice.id}", variant=choice.variant)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        button = event.button.id or ""
+        self.dismiss(button.removeprefix("choice-") if button.startswith("choice-") else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_focus_previous_button(self) -> None:
+        self._move(-1)
+
+    def action_focus_next_button(self) -> None:
+        self._move(1)
+
+    def _move(self, step: int) -> None:
+        move_button_focus(self, step)
+
+
+def move_button_focus(screen, step: int) -> None:
+    """Focus the next (+1) or previous (-1) button of a dialog's button row."""
+    buttons = list(screen.query(".dialog-buttons Button"))
+    if not buttons:
+        return
+    focused = screen.focused
+    index = (buttons.index(focused) + step) % len(buttons) if focused in buttons else 0
+    # Screen.set_focus, not widget.focus(): the latter is deferred, and an enter typed right
+    # after the arrow would still reach the previous button.
+    screen.set_focus(buttons[index])
