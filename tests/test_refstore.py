@@ -204,3 +204,16 @@ def test_reading_never_writes(repo):
     after = {p: p.stat().st_mtime_ns for p in path.rglob("*")}
     assert before == after
     subprocess.run(["git", "fsck", "--no-progress"], cwd=path, check=True, capture_output=True)
+
+
+def test_unrelated_histories_in_a_shallow_clone_are_undecidable_not_diverged(tmp_path):
+    source = init_bare(tmp_path / "src.git")
+    commits = commit_chain(source, 5)
+    clone = tmp_path / "shallow.git"
+    git(tmp_path, "clone", "--quiet", "--bare", "--depth", "1", source.as_uri(), str(clone))
+    git(source, "update-ref", "refs/heads/old", commits[1])
+    git(clone, "fetch", "--quiet", "--depth", "1", source.as_uri(), "refs/heads/old:refs/heads/old")
+    git(clone, "pack-refs", "--all")
+    write_loose(clone, "refs/heads/old", commits[4])  # history between them is cut off
+    _, refs = refs_by_name(clone)
+    assert refs["refs/heads/old"].verdict is Verdict.UNDECIDABLE

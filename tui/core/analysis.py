@@ -37,14 +37,14 @@ def collect_locks(git_dir: str, loose: LooseWalk, now: float, worktree_dirs: dic
     """Lock and leftover files with their ages. ``worktree_dirs``: id -> admin dir."""
     locks: list[LockFile] = []
     for name in _present(git_dir, TOP_LEVEL_LOCKS):
-        mtime = _mtime(os.path.join(git_dir, name))
+        mtime = _mtime(f"{git_dir}/{name}")
         if mtime is not None:
             locks.append(LockFile(name, name, max(0.0, now - mtime), LOCK_GRACE_SECONDS[name]))
     for path, mtime in loose.lock_files:
         locks.append(LockFile(path, "ref", max(0.0, now - mtime), LOCK_GRACE_SECONDS["ref"]))
     for worktree_id, admin_dir in worktree_dirs.items():
         for name in _present(admin_dir, ("index.lock", "HEAD.lock")):
-            mtime = _mtime(os.path.join(admin_dir, name))
+            mtime = _mtime(f"{admin_dir}/{name}")
             if mtime is not None:
                 rel = f"worktrees/{worktree_id}/{name}"
                 locks.append(LockFile(rel, name, max(0.0, now - mtime), LOCK_GRACE_SECONDS[name], worktree_id))

@@ -30,15 +30,19 @@ class Candidate:
 
     @property
     def name(self) -> str:
-        rel = os.path.relpath(self.path, self.root)
-        return os.path.basename(self.path) if rel == "." else rel
+        if self.path == self.root:
+            return os.path.basename(self.path)
+        prefix = self.root.rstrip("/") + "/"
+        if self.path.startswith(prefix):
+            return self.path[len(prefix) :]  # what relpath gives, without its cost per repo
+        return os.path.relpath(self.path, self.root)
 
 
 def is_git_dir(path: str) -> bool:
     """git's is_git_directory(), cheaply: a HEAD file, an objects dir and a refs entry."""
     try:
-        head = os.lstat(os.path.join(path, "HEAD"))
-        objects = os.stat(os.path.join(path, "objects"))
+        head = os.lstat(f"{path}/HEAD")
+        objects = os.stat(f"{path}/objects")
     except OSError:
         return False
     if not (stat.S_ISREG(head.st_mode) or stat.S_ISLNK(head.st_mode)):
@@ -46,7 +50,7 @@ def is_git_dir(path: str) -> bool:
     if not stat.S_ISDIR(objects.st_mode):
         return False
     # reftable repos keep a 'refs' directory too; a missing one is not a repository.
-    return os.path.lexists(os.path.join(path, "refs"))
+    return os.path.lexists(f"{path}/refs")
 
 
 def read_gitfile(path: str) -> str | None:
@@ -69,12 +73,12 @@ def read_gitfile(path: str) -> str | None:
 
 def _is_linked_worktree_gitdir(git_dir: str) -> bool:
     # A linked worktree's git dir is <common>/worktrees/<id> and has a 'commondir' file.
-    return os.path.exists(os.path.join(git_dir, "commondir"))
+    return os.path.exists(f"{git_dir}/commondir")
 
 
 def classify(path: str, root: str) -> Candidate | None:
     """Is ``path`` a repository (not a linked worktree)? Returns its candidate or None."""
-    dot_git = os.path.join(path, ".git")
+    dot_git = f"{path}/.git"
     try:
         st = os.lstat(dot_git)
     except OSError:
@@ -102,7 +106,7 @@ def classify(path: str, root: str) -> Candidate | None:
 
 def _looks_like_git_sync(path: str) -> bool:
     # git-sync keeps its worktrees at <root>/.worktrees/<sha> and a symlink to one of them.
-    worktrees_dir = os.path.join(path, ".worktrees")
+    worktrees_dir = f"{path}/.worktrees"
     try:
         return stat.S_ISDIR(os.lstat(worktrees_dir).st_mode)
     except OSError:

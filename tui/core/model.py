@@ -44,6 +44,10 @@ class Verdict(StrEnum):
     UNDECIDABLE = "undecidable"  # differing values that are not both commits
 
 
+# Iterating an Enum is slow; this runs once per repo in every JSON document.
+_VERDICT_VALUES = tuple(v.value for v in Verdict)
+
+
 class Layout(StrEnum):
     BARE = "bare"
     NON_BARE = "non-bare"
@@ -172,7 +176,7 @@ class RefCounts:
             "both": self.both,
             "broken": self.broken,
             "symbolic": self.symbolic,
-            "shadows": {v.value: self.shadows.get(v.value, 0) for v in Verdict},
+            "shadows": {v: self.shadows.get(v, 0) for v in _VERDICT_VALUES},
         }
 
 

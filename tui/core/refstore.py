@@ -58,7 +58,7 @@ def read_snapshot(git_dir: str, object_format: str = "sha1") -> RefSnapshot:
     # before deleting loose files, so this order never misses a ref that was being moved.
     packed = read_packed_refs(git_dir, hex_width)
     loose = walk_loose_refs(git_dir, "refs", hex_width)
-    head = read_loose_file(os.path.join(git_dir, "HEAD"), hex_width, missing_ok=True)
+    head = read_loose_file(f"{git_dir}/HEAD", hex_width, missing_ok=True)
     return RefSnapshot(git_dir=git_dir, packed=packed, loose=loose, head=head, hex_width=hex_width)
 
 
@@ -88,6 +88,10 @@ class ObjectReader:
         self._repo = None
         self.error: str | None = None
 
+    @property
+    def shallow(self) -> bool:
+        return os.path.exists(f"{self.git_dir}/shallow")
+
     def _open(self):
         if self._repo is None and self.error is None:
             try:
@@ -113,6 +117,16 @@ class ObjectReader:
         if obj is None:
             return None
         return obj.type_str
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """Best common ancestor of two commits (None: unrelated histories)."""
+        import pygit2
+
+        repo = self._open()
+        if repo is None:
+            raise LookupError(self.error)
+        base = repo.merge_base(pygit2.Oid(hex=one), pygit2.Oid(hex=other))
+        return str(base) if base is not None else None
 
     def descends_from(self, descendant: str, ancestor: str) -> bool:
         import pygit2
@@ -159,16 +173,20 @@ def judge_shadow(loose: LooseRef, packed_value: str, objects: ObjectReader) -> V
     loose_value = loose.value
     if loose_value == packed_value:
         return Verdict.IDENTICAL
-    # Common case first: two commits, one descending from the other (no type lookups).
+    # Common case first: two commits, one descending from the other. One merge-base
+    # answers both directions, and no object types are looked up.
     try:
-        if objects.descends_from(loose_value, packed_value):
-            return Verdict.DEAD_PACKED
-        if objects.descends_from(packed_value, loose_value):
-            return Verdict.STALE_LOOSE
+        base = objects.merge_base(loose_value, packed_value)
     except LookupError:
         raise
     except Exception:
-        pass  # a missing object or a non-commit: find out which below
+        base = None  # a missing object or a non-commit: find out which below
+    if base == packed_value:
+        return Verdict.DEAD_PACKED
+    if base == loose_value:
+        return Verdict.STALE_LOOSE
+    if base is not None:
+        return Verdict.DIVERGED  # two commits with a common ancestor that is neither
     loose_kind = objects.kind(loose_value)
     packed_kind = objects.kind(packed_value)
     if loose_kind is None or packed_kind is None:
@@ -183,6 +201,8 @@ def judge_shadow(loose: LooseRef, packed_value: str, objects: ObjectReader) -> V
     except Exception:
         # Shallow boundaries or unreadable history: we cannot tell, so we do not guess.
         return Verdict.UNDECIDABLE
+    if objects.shallow:
+        return Verdict.UNDECIDABLE  # "unrelated" may only mean the history is cut off
     return Verdict.DIVERGED
 
 

@@ -56,7 +56,7 @@ def reftable_in_use(git_dir: str, ref_storage: str) -> bool:
         return True
     # Older reftable repos (and git's own safety stub) make refs/heads a regular file.
     try:
-        return stat.S_ISREG(os.lstat(os.path.join(git_dir, "refs", "heads")).st_mode)
+        return stat.S_ISREG(os.lstat(f"{git_dir}/refs/heads").st_mode)
     except OSError:
         return False
 
@@ -83,7 +83,7 @@ def scan_repo(candidate: Candidate, now: float | None = None, judge: bool = True
 
 def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bool) -> None:
     git_dir = candidate.git_dir
-    config, config_error = read_config(os.path.join(git_dir, "config"))
+    config, config_error = read_config(f"{git_dir}/config")
     if config_error:
         report.problems.append(Problem("unreadable", Severity.WARNING, f"config: {config_error}", "config"))
     settings = repo_settings(config)
@@ -110,7 +110,7 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     report.head_target = snapshot.head.symbolic_target if snapshot.head else None
     report.head = snapshot.resolve("HEAD")
     report.packed_refs_size = snapshot.packed.size if snapshot.packed.exists else None
-    report.last_fetch = _mtime(os.path.join(git_dir, "FETCH_HEAD"))
+    report.last_fetch = _mtime(f"{git_dir}/FETCH_HEAD")
     worktree_dirs = _fill_worktrees(report, candidate, settings, now, snapshot)
     report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs)
     report.problems.extend(repo_problems(snapshot, report))
