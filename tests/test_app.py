@@ -16,7 +16,7 @@ from tui.app.screens.help import HelpScreen
 from tui.app.screens.host import HostScreen
 from tui.app.screens.jobs import JobsScreen
 from tui.app.screens.repo import RepoScreen
-from tui.app.testing import settle, wait_for_scan
+from tui.app.testing import record_notifications, settle, wait_for_scan
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.ref_browser import RefBrowser
 from tui.app.widgets.ref_list import RefList
@@ -46,19 +46,6 @@ def make_app(root: str, **kwargs):
 
 async def type_text(pilot, text: str) -> None:
     await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
-
-
-def record_notifications(app) -> list[str]:
-    """Every notification message the app shows from now on."""
-    messages: list[str] = []
-    original = app.notify
-
-    def notify(message, **kwargs):
-        messages.append(message)
-        return original(message, **kwargs)
-
-    app.notify = notify
-    return messages
 
 
 def row_names(app) -> list[str]:

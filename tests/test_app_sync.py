@@ -30,7 +30,7 @@ from tui.app.dialogs.sync_confirm import BulkSyncConfirm, SyncConfirm
 from tui.app.screens.host import HostScreen
 from tui.app.screens.jobs import JobsScreen
 from tui.app.screens.repo import RepoScreen
-from tui.app.testing import settle, wait_for_scan, wait_for_sync
+from tui.app.testing import record_notifications, settle, wait_for_scan, wait_for_sync
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.ref_browser import RefBrowser
 from tui.core.config import SyncConfig
@@ -71,17 +71,6 @@ async def until(pilot, predicate, what: str, timeout: float = WAIT) -> None:
 async def in_thread(function, *args):
     return await asyncio.to_thread(function, *args)
 
-
-def record_notifications(app) -> list[str]:
-    messages: list[str] = []
-    original = app.notify
-
-    def notify(message, **kwargs):
-        messages.append(message)
-        return original(message, **kwargs)
-
-    app.notify = notify
-    return messages
 
 
 def only_job(app):

@@ -11,21 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 # Action names (the part after "action_").
+# The repository screen's write actions: Worktrees, Refs and Locks tabs (screens/repo_writes.py).
+WRITE_ACTIONS = (
+    "lock_worktree",
+    "unlock_worktree",
+    "prune_worktrees",
+    "repair_worktrees",
+    "mark_shadow",
+    "preview_shadows",
+    "clear_lock",
+)
 MUTATING_ACTIONS: frozenset[str] = frozenset(
     {
         # Syncs (tui/app/syncing.py): S, :sync faulted/shown, x on the jobs screen and the Log pane.
         "sync",
         "sync_faulted",
         "cancel_sync",
-        # Worktrees, refs and locks tabs (screens/repo_writes.py); the journal's undo.
-        "lock_worktree",
-        "unlock_worktree",
-        "prune_worktrees",
-        "repair_worktrees",
-        "mark_shadow",
-        "preview_shadows",
-        "clear_lock",
-        "undo_entry",
+        *WRITE_ACTIONS,
+        "undo_entry",  # the journal's undo
     }
 )
 

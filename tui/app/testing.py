@@ -50,3 +50,16 @@ async def wait_for_sync(pilot: Pilot, job, timeout: float = 30.0) -> None:
     if not await syncs.wait_for(lambda: job.id in syncs.finished, timeout):
         raise TimeoutError(f"the console did not see sync #{job.id} end")
     await settle(pilot)
+
+
+def record_notifications(app) -> list[str]:
+    """Every notification message the app shows from now on."""
+    messages: list[str] = []
+    original = app.notify
+
+    def notify(message, **kwargs):
+        messages.append(message)
+        return original(message, **kwargs)
+
+    app.notify = notify
+    return messages

@@ -25,21 +25,13 @@ from tui.app.actions import Outcome
 from tui.app.dialogs.confirm import Choice, ConfirmDialog
 from tui.app.dialogs.prompts import PathDialog, ReasonDialog, TypeNameDialog
 from tui.app.dialogs.shadow_preview import ShadowPreview
+from tui.app.mutations import WRITE_ACTIONS
 from tui.app.text import clean, display_path, duration
 from tui.core.journal import Journal
 from tui.core.locking import WriteError
 from tui.core.model import LockFile, RepoReport, Source, Worktree
 
-# The actions of this mixin; every one is in MUTATING_ACTIONS (read-only hides them).
-WRITE_ACTIONS = (
-    "lock_worktree",
-    "unlock_worktree",
-    "prune_worktrees",
-    "repair_worktrees",
-    "mark_shadow",
-    "preview_shadows",
-    "clear_lock",
-)
+# The actions of this mixin (WRITE_ACTIONS) are all in MUTATING_ACTIONS: read-only hides them.
 
 DEFAULT_KEEP_REASON = "kept from prune by gitward: its volume may be away (moved, unmounted or blinking)"
 

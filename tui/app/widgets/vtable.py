@@ -122,31 +122,24 @@ class VirtualTable(ScrollView, can_focus=True):
 
     cursor: reactive[int] = reactive(0, always_update=True, init=False)
 
-    class Highlighted(Message):
+    class RowMessage(Message):
+        """Something happened to one row."""
+
+        def __init__(self, table: VirtualTable, index: int, row: Any) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+            self.row = row
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class Highlighted(RowMessage):
         """The cursor moved to another row."""
 
-        def __init__(self, table: VirtualTable, index: int, row: Any) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-            self.row = row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class Selected(Message):
+    class Selected(RowMessage):
         """Enter (or a double click) on a row."""
-
-        def __init__(self, table: VirtualTable, index: int, row: Any) -> None:
-            super().__init__()
-            self.table = table
-            self.index = index
-            self.row = row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     class HeaderClicked(Message):
         """A click on a column header (the owner decides how to sort)."""
