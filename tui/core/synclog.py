@@ -335,7 +335,8 @@ def prune_log_dir(directory: str, max_bytes: int, keep: frozenset[str] = frozens
 
 def log_file_name(name: str, when: float, token: str) -> str:
     """``sync-20260101T120000-mirrors_upstream-lib.git-1a2b3c4d.log``: sortable, greppable."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_.")[:60] or "repo"
+    # Keep the end of a long path: the repository's own name is what an operator looks for.
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_.")[-60:].lstrip("_.") or "repo"
     stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(when))
     return f"{LOG_FILE_PREFIX}{stamp}-{slug}-{token}{LOG_FILE_SUFFIX}"
 
