@@ -187,3 +187,28 @@ def test_scan_runs_no_repository_programs(tmp_path):
     git(repo, "config", "core.fsmonitor", str(tmp_path / "fsmon"))
     scan_host([str(tmp_path)])
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_json_encoded_in_workers_equals_the_object_path(tmp_path, jobs):
+    """scan --json splices worker-encoded repos: the document must be exactly HostScan.to_json()."""
+    import json
+
+    from tui.core.demo import build_demo
+    from tui.core.scan import PARALLEL_THRESHOLD, scan_host_json
+
+    host = build_demo(str(tmp_path / "demo"))
+    template = init_bare(tmp_path / "t.git")
+    commit_chain(template, 2)
+    for i in range(PARALLEL_THRESHOLD):  # enough repos for the process pool
+        shutil.copytree(template, Path(host) / "many" / f"r{i:02d}.git")
+    now = time.time()
+    text, severities = scan_host_json([host, str(tmp_path / "missing")], jobs=jobs, now=now)
+    ours = json.loads(text)
+    theirs = scan_host([host, str(tmp_path / "missing")], jobs=jobs, now=now).to_json()
+    for doc in (ours, theirs):
+        doc["summary"].pop("duration_seconds")
+    assert ours == theirs
+    assert list(ours) == ["roots", "summary", "problems", "repos"]
+    repo_severities = [p["severity"] for r in theirs["repos"] for p in r["problems"]]
+    assert sorted(severities) == sorted(repo_severities + ["error"])  # + the missing root

@@ -102,3 +102,28 @@ def test_console_in_a_terminal(tmp_path):
     finally:
         tmux.run("kill-server", check=False)
 
+
+
+def test_console_exits_when_its_terminal_goes_away(tmp_path):
+    """An SSH session drops while the session leader swallows SIGHUP (as 'make run' does):
+    the console must notice the dead terminal and exit, not spin on it."""
+    root = tmp_path / "host"
+    root.mkdir()
+    tmux = Tmux(f"gitward-hup-{os.getpid()}")
+    console_command = f"{shlex.quote(sys.executable)} -m tui {shlex.quote(str(root))}"
+    # sh ignores SIGHUP and waits for the console, like make: the kernel's SIGHUP stops at sh.
+    script = "trap '' HUP; " + console_command + "; sleep 30"
+    command = f"env -u COLUMNS -u LINES HOME={shlex.quote(str(tmp_path))} sh -c {shlex.quote(script)}"
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "100", "-y", "30", command)
+    try:
+        tmux.wait_for("scanned 0 repos")
+        pids = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True).stdout.split()
+        # The console itself, not the sh or tmux whose command lines mention it.
+        console = [p for p in pids if Path(f"/proc/{p}/cmdline").read_text().split("\0")[1:3] == ["-m", "tui"]]
+        assert len(console) == 1
+    finally:
+        tmux.run("kill-server", check=False)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{console[0]}").exists():
+        time.sleep(0.05)
+    assert not Path(f"/proc/{console[0]}").exists(), "the console kept running on a dead terminal"

@@ -114,14 +114,18 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from tui.core.scan import scan_host
+    from tui.core.scan import scan_host, scan_host_json
 
     _check_jobs(args.jobs)
     fmt = args.format or ("json" if args.json else "text")
-    host = scan_host(args.roots, jobs=args.jobs)
     if fmt == "json":
-        _write_json(host.to_json())
-    elif fmt == "prometheus":
+        text, severities = scan_host_json(args.roots, jobs=args.jobs)
+        sys.stdout.write(text + "\n")
+        if args.fail_on and any(Severity(s).rank >= Severity(args.fail_on).rank for s in severities):
+            return EXIT_FINDINGS
+        return EXIT_OK
+    host = scan_host(args.roots, jobs=args.jobs)
+    if fmt == "prometheus":
         sys.stdout.write(_prometheus(host.repos, host.problems))
     else:
         _print_scan(host.repos, host.problems, host.duration)

@@ -305,7 +305,45 @@ def run_console(roots: Sequence[str], read_only: bool = False, jobs: int | None 
             print(f"gitward: {clean(str(exc))}", file=sys.stderr)
             return 2
     app = create_app(roots, read_only=read_only, jobs=jobs, config=config)
+    _exit_when_the_terminal_goes(app)
     result = app.run()
     if app.return_code not in (None, 0):
         return app.return_code
     return result or 0
+
+
+def _exit_when_the_terminal_goes(app: App) -> None:
+    """Quit when the SSH session drops, even if SIGHUP never arrives.
+
+    A parent that is the session leader (``make run``, some job runners) takes the SIGHUP and
+    waits for us; the console would then spin on a dead terminal. So: exit on SIGHUP, and a
+    watchdog thread checks the terminal twice a second (the tty answers EIO once hung up).
+    Syncs still running are cancelled by the normal exit path.
+    """
+    import signal
+    import termios
+    import threading
+
+    def leave(*_args) -> None:
+        try:
+            app.call_from_thread(app.exit, 129)
+        except RuntimeError:
+            pass  # not running (yet, or any more)
+
+    signal.signal(signal.SIGHUP, lambda *_: app.exit(129))
+    try:
+        fd = sys.__stdin__.fileno()
+        termios.tcgetattr(fd)
+    except (OSError, ValueError, termios.error, AttributeError):
+        return  # no terminal to watch (tests, pipes)
+
+    def watch() -> None:
+        stop = threading.Event()
+        while not stop.wait(0.5):
+            try:
+                termios.tcgetattr(fd)
+            except (OSError, termios.error):
+                leave()
+                return
+
+    threading.Thread(target=watch, name="gitward-terminal-watchdog", daemon=True).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import threading
@@ -189,6 +190,28 @@ def _scan_chunk(candidates: list[Candidate], now: float) -> list[RepoReport]:
     return [scan_repo(candidate, now) for candidate in candidates]
 
 
+@dataclass(frozen=True, slots=True)
+class RepoJson:
+    """One repo's report already encoded, as ``scan --json`` needs it."""
+
+    root: str
+    name: str
+    text: str  # json.dumps(report.to_json()), compact
+    severities: tuple[str, ...]  # of its problems, for the summary and --fail-on
+
+
+def _scan_chunk_json(candidates: list[Candidate], now: float) -> list[RepoJson]:
+    # Encoding in the worker processes takes ~0.1 s of serial work off the parent on a
+    # 2,200-repo host, and a string pickles faster than a tree of dataclasses.
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    results = []
+    for candidate in candidates:
+        report = scan_repo(candidate, now)
+        severities = tuple(p.severity.value for p in report.problems)
+        results.append(RepoJson(report.root, report.name, encode(report.to_json()), severities))
+    return results
+
+
 def default_jobs() -> int:
     return os.cpu_count() or 1
 
@@ -200,8 +223,14 @@ def iter_host_scan(
     now: float | None = None,
     cancel: threading.Event | None = None,
     start_method: str = "fork",
+    chunk_worker=_scan_chunk,
 ) -> Iterator[RepoReport | Problem]:
-    """Yield root problems and repo reports as they are ready (not in a stable order)."""
+    """Yield root problems and repo reports as they are ready (not in a stable order).
+
+    ``chunk_worker`` turns a list of candidates into results (a module-level function, so
+    worker processes can run it): ``_scan_chunk`` gives RepoReports, ``_scan_chunk_json``
+    gives RepoJson.
+    """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
     candidates: list[Candidate] = []
@@ -216,20 +245,25 @@ def iter_host_scan(
         for candidate in candidates:
             if cancel is not None and cancel.is_set():
                 return
-            yield scan_repo(candidate, now)
+            yield from chunk_worker([candidate], now)
         return
-    yield from _scan_in_processes(candidates, jobs, now, cancel, start_method)
+    yield from _scan_in_processes(candidates, jobs, now, cancel, start_method, chunk_worker)
 
 
 def _scan_in_processes(
-    candidates: list[Candidate], jobs: int, now: float, cancel: threading.Event | None, start_method: str
-) -> Iterator[RepoReport]:
+    candidates: list[Candidate],
+    jobs: int,
+    now: float,
+    cancel: threading.Event | None,
+    start_method: str,
+    chunk_worker,
+) -> Iterator:
     import multiprocessing
 
     context = multiprocessing.get_context(start_method)
     chunks = [candidates[i : i + CHUNK_SIZE] for i in range(0, len(candidates), CHUNK_SIZE)]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: set[Future] = {pool.submit(_scan_chunk, chunk, now) for chunk in chunks}
+        pending: set[Future] = {pool.submit(chunk_worker, chunk, now) for chunk in chunks}
         try:
             while pending:
                 done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
@@ -255,3 +289,33 @@ def scan_host(roots: list[str], *, jobs: int | None = None, now: float | None = 
     result.repos.sort(key=lambda r: (order.get(r.root, len(order)), r.name))
     result.duration = time.time() - started
     return result
+
+
+def scan_host_json(roots: list[str], *, jobs: int | None = None, now: float | None = None) -> tuple[str, list[str]]:
+    """``scan_host(...).to_json()`` as compact JSON text, encoded in the workers.
+
+    Returns the document and the severities of every problem (for ``--fail-on``).
+    """
+    started = time.time()
+    absolute_roots = [os.path.abspath(r) for r in roots]
+    root_problems: list[Problem] = []
+    repos: list[RepoJson] = []
+    for item in iter_host_scan(roots, jobs=jobs, now=now, chunk_worker=_scan_chunk_json):
+        if isinstance(item, Problem):
+            root_problems.append(item)
+        else:
+            repos.append(item)
+    order = {root: index for index, root in enumerate(absolute_roots)}
+    repos.sort(key=lambda r: (order.get(r.root, len(order)), r.name))
+    severities = [p.severity.value for p in root_problems]
+    for repo in repos:
+        severities.extend(repo.severities)
+    counts = {s.value: 0 for s in Severity}
+    for severity in severities:
+        counts[severity] += 1
+    summary = {"repos": len(repos), "problems": counts, "duration_seconds": round(time.time() - started, 3)}
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    head = {"roots": absolute_roots, "summary": summary, "problems": [p.to_json() for p in root_problems]}
+    # Same keys, same order as HostScan.to_json(): the repos array is spliced in as text.
+    text = encode(head)[:-1] + ',"repos":[' + ",".join(r.text for r in repos) + "]}"
+    return text, severities
