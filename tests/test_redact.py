@@ -211,3 +211,31 @@ def test_sanitize_is_linear_on_hostile_input():
     started = time.perf_counter()
     assert sanitize_terminal(hostile) == ""
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.parametrize(
+    "line, secret",
+    [
+        ("fatal: private_token=glpat-abcdef123456 rejected", "glpat-abcdef123456"),
+        ("password=hunter2 in config", "hunter2"),
+        ("remote: use token ghp_abcdefghijklmnopqrstuvwxyz0123456789", "ghp_abcdefghijklmnopqrstuvwxyz0123456789"),
+        ("x github_pat_11ABCDEFG0123456789abcdef y", "github_pat_11ABCDEFG0123456789abcdef"),
+        ("api_key: abc123", "abc123"),
+        ('remote: token: "s3cr3t value" ok', "s3cr3t"),
+    ],
+)
+def test_secrets_outside_urls_are_redacted(line, secret):
+    assert secret not in redact_text(line)
+    assert "***" in redact_text(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Receiving objects:  45% (1234/2742), 1.20 MiB | 2.34 MiB/s",
+        " * [new branch]      feature/async -> feature/async",
+        "   302fcd6..c263fae  main          -> main",
+    ],
+)
+def test_ordinary_git_output_is_untouched(line):
+    assert redact_text(line) == line

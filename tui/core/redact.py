@@ -38,6 +38,16 @@ _TOKEN_MIN_LENGTH = 20
 # password, passwd, api_key, client_secret, sig (Azure SAS), X-Amz-Signature/Credential, ...
 _SENSITIVE_PARAM_NAME = re.compile(r"token|pass|secret|key|auth|sig|credential|session", re.IGNORECASE)
 _PARAM = re.compile(r"(?<=[?&#;])([^=&#;\s]*)=([^&#;\s]*)")
+# Outside URLs: "private_token=...", "password: ...", and prefixed tokens standing alone.
+_SECRET_ASSIGNMENT_IN_TEXT = re.compile(
+    r"(?i)\b([A-Za-z0-9_.-]*(?:token|passw(?:or)?d|secret|api[_-]?key|credential)[A-Za-z0-9_.-]*)"
+    r"(\s*[=:]\s*)(?![*]{3})(\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)"
+)
+_SECRET_WORDS = ("token", "passw", "secret", "key", "credential")
+_TOKEN_PREFIXES_IN_TEXT = ("gh", "gl", "github_pat_")  # ghp_, gho_, glpat-, ...
+_PREFIXED_TOKEN_IN_TEXT = re.compile(
+    r"\b(?:gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|oas|cbt|imt|ft)-)[A-Za-z0-9_-]{8,}"
+)
 
 _SCHEME_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
@@ -80,8 +90,15 @@ def redact_text(text: str) -> str:
     """Free text (git's stderr, a log line) with every credential it carries replaced by ``***``.
 
     Covers URLs with any scheme (``fatal: unable to access 'https://u:p@h/x/': ...``), bare
-    ``user:password@host``, and Authorization/Cookie/token headers (the rest of the line goes).
+    ``user:password@host``, Authorization/Cookie/token headers (the rest of the line goes),
+    ``private_token=...``/``password: ...`` assignments and GitHub/GitLab tokens standing alone.
     """
+    lowered = text.lower()
+    # Substring checks first: git prints thousands of progress lines a second.
+    if any(word in lowered for word in _SECRET_WORDS):
+        text = _SECRET_ASSIGNMENT_IN_TEXT.sub(r"\1\2***", text)
+    if any(prefix in text for prefix in _TOKEN_PREFIXES_IN_TEXT):
+        text = _PREFIXED_TOKEN_IN_TEXT.sub("***", text)
     if ":" not in text:  # every form below needs one; most log lines are progress counters
         return text
     text = _SECRET_HEADER.sub(_mask_header, text)
