@@ -152,8 +152,9 @@ def test_python_dash_m_and_console_script(tmp_path, incident):
     root, _, _ = incident
     result = subprocess.run([sys.executable, "-m", "tui", "scan", str(root), "--json"], capture_output=True, text=True)
     assert result.returncode == 0 and json.loads(result.stdout)["summary"]["repos"] == 2
-    # Without a terminal, the console falls back to printing the scan.
-    result = subprocess.run([sys.executable, "-m", "tui", str(root)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    # The installed console script; without a terminal it prints the scan instead of a screen.
+    script = Path(sys.executable).with_name("gitward")
+    result = subprocess.run([str(script), str(root)], capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert result.returncode == 0 and "project.git" in result.stdout
 
 

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from tui.cli import main
 from tui.core.demo import build_demo
-from tui.core.discovery import classify
 from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
 from tui.core.scan import scan_host
 
@@ -147,8 +146,6 @@ def test_random_ref_mixes_agree_with_git(tmp_path_factory, kinds, pack_first):
     for name, ref in refs.items():
         result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=repo, capture_output=True, text=True)
         assert (result.stdout.strip() or None) == ref.value, name
-    report_repo = classify(str(repo), str(repo.parent))
-    assert report_repo is not None
 
 
 def test_demo_incident_is_healed_by_auto_prune_and_restored_by_undo(tmp_path, capsys):

@@ -332,13 +332,11 @@ def cmd_console(args: argparse.Namespace) -> int:
     missing = [r for r in roots if not os.path.isdir(r)]
     if missing:
         raise UsageError(f"{missing[0]}: no such directory")
-    try:
-        from tui.app.app import run_console
-    except ImportError:
-        run_console = None
-    if run_console is None or not sys.stdout.isatty():
+    if not sys.stdout.isatty():
         # No terminal (cron, pipes): print the scan instead of drawing a screen.
         return cmd_scan(argparse.Namespace(roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text"))
+    from tui.app.app import run_console  # Textual is imported only when a screen is drawn
+
     return run_console(roots, read_only=args.read_only, jobs=args.jobs)
 
 
