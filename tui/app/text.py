@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 
 import humanize
-from rich.text import Text
-
+from tui.cli_common import short  # noqa: F401  (an object id as the tables show it; re-exported)
 from tui.core.redact import sanitize_terminal
 
 ELLIPSIS = "…"
@@ -26,11 +25,6 @@ def clean(text: str | None, *, one_line: bool = True) -> str:
     if one_line:
         safe = safe.replace("\r", "").replace("\n", "⏎").replace("\t", " ")
     return safe
-
-
-def cell(text: str | None, style: str | object = "") -> Text:
-    """A Text for a table cell or label: cleaned, markup never interpreted."""
-    return Text(clean(text), style=style or "", no_wrap=True, end="")
 
 
 def home_dir() -> str:
@@ -69,10 +63,6 @@ def middle_truncate(text: str, width: int) -> str:
     return text[:head] + ELLIPSIS + (text[-tail:] if tail else "")
 
 
-def short(oid: str | None, width: int = 12) -> str:
-    return oid[:width] if oid else "-"
-
-
 def age(seconds: float | None) -> str:
     """``3 days ago`` style; ``-`` when unknown."""
     if seconds is None:
@@ -90,10 +80,6 @@ def size(num_bytes: int | None) -> str:
     if num_bytes is None:
         return "-"
     return humanize.naturalsize(num_bytes, binary=True).replace("Bytes", "B").replace(" Byte", " B")
-
-
-def count(number: int) -> str:
-    return f"{number:,}"
 
 
 def plural(number: int, singular: str, plural_form: str | None = None) -> str:

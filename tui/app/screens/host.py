@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -128,7 +129,7 @@ class HostScreen(MutationGate, Screen):
     def _tick(self) -> None:
         if self.scanning:
             self._spinner += 1
-            self._show_summary()
+            self._show_status()  # only the spinner moved: the header's counts are unchanged
 
     # --- scanning -------------------------------------------------------------------------------
 
@@ -252,9 +253,10 @@ class HostScreen(MutationGate, Screen):
     # --- summary --------------------------------------------------------------------------------
 
     def _show_summary(self) -> None:
+        """The header (counts over every report: redone when reports or syncs change) and the status line."""
         table = self.table
         reports = table.reports.values()
-        problems = [p for report in reports for p in report.problems] + self.root_problems
+        problems = itertools.chain((p for report in reports for p in report.problems), self.root_problems)
         self.query_one(HostSummary).show(
             roots=self.host.roots,
             repos=len(table.reports),
@@ -263,6 +265,11 @@ class HostScreen(MutationGate, Screen):
             syncs_running=self._sync_counts.get("running", 0),
             syncs_queued=self._sync_counts.get("queued", 0),
         )
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """The scan / filter / faults-only / sort line: cheap, for the spinner and every keystroke."""
+        table = self.table
         row_filter = table.row_filter
         sort_label = COLUMN_LABELS.get(table.sort_column or "name", "repo") + (" (reversed)" if table.sort_reverse else "")
         elapsed = time.monotonic() - self._scan_started if self.scanning else self._elapsed
@@ -329,12 +336,12 @@ class HostScreen(MutationGate, Screen):
         box.display = bool(text)
         self.table.set_filter(RowFilter.parse(text))
         self.table.focus()
-        self._show_summary()
+        self._show_status()
         self.refresh_bindings()
 
     def action_toggle_faults(self) -> None:
         self.table.set_faults_only(not self.table.faults_only)
-        self._show_summary()
+        self._show_status()
         self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
@@ -346,7 +353,7 @@ class HostScreen(MutationGate, Screen):
         table.set_filter(RowFilter())
         table.set_faults_only(False)
         table.focus()
-        self._show_summary()
+        self._show_status()
         self.refresh_bindings()
 
     def sort_by(self, column: str, reverse: bool = False) -> None:
@@ -354,18 +361,18 @@ class HostScreen(MutationGate, Screen):
         table = self.table
         table.sort_by(column, reverse=reverse)
         table.move_cursor(0)
-        self._show_summary()
+        self._show_status()
 
     def action_sort_next(self) -> None:
         table = self.table
         index = COLUMN_KEYS.index(table.sort_column or "name")
         table.sort_by(COLUMN_KEYS[(index + 1) % len(COLUMN_KEYS)], reverse=False)
-        self._show_summary()
+        self._show_status()
 
     def action_sort_reverse(self) -> None:
         table = self.table
         table.sort_by(table.sort_column or "name", reverse=not table.sort_reverse)
-        self._show_summary()
+        self._show_status()
 
     def action_open_repo(self) -> None:
         report = self.table.current
@@ -393,7 +400,7 @@ class HostScreen(MutationGate, Screen):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.table.set_filter(RowFilter.parse(event.value))
-        self._show_summary()
+        self._show_status()
         self._update_bindings()
 
     @on(Input.Submitted, "#filter")
@@ -423,4 +430,4 @@ class HostScreen(MutationGate, Screen):
     def _header_clicked(self, event: VirtualTable.HeaderClicked) -> None:
         event.stop()
         self.table.sort_by(event.column)
-        self._show_summary()
+        self._show_status()

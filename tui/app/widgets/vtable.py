@@ -247,28 +247,33 @@ class VirtualTable(ScrollView, can_focus=True):
             return f"{column.label} {'▼' if self.sort_reverse else '▲'}"
         return column.label
 
-    def _measure(self, column_index: int) -> int:
-        column = self._columns[column_index]
-        if column.width:
-            return column.width
-        if column.key not in self._measured:
-            palette = self.palette
-            widest = 0
-            for row in self._rows[:500]:
-                cells = self._render_row(row, palette)
-                widest = max(widest, cells[column_index].cell_len)
-            self._measured[column.key] = min(widest, column.max_width) if column.max_width else widest
-        return self._measured[column.key]
+    def _measure(self) -> None:
+        """Content widths of the columns without a fixed width, from the first 500 rows.
+
+        One pass renders each row once for every unmeasured column (not once per column).
+        """
+        pending = [(i, c) for i, c in enumerate(self._columns) if not c.width and c.key not in self._measured]
+        if not pending:
+            return
+        palette = self.palette
+        widest = [0] * len(pending)
+        for row in self._rows[:500]:
+            cells = self._render_row(row, palette)
+            for slot, (index, _column) in enumerate(pending):
+                widest[slot] = max(widest[slot], cells[index].cell_len)
+        for (_index, column), width in zip(pending, widest):
+            self._measured[column.key] = min(width, column.max_width) if column.max_width else width
 
     def _layout(self) -> None:
         if not self._columns:
             self._widths = []
             self.virtual_size = Size(self.size.width, len(self._rows) + 1)
             return
+        self._measure()
         widths = []
-        for index, column in enumerate(self._columns):
-            label = len(self._header_label(column))
-            widths.append(max(self._measure(index), label, column.min_width))
+        for column in self._columns:
+            content = column.width or self._measured[column.key]
+            widths.append(max(content, len(self._header_label(column)), column.min_width))
         total = MARGIN + sum(widths) + self.gap * (len(widths) - 1) + 1
         available = self._available_width()
         for index, column in enumerate(self._columns):
