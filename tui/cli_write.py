@@ -50,11 +50,21 @@ def _read_only_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--read-only", dest="write_read_only", action="store_true", help="refuse every change")
 
 
+def _action(sub, name: str, help: str, *, preview: bool = True) -> argparse.ArgumentParser:
+    """An ACTION taking REPO and --read-only; ``preview``: also --dry-run and --json."""
+    parser = sub.add_parser(name, help=help)
+    parser.add_argument("repo", metavar="REPO")
+    if preview:
+        parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+        parser.add_argument("--json", action="store_true")
+    _read_only_flag(parser)
+    return parser
+
+
 def _add_shadows(subparsers) -> None:
     shadows = subparsers.add_parser("shadows", help="resolve refs that are both loose and packed")
     sub = shadows.add_subparsers(dest="shadows_command", metavar="ACTION", required=True)
-    prune = sub.add_parser("prune", help="keep the packed or the loose value of shadowed refs")
-    prune.add_argument("repo", metavar="REPO")
+    prune = _action(sub, "prune", "keep the packed or the loose value of shadowed refs")
     prune.add_argument(
         "--keep",
         choices=["auto", "packed", "loose"],
@@ -62,47 +72,28 @@ def _add_shadows(subparsers) -> None:
         help="auto: by verdict (stale-loose: packed; dead-packed, identical: loose; others untouched)",
     )
     prune.add_argument("--ref", dest="refs", action="extend", nargs="+", metavar="NAME", help="only these refs")
-    prune.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     prune.add_argument("--yes", action="store_true", help="apply without asking")
-    prune.add_argument("--json", action="store_true")
-    _read_only_flag(prune)
 
 
 def _add_worktree(subparsers) -> None:
     worktree = subparsers.add_parser("worktree", help="lock, unlock, prune or repair linked worktrees")
     sub = worktree.add_subparsers(dest="worktree_command", metavar="ACTION", required=True)
-    lock = sub.add_parser("lock", help="protect a worktree from 'git worktree prune'")
-    lock.add_argument("repo", metavar="REPO")
+    lock = _action(sub, "lock", "protect a worktree from 'git worktree prune'", preview=False)
     lock.add_argument("worktree", metavar="WORKTREE", help="id, path, or a unique path suffix")
     lock.add_argument("--reason", default=None)
-    _read_only_flag(lock)
-    unlock = sub.add_parser("unlock", help="remove a worktree's lock")
-    unlock.add_argument("repo", metavar="REPO")
+    unlock = _action(sub, "unlock", "remove a worktree's lock", preview=False)
     unlock.add_argument("worktree", metavar="WORKTREE")
-    _read_only_flag(unlock)
-    prune = sub.add_parser("prune", help="remove admin dirs of worktrees git considers prunable")
-    prune.add_argument("repo", metavar="REPO")
-    prune.add_argument("--dry-run", action="store_true")
+    prune = _action(sub, "prune", "remove admin dirs of worktrees git considers prunable")
     prune.add_argument("--expire", metavar="TIME", default=None, help="only worktrees older than TIME (e.g. 2.weeks.ago)")
-    prune.add_argument("--json", action="store_true")
-    _read_only_flag(prune)
-    repair = sub.add_parser("repair", help="rewrite gitdir and .git files after paths changed")
-    repair.add_argument("repo", metavar="REPO")
+    repair = _action(sub, "repair", "rewrite gitdir and .git files after paths changed")
     repair.add_argument("paths", nargs="*", metavar="PATH", help="where moved worktrees are now")
-    repair.add_argument("--dry-run", action="store_true")
-    repair.add_argument("--json", action="store_true")
-    _read_only_flag(repair)
 
 
 def _add_locks(subparsers) -> None:
     locks = subparsers.add_parser("locks", help="stale lock files")
     sub = locks.add_subparsers(dest="locks_command", metavar="ACTION", required=True)
-    clear = sub.add_parser("clear", help="remove a lock file older than its grace period")
-    clear.add_argument("repo", metavar="REPO")
+    clear = _action(sub, "clear", "remove a lock file older than its grace period")
     clear.add_argument("lockfile", metavar="LOCKFILE", help="relative to the git dir, as 'gitward scan' lists it")
-    clear.add_argument("--dry-run", action="store_true")
-    clear.add_argument("--json", action="store_true")
-    _read_only_flag(clear)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -113,7 +104,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in COMMANDS:
         return None
-    from tui.core.locking import ApplyError, RefusedError, WriteError
+    from tui.core.locking import RefusedError, WriteError
 
     handler = {
         "shadows": cmd_shadows_prune,
@@ -126,9 +117,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
         return handler(args)
     except RefusedError as exc:
         return fail(str(exc), EXIT_REFUSED)
-    except ApplyError as exc:
-        return fail(str(exc), EXIT_ERROR)
-    except (WriteError, UsageError) as exc:
+    except (WriteError, UsageError) as exc:  # ApplyError included: stopped half-way
         return fail(str(exc), EXIT_ERROR)
     except BrokenPipeError:
         raise  # 'gitward journal --json | head': the caller's business, not an error here

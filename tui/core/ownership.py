@@ -14,6 +14,7 @@ import pwd
 import grp
 import stat
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from tui.core.locking import OwnershipError, PermissionRefusedError
 
@@ -72,7 +73,15 @@ def owner_hint(path: str) -> str:
     return run_as_hint(uid)
 
 
-def copy_metadata(fd: int, like: os.stat_result) -> None:
+class Meta(NamedTuple):
+    """Owner, group and mode of a file, as os.stat_result has them (for copy_metadata)."""
+
+    st_mode: int
+    st_uid: int
+    st_gid: int
+
+
+def copy_metadata(fd: int, like: os.stat_result | Meta) -> None:
     """Give the new file ``fd`` the mode, owner and group of the file it replaces."""
     os.fchmod(fd, stat.S_IMODE(like.st_mode))
     current = os.fstat(fd)

@@ -34,7 +34,6 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NamedTuple
 
 from tui.core.fsutil import fsync_dir, read_bytes
 from tui.core.gitconfig import GitConfig, RepoSettings, read_config, repo_settings
@@ -60,7 +59,7 @@ from tui.core.locking import (
 )
 from tui.core.loose import LooseRef, parse_loose_contents
 from tui.core.model import Verdict
-from tui.core.ownership import check_owned, copy_metadata, owner_hint
+from tui.core.ownership import Meta, check_owned, copy_metadata, owner_hint
 from tui.core.packed import PackedRefs, bytes_key, invalid_refname, parse_packed_refs
 from tui.core.refstore import HEX_WIDTH, ObjectReader, RefSnapshot, judge_shadows, read_snapshot
 
@@ -411,14 +410,6 @@ def _files_touched(git_dir: str, items) -> list[str]:
 
 
 # --------------------------------------------------------------------------- apply
-
-
-class Meta(NamedTuple):
-    """Owner, group and mode of a file, as os.stat_result has them (for copy_metadata)."""
-
-    st_mode: int
-    st_uid: int
-    st_gid: int
 
 
 @dataclass

@@ -44,8 +44,8 @@ from tui.core.locking import (
     unlink_if_exists,
 )
 from tui.core.model import Layout, Worktree
-from tui.core.ownership import check_owned, owner_hint
-from tui.core.worktrees import list_worktrees
+from tui.core.ownership import Meta, check_owned, owner_hint
+from tui.core.worktrees import _c_string, _resolve_gitdir_path, list_worktrees
 
 __all__ = [
     "ApplyError",
@@ -262,7 +262,7 @@ def _create_locked(journal, repo, admin, content, meta, summary, kind, undo_of) 
             journal.record_before(entry, [item], locks=[_planned(lock, content)])
 
         def work():
-            like = _Meta(*meta) if meta else None
+            like = Meta(*meta) if meta else None
             lock.commit(content, like, lambda: fault_point("worktree:locked-written"), replace=False)
             fault_point("worktree:locked-created")
 
@@ -397,12 +397,10 @@ def _why_keep(item: PruneItem) -> str | None:
 
 def _gitdir_target(admin: str) -> str | None:
     try:
-        data = read_bytes(os.path.join(admin, "gitdir")).rstrip(b"\r\n").split(b"\0", 1)[0]
+        data = _c_string(read_bytes(os.path.join(admin, "gitdir")).rstrip(b"\r\n"))
     except OSError:
         return None
-    if not data:
-        return None
-    return os.fsdecode(data) if data.startswith(b"/") else os.path.realpath(os.path.join(admin, os.fsdecode(data)))
+    return os.fsdecode(_resolve_gitdir_path(admin, data)) if data else None
 
 
 def _cannot_back_up(admin: str) -> str | None:
@@ -760,7 +758,7 @@ def _rewrite_files(journal, repo, changes, summary, undo_of) -> JournalEntry:
                     fsync_dir(os.path.dirname(item["file"]))
                     lock.release()
                 else:
-                    like = _Meta(*item["meta"]) if item["meta"] else None
+                    like = Meta(*item["meta"]) if item["meta"] else None
                     lock.commit(new, like, lambda: fault_point("repair:file-written"))
                 fault_point("repair:file-replaced")
 
@@ -888,11 +886,6 @@ def _run_journaled(entry: JournalEntry, journal: Journal, locks: LockSet | None,
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class _Meta:
-    def __init__(self, mode: int, uid: int, gid: int) -> None:
-        self.st_mode, self.st_uid, self.st_gid = mode, uid, gid
 
 
 def _meta_of(path: str) -> list[int] | None:
