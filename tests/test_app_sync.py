@@ -73,6 +73,17 @@ async def in_thread(function, *args):
 
 
 
+async def start_sync(pilot, app, command: str | None = None):
+    """After the scan, ``command`` (``repo lib.git``) if given, then S: the one job it started."""
+    await wait_for_scan(pilot)
+    if command is not None:
+        assert app.run_command(command)
+        await settle(pilot)
+    await pilot.press("S")
+    await settle(pilot)
+    return only_job(app)
+
+
 def only_job(app):
     jobs = app.syncs.jobs()
     assert len(jobs) == 1, jobs
@@ -232,13 +243,8 @@ async def test_log_pane_shows_lines_live_and_x_cancels(slow_host, home):
     root, mirror, slow = slow_host
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_scan(pilot)
-        assert app.run_command("repo lib.git")
-        await settle(pilot)
-        await pilot.press("S")
-        await settle(pilot)
+        job = await start_sync(pilot, app, "repo lib.git")
         assert isinstance(app.screen, RepoScreen) and app.screen.active_tab == "log"
-        job = only_job(app)
         log = app.screen.query_one(SyncLog)
         # The wrapper said hello and waits: the line is on screen while the job still runs.
         await until(pilot, lambda: any("slow-upstream: waiting" in t for t in log.text_lines()), "the live line")
@@ -265,10 +271,7 @@ async def test_jobs_screen_x_cancels_the_selected_sync(slow_host, home):
     root, mirror, slow = slow_host
     app = make_app(root)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_scan(pilot)
-        await pilot.press("S")
-        await settle(pilot)
-        job = only_job(app)
+        job = await start_sync(pilot, app)
         assert isinstance(app.screen, HostScreen)  # the host screen stays; :jobs shows it
         assert app.run_command("jobs")
         await settle(pilot)
@@ -304,12 +307,7 @@ async def test_remote_output_is_shown_as_text_never_markup(tmp_path, home):
     git(mirror, "config", "remote.origin.uploadpack", str(wrapper))
     app = make_app(tmp_path / "host")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for_scan(pilot)
-        assert app.run_command("log lib.git")
-        await settle(pilot)
-        await pilot.press("S")
-        await settle(pilot)
-        job = only_job(app)
+        job = await start_sync(pilot, app, "log lib.git")
         await wait_for_sync(pilot, job)
         lines = app.screen.query_one(SyncLog).lines
         drawn = [lines.render_line(y).text for y in range(lines.row_count)]

@@ -354,3 +354,16 @@ def test_only_the_git_sync_branch_follows_the_served_commit(root, upstream):
     assert_sane(root, new)
     assert git(root, "rev-parse", "operator-branch").strip() == old  # not moved by reset --soft
     assert any("not moved" in w for w in job.warnings)
+
+
+def test_a_root_mounted_at_another_path_is_synced_without_pruning_its_served_worktree(root, tmp_path):
+    # The volume seen at another path: git recorded the worktrees under the old one, so from here
+    # they look prunable; `git worktree prune` would unregister the worktree being served.
+    moved = tmp_path / "mounted-elsewhere"
+    os.rename(root, moved)
+    sha = served(moved)
+    job = sync(moved)
+    assert job.state is JobState.OK, log_texts(job)
+    assert any("git worktree prune skipped" in t and "mounted at another path" in t for t in log_texts(job))
+    assert os.listdir(moved / ".git" / "worktrees")  # still registered
+    assert head_of(moved / ".worktrees" / sha) == sha and served(moved) == sha

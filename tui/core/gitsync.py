@@ -39,7 +39,7 @@ from .discovery import read_gitfile
 from .fsutil import fsync_dir
 from .redact import redact_url
 from .sync import GIT_SYNC_BRANCH, GitRunner, RefChange, SyncError, SyncPlan, diff_refs, read_refs
-from .worktrees import list_worktrees
+from .worktrees import git_sync_view, list_worktrees
 
 WORKTREES_DIR = ".worktrees"
 TMP_LINK = "tmp-link"
@@ -509,23 +509,18 @@ def _prune_unsafe(git_dir: str, root: str) -> str | None:
     git prunes a worktree whose directory it cannot see; on a volume that blinked, or mounted at
     another path than the one git recorded, that is every worktree.
     """
-    for wt in list_worktrees(git_dir, main_path=root, bare=False):
+    worktrees = list_worktrees(git_dir, main_path=root, bare=False)
+    # git_sync_view's worktree-path-mismatch: an entry of .worktrees/ whose .git file names the
+    # admin dir of a worktree registered at another path (subject: its id).
+    _, _, view_problems = git_sync_view(root, worktrees)
+    elsewhere = {p.subject for p in view_problems if p.code == "worktree-path-mismatch"}
+    for wt in worktrees:
         for problem in wt.problems:
             if problem.code == "unreadable":
                 return f"{problem.message}"
-        if wt.id and wt.path and not wt.locked and wt.prunable and _is_served_elsewhere(root, wt.id):
+        if wt.id in elsewhere and wt.path and not wt.locked and wt.prunable:
             return (
                 f"worktrees/{wt.id} is registered at {wt.path} but lives under {root}: this volume is "
                 "mounted at another path than git recorded, and prune would remove it"
             )
     return None
-
-
-def _is_served_elsewhere(root: str, admin_id: str) -> bool:
-    """A worktree directory under our root whose .git file points to ``admin_id``."""
-    wt_dir = os.path.join(root, WORKTREES_DIR)
-    try:
-        names = os.listdir(wt_dir)
-    except OSError:
-        return False
-    return any(admin_id_of(root, os.path.join(wt_dir, name)) == admin_id for name in names)

@@ -22,6 +22,8 @@ Nothing here knows about processes or jobs; ``JobLog`` ties the pieces together 
 from __future__ import annotations
 
 import datetime
+import functools
+import math
 import os
 import re
 import threading
@@ -59,15 +61,33 @@ class LogLine:
 
     def stamp(self, *, date: bool = False) -> str:
         """Local time with milliseconds: ``12:00:01.250`` (or the full ISO date-time)."""
-        moment = datetime.datetime.fromtimestamp(self.time).astimezone()
+        # datetime.fromtimestamp's own split (round half even to the microsecond, carrying into
+        # the second), so the result is exactly what it would print; the local-time formatting
+        # is done once per second (_local_second), not once per line.
+        fraction, whole = math.modf(self.time)
+        micro = round(fraction * 1e6)
+        if micro >= 1_000_000:
+            whole, micro = whole + 1, micro - 1_000_000
+        elif micro < 0:
+            whole, micro = whole - 1, micro + 1_000_000
+        iso_second, offset = _local_second(int(whole))
+        millis = f".{micro // 1000:03d}"
         if date:
-            return moment.isoformat(timespec="milliseconds")
-        return moment.strftime("%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+            return iso_second + millis + offset
+        return iso_second[11:] + millis
 
     def render(self, *, date: bool = False) -> str:
         """One line as the CLI and the log file show it; gitward's own lines are marked ``»``."""
         marker = "»" if self.origin == ORIGIN_GITWARD else " "
         return f"{self.stamp(date=date)} {marker} {self.text}"
+
+
+@functools.lru_cache(maxsize=4)
+def _local_second(second: int) -> tuple[str, str]:
+    """``("2026-01-01T12:00:01", "+01:00")`` for an epoch second, in local time. The log file
+    stamps every line with this; a burst of 10,000 lines shares a handful of seconds."""
+    iso = datetime.datetime.fromtimestamp(second).astimezone().isoformat(timespec="seconds")
+    return iso[:19], iso[19:]
 
 
 def clean_text(raw: bytes | str) -> str:
@@ -93,22 +113,24 @@ class LineSplitter:
     def feed(self, data: bytes) -> Iterator[tuple[str, bool]]:
         buf = self._pending + data if self._pending else data
         start = 0
-        redraw: str | None = None  # a progress update not yet known to be overdrawn
+        # A progress update not yet known to be overdrawn, still raw: one that the next segment
+        # of this same chunk overdraws is never seen, so it is never cleaned either (a fetch
+        # prints thousands of these).
+        redraw: bytes | None = None
         for match in _TERMINATOR.finditer(buf):
             end = match.start()
-            text = clean_text(buf[start:end])
-            if redraw is not None and not text:
-                yield redraw, False  # "\r\n" or "\r\r": the update stays drawn
+            segment = buf[start:end]
+            final = buf[end] == 0x0A
+            if redraw is not None and not (_visible(segment) or clean_text(segment)):
+                yield clean_text(redraw), False  # "\r\n" or "\r\r": the update stays drawn
             redraw = None
-            if buf[end] == 0x0A:
-                yield text, True
+            if final:
+                yield clean_text(segment), True
             else:
-                # Overdrawn by the next segment of this same chunk? Then nobody would ever see
-                # it: hold it back until that is known (a fetch prints thousands of these).
-                redraw = text
+                redraw = segment
             start = end + 1
         if redraw is not None:
-            yield redraw, False
+            yield clean_text(redraw), False
         rest = buf[start:]
         while len(rest) > MAX_LINE_BYTES:
             cut = _cut_point(rest)
@@ -121,6 +143,16 @@ class LineSplitter:
         if self._pending:
             rest, self._pending = self._pending, b""
             yield clean_text(rest), True
+
+
+# Bytes that never survive cleaning (C0, space, DEL) and those that need decoding first.
+_INVISIBLE_ASCII = bytes(range(0x21)) + b"\x7f"
+
+
+def _visible(segment: bytes) -> bool:
+    """Certainly not blank once cleaned: plain ASCII, no escape, a printable character. False
+    means "maybe blank": the caller cleans it to know."""
+    return segment.isascii() and b"\x1b" not in segment and bool(segment.translate(None, _INVISIBLE_ASCII))
 
 
 def _cut_point(data: bytes) -> int:
@@ -271,7 +303,7 @@ class LogFile:
 
     def write(self, line: LogLine) -> None:
         text = line.render(date=True) + "\n"
-        size = len(text.encode("utf-8", "replace"))
+        size = len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
         if self._size and self._size + size > self._half:
             self._rotate()
         self._handle.write(text)
