@@ -11,7 +11,8 @@ from gitrepo import commit_chain, git, init_bare, write_loose
 from tui.app import commands
 from tui.app.filtering import RowFilter
 from tui.app.host import Host
-from tui.app.refindex import RefIndex, build_ref, load_snapshot
+from tui.app.refindex import RefIndex, build_ref
+from tui.core.refstore import load_snapshot
 from tui.app.text import clean, display_path, middle_truncate, shorten_paths
 from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
 

@@ -161,3 +161,12 @@ def test_python_dash_m_and_console_script(tmp_path, incident):
 def test_paths(capsys):
     code, out, _ = run(capsys, "paths")
     assert code == 0 and "config" in out and "state" in out
+
+
+def test_refs_on_a_reftable_repo_refuses_clearly(capsys, tmp_path):
+    repo = init_bare(tmp_path / "rt.git")
+    git(repo, "config", "core.repositoryformatversion", "1")
+    git(repo, "config", "extensions.refStorage", "reftable")
+    code, out, err = run(capsys, "refs", str(repo), "--json")
+    assert code == 2 and out == ""
+    assert "reftable" in err and err.count("\n") == 1

@@ -214,16 +214,13 @@ def _prom_escape(text: str) -> str:
 
 
 def cmd_refs(args: argparse.Namespace) -> int:
-    from tui.core.gitconfig import read_config, repo_settings
-    from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
-    from tui.core.scan import reftable_in_use
+    from tui.core.refstore import RefsUnavailable, iter_refs, judge_shadows, load_snapshot
 
     candidate = open_repo(args.repo)
-    config, _ = read_config(os.path.join(candidate.git_dir, "config"))
-    settings = repo_settings(config)
-    if reftable_in_use(candidate.git_dir, settings.ref_storage):
-        raise UsageError(f"{args.repo}: uses the reftable ref storage, which gitward does not read (reftable-unsupported)")
-    snapshot = read_snapshot(candidate.git_dir, settings.object_format)
+    try:
+        snapshot = load_snapshot(candidate.git_dir)
+    except RefsUnavailable as exc:
+        raise UsageError(f"{args.repo}: {exc} (reftable-unsupported)") from exc
     judge_shadows(snapshot)
     refs = iter_refs(snapshot, prefix=args.prefix, shadowed_only=args.shadowed)
     out = sys.stdout
@@ -256,10 +253,10 @@ def cmd_refs(args: argparse.Namespace) -> int:
 
 
 def cmd_worktrees(args: argparse.Namespace) -> int:
-    from tui.core.scan import scan_repo
+    from tui.core.scan import worktree_report
 
     candidate = open_repo(args.repo)
-    report = scan_repo(candidate)
+    report = worktree_report(candidate)  # no refs read, no verdicts: only what is listed
     if args.json:
         _write_json([w.to_json() for w in report.worktrees])
         return EXIT_OK

@@ -10,52 +10,18 @@ No Textual import: built in a worker thread, read on the UI thread.
 
 from __future__ import annotations
 
-import os
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from tui.core.model import Ref, RefCounts, Source
+from tui.core.model import Ref, RefCounts
 from tui.core.packed import bytes_key
-from tui.core.refstore import RefSnapshot, count_refs, judge_shadows, read_snapshot
-
-
-class RefsUnavailable(Exception):
-    """The refs cannot be listed (reftable storage, unreadable config)."""
+from tui.core.refstore import RefSnapshot, count_refs, judge_shadows, ref_for
 
 
 def build_ref(snapshot: RefSnapshot, name: str) -> Ref:
     """The ``Ref`` that ``refstore.iter_refs`` yields for ``name`` (one name, no pass over all)."""
-    packed = snapshot.packed.values
-    loose_ref = snapshot.head if name == "HEAD" else snapshot.loose.refs.get(name)
-    packed_value = None if name == "HEAD" else packed.get(name)
-    if loose_ref is None:
-        return Ref(
-            name=name,
-            source=Source.PACKED,
-            value=packed_value,
-            packed_value=packed_value,
-            peeled=snapshot.packed.peeled.get(name),
-        )
-    if loose_ref.symbolic_target:
-        value = snapshot.resolve(loose_ref.symbolic_target, 1)
-    else:
-        value = loose_ref.value
-    ref = Ref(
-        name=name,
-        source=Source.LOOSE,
-        value=None if loose_ref.broken_reason else value,
-        loose_value=loose_ref.value,
-        symbolic_target=loose_ref.symbolic_target,
-        broken_reason=loose_ref.broken_reason,
-    )
-    if packed_value is not None:
-        ref.source = Source.BOTH
-        ref.packed_value = packed_value
-        ref.verdict = snapshot.verdicts.get(name)
-        if ref.loose_value == packed_value:
-            ref.peeled = snapshot.packed.peeled.get(name)
-    return ref
+    return ref_for(snapshot, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,21 +186,6 @@ class RefView(Sequence[Ref]):
 
 def _identity(name: str) -> str:
     return name
-
-
-def load_snapshot(git_dir: str) -> RefSnapshot:
-    """Read a repository's ref files (no verdicts yet). Raises RefsUnavailable for reftable."""
-    from tui.core.gitconfig import read_config, repo_settings
-    from tui.core.scan import reftable_in_use
-
-    config, error = read_config(os.path.join(git_dir, "config"))
-    settings = repo_settings(config)
-    if reftable_in_use(git_dir, settings.ref_storage):
-        raise RefsUnavailable(
-            "this repository uses the reftable ref storage; gitward reads only loose files and "
-            "packed-refs. Use 'git for-each-ref'."
-        )
-    return read_snapshot(git_dir, settings.object_format)
 
 
 def judge(snapshot: RefSnapshot) -> None:

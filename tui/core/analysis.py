@@ -33,17 +33,28 @@ _EXAMPLES = 3  # ref names quoted in an aggregated problem
 _FATAL_ANOMALY_WORDS = ("git refuses", "cannot read", "not a regular file")
 
 
-def collect_locks(git_dir: str, loose: LooseWalk, now: float, worktree_dirs: dict[str, str]) -> list[LockFile]:
-    """Lock and leftover files with their ages. ``worktree_dirs``: id -> admin dir."""
+def collect_locks(
+    git_dir: str,
+    loose: LooseWalk,
+    now: float,
+    worktree_dirs: dict[str, str],
+    git_dir_names: list[str] | None = None,
+) -> list[LockFile]:
+    """Lock and leftover files with their ages. ``worktree_dirs``: id -> admin dir.
+
+    ``git_dir_names``: ``list_names(git_dir)`` when the caller already listed it.
+    """
     locks: list[LockFile] = []
-    for name in _present(git_dir, TOP_LEVEL_LOCKS):
+    if git_dir_names is None:
+        git_dir_names = list_names(git_dir) or []
+    for name in _present(git_dir_names, TOP_LEVEL_LOCKS):
         mtime = _mtime(f"{git_dir}/{name}")
         if mtime is not None:
             locks.append(LockFile(name, name, max(0.0, now - mtime), LOCK_GRACE_SECONDS[name]))
     for path, mtime in loose.lock_files:
         locks.append(LockFile(path, "ref", max(0.0, now - mtime), LOCK_GRACE_SECONDS["ref"]))
     for worktree_id, admin_dir in worktree_dirs.items():
-        for name in _present(admin_dir, ("index.lock", "HEAD.lock")):
+        for name in _present(list_names(admin_dir) or [], ("index.lock", "HEAD.lock")):
             mtime = _mtime(f"{admin_dir}/{name}")
             if mtime is not None:
                 rel = f"worktrees/{worktree_id}/{name}"
@@ -51,12 +62,17 @@ def collect_locks(git_dir: str, loose: LooseWalk, now: float, worktree_dirs: dic
     return locks
 
 
-def _present(directory: str, names: tuple[str, ...]) -> list[str]:
-    """Which of ``names`` exist in ``directory``: one directory read instead of a stat each."""
+def list_names(directory: str) -> list[str] | None:
+    """The entries of ``directory`` (None: it cannot be listed)."""
     try:
-        return [name for name in os.listdir(directory) if name in names]
+        return os.listdir(directory)
     except OSError:
-        return []
+        return None
+
+
+def _present(names_in_dir: list[str], names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` exist: one directory read instead of a stat each."""
+    return [name for name in names_in_dir if name in names]
 
 
 def _mtime(path: str) -> float | None:

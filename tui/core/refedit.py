@@ -155,7 +155,7 @@ def open_repo_context(git_dir: str) -> RepoContext:
 
 
 def reftable_blocker(ctx: RepoContext) -> str | None:
-    from tui.core.scan import reftable_in_use
+    from tui.core.refstore import reftable_in_use
 
     if reftable_in_use(ctx.git_dir, ctx.settings.ref_storage):
         return (

@@ -8,15 +8,13 @@ different values.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tui.core.loose import LooseRef, LooseWalk, read_loose_file, walk_loose_refs
 from tui.core.model import Ref, RefCounts, Source, Verdict
 from tui.core.packed import PackedRefs, bytes_key, read_packed_refs
-
-# Per-worktree ref namespaces (git's worktree.c: is_per_worktree_ref).
-PER_WORKTREE_PREFIXES = ("refs/bisect/", "refs/worktree/", "refs/rewritten/")
 
 HEX_WIDTH = {"sha1": 40, "sha256": 64}
 
@@ -50,6 +48,36 @@ class RefSnapshot:
                 return self.resolve(loose.symbolic_target, depth + 1)
             return loose.value
         return self.packed.get(name)
+
+
+class RefsUnavailable(Exception):
+    """The repository keeps its refs in a storage gitward does not read (reftable)."""
+
+
+def reftable_in_use(git_dir: str, ref_storage: str) -> bool:
+    if ref_storage != "files":
+        return True
+    # Older reftable repos (and git's own safety stub) make refs/heads a regular file.
+    try:
+        return stat.S_ISREG(os.lstat(f"{git_dir}/refs/heads").st_mode)
+    except OSError:
+        return False
+
+
+def load_snapshot(git_dir: str) -> RefSnapshot:
+    """Read a repository's ref files as its config says (no verdicts yet).
+
+    Raises RefsUnavailable for reftable: nothing is misread.
+    """
+    from tui.core.gitconfig import read_config, repo_settings
+
+    settings = repo_settings(read_config(f"{git_dir}/config")[0])
+    if reftable_in_use(git_dir, settings.ref_storage):
+        raise RefsUnavailable(
+            "this repository uses the reftable ref storage; gitward reads only loose files and "
+            "packed-refs. Use 'git for-each-ref'."
+        )
+    return read_snapshot(git_dir, settings.object_format)
 
 
 def read_snapshot(git_dir: str, object_format: str = "sha1") -> RefSnapshot:
@@ -117,6 +145,28 @@ class ObjectReader:
         if obj is None:
             return None
         return obj.type_str
+
+    def commit_time(self, oid: str) -> float | None:
+        """Commit time (epoch seconds) of the commit ``oid`` peels to; None when it is missing.
+
+        Raises TypeError when the object does not peel to a commit (a blob or a tree).
+        """
+        import pygit2
+
+        repo = self._open()
+        if repo is None:
+            raise LookupError(self.error)
+        try:
+            obj = repo.get(oid)
+        except Exception:
+            return None
+        if obj is None:
+            return None
+        try:
+            commit = obj.peel(pygit2.Commit)
+        except Exception as exc:
+            raise TypeError(f"{oid} is not a commit") from exc
+        return float(commit.commit_time)
 
     def merge_base(self, one: str, other: str) -> str | None:
         """Best common ancestor of two commits (None: unrelated histories)."""
@@ -230,7 +280,6 @@ def iter_refs(
     include_head: bool = True,
 ) -> Iterator[Ref]:
     """Every ref in git's byte-wise order, with its source and (for shadows) verdict."""
-    peeled = snapshot.packed.peeled
     loose = snapshot.loose.refs
     if shadowed_only:
         # Bisection per loose name: the packed-refs dict of a Gerrit repo is never built.
@@ -242,28 +291,32 @@ def iter_refs(
         names.extend(n for n in packed if n.startswith(prefix))
     names.sort(key=_sort_key(names))
     if include_head and not shadowed_only and snapshot.head is not None and "HEAD".startswith(prefix):
-        yield _loose_ref("HEAD", snapshot.head, snapshot)
+        yield ref_for(snapshot, "HEAD")
     for name in names:
-        loose_ref = loose.get(name)
-        packed_value = packed.get(name)
-        if loose_ref is None:
-            yield Ref(name=name, source=Source.PACKED, value=packed_value, packed_value=packed_value, peeled=peeled.get(name))
-        elif packed_value is None:
-            yield _loose_ref(name, loose_ref, snapshot)
-        else:
-            ref = _loose_ref(name, loose_ref, snapshot)
-            ref.source = Source.BOTH
-            ref.packed_value = packed_value
-            ref.verdict = snapshot.verdicts.get(name)
-            # git ignores a packed peeled value once the loose file wins.
-            if ref.loose_value == packed_value:
-                ref.peeled = peeled.get(name)
-            yield ref
+        yield ref_for(snapshot, name, packed.get(name))
 
 
-def _loose_ref(name: str, loose: LooseRef, snapshot: RefSnapshot) -> Ref:
+_UNKNOWN = object()
+
+
+def ref_for(snapshot: RefSnapshot, name: str, packed_value=_UNKNOWN) -> Ref:
+    """The ``Ref`` for one name (``HEAD`` included), as ``iter_refs`` lists it.
+
+    ``packed_value``: the packed value when the caller already looked it up (None: not packed).
+    """
+    loose = snapshot.head if name == "HEAD" else snapshot.loose.refs.get(name)
+    if packed_value is _UNKNOWN:
+        packed_value = None if name == "HEAD" else snapshot.packed.get(name)
+    if loose is None:
+        return Ref(
+            name=name,
+            source=Source.PACKED,
+            value=packed_value,
+            packed_value=packed_value,
+            peeled=snapshot.packed.peeled.get(name),
+        )
     value = loose.value if not loose.symbolic_target else snapshot.resolve(loose.symbolic_target, 1)
-    return Ref(
+    ref = Ref(
         name=name,
         source=Source.LOOSE,
         value=None if loose.broken_reason else value,
@@ -271,6 +324,14 @@ def _loose_ref(name: str, loose: LooseRef, snapshot: RefSnapshot) -> Ref:
         symbolic_target=loose.symbolic_target,
         broken_reason=loose.broken_reason,
     )
+    if packed_value is not None:
+        ref.source = Source.BOTH
+        ref.packed_value = packed_value
+        ref.verdict = snapshot.verdicts.get(name)
+        # git ignores a packed peeled value once the loose file wins.
+        if ref.loose_value == packed_value:
+            ref.peeled = snapshot.packed.peeled.get(name)
+    return ref
 
 
 def _sort_key(names: list[str]):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from tui.core import analysis
 from tui.core.discovery import Candidate, discover
 from tui.core.gitconfig import read_config, repo_settings
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
-from tui.core.refstore import HEX_WIDTH, RefSnapshot, count_refs, judge_shadows, read_snapshot
+from tui.core.refstore import HEX_WIDTH, RefSnapshot, count_refs, judge_shadows, read_snapshot, reftable_in_use
 from tui.core.worktrees import git_sync_view, list_worktrees
 
 # Below this many repositories a process pool costs more than it saves (measured: see README).
@@ -52,26 +51,10 @@ class HostScan:
         }
 
 
-def reftable_in_use(git_dir: str, ref_storage: str) -> bool:
-    if ref_storage != "files":
-        return True
-    # Older reftable repos (and git's own safety stub) make refs/heads a regular file.
-    try:
-        return stat.S_ISREG(os.lstat(f"{git_dir}/refs/heads").st_mode)
-    except OSError:
-        return False
-
-
 def scan_repo(candidate: Candidate, now: float | None = None, judge: bool = True) -> RepoReport:
     """Read one repository. Never raises for bad input: problems go into the report."""
     now = time.time() if now is None else now
-    report = RepoReport(
-        path=candidate.path,
-        root=candidate.root,
-        name=candidate.name,
-        layout=candidate.layout,
-        git_dir=candidate.git_dir,
-    )
+    report = _empty_report(candidate)
     try:
         _fill_report(report, candidate, now, judge)
     except OSError as exc:
@@ -80,6 +63,24 @@ def scan_repo(candidate: Candidate, now: float | None = None, judge: bool = True
             Problem("unreadable", Severity.WARNING, f"{exc.filename or candidate.path}: {exc.strerror or exc}")
         )
     return report
+
+
+def worktree_report(candidate: Candidate, now: float | None = None) -> RepoReport:
+    """Only what ``gitward worktrees`` needs: the config and the worktrees; no refs, no verdicts."""
+    report = _empty_report(candidate)
+    settings = repo_settings(read_config(f"{candidate.git_dir}/config")[0])
+    _fill_worktrees(report, candidate, settings, time.time() if now is None else now)
+    return report
+
+
+def _empty_report(candidate: Candidate) -> RepoReport:
+    return RepoReport(
+        path=candidate.path,
+        root=candidate.root,
+        name=candidate.name,
+        layout=candidate.layout,
+        git_dir=candidate.git_dir,
+    )
 
 
 def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bool) -> None:
@@ -111,9 +112,12 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     report.head_target = snapshot.head.symbolic_target if snapshot.head else None
     report.head = snapshot.resolve("HEAD")
     report.packed_refs_size = snapshot.packed.size if snapshot.packed.exists else None
-    report.last_fetch = _mtime(f"{git_dir}/FETCH_HEAD")
+    # One listing of the git dir answers "is there a FETCH_HEAD?" and "which lock files?".
+    git_dir_names = analysis.list_names(git_dir)
+    if git_dir_names is None or "FETCH_HEAD" in git_dir_names:
+        report.last_fetch = _mtime(f"{git_dir}/FETCH_HEAD")
     worktree_dirs = _fill_worktrees(report, candidate, settings, now, snapshot)
-    report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs)
+    report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs, git_dir_names)
     report.problems.extend(repo_problems(snapshot, report))
 
 

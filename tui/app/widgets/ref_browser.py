@@ -22,7 +22,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.dialogs.ref_detail import RefDetail
 from tui.app.objects import CommitDates
-from tui.app.refindex import RefIndex, RefsUnavailable, load_snapshot
+from tui.app.refindex import RefIndex
+from tui.core.refstore import RefsUnavailable, load_snapshot
 from tui.app.text import clean
 from tui.app.widgets.namespace_tree import NamespaceTree
 from tui.app.widgets.ref_list import RefList
