@@ -8,7 +8,7 @@ CORE_MODULES = [
     "tui.core.discovery", "tui.core.worktrees", "tui.core.analysis", "tui.core.scan",
     "tui.core.gitconfig", "tui.core.redact", "tui.core.config", "tui.core.paths", "tui.core.demo",
     "tui.core.locking", "tui.core.ownership", "tui.core.journal", "tui.core.refedit", "tui.core.worktree_edit",
-    "tui.core.sync", "tui.core.synclog", "tui.core.gitsync", "tui.core.jobs", "tui.core.fsutil",
+    "tui.core.sync", "tui.core.synclog", "tui.core.gitsync", "tui.core.jobs", "tui.core.fsutil", "tui.core.libgit2",
 ]
 
 

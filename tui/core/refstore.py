@@ -12,6 +12,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from tui.core import libgit2
 from tui.core.loose import LooseRef, LooseWalk, read_loose_file, walk_loose_refs
 from tui.core.model import Ref, RefCounts, Source, Verdict
 from tui.core.packed import PackedRefs, bytes_key, read_packed_refs
@@ -123,23 +124,23 @@ class ObjectReader:
     def _open(self):
         if self._repo is None and self.error is None:
             try:
-                import pygit2
-
-                _disable_owner_validation(pygit2)
-                # Open the git dir itself as bare: no discovery, no work tree, nothing executed.
-                flags = pygit2.enums.RepositoryOpenFlag.NO_SEARCH | pygit2.enums.RepositoryOpenFlag.BARE
-                self._repo = pygit2.Repository(self.git_dir, flags)
+                # The object database alone: no config, no refdb, nothing executed.
+                self._repo = libgit2.open_objects(self.git_dir)
             except Exception as exc:  # libgit2 raises several types; all mean "cannot read"
                 self.error = f"cannot open object store: {exc}"
         return self._repo
 
-    def kind(self, oid: str) -> str | None:
-        """'commit', 'tag', 'tree', 'blob', or None when the object is missing."""
+    def _repo_or_raise(self):
         repo = self._open()
         if repo is None:
             raise LookupError(self.error)
+        return repo
+
+    def kind(self, oid: str) -> str | None:
+        """'commit', 'tag', 'tree', 'blob', or None when the object is missing."""
+        repo = self._repo_or_raise()
         try:
-            obj = repo.get(oid)
+            obj = libgit2.lookup(repo, oid)
         except Exception:
             return None
         if obj is None:
@@ -151,66 +152,30 @@ class ObjectReader:
 
         Raises TypeError when the object does not peel to a commit (a blob or a tree).
         """
-        import pygit2
-
-        repo = self._open()
-        if repo is None:
-            raise LookupError(self.error)
+        repo = self._repo_or_raise()
         try:
-            obj = repo.get(oid)
+            obj = libgit2.lookup(repo, oid)
         except Exception:
             return None
         if obj is None:
             return None
         try:
-            commit = obj.peel(pygit2.Commit)
+            commit = obj.peel(libgit2.load().Commit)
         except Exception as exc:
             raise TypeError(f"{oid} is not a commit") from exc
         return float(commit.commit_time)
 
     def merge_base(self, one: str, other: str) -> str | None:
         """Best common ancestor of two commits (None: unrelated histories)."""
-        import pygit2
-
-        repo = self._open()
-        if repo is None:
-            raise LookupError(self.error)
-        base = repo.merge_base(pygit2.Oid(hex=one), pygit2.Oid(hex=other))
+        repo = self._repo_or_raise()
+        oid = libgit2.load().Oid
+        base = repo.merge_base(oid(hex=one), oid(hex=other))
         return str(base) if base is not None else None
 
     def descends_from(self, descendant: str, ancestor: str) -> bool:
-        import pygit2
-
-        repo = self._open()
-        if repo is None:
-            raise LookupError(self.error)
-        return bool(repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
-
-
-_libgit2_configured = False
-
-
-def _disable_owner_validation(pygit2) -> None:
-    """Configure libgit2 once for reading objects on a host."""
-    global _libgit2_configured
-    if _libgit2_configured:
-        return
-    _libgit2_configured = True
-    # An operator often scans repos owned by the git service user. Reading objects runs
-    # nothing from the repository, so libgit2's safe.directory owner check only gets in
-    # the way here. Writes go through our own code with explicit owner checks.
-    try:
-        pygit2.option(pygit2.enums.Option.SET_OWNER_VALIDATION, 0)
-    except Exception:
-        pass
-    # Object reads must not depend on the operator's ~/.gitconfig or /etc/gitconfig, and
-    # re-reading them for each of 2,000 repositories costs ~20 syscalls a repository.
-    levels = pygit2.enums.ConfigLevel
-    for level in (levels.SYSTEM, levels.XDG, levels.GLOBAL, levels.PROGRAMDATA):
-        try:
-            pygit2.settings.search_path[level] = os.devnull
-        except Exception:
-            pass
+        repo = self._repo_or_raise()
+        oid = libgit2.load().Oid
+        return bool(repo.descendant_of(oid(hex=descendant), oid(hex=ancestor)))
 
 
 def judge_shadow(loose: LooseRef, packed_value: str, objects: ObjectReader) -> Verdict:
