@@ -217,3 +217,73 @@ def test_unrelated_histories_in_a_shallow_clone_are_undecidable_not_diverged(tmp
     write_loose(clone, "refs/heads/old", commits[4])  # history between them is cut off
     _, refs = refs_by_name(clone)
     assert refs["refs/heads/old"].verdict is Verdict.UNDECIDABLE
+
+
+def _walk_as_data(walk):
+    return (
+        {name: (r.value, r.symbolic_target, r.broken_reason) for name, r in walk.refs.items()},
+        sorted(walk.lock_files), sorted(walk.empty_dirs), sorted(walk.errors),
+    )
+
+
+@pytest.fixture
+def messy_repo(repo):
+    """Loose refs of every kind: plain, symbolic, broken, a lock file, an empty directory."""
+    path, commits = repo
+    for i in range(40):
+        git(path, "update-ref", f"refs/changes/{i:02d}/10{i:02d}/1", commits[i % 6])
+    git(path, "pack-refs", "--all")
+    for i in range(0, 40, 3):
+        write_loose(path, f"refs/changes/{i:02d}/10{i:02d}/1", commits[(i + 1) % 6])
+    git(path, "symbolic-ref", "refs/heads/alias", "refs/heads/main")
+    write_loose(path, "refs/heads/broken", b"")
+    write_loose(path, "refs/heads/busy.lock", commits[0])
+    (path / "refs/empty/dir").mkdir(parents=True)
+    return path, commits
+
+
+def test_loose_walk_in_a_child_process_matches_the_walk_here(messy_repo):
+    from tui.core.loose import start_loose_walk_in_child, walk_loose_refs
+
+    path, _ = messy_repo
+    in_child = start_loose_walk_in_child(str(path))()
+    assert _walk_as_data(in_child) == _walk_as_data(walk_loose_refs(str(path)))
+    assert in_child.refs["refs/heads/broken"].broken_reason and in_child.lock_files
+
+
+def test_forked_snapshot_gives_the_same_refs_as_git(messy_repo, monkeypatch):
+    from tui.core import refstore
+
+    path, _ = messy_repo
+    monkeypatch.setattr(refstore, "FORK_WALK_MIN_PACKED_BYTES", 0)  # this small repo forks too
+    forked = refstore.load_snapshot(str(path), may_fork=True)
+    judge_shadows(forked)
+    here = refstore.load_snapshot(str(path))
+    judge_shadows(here)
+    assert _walk_as_data(forked.loose) == _walk_as_data(here.loose)
+    listed = {r.name: r.value for r in iter_refs(forked, include_head=False) if r.value}
+    assert listed == for_each_ref(path)
+    assert forked.verdicts == here.verdicts and Verdict.DEAD_PACKED in forked.verdicts.values()
+
+
+def test_loose_refs_are_read_only_after_packed_refs_is_in_memory(repo):
+    """git pack-refs renames packed-refs into place, then deletes the loose files: a reader that
+    took its packed-refs bytes before looking at loose files never misses a ref."""
+    from tui.core.packed import read_packed_refs
+
+    path, commits = repo
+    git(path, "pack-refs", "--all")
+    original_size = (path / "packed-refs").stat().st_size
+    git(path, "update-ref", "refs/heads/moving", commits[1])
+    seen = []
+
+    def concurrent_pack_refs(size: int) -> None:
+        seen.append(size)
+        git(path, "pack-refs", "--all")  # moves refs/heads/moving into packed-refs now
+
+    before = read_packed_refs(str(path), after_read=concurrent_pack_refs)
+    assert seen == [original_size]  # called once, with the bytes already read
+    assert "refs/heads/moving" not in before and before.get("refs/heads/main") == commits[-1]
+    assert not (path / "refs/heads/moving").exists()  # the concurrent pack-refs did run
+    after = read_packed_refs(str(path), after_read=seen.append)
+    assert after.get("refs/heads/moving") == commits[1] and seen[-1] > original_size

@@ -218,7 +218,7 @@ def cmd_refs(args: argparse.Namespace) -> int:
 
     candidate = open_repo(args.repo)
     try:
-        snapshot = load_snapshot(candidate.git_dir)
+        snapshot = load_snapshot(candidate.git_dir, may_fork=True)  # the CLI has one thread
     except RefsUnavailable as exc:
         raise UsageError(f"{args.repo}: {exc} (reftable-unsupported)") from exc
     judge_shadows(snapshot)

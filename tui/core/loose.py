@@ -7,6 +7,7 @@ path reads thousands of repositories, so every syscall counts.
 from __future__ import annotations
 
 import errno
+import marshal
 import os
 import re
 from dataclasses import dataclass, field
@@ -140,3 +141,58 @@ def _walk_dir(path: str, name: str, hex_width: int, walk: LooseWalk, is_top: boo
             refs[child] = LooseRef(broken_reason="invalid ref name: git ignores this file")
         else:
             refs[child] = read_loose_file(entry.path, hex_width)
+
+
+def start_loose_walk_in_child(git_dir: str, top: str = "refs", hex_width: int = 40):
+    """Walk the loose refs in a forked child while this process does something else.
+
+    Returns a function that waits for the child and gives its ``LooseWalk``. On a Gerrit
+    repository the walk (thousands of directories and files) and the parse of a large
+    packed-refs take about as long each: on two cores they overlap. Only for processes with
+    a single thread (the CLI): forking a threaded process can deadlock the child. If the
+    child fails for any reason the walk is simply done again here.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: walk, send, leave without running any parent cleanup
+        status = 1
+        try:
+            os.close(read_end)
+            payload = marshal.dumps(_walk_to_tuples(walk_loose_refs(git_dir, top, hex_width)))
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(write_end, view):]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+
+    def result() -> LooseWalk:
+        with os.fdopen(read_end, "rb") as pipe:
+            payload = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status == 0:
+            try:
+                return _walk_from_tuples(marshal.loads(payload))
+            except (EOFError, ValueError, TypeError):
+                pass
+        return walk_loose_refs(git_dir, top, hex_width)
+
+    return result
+
+
+def _walk_to_tuples(walk: LooseWalk) -> tuple:
+    refs = walk.refs
+    return (
+        list(refs),
+        [(r.value, r.symbolic_target, r.broken_reason) for r in refs.values()],
+        walk.lock_files,
+        walk.empty_dirs,
+        walk.errors,
+    )
+
+
+def _walk_from_tuples(data: tuple) -> LooseWalk:
+    names, fields, lock_files, empty_dirs, errors = data
+    refs = dict(zip(names, (LooseRef(*f) for f in fields)))
+    return LooseWalk(refs=refs, lock_files=lock_files, empty_dirs=empty_dirs, errors=errors)

@@ -398,32 +398,21 @@ def _read_all(fd: int, size_hint: int) -> bytes:
     return chunks[0] if len(chunks) == 2 else b"".join(chunks)
 
 
-def read_packed_refs(git_dir: str, hex_width: int = 40) -> PackedRefs:
-    """Read ``<git_dir>/packed-refs``. Problems become anomalies, never exceptions."""
-    path = os.path.join(git_dir, "packed-refs")
-    try:
-        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
-    except FileNotFoundError:
-        return PackedRefs()
-    except OSError as exc:
-        return PackedRefs(exists=True, anomalies=[Anomaly(0, f"cannot stat packed-refs: {exc.strerror}")])
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO here must not hang a scan
-    except OSError as exc:
-        return PackedRefs(exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")])
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return PackedRefs(
-                exists=True, is_symlink=is_link, anomalies=[Anomaly(0, "packed-refs is not a regular file")]
-            )
-        # Decoded and handed over in one expression: no local keeps a second copy of a
-        # Gerrit-sized file alive while it is parsed.
-        result = _parse_text(_read_all(fd, st.st_size).decode("utf-8", "surrogateescape"), st.st_size, hex_width)
-    except OSError as exc:
-        return PackedRefs(exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")])
-    finally:
-        os.close(fd)
+def read_packed_refs(git_dir: str, hex_width: int = 40, after_read=None) -> PackedRefs:
+    """Read ``<git_dir>/packed-refs``. Problems become anomalies, never exceptions.
+
+    ``after_read(size)``: called once the file's bytes are in memory (size 0 when it proved
+    missing or unreadable), before they are parsed: the loose refs may be read from then on without
+    missing a ref that a concurrent 'git pack-refs' moves (see ``refstore.read_snapshot``).
+    """
+    data, st, is_link, failure = _read_packed_file(os.path.join(git_dir, "packed-refs"))
+    if after_read is not None:
+        after_read(len(data[0]) if data else 0)
+    if failure is not None:
+        return failure
+    # The bytes are decoded and dropped in one expression: no local keeps a second copy of
+    # a Gerrit-sized file alive while it is parsed.
+    result = _parse_text(data.pop().decode("utf-8", "surrogateescape"), st.st_size, hex_width)
     result.mtime = st.st_mtime
     result.is_symlink = is_link
     if is_link:
@@ -436,3 +425,32 @@ def read_packed_refs(git_dir: str, hex_width: int = 40) -> PackedRefs:
             ),
         )
     return result
+
+
+def _read_packed_file(path: str) -> tuple[list[bytes], os.stat_result | None, bool, PackedRefs | None]:
+    """([the bytes], stat, is_symlink, None), or a PackedRefs saying why there are none."""
+    try:
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return [], None, False, PackedRefs()
+    except OSError as exc:
+        return [], None, False, PackedRefs(exists=True, anomalies=[Anomaly(0, f"cannot stat packed-refs: {exc.strerror}")])
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO here must not hang a scan
+    except OSError as exc:
+        return [], None, is_link, PackedRefs(
+            exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")]
+        )
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return [], st, is_link, PackedRefs(
+                exists=True, is_symlink=is_link, anomalies=[Anomaly(0, "packed-refs is not a regular file")]
+            )
+        return [_read_all(fd, st.st_size)], st, is_link, None
+    except OSError as exc:
+        return [], None, is_link, PackedRefs(
+            exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")]
+        )
+    finally:
+        os.close(fd)

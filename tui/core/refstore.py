@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from tui.core import libgit2
-from tui.core.loose import LooseRef, LooseWalk, read_loose_file, walk_loose_refs
+from tui.core.loose import LooseRef, LooseWalk, read_loose_file, start_loose_walk_in_child, walk_loose_refs
 from tui.core.model import Ref, RefCounts, Source, Verdict
 from tui.core.packed import PackedRefs, bytes_key, read_packed_refs
 
@@ -65,7 +66,7 @@ def reftable_in_use(git_dir: str, ref_storage: str) -> bool:
         return False
 
 
-def load_snapshot(git_dir: str) -> RefSnapshot:
+def load_snapshot(git_dir: str, *, may_fork: bool = False) -> RefSnapshot:
     """Read a repository's ref files as its config says (no verdicts yet).
 
     Raises RefsUnavailable for reftable: nothing is misread.
@@ -78,15 +79,31 @@ def load_snapshot(git_dir: str) -> RefSnapshot:
             "this repository uses the reftable ref storage; gitward reads only loose files and "
             "packed-refs. Use 'git for-each-ref'."
         )
-    return read_snapshot(git_dir, settings.object_format)
+    return read_snapshot(git_dir, settings.object_format, may_fork=may_fork)
 
 
-def read_snapshot(git_dir: str, object_format: str = "sha1") -> RefSnapshot:
+# Below this size a packed-refs parses faster than a child process starts and reports back.
+FORK_WALK_MIN_PACKED_BYTES = 1 << 20
+
+
+def read_snapshot(git_dir: str, object_format: str = "sha1", *, may_fork: bool = False) -> RefSnapshot:
+    """Read packed-refs, the loose refs and HEAD.
+
+    ``may_fork``: a single-threaded caller (the CLI) allows the loose walk to run in a child
+    process while a large packed-refs is parsed here.
+    """
     hex_width = HEX_WIDTH.get(object_format, 40)
-    # Read packed-refs first, then loose: a concurrent 'git pack-refs' writes packed-refs
-    # before deleting loose files, so this order never misses a ref that was being moved.
-    packed = read_packed_refs(git_dir, hex_width)
-    loose = walk_loose_refs(git_dir, "refs", hex_width)
+    forked_walk = []
+
+    def start_loose_walk(packed_size: int) -> None:
+        # Called once packed-refs' bytes are read and before they are parsed. The loose refs
+        # must be read after packed-refs: a concurrent 'git pack-refs' writes packed-refs
+        # before deleting loose files, so this order never misses a ref that was being moved.
+        if may_fork and packed_size >= FORK_WALK_MIN_PACKED_BYTES and threading.active_count() == 1:
+            forked_walk.append(start_loose_walk_in_child(git_dir, "refs", hex_width))
+
+    packed = read_packed_refs(git_dir, hex_width, after_read=start_loose_walk)
+    loose = forked_walk[0]() if forked_walk else walk_loose_refs(git_dir, "refs", hex_width)
     head = read_loose_file(f"{git_dir}/HEAD", hex_width, missing_ok=True)
     return RefSnapshot(git_dir=git_dir, packed=packed, loose=loose, head=head, hex_width=hex_width)
 
