@@ -136,6 +136,10 @@ def _fixture_labels(text: str) -> set[str]:
 
 
 def gitward_argv(*args: str) -> list[str]:
+    """The ``gitward`` script installed next to this interpreter, as an operator runs it."""
+    script = os.path.join(os.path.dirname(sys.executable), "gitward")
+    if os.access(script, os.X_OK):
+        return [script, *args]
     return [sys.executable, "-m", "tui", *args]
 
 

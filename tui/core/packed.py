@@ -146,6 +146,9 @@ def _parse_text(text: str, size: int, hex_width: int) -> PackedRefs:
         canonical = clean_so_far and bool(_canonical_body(hex_width).fullmatch(text, body_start))
         may_hold_invalid_names = _may_hold_invalid_names(text, body_start)
     lines = text.split("\n")
+    # Two whole-text questions answered in C before the text goes: per-line answers cost
+    # ~10 ms on 200,000 refs.
+    shape = _BodyShape(has_peeled="\n^" in text, ascii=text.isascii())
     # A Gerrit packed-refs runs to hundreds of MB: from here on only the lines are kept.
     del text
     if lines[-1] == "":
@@ -158,7 +161,7 @@ def _parse_text(text: str, size: int, hex_width: int) -> PackedRefs:
                 "('unterminated line in packed-refs'), every git command here fails",
             )
         )
-    if not (canonical and _use_canonical_lines(lines, start, hex_width, result)):
+    if not (canonical and _use_canonical_lines(lines, start, hex_width, result, shape)):
         # Any doubt: the exact line-by-line parser names every anomaly with its line.
         result._dict = {}
         result.peeled = {}
@@ -276,7 +279,13 @@ def _only_missing_header(anomalies: list[Anomaly]) -> bool:
     return all(a.message.startswith("missing header") for a in anomalies)
 
 
-def _use_canonical_lines(lines: list[str], start: int, hex_width: int, result: PackedRefs) -> bool:
+@dataclass(frozen=True, slots=True)
+class _BodyShape:
+    has_peeled: bool  # some line starts with '^'
+    ascii: bool  # every name is ASCII: str order is git's byte order
+
+
+def _use_canonical_lines(lines: list[str], start: int, hex_width: int, result: PackedRefs, shape: _BodyShape) -> bool:
     """Fast path for a body the canonical pattern matched (200,000 refs in ~0.1 s).
 
     The ref lines are kept sorted for bisection. Any doubt (duplicates, a false 'sorted'
@@ -284,7 +293,7 @@ def _use_canonical_lines(lines: list[str], start: int, hex_width: int, result: P
     """
     sep = hex_width
     ref_lines = lines[start:] if start else lines
-    if any(line[0] == "^" for line in ref_lines):
+    if shape.has_peeled:
         peeled = result.peeled
         with_peeled, ref_lines = ref_lines, []
         for line in with_peeled:
@@ -293,6 +302,10 @@ def _use_canonical_lines(lines: list[str], start: int, hex_width: int, result: P
             else:
                 ref_lines.append(line)
     names = [line[sep + 1 :] for line in ref_lines]
+    if shape.ascii and not any(map(str.__ge__, names, islice(names, 1, None))):
+        # Strictly increasing: sorted as git sorts, no duplicates (the usual file).
+        result._use_sorted_lines(names, ref_lines, sep, None)
+        return True
     key = None if all(map(str.isascii, names)) else bytes_key
     in_order = sorted(names, key=key)
     if in_order != names:
