@@ -27,9 +27,13 @@ test: $(VENV)/.installed-test
 # hook adds ~15-20 ms to every gitward start, which is most of what F2 is measured against.
 BENCH_VENV ?= .venv-bench
 
-bench:
+$(BENCH_VENV)/.deps: pyproject.toml
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet .
+	touch $@
+
+# gitward itself is reinstalled every time: the benchmark must time the working tree.
+bench: $(BENCH_VENV)/.deps
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
 	$(BENCH_VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
 

@@ -20,7 +20,7 @@ from tui.core.refstore import judge_shadows, read_snapshot
 snapshot = read_snapshot(sys.argv[1])
 judge_shadows(snapshot)
 print(json.dumps({
-    "lean": libgit2.lean,
+    "lean": libgit2.is_lean(),
     "pygit2_package_loaded": "pygit2" in sys.modules,
     "verdicts": {name: verdict.value for name, verdict in snapshot.verdicts.items()},
     "errors": snapshot.verdict_errors,
@@ -91,7 +91,7 @@ def test_full_import_after_the_lean_load_still_works(borrowing_repo):
         "import sys\n"
         "from tui.core import libgit2\n"
         "module = libgit2.load()\n"
-        "assert libgit2.lean and 'pygit2' not in sys.modules\n"
+        "assert libgit2.is_lean() and 'pygit2' not in sys.modules\n"
         "import pygit2\n"
         "repo = pygit2.Repository(sys.argv[1])\n"
         "print(repo.is_bare, pygit2.Commit is module.Commit)\n"

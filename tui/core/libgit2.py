@@ -25,24 +25,27 @@ import types
 
 _lock = threading.Lock()
 _module = None  # the module that provides Repository, Odb, Oid, Commit
-lean = False  # whether load() got the compiled module alone (for tests and benchmarks)
 
 
 def load():
     """The pygit2 API gitward uses: ``Repository``, ``Odb``, ``Oid``, ``Commit``."""
-    global _module, lean
+    global _module
     if _module is not None:
         return _module
     with _lock:
         if _module is None:
             module = _load_compiled_module()
-            lean = module is not None and module.__name__ == "pygit2._pygit2"
             if module is None:
                 import pygit2
 
                 module = pygit2
             _module = module
     return _module
+
+
+def is_lean() -> bool:
+    """Whether ``load()`` got the compiled module alone (for tests and benchmarks)."""
+    return _module is not None and _module.__name__ == "pygit2._pygit2"
 
 
 def _load_compiled_module():
@@ -78,16 +81,17 @@ def open_objects(git_dir: str):
     """A libgit2 repository that can read the objects of ``git_dir`` (raises on failure)."""
     module = load()
     if os.path.exists(os.path.join(git_dir, "shallow")):
-        return _open_full(module, git_dir)
+        return _open_full(git_dir)
     objects_dir = os.path.join(git_dir, "objects")
     if not os.path.isdir(objects_dir):
+        # libgit2 would open a file here and then call every object missing.
         raise OSError(f"{objects_dir} is not a directory")
     repo = module.Repository()
     repo.set_odb(module.Odb(objects_dir))
     return repo
 
 
-def _open_full(module, git_dir: str):
+def _open_full(git_dir: str):
     # Rare (shallow repositories): the full pygit2, whose options need its cffi layer.
     import pygit2
 

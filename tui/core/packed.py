@@ -306,7 +306,7 @@ def _use_canonical_lines(lines: list[str], start: int, hex_width: int, result: P
         # Strictly increasing: sorted as git sorts, no duplicates (the usual file).
         result._use_sorted_lines(names, ref_lines, sep, None)
         return True
-    key = None if all(map(str.isascii, names)) else bytes_key
+    key = None if shape.ascii or all(map(str.isascii, names)) else bytes_key
     in_order = sorted(names, key=key)
     if in_order != names:
         if result.sorted_claim:

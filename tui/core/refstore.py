@@ -93,17 +93,18 @@ def read_snapshot(git_dir: str, object_format: str = "sha1", *, may_fork: bool =
     process while a large packed-refs is parsed here.
     """
     hex_width = HEX_WIDTH.get(object_format, 40)
-    forked_walk = []
+    forked_walk = None  # waits for the child's LooseWalk, when one was started
 
     def start_loose_walk(packed_size: int) -> None:
         # Called once packed-refs' bytes are read and before they are parsed. The loose refs
         # must be read after packed-refs: a concurrent 'git pack-refs' writes packed-refs
         # before deleting loose files, so this order never misses a ref that was being moved.
+        nonlocal forked_walk
         if may_fork and packed_size >= FORK_WALK_MIN_PACKED_BYTES and threading.active_count() == 1:
-            forked_walk.append(start_loose_walk_in_child(git_dir, "refs", hex_width))
+            forked_walk = start_loose_walk_in_child(git_dir, "refs", hex_width)
 
     packed = read_packed_refs(git_dir, hex_width, after_read=start_loose_walk)
-    loose = forked_walk[0]() if forked_walk else walk_loose_refs(git_dir, "refs", hex_width)
+    loose = forked_walk() if forked_walk else walk_loose_refs(git_dir, "refs", hex_width)
     head = read_loose_file(f"{git_dir}/HEAD", hex_width, missing_ok=True)
     return RefSnapshot(git_dir=git_dir, packed=packed, loose=loose, head=head, hex_width=hex_width)
 
