@@ -86,6 +86,9 @@ def test_plan_refuses_what_it_cannot_sync(tmp_path):
         plan_sync(SyncRequest(str(tmp_path / "plain")))
     with pytest.raises(SyncError, match="no such directory"):
         plan_sync(SyncRequest(str(tmp_path / "absent")))
+    (tmp_path / "a-file").write_text("not a repository\n")
+    with pytest.raises(SyncError, match="a-file: not a directory"):
+        plan_sync(SyncRequest(str(tmp_path / "a-file")))
     lonely = tmp_path / "lonely.git"
     git(tmp_path, "init", "-q", "--bare", str(lonely))
     with pytest.raises(SyncError, match="no remote is configured"):

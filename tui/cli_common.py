@@ -40,17 +40,12 @@ def run_command(command: Callable[[], int | None]) -> int:
 
 def open_repo(path: str):
     """The repository a REPO argument names, as ``discovery.classify`` sees it."""
-    from tui.core.discovery import classify
+    from tui.core.discovery import NotARepository, repository_at
 
-    absolute = os.path.abspath(path)
-    if not os.path.exists(absolute):
-        raise UsageError(f"{path}: no such directory")
-    if not os.path.isdir(absolute):
-        raise UsageError(f"{path}: not a directory")
-    candidate = classify(absolute, os.path.dirname(absolute))
-    if candidate is None:
-        raise UsageError(f"{path}: not a git repository (nor a bare one); linked worktrees: give their main repository")
-    return candidate
+    try:
+        return repository_at(path)
+    except NotARepository as exc:
+        raise UsageError(str(exc)) from None
 
 
 def clean(text: str, *, redact: bool = False) -> str:

@@ -104,6 +104,29 @@ def classify(path: str, root: str) -> Candidate | None:
     return None
 
 
+class NotARepository(ValueError):
+    """A path given as one repository is not one; the message says why."""
+
+
+def repository_at(path: str, shown: str | None = None) -> Candidate:
+    """The repository at ``path`` (a REPO argument), as ``classify`` sees it.
+
+    ``shown``: how the path appears in the error (default: as given). Raises NotARepository.
+    """
+    shown = path if shown is None else shown
+    absolute = os.path.abspath(path)
+    if not os.path.exists(absolute):
+        raise NotARepository(f"{shown}: no such directory")
+    if not os.path.isdir(absolute):
+        raise NotARepository(f"{shown}: not a directory")
+    candidate = classify(absolute, os.path.dirname(absolute))
+    if candidate is None:
+        raise NotARepository(
+            f"{shown}: not a git repository (nor a bare one); for a linked worktree, give its main repository"
+        )
+    return candidate
+
+
 def _looks_like_git_sync(path: str) -> bool:
     # git-sync keeps its worktrees at <root>/.worktrees/<sha> and a symlink to one of them.
     worktrees_dir = f"{path}/.worktrees"

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from .discovery import Candidate, classify
+from .discovery import Candidate, NotARepository, repository_at
 from .gitconfig import GitConfig, read_config
 from .model import Layout
 from .redact import redact_text, redact_url
@@ -193,12 +193,10 @@ def plan_sync(request: SyncRequest, *, default_timeout: float = DEFAULT_TIMEOUT_
 
 
 def _candidate(path: str, shown: str) -> Candidate:
-    if not os.path.isdir(path):
-        raise SyncError(f"{shown}: no such directory")
-    candidate = classify(path, os.path.dirname(path))
-    if candidate is None:
-        raise SyncError(f"{shown}: not a git repository (for a linked worktree, give its main repository)")
-    return candidate
+    try:
+        return repository_at(path, shown)
+    except NotARepository as exc:
+        raise SyncError(str(exc)) from None
 
 
 def _is_empty_or_absent(path: str) -> bool:
