@@ -287,7 +287,7 @@ def test_t2401_prune_relative_gitdir_as_git_2_39(tmp_path: Path) -> None:
     # not in the admin dir, so `../../../rel/.git` points nowhere and the entry is pruned.
     def build(base: Path) -> Path:
         repo = new_repo(base / "sub" / "repo")
-        add(repo, "../rel")  # exists: from worktrees/rel/, ../../../rel/.git leads here
+        add(repo, "rel")  # from worktrees/rel/, ../../../rel/.git leads here (git 2.48's reading)
         (repo / ".git/worktrees/rel/gitdir").write_text("../../../rel/.git\n")
         return repo
 
