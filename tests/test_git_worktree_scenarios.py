@@ -745,6 +745,23 @@ def test_t2406_differs_sibling_repair_reports_net_changes(tmp_path: Path) -> Non
     assert messages(result.stdout) == ["repair: .git file incorrect: side1"]
 
 
+def test_t2406_repair_gitfile_of_a_relative_gitdir_wherever_gitward_runs(tmp_path: Path) -> None:
+    # git 2.39 reads worktrees/<id>/gitdir "../wt/.git" from the main worktree, where it runs.
+    def build(base: Path) -> Path:
+        repo = t2406_repo(base)
+        wt = add(repo, "../wt")
+        (repo / ".git/worktrees/wt/gitdir").write_text("../wt/.git\n")
+        (wt / ".git").unlink()
+        return repo
+
+    by_git, by_gitward = twins(tmp_path, build)
+    code, err = git_says(by_git[1], "worktree", "repair")
+    result = gitward("worktree", "repair", by_gitward[1], cwd=tmp_path)  # not from REPO
+    assert code == 0 and result.returncode == 0, result.stderr
+    assert messages(result.stdout) == messages(err) == ["repair: .git file broken: wt"]
+    assert_twins_agree(by_git, by_gitward)
+
+
 def test_t2406_repair_gitfile_from_main_dot_git(tmp_path: Path) -> None:
     build = lambda b: corrupt(b, lambda r: (r / "corrupt/.git").unlink())  # noqa: E731
     git_result, result = repair_both(tmp_path, build, git_cwd=".git", gitward_repo=".git")

@@ -572,13 +572,20 @@ def plan_repair(repo: WorktreeRepo, paths: list[str] = (), *, cwd: str | None = 
 def _read_gitdirs(repo: WorktreeRepo) -> dict[str, bytes | None]:
     """id -> gitdir contents (rtrimmed) for the admin dirs git lists; None: unreadable."""
     result: dict[str, bytes | None] = {}
+    resolver = GitdirResolver(repo.common_dir, repo.main_path)
     for wt in repo.list():
         if wt.main or wt.id is None or not wt.listed:
             continue
+        admin = repo.admin_dir(wt.id)
         try:
-            result[wt.id] = read_bytes(os.path.join(repo.admin_dir(wt.id), "gitdir")).rstrip(b" \t\n\r")
+            content = read_bytes(os.path.join(admin, "gitdir")).rstrip(b" \t\n\r")
         except OSError:
             result[wt.id] = None
+            continue
+        if content.endswith(b"/.git") and not content.startswith(b"/"):
+            # A relative path is used as it is, from where git runs (not gitward's cwd).
+            content = resolver.resolve(admin, content[: -len(b"/.git")]) + b"/.git"
+        result[wt.id] = content
     return result
 
 
