@@ -340,6 +340,13 @@ def test_t2401_differs_unreadable_gitdir_is_kept(tmp_path: Path, monkeypatch: py
         reason = "unable to read gitdir file (Permission denied)"
         assert git_dry.stderr.decode() == f"Removing worktrees/def: {reason}\n"
 
+        # Listing: git skips the entry (it cannot read the path); gitward says so, with git's reason.
+        theirs = call_as(user, run_git, git_repo, "worktree", "list", "--porcelain")
+        assert theirs.stdout.decode().count("worktree ") == 1
+        listed = run_cli_as(user, "worktrees", str(gw_repo), "--json")
+        entry = json.loads(listed.stdout)[1]
+        assert (entry["id"], entry["listed"], entry["prunable_reason"]) == ("def", False, reason)
+
         kept = f"Kept worktrees/def: its gitdir file could not be read ({reason}): unknown is not gone"
         dry = run_cli_as(user, "worktree", "prune", str(gw_repo), "--dry-run")
         assert dry.code == 0, dry.stderr
