@@ -497,7 +497,7 @@ def test_t2402_dot_git_directory_for_every_command(repo: Path) -> None:
     assert not worktree_list(repo)[1].locked
 
 
-def test_t2402_dot_git_of_a_bare_configured_repo_stays_bare(repo: Path) -> None:
+def test_t2402_differs_dot_git_of_a_bare_configured_repo_is_its_git_dir(repo: Path) -> None:
     # core.bare = true: git lists the main worktree as bare (at REPO), and so does gitward's
     # listing of REPO/.git; its path is the git dir (deliberate: a bare repository is its git dir).
     git(repo, "config", "core.bare", "true")
