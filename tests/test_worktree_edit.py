@@ -427,3 +427,20 @@ def test_ambiguous_id_and_path_is_refused(repo, tmp_path):
     # "x" is a suffix of two paths (git finds none), and the id of d1/x: that one
     assert run_cli("worktree", "lock", repo, "x", "--reason", "by id").returncode == 0
     assert (repo / ".git/worktrees/x/locked").read_text() == "by id\n"
+
+
+def test_prune_keeps_a_gitdir_it_could_not_read_whole(repo):
+    # should_prune_worktree(): "short read" when the file yields fewer bytes than stat() said
+    # (a file changing under git, or a sysfs file). git prunes; what it says is unknown: kept.
+    sysfs = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    if not sysfs.exists() or sysfs.stat().st_size == len(sysfs.read_bytes()):
+        pytest.skip("needs a sysfs file whose size lies (st_size 4096, fewer bytes readable)")
+    gitdir = repo / ".git/worktrees/source/gitdir"
+    gitdir.unlink()
+    gitdir.symlink_to(sysfs)
+    reason = f"short read (expected {sysfs.stat().st_size} bytes, read {len(sysfs.read_bytes())})"
+    assert prune_dry_run(repo) == {"source": reason}
+    result = run_cli("worktree", "prune", repo)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"Kept worktrees/source: its gitdir file could not be read ({reason})")
+    assert (repo / ".git/worktrees/source").is_dir()

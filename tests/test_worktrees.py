@@ -18,6 +18,7 @@ from gitutil import (
     common_dir,
     git,
     prune_dry_run,
+    run_git,
     worktree_list,
 )
 from hypothesis import HealthCheck, given, settings
@@ -514,15 +515,34 @@ def test_dotgit_is_a_directory_or_not_a_gitfile(repo: Path) -> None:
     assert codes(wts["b"]) == {"broken-worktree-gitfile"}
 
 
-def test_relative_gitdir_and_dotgit_paths(repo: Path) -> None:
-    # git >= 2.48 (worktree.useRelativePaths) writes these; resolve against worktrees/<id>/.
+def test_relative_gitdir_and_dotgit_paths_with_relative_worktrees_extension(repo: Path) -> None:
+    # git >= 2.48 (worktree.useRelativePaths) writes these, and always sets
+    # extensions.relativeWorktrees with them: resolve against worktrees/<id>/ as that git does.
     path = add(repo, "../wt")
-    rel = os.path.relpath(path / ".git", admin(repo, "wt"))
-    (admin(repo, "wt") / "gitdir").write_text(rel + "\n")
-    (path / ".git").write_text(f"gitdir: {os.path.relpath(admin(repo, 'wt'), path)}\n")
-    wt = by_id(list_worktrees(str(common_dir(repo)), main_path=None, bare=False))["wt"]
+    admin_dir = admin(repo, "wt")
+    git(repo, "config", "core.repositoryformatversion", "1")
+    git(repo, "config", "extensions.relativeWorktrees", "true")
+    rel = os.path.relpath(path / ".git", admin_dir)
+    (admin_dir / "gitdir").write_text(rel + "\n")
+    (path / ".git").write_text(f"gitdir: {os.path.relpath(admin_dir, path)}\n")
+    wt = by_id(list_worktrees(str(repo / ".git"), main_path=None, bare=False))["wt"]
     assert wt.path == str(path) and not wt.prunable and not wt.missing and not wt.problems
-    # git 2.39 would resolve that relative path against its cwd instead: no cross-check here.
+    # git 2.39 refuses to open such a repository at all: no cross-check here.
+    assert run_git(repo, "worktree", "list").returncode != 0
+
+
+def test_relative_gitdir_without_the_extension_follows_git_2_39(repo: Path) -> None:
+    # git 2.39 hands a relative gitdir to file_exists() as it is: relative to where git runs
+    # (the main worktree for `git -C REPO`), not to the admin dir.
+    path = add(repo, "../wt")
+    rel = os.path.relpath(path / ".git", admin(repo, "wt"))  # right from the admin dir only
+    (admin(repo, "wt") / "gitdir").write_text(rel + "\n")
+    wt = by_id(list_worktrees(str(common_dir(repo)), main_path=str(repo), bare=False))["wt"]
+    assert wt.prunable_reason == NOT_EXISTING
+    assert prune_dry_run(repo) == {"wt": NOT_EXISTING}
+    # Deliberate difference: git lists the raw text, we the path git looked at.
+    assert [e.path for e in worktree_list(repo)][1] == rel.removesuffix("/.git")
+    assert wt.path == os.path.realpath(repo / rel.removesuffix("/.git"))
 
 
 # --------------------------------------------------------------------------- never raise

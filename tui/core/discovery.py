@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tui.core.gitconfig import read_config
 from tui.core.model import Layout, Problem, Severity
 
 DEFAULT_MAX_DEPTH = 8  # GitLab hashed storage is 4 deep; leave room for nested roots
@@ -124,7 +125,32 @@ def repository_at(path: str, shown: str | None = None) -> Candidate:
         raise NotARepository(
             f"{shown}: not a git repository (nor a bare one); for a linked worktree, give its main repository"
         )
+    if candidate.layout is Layout.BARE:
+        owner = work_tree_owning(absolute)
+        if owner is not None:
+            return owner
     return candidate
+
+
+def work_tree_owning(git_dir: str) -> Candidate | None:
+    """The non-bare repository whose ``.git`` directory ``git_dir`` is, or None.
+
+    git run inside ``REPO/.git`` (t2402 "called in .git directory") lists the main worktree at
+    ``REPO`` (``get_main_worktree``: real path of the common dir, ``/.git`` stripped) and, with
+    ``core.bare = false`` as ``git init`` writes it, not bare. ``REPO/.git`` given as REPO is
+    that repository, not a bare one. With ``core.bare = true`` git calls it bare: so do we.
+    """
+    real = os.path.realpath(git_dir)
+    if os.path.basename(real) != ".git":
+        return None
+    config, _unreadable = read_config(os.path.join(real, "config"))
+    if config.get_bool("core", None, "bare") is True:
+        return None
+    work_tree = os.path.dirname(real)
+    owner = classify(work_tree, os.path.dirname(work_tree))
+    if owner is None or os.path.realpath(owner.git_dir) != real:
+        return None
+    return owner
 
 
 def _looks_like_git_sync(path: str) -> bool:
@@ -184,6 +210,9 @@ def _discover_root(root: str, max_depth: int, seen_dirs: set[tuple[int, int]]) -
     if not stat.S_ISDIR(st.st_mode):
         yield Problem("unreadable", Severity.ERROR, f"root {root} is not a directory", root)
         return
+    owner = work_tree_owning(root)  # a root named REPO/.git is REPO, as git sees it
+    if owner is not None:
+        root = owner.path
     yield from _walk(root, root, 0, max_depth, seen_dirs)
 
 

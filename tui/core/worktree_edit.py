@@ -45,7 +45,7 @@ from tui.core.locking import (
 )
 from tui.core.model import Layout, Worktree
 from tui.core.ownership import Meta, check_owned, owner_hint
-from tui.core.worktrees import _c_string, _resolve_gitdir_path, list_worktrees
+from tui.core.worktrees import GitdirResolver, _c_string, list_worktrees
 
 __all__ = [
     "ApplyError",
@@ -351,6 +351,7 @@ class PrunePlan:
 def plan_prune(repo: WorktreeRepo, *, expire: float | None = None) -> PrunePlan:
     """builtin/worktree.c prune_worktrees(): should_prune_worktree() per entry, then prune_dups()."""
     plan = PrunePlan(repo, expire)
+    gitdirs = GitdirResolver(repo.common_dir, repo.main_path)
     for wt in repo.list(expire):
         if wt.main or wt.id is None or wt.locked:
             continue
@@ -358,7 +359,7 @@ def plan_prune(repo: WorktreeRepo, *, expire: float | None = None) -> PrunePlan:
         if reason is None:
             continue
         item = PruneItem(wt.id, wt.path, reason, repo.admin_dir(wt.id))
-        why_kept = _why_keep(item)
+        why_kept = _why_keep(item, gitdirs)
         if why_kept:
             plan.kept.append(PruneItem(item.id, item.path, why_kept, item.admin))
         else:
@@ -376,10 +377,21 @@ def _duplicate_reason(wt: Worktree) -> str | None:
     return None
 
 
-def _why_keep(item: PruneItem) -> str | None:
+# should_prune_worktree()'s reasons for a gitdir file it could not read whole.
+_GITDIR_NOT_READ = ("unable to read gitdir file", "short read")
+
+
+def _why_keep(item: PruneItem, gitdirs: GitdirResolver) -> str | None:
     """gitward's extra care: never destroy on *unknown*, never remove what it does not know."""
+    if item.reason.startswith(_GITDIR_NOT_READ):
+        # git prunes an entry whose gitdir it cannot read (EACCES, EIO, a volume that blinked):
+        # what the file says is unknown, and so is whether the worktree still exists.
+        return (
+            f"its gitdir file could not be read ({item.reason}): unknown is not gone; "
+            "git would prune it, gitward keeps it (check the file, and who runs git)"
+        )
     if item.reason == "gitdir file points to non-existent location":
-        target = _gitdir_target(item.admin)
+        target = _gitdir_target(item.admin, gitdirs)
         if target is not None:
             try:
                 os.lstat(target)
@@ -395,12 +407,12 @@ def _why_keep(item: PruneItem) -> str | None:
         return f"cannot read {exc.filename}: {exc.strerror} (unknown is not gone)"
 
 
-def _gitdir_target(admin: str) -> str | None:
+def _gitdir_target(admin: str, gitdirs: GitdirResolver) -> str | None:
     try:
         data = _c_string(read_bytes(os.path.join(admin, "gitdir")).rstrip(b"\r\n"))
     except OSError:
         return None
-    return os.fsdecode(_resolve_gitdir_path(admin, data)) if data else None
+    return os.fsdecode(gitdirs.resolve(admin, data)) if data else None
 
 
 def _cannot_back_up(admin: str) -> str | None:
@@ -444,7 +456,11 @@ def _apply_prune(plan: PrunePlan, journal: Journal) -> JournalEntry | None:
     entry = journal.begin("worktree-prune", repo.common_dir, plan.summary(), items, nonce=nonce)
     with journal.preparing(entry):
         _compare_prune(plan)
-        journal.record_before(entry, items, trees=trees)
+        try:
+            journal.record_before(entry, items, trees=trees)
+        except shutil.Error as exc:
+            # copytree gathers one (source, target, why) per file it could not copy.
+            raise WriteError(f"{_copy_failures(exc)}; nothing was pruned") from None
 
     def work():
         for item in items:
@@ -462,6 +478,16 @@ def _apply_prune(plan: PrunePlan, journal: Journal) -> JournalEntry | None:
 
     _run_journaled(entry, journal, None, work)
     return entry
+
+
+def _copy_failures(exc: shutil.Error) -> str:
+    """shutil.Error's list of (source, target, why) as one line: the first failure, and how many."""
+    failures = [f for f in (exc.args[0] if exc.args else []) if isinstance(f, tuple) and len(f) == 3]
+    if not failures:
+        return f"cannot copy into the journal: {exc}"
+    source, _target, why = failures[0]
+    more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+    return f"cannot copy {source} into the journal: {why}{more}"
 
 
 def _compare_prune(plan: PrunePlan) -> None:
@@ -531,10 +557,13 @@ def plan_repair(repo: WorktreeRepo, paths: list[str] = (), *, cwd: str | None = 
     step leaves, exactly as git runs them one after the other."""
     plan = RepairPlan(repo)
     gitdirs = _read_gitdirs(repo)
+    files = _PlannedFiles()
     for path in paths:
-        _plan_at_path(plan, gitdirs, os.path.join(cwd or os.getcwd(), path))
+        _plan_at_path(plan, files, gitdirs, os.path.join(cwd or os.getcwd(), path))
     for worktree_id in sorted(gitdirs, key=os.fsencode):
-        _plan_gitfile(plan, worktree_id, gitdirs[worktree_id])
+        _plan_gitfile(plan, files, worktree_id, gitdirs[worktree_id])
+    # Net changes only: a file one step rewrites and a later step puts back is not touched.
+    plan.items = [item for item in plan.items if item.new != item.old]
     touched = [p for item in plan.items for p in (item.file, os.path.dirname(item.file))]
     plan.refusals.extend(_owner_refusals(touched, "repair worktrees"))
     return plan
@@ -543,17 +572,48 @@ def plan_repair(repo: WorktreeRepo, paths: list[str] = (), *, cwd: str | None = 
 def _read_gitdirs(repo: WorktreeRepo) -> dict[str, bytes | None]:
     """id -> gitdir contents (rtrimmed) for the admin dirs git lists; None: unreadable."""
     result: dict[str, bytes | None] = {}
+    resolver = GitdirResolver(repo.common_dir, repo.main_path)
     for wt in repo.list():
         if wt.main or wt.id is None or not wt.listed:
             continue
+        admin = repo.admin_dir(wt.id)
         try:
-            result[wt.id] = read_bytes(os.path.join(repo.admin_dir(wt.id), "gitdir")).rstrip(b" \t\n\r")
+            content = read_bytes(os.path.join(admin, "gitdir")).rstrip(b" \t\n\r")
         except OSError:
             result[wt.id] = None
+            continue
+        if content.endswith(b"/.git") and not content.startswith(b"/"):
+            # A relative path is used as it is, from where git runs (not gitward's cwd).
+            content = resolver.resolve(admin, content[: -len(b"/.git")]) + b"/.git"
+        result[wt.id] = content
     return result
 
 
-def _plan_at_path(plan: RepairPlan, gitdirs: dict[str, bytes | None], path: str) -> None:
+class _PlannedFiles:
+    """The files as git's repair steps leave them, step after step: what an earlier step of the
+    plan writes, a later step reads (t2406 "repair incorrect .git file": fixing side1 rewrites
+    worktrees/side2/gitdir, and fixing side2 must see that, as git does), the disk otherwise."""
+
+    def __init__(self) -> None:
+        self._written: dict[str, bytes] = {}
+
+    def read(self, path: str) -> bytes | None:
+        """The content (None: absent); raises OSError when the disk cannot tell."""
+        if path in self._written:
+            return self._written[path]
+        return _read_optional(path)
+
+    def read_gitfile(self, path: str) -> tuple[str | None, int]:
+        if path in self._written:
+            return _parse_gitfile(path, self._written[path])
+        return read_gitfile(path)
+
+    def write(self, plan: RepairPlan, item: RepairItem) -> None:
+        self._written[item.file] = item.new
+        _add_repair(plan, item)
+
+
+def _plan_at_path(plan: RepairPlan, files: _PlannedFiles, gitdirs: dict[str, bytes | None], path: str) -> None:
     """worktree.c repair_worktree_at_path(): fix <repo>/worktrees/<id>/gitdir."""
     repo = plan.repo
     if _is_main_worktree_path(repo, path):
@@ -563,7 +623,7 @@ def _plan_at_path(plan: RepairPlan, gitdirs: dict[str, bytes | None], path: str)
         plan.errors.append((path, "not a valid path"))
         return
     realdotgit = os.path.realpath(dotgit)
-    backlink, err = read_gitfile(realdotgit)
+    backlink, err = files.read_gitfile(realdotgit)
     if err == GITFILE_NOT_A_FILE:
         plan.errors.append((realdotgit, "unable to locate repository; .git is not a file"))
         return
@@ -586,7 +646,12 @@ def _plan_at_path(plan: RepairPlan, gitdirs: dict[str, bytes | None], path: str)
             plan.errors.append((realdotgit, f"belongs to another repository ({backlink}); run gitward there"))
             return
     gitdir_file = os.path.join(repo.admin_dir(worktree_id), "gitdir")
-    old = _read_optional(gitdir_file)
+    try:
+        old = files.read(gitdir_file)
+    except OSError as exc:
+        # git would overwrite what it cannot read; gitward does not write over unknown.
+        plan.errors.append((gitdir_file, f"cannot read it ({exc.strerror}): unknown, not rewritten"))
+        return
     wanted = os.fsencode(realdotgit)
     if old is None:
         message = "gitdir unreadable"
@@ -594,11 +659,11 @@ def _plan_at_path(plan: RepairPlan, gitdirs: dict[str, bytes | None], path: str)
         message = "gitdir incorrect"
     else:
         return
-    _add_repair(plan, RepairItem(gitdir_file, message, gitdir_file, old, wanted + b"\n", worktree_id))
+    files.write(plan, RepairItem(gitdir_file, message, gitdir_file, old, wanted + b"\n", worktree_id))
     gitdirs[worktree_id] = wanted  # repair_worktrees() runs after this and sees the fix
 
 
-def _plan_gitfile(plan: RepairPlan, worktree_id: str, gitdir: bytes | None) -> None:
+def _plan_gitfile(plan: RepairPlan, files: _PlannedFiles, worktree_id: str, gitdir: bytes | None) -> None:
     """worktree.c repair_gitfile(): fix /path/to/worktree/.git."""
     if not gitdir or not gitdir.endswith(b"/.git"):
         return  # git lists such a worktree at its cwd; nothing sensible to repair
@@ -610,7 +675,7 @@ def _plan_gitfile(plan: RepairPlan, worktree_id: str, gitdir: bytes | None) -> N
         return
     repo_admin = os.path.realpath(plan.repo.admin_dir(worktree_id))
     dotgit = os.path.join(path, ".git")
-    backlink, err = read_gitfile(dotgit)
+    backlink, err = files.read_gitfile(dotgit)
     if err == GITFILE_NOT_A_FILE:
         plan.errors.append((path, ".git is not a file"))
         return
@@ -620,8 +685,13 @@ def _plan_gitfile(plan: RepairPlan, worktree_id: str, gitdir: bytes | None) -> N
         message = ".git file incorrect"
     else:
         return
+    try:
+        old = files.read(dotgit)
+    except OSError as exc:
+        plan.errors.append((dotgit, f"cannot read it ({exc.strerror}): unknown, not rewritten"))
+        return
     new = b"gitdir: " + os.fsencode(repo_admin) + b"\n"
-    _add_repair(plan, RepairItem(dotgit, message, path, _read_optional(dotgit), new, worktree_id))
+    files.write(plan, RepairItem(dotgit, message, path, old, new, worktree_id))
 
 
 def _add_repair(plan: RepairPlan, item: RepairItem) -> None:
@@ -646,6 +716,11 @@ def read_gitfile(path: str) -> tuple[str | None, int]:
         data = read_bytes(path)
     except OSError:
         return None, GITFILE_BROKEN
+    return _parse_gitfile(path, data)
+
+
+def _parse_gitfile(path: str, data: bytes) -> tuple[str | None, int]:
+    """The content part of read_gitfile_gently(), for a file at ``path`` holding ``data``."""
     if not data.startswith(b"gitdir: "):
         return None, GITFILE_BROKEN
     target = data[len(b"gitdir: ") :].rstrip(b"\r\n")

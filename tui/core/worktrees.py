@@ -11,8 +11,15 @@ The rules mirror git 2.39 (the version on the hosts we run on):
 * ``refs/files-backend.c``: how ``HEAD`` resolves (loose file, then ``packed-refs``; a missing
   or unborn target still yields a branch; a bad name or unparseable file yields nothing).
 
-Newer git (2.48+, ``worktree.useRelativePaths``) writes relative paths into ``gitdir``; those
-are resolved against the admin dir ``worktrees/<id>/`` as that git does.
+A relative path in ``gitdir``: git 2.39 hands it to ``file_exists()`` as it is, so it is
+relative to the directory git runs in (the main worktree's top for ``git -C REPO``, the git dir
+of a bare repository); ``git worktree prune`` then removes the entry as pointing to a
+non-existent location unless that happens to exist. We resolve it there (``GitdirResolver``).
+git 2.48+ writes relative paths itself (``worktree.useRelativePaths``), always together with
+``extensions.relativeWorktrees``, which git 2.39 refuses to open: with that extension, relative
+paths are resolved against the admin dir ``worktrees/<id>/`` as that git does. Deliberate
+difference: git 2.39 *lists* such a worktree at the raw relative text; we show the absolute
+path it resolves to (a relative path on screen means nothing to an operator).
 
 Problem codes (all on ``Worktree.problems``; scan-level ones on the main worktree):
 ``prunable-worktree``, ``missing-worktree``, ``duplicate-worktree``, ``unlisted-worktree``,
@@ -36,9 +43,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .fsutil import open_for_reading, read_file, read_up_to
+from .gitconfig import parse_bool, read_config
 from .model import Problem, Severity, Worktree
 
-__all__ = ["git_sync_view", "is_git_sync_root", "list_worktrees"]
+__all__ = ["GitdirResolver", "git_sync_view", "is_git_sync_root", "list_worktrees"]
 
 # (commit id or None when unborn, "refs/heads/x" or None when detached)
 MainHead = tuple[str | None, str | None]
@@ -298,14 +306,31 @@ class _PruneVerdict:
     gitfile_error: OSError | None = None  # why the .git file looked absent, when it did
 
 
-def _resolve_gitdir_path(admin: str, content: bytes) -> bytes:
-    """Relative gitdir contents (git 2.48+) are relative to the admin dir."""
-    if content.startswith(b"/"):
-        return content
-    return os.fsencode(os.path.realpath(os.path.join(os.fsencode(admin), content)))
+class GitdirResolver:
+    """Where a ``worktrees/<id>/gitdir`` path points, for one repository (see the module notes)."""
+
+    def __init__(self, common_dir: str, main_path: str | None) -> None:
+        self.common_dir = common_dir
+        # get_main_worktree(): where `git -C REPO` runs (a bare repository: its git dir).
+        self.git_cwd = main_path or os.path.realpath(common_dir).removesuffix("/.git")
+        self._admin_relative: bool | None = None  # read from the config on first need
+
+    def admin_relative(self) -> bool:
+        """``extensions.relativeWorktrees`` (git 2.48+): relative to the admin dir."""
+        if self._admin_relative is None:
+            config, _unreadable = read_config(os.path.join(self.common_dir, "config"))
+            value = config.get("extensions", None, "relativeworktrees")
+            self._admin_relative = value is not None and parse_bool(value) is not False
+        return self._admin_relative
+
+    def resolve(self, admin: str, content: bytes) -> bytes:
+        if content.startswith(b"/"):
+            return content
+        base = admin if self.admin_relative() else self.git_cwd
+        return os.fsencode(os.path.realpath(os.path.join(os.fsencode(base), content)))
 
 
-def _should_prune(admin: str, expire: float) -> _PruneVerdict:
+def _should_prune(admin: str, expire: float, gitdirs: GitdirResolver) -> _PruneVerdict:
     """worktree.c ``should_prune_worktree``, check by check, message by message."""
     if not _is_directory(admin):
         return _PruneVerdict("not a valid directory")
@@ -331,7 +356,7 @@ def _should_prune(admin: str, expire: float) -> _PruneVerdict:
     content = data.rstrip(b"\r\n")  # only CR/LF here, unlike the listing's rtrim
     if not content:
         return _PruneVerdict("invalid gitdir file")
-    dotgit = _resolve_gitdir_path(admin, _c_string(content))
+    dotgit = gitdirs.resolve(admin, _c_string(content))
     try:
         os.lstat(dotgit)
     except OSError as err:
@@ -349,7 +374,9 @@ def _index_mtime(admin: str) -> int | None:
         return None
 
 
-def _listed_path(admin: str, problems: list[Problem], subject: str) -> tuple[str | None, str]:
+def _listed_path(
+    admin: str, gitdirs: GitdirResolver, problems: list[Problem], subject: str
+) -> tuple[str | None, str]:
     """worktree.c ``get_linked_worktree``: the path git lists, or None when git skips the entry.
 
     Returns (path, why_unlisted).
@@ -367,7 +394,7 @@ def _listed_path(admin: str, problems: list[Problem], subject: str) -> tuple[str
     # rtrim and strip "/.git" on the whole buffer, then C sees up to the first NUL
     path = _c_string(data.rstrip(_GIT_SPACE).removesuffix(b"/.git"))
     if path and not path.startswith(b"/"):
-        path = os.fsencode(os.path.realpath(os.path.join(os.fsencode(admin), path)))
+        path = gitdirs.resolve(admin, path)
     return os.fsdecode(path), ""
 
 
@@ -558,14 +585,19 @@ def _apply_head(wt: Worktree, head: _Head) -> None:
 
 
 def _linked_worktree(
-    common_dir: str, admin_id: str, refs: _RefReaders, expire: float, now: float
+    common_dir: str,
+    admin_id: str,
+    refs: _RefReaders,
+    gitdirs: GitdirResolver,
+    expire: float,
+    now: float,
 ) -> _Linked:
     admin = os.path.join(common_dir, "worktrees", admin_id)
     problems: list[Problem] = []
-    path, why_unlisted = _listed_path(admin, problems, admin_id)
+    path, why_unlisted = _listed_path(admin, gitdirs, problems, admin_id)
     wt = Worktree(id=admin_id, path=path or "", listed=path is not None, problems=problems)
     wt.locked, wt.lock_reason = _lock_state(admin, problems, admin_id)
-    verdict = _should_prune(admin, expire)
+    verdict = _should_prune(admin, expire, gitdirs)
     wt.prunable, wt.prunable_reason = verdict.reason is not None, verdict.reason
     if wt.listed:
         shared = _linked_common_dir(admin, problems, admin_id)
@@ -653,8 +685,9 @@ def list_worktrees(
     now = time.time() if now is None else now
     refs = _RefReaders(hex_width)
     main = _main_worktree(common_dir, main_path, bare, refs(common_dir), main_head)
+    gitdirs = GitdirResolver(common_dir, main.path)
     linked = [
-        _linked_worktree(common_dir, admin_id, refs, expire, now)
+        _linked_worktree(common_dir, admin_id, refs, gitdirs, expire, now)
         for admin_id in _admin_ids(common_dir, main.problems)
     ]
     _flag_duplicates(common_dir, linked)
