@@ -28,14 +28,15 @@ from tui.core.config import DEFAULT_FLEET_COMMAND
 from tui.core.fleet import Fleet, FleetError, FleetHost, PrometheusClient, read_fleet, ssh_command
 
 COLUMNS = (
-    Column("instance", "INSTANCE", flex=True, min_width=12),
+    Column("instance", "INSTANCE", min_width=12, max_width=32, overflow="middle"),
     Column("error", "ERR", justify="right"),
     Column("warning", "WARN", justify="right"),
     Column("info", "INFO", justify="right"),
-    Column("codes", "WORST CODES", flex=True, min_width=10, max_width=60),
+    # The one flex column (the table shrinks or grows only the first): the codes fit in what is left.
+    Column("codes", "WORST CODES", flex=True, min_width=12),
     Column("age", "SCAN AGE"),
-    Column("gitsync", "GIT-SYNC ROOTS", flex=True, min_width=8, max_width=50, overflow="middle"),
-    Column("compare", "COMPARE", flex=True, min_width=8, max_width=40),
+    Column("gitsync", "GIT-SYNC ROOTS", max_width=24, overflow="middle"),
+    Column("compare", "COMPARE", max_width=28),
 )
 
 
