@@ -102,7 +102,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         )
     print_table(["INSTANCE", "ERR", "WARN", "INFO", "WORST", "SCAN AGE", "GIT-SYNC ROOTS", "COMPARE"], rows)
     stale = sum(1 for h in fleet.hosts if h.stale)
-    print(f"\n{len(fleet.hosts)} hosts from {clean(fleet.url)}" + (f"; {stale} with a stale scan" if stale else ""))
+    print(f"\n{len(fleet.hosts)} host{'' if len(fleet.hosts) == 1 else 's'} from {clean(fleet.url)}" + (f"; {stale} with a stale scan" if stale else ""))
     return EXIT_OK
 
 
