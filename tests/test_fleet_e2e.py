@@ -39,6 +39,7 @@ class Stack:
     demo: str
     textfile_dir: Path
     node_exporter: str  # host:port, also the instance label
+    clean_exporter: str  # a second host, without findings
     prometheus: str  # base URL
     tmp: Path
     processes: Processes
@@ -56,15 +57,21 @@ def stack(tmp_path_factory):
     textfile_dir.mkdir()
     scan = gitward("scan", demo, "--format", "prometheus", "--output", str(textfile_dir / "gitward.prom"))
     assert scan.returncode == 0, scan.stderr
+    clean_dir = tmp / "clean-textfile"
+    clean_dir.mkdir()
+    (tmp / "clean-host").mkdir()
+    scan = gitward("scan", str(tmp / "clean-host"), "--format", "prometheus", "--output", str(clean_dir / "gitward.prom"))
+    assert scan.returncode == 0, scan.stderr
     processes = Processes()
     try:
-        exporter = start_node_exporter(processes, textfile_dir, tmp)
-        prometheus = start_prometheus(processes, tmp / "prometheus", [exporter])
+        exporter = start_node_exporter(processes, textfile_dir, textfile_dir)
+        clean_exporter = start_node_exporter(processes, clean_dir, clean_dir)
+        prometheus = start_prometheus(processes, tmp / "prometheus", [exporter, clean_exporter])
         wait_until(
-            lambda: query(prometheus, "gitward_scan_last_success_timestamp_seconds"),
-            "Prometheus has scraped gitward's metrics",
+            lambda: len(query(prometheus, "gitward_scan_last_success_timestamp_seconds")) == 2,
+            "Prometheus has scraped gitward's metrics from both hosts",
         )
-        yield Stack(demo, textfile_dir, exporter, prometheus, tmp, processes)
+        yield Stack(demo, textfile_dir, exporter, clean_exporter, prometheus, tmp, processes)
     finally:
         processes.stop_all()
 
@@ -82,8 +89,10 @@ def test_fleet_json_lists_the_instance_with_its_stale_loose_ref_error(stack):
     result = gitward("fleet", "--json", "--prometheus", stack.prometheus)
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    (host,) = document["hosts"]
+    host, clean = document["hosts"]  # worst first
     assert host["instance"] == stack.node_exporter and host["host"] == "127.0.0.1"
+    assert clean["instance"] == stack.clean_exporter and clean["codes"] == [] and clean["gitsync_roots"] == []
+    assert clean["problems"] == {"error": 0, "warning": 0, "info": 0}
     assert {"code": "stale-loose-ref", "severity": "error", "count": 1} in host["codes"]
     assert host["codes"][0]["severity"] == "error"  # worst first
     assert host["problems"]["error"] >= 1 and host["stale"] is False
@@ -98,7 +107,7 @@ def test_fleet_text_table_and_stale_marking(stack):
     result = gitward("fleet", "--prometheus", stack.prometheus, "--stale-after", "0.001")
     assert result.returncode == 0, result.stderr
     assert stack.node_exporter in result.stdout and "stale-loose-ref×1" in result.stdout
-    assert "STALE" in result.stdout and "1 with a stale scan" in result.stdout
+    assert "STALE" in result.stdout and "2 with a stale scan" in result.stdout
 
 
 def test_query_error_is_one_clear_line(stack):
@@ -186,22 +195,26 @@ async def test_fleet_screen_filter_faults_and_enter_runs_the_command(stack, tmp_
         screen = app.fleet_screen
         await _wait_loaded(pilot, screen, 1)
         table = screen.table
-        assert [h.instance for h in table.rows] == [stack.node_exporter]
+        assert [h.instance for h in table.rows] == [stack.node_exporter, stack.clean_exporter]
         assert "stale-loose-ref" in [c.code for c in table.rows[0].codes]
+
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.faults_only and [h.instance for h in table.rows] == [stack.node_exporter]
+        await pilot.press("f")
+        await pilot.pause()
+        assert table.row_count == 2
 
         await pilot.press("slash", *"nomatch")
         await pilot.pause()
         assert table.row_count == 0
         await pilot.press("escape")  # clears the filter, hides the box, back to the table
         await pilot.pause()
-        assert table.row_count == 1 and not screen.row_filter.active and table.has_focus
+        assert table.row_count == 2 and not screen.row_filter.active and table.has_focus
 
         await pilot.press("slash", *"stale-loose", "enter")
         await pilot.pause()
-        assert table.row_count == 1 and screen.row_filter.active
-        await pilot.press("f")
-        await pilot.pause()
-        assert screen.faults_only and table.row_count == 1  # it has errors: a fault
+        assert [h.instance for h in table.rows] == [stack.node_exporter] and table.has_focus
 
         await pilot.press("enter")
         await _wait_loaded(pilot, screen, 2)  # Enter's command ends, the screen asks again
@@ -213,10 +226,14 @@ async def test_fleet_screen_shows_an_unreachable_prometheus(tmp_path):
     from tui.app.screens.fleet import FleetApp
     from tui.core.fleet import PrometheusClient
 
-    app = FleetApp(PrometheusClient(f"http://127.0.0.1:{free_port()}"))
+    # [keys] from the config: fleet.* ids rebind here, the host console's ids are left alone.
+    app = FleetApp(PrometheusClient(f"http://127.0.0.1:{free_port()}"), keys={"fleet.faults": "x", "host.rescan": "f5"})
     async with app.run_test(size=(120, 20)) as pilot:
         screen = app.fleet_screen
         await _wait_loaded(pilot, screen, 1)
         assert screen.table.row_count == 0
         assert "cannot reach Prometheus" in (screen.error or "")
         assert "cannot reach Prometheus" in screen.table.empty_text
+        await pilot.press("x")
+        await pilot.pause()
+        assert screen.faults_only

@@ -45,7 +45,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 
 def fleet_settings(args: argparse.Namespace):
-    """(client, stale_after_seconds, ssh command template) from the config and the arguments."""
+    """(client, stale_after_seconds, ssh command template, [keys]) from the config and the arguments."""
     from tui.core.config import ConfigError, load_config
     from tui.core.fleet import DEFAULT_TIMEOUT_SECONDS, FleetError, PrometheusClient
 
@@ -66,7 +66,7 @@ def fleet_settings(args: argparse.Namespace):
         client = PrometheusClient(url, config.prometheus, timeout=timeout)
     except FleetError as exc:
         raise UsageError(str(exc)) from exc
-    return client, stale_after, config.fleet.command
+    return client, stale_after, config.fleet.command, config.keys
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
@@ -74,11 +74,11 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
     from tui.core.fleet import FleetError, read_fleet
 
-    client, stale_after, command = fleet_settings(args)
+    client, stale_after, command, keys = fleet_settings(args)
     if not args.json and sys.stdout.isatty() and sys.stdin.isatty():
         from tui.app.app import run_fleet_console  # Textual is imported only when a screen is drawn
 
-        return run_fleet_console(client, stale_after_seconds=stale_after, command=command)
+        return run_fleet_console(client, stale_after_seconds=stale_after, command=command, keys=keys)
     try:
         fleet = read_fleet(client, stale_after)
     except FleetError as exc:

@@ -9,7 +9,7 @@ Everything shown came from Prometheus labels: untrusted text, rendered as plain 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -270,10 +270,21 @@ class FleetApp(App[int]):
 
     TITLE = "gitward fleet"
 
-    def __init__(self, client: PrometheusClient, *, stale_after_seconds: float = 3600.0, command: Sequence[str] = DEFAULT_FLEET_COMMAND) -> None:
+    def __init__(
+        self,
+        client: PrometheusClient,
+        *,
+        stale_after_seconds: float = 3600.0,
+        command: Sequence[str] = DEFAULT_FLEET_COMMAND,
+        keys: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.animation_level = "none"
         self.fleet_screen = FleetScreen(client, stale_after_seconds=stale_after_seconds, command=command)
+        # [keys] in the config is shared with the host console: only the fleet.* ids apply here.
+        keymap = {binding_id: key for binding_id, key in (keys or {}).items() if binding_id.startswith("fleet.")}
+        if keymap:
+            self.set_keymap(keymap)
 
     def get_default_screen(self) -> Screen:
         return self.fleet_screen
