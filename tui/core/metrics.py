@@ -38,14 +38,17 @@ class Family:
     samples: dict[tuple[tuple[str, str], ...], float] = field(default_factory=dict)
 
     def add(self, value: float, **labels: str) -> None:
-        # Labels are escaped here, so two raw values that escape alike become one series
-        # (summed) instead of a duplicate series, which would fail the whole scrape.
-        key = tuple((name, escape_label_value(str(text))) for name, text in labels.items())
+        key = _series_key(labels)
         self.samples[key] = self.samples.get(key, 0) + value
 
     def set(self, value: float, **labels: str) -> None:
-        key = tuple((name, escape_label_value(str(text))) for name, text in labels.items())
-        self.samples[key] = value
+        self.samples[_series_key(labels)] = value
+
+
+def _series_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    # Escaped here, so two raw values that escape alike are one series (``add`` sums them)
+    # instead of a duplicate series, which would fail the whole scrape.
+    return tuple((name, escape_label_value(str(text))) for name, text in labels.items())
 
 
 # C0 controls (tab included), DEL, C1 controls, and lone surrogates (undecodable path bytes).
