@@ -4,11 +4,23 @@ must never become ssh options), faults, the [prometheus]/[fleet] config, credent
 from __future__ import annotations
 
 import base64
+import socket
+import threading
 
 import pytest
 
 from tui.core.config import ConfigError, PrometheusConfig, load_config
-from tui.core.fleet import CodeCount, FleetError, FleetHost, PrometheusClient, _authorization, host_of, ssh_command
+from tui.core.fleet import (
+    CodeCount,
+    FleetError,
+    FleetHost,
+    PrometheusClient,
+    PrometheusUnreachable,
+    QueryFailed,
+    _authorization,
+    host_of,
+    ssh_command,
+)
 
 
 @pytest.mark.parametrize(
@@ -116,3 +128,38 @@ def test_config_error_about_a_secret_does_not_quote_it(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, '[prometheus]\nusername = "u"\npassword = 123456789\n'))
     assert "123456789" not in str(caught.value) and "prometheus.password" in str(caught.value)
+
+
+def _serve_once(reply: bytes) -> tuple[str, threading.Thread]:
+    """A TCP server on 127.0.0.1 that answers one connection with ``reply`` and closes."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def answer() -> None:
+        with server:
+            connection, _ = server.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(reply)
+
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.getsockname()[1]}", thread
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "words"),
+    [
+        (b"SSH-2.0-OpenSSH_9.2\r\n", PrometheusUnreachable, "cannot talk HTTP"),
+        (b"HTTP/1.0 404 Not Found\r\nContent-Type: text/html\r\n\r\n<h1>nginx</h1>", QueryFailed, "HTTP 404"),
+        (b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<h1>welcome</h1>", QueryFailed, "did not answer like Prometheus"),
+        (b'HTTP/1.0 200 OK\r\n\r\n{"status":"success","data":{"resultType":"matrix","result":[]}}', QueryFailed, "expected a vector"),
+    ],
+)
+def test_something_that_is_not_prometheus_is_one_clear_error(reply, error, words):
+    url, thread = _serve_once(reply)
+    with pytest.raises(error) as caught:
+        PrometheusClient(url).query("up")
+    thread.join(10)
+    assert words in str(caught.value) and "\n" not in str(caught.value)

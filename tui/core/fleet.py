@@ -13,6 +13,7 @@ it before showing it. ``ssh_command`` refuses a host name that ssh would read as
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import re
 import socket
@@ -95,6 +96,8 @@ class PrometheusClient:
             raise PrometheusUnreachable(f"Prometheus at {self.shown_url} did not answer within {self.timeout:g} s") from None
         except OSError as exc:
             raise PrometheusUnreachable(f"cannot reach Prometheus at {self.shown_url}: {exc.strerror or exc}") from None
+        except (http.client.HTTPException, ValueError) as exc:  # not HTTP at all; a malformed URL
+            raise PrometheusUnreachable(f"cannot talk HTTP to {self.shown_url}: {type(exc).__name__}") from None
         if len(body) > MAX_RESPONSE_BYTES:
             raise QueryFailed(f"Prometheus at {self.shown_url}: answer larger than {MAX_RESPONSE_BYTES // (1024 * 1024)} MiB")
         return self._parse(body)
