@@ -186,3 +186,48 @@ def test_output_needs_the_prometheus_format(capsys, tmp_path, demo_host):
     code, _, err = run(capsys, "scan", demo_host, "--json", "--output", str(tmp_path / "x.prom"))
     assert code == 2 and "--output" in err
     assert not (tmp_path / "x.prom").exists()
+
+
+def _git_sync_binary() -> str | None:
+    for candidate in (os.environ.get("GIT_SYNC_BINARY"), shutil.which("git-sync"), os.path.expanduser("~/.cache/gitward-tools/git-sync-v4.6.0")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+GIT_SYNC = _git_sync_binary()
+
+
+@pytest.mark.skipif(GIT_SYNC is None, reason="no git-sync binary (GIT_SYNC_BINARY, PATH, or /work/shared/tools/git-sync/build)")
+def test_gitsync_metrics_follow_a_real_git_sync(capsys, tmp_path):
+    upstream = tmp_path / "upstream"
+    git(tmp_path, "init", "-q", "-b", "main", str(upstream))
+    root = tmp_path / "root"
+
+    def commit_and_sync(message: str) -> str:
+        git(upstream, "commit", "-q", "--allow-empty", "-m", message)
+        subprocess.run(
+            [GIT_SYNC, f"--repo=file://{upstream}", f"--root={root}", "--link=current", "--one-time", "--depth=0"],
+            check=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+        return git(upstream, "rev-parse", "HEAD").strip()
+
+    def metric_values() -> dict[str, float]:
+        code, out, _ = run(capsys, "scan", str(root), "--format", "prometheus")
+        assert code == 0
+        return samples(out)
+
+    first = commit_and_sync("one")
+    before = metric_values()
+    second = commit_and_sync("two")
+    after = metric_values()
+    link_key = f'gitward_gitsync_link_change_timestamp_seconds{{root="{root}"}}'
+    assert after[link_key] == round(os.lstat(root / "current").st_mtime, 3)
+    assert after[link_key] >= before[link_key]
+    assert os.readlink(root / "current").endswith(second)
+    assert after['gitward_repositories{layout="git-sync"}'] == 1
+    assert after[f'gitward_gitsync_stale_worktrees{{root="{root}"}}'] == 0  # git-sync cleaned up
+
+    # A worktree the link does not point to (left by a crashed cleanup) is stale.
+    git(root, "worktree", "add", "-q", "--detach", str(root / ".worktrees" / first), first)
+    assert metric_values()[f'gitward_gitsync_stale_worktrees{{root="{root}"}}'] == 1
