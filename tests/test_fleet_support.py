@@ -87,20 +87,35 @@ class Processes:
 
 
 def start_node_exporter(processes: Processes, textfile_dir: Path, log_dir: Path) -> str:
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    process = processes.start(
-        [
-            NODE_EXPORTER,
-            "--collector.disable-defaults",
-            "--collector.textfile",
-            f"--collector.textfile.directory={textfile_dir}",
-            f"--web.listen-address={address}",
-        ],
-        log_dir / "node_exporter.log",
-    )
-    wait_until(lambda: http_get(f"http://{address}/metrics")[0] == 200, "node_exporter serving /metrics", process)
-    return address
+    def launch(address: str) -> subprocess.Popen:
+        return processes.start(
+            [
+                NODE_EXPORTER,
+                "--collector.disable-defaults",
+                "--collector.textfile",
+                f"--collector.textfile.directory={textfile_dir}",
+                f"--web.listen-address={address}",
+            ],
+            log_dir / "node_exporter.log",
+        )
+
+    return _start_on_a_free_port(launch, lambda address: http_get(f"http://{address}/metrics")[0] == 200, "node_exporter serving /metrics")
+
+
+def _start_on_a_free_port(launch, ready, what: str, attempts: int = 3) -> str:
+    """Start on a port that was free a moment ago; another test may take it first, so a
+    process that exits before it is ready is started again on another port."""
+    for attempt in range(attempts):
+        address = f"127.0.0.1:{free_port()}"
+        process = launch(address)
+        try:
+            wait_until(lambda: ready(address), what, process)
+            if process.poll() is None:  # not a neighbour's process answering on that port
+                return address
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError(what)
 
 
 def start_prometheus(
@@ -112,13 +127,7 @@ def start_prometheus(
     if targets:
         scrape = "scrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: " + json.dumps(targets) + "\n"
     config.write_text("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n" + scrape)
-    port = free_port()
-    argv = [
-        PROMETHEUS,
-        f"--config.file={config}",
-        f"--storage.tsdb.path={tmp / 'data'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
+    argv = [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={tmp / 'data'}"]
     if basic_auth:
         import warnings
 
@@ -130,10 +139,12 @@ def start_prometheus(
         web = tmp / "web.yml"
         web.write_text(f"basic_auth_users:\n  {basic_auth[0]}: '{hashed}'\n")
         argv.append(f"--web.config.file={web}")
-    process = processes.start(argv, tmp / "prometheus.log")
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: http_get(f"{url}/-/ready", auth=basic_auth)[0] == 200, "Prometheus ready", process)
-    return url
+    address = _start_on_a_free_port(
+        lambda address: processes.start([*argv, f"--web.listen-address={address}"], tmp / "prometheus.log"),
+        lambda address: http_get(f"http://{address}/-/ready", auth=basic_auth)[0] == 200,
+        "Prometheus ready",
+    )
+    return f"http://{address}"
 
 
 def query(url: str, expr: str, auth: tuple[str, str] | None = None) -> list[dict]:
