@@ -132,11 +132,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return _scan_prometheus(args)
     host = scan_host(args.roots, jobs=args.jobs)
     _print_scan(host.repos, host.problems, host.duration)
-    if args.fail_on:
-        threshold = Severity(args.fail_on).rank
-        if any(p.severity.rank >= threshold for p in host.all_problems()):
-            return EXIT_FINDINGS
-    return EXIT_OK
+    return _exit_for_findings(host, args.fail_on)
 
 
 def _scan_prometheus(args: argparse.Namespace) -> int:
@@ -160,8 +156,12 @@ def _scan_prometheus(args: argparse.Namespace) -> int:
             raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from exc
     else:
         sys.stdout.write(text)
-    if args.fail_on:
-        threshold = Severity(args.fail_on).rank
+    return _exit_for_findings(host, args.fail_on)
+
+
+def _exit_for_findings(host, fail_on: str | None) -> int:
+    if fail_on:
+        threshold = Severity(fail_on).rank
         if any(p.severity.rank >= threshold for p in host.all_problems()):
             return EXIT_FINDINGS
     return EXIT_OK
