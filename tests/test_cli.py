@@ -145,7 +145,7 @@ def test_prometheus_format(capsys, incident):
     code, out, _ = run(capsys, "scan", str(root), "--format", "prometheus")
     assert code == 0
     assert 'code="stale-loose-ref",severity="error"} 1' in out
-    assert "gitward_repos 2" in out
+    assert 'gitward_repositories{layout="bare"} 2' in out
 
 
 def test_python_dash_m_and_console_script(tmp_path, incident):

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 
 import humanize
 
-from tui import __version__, cli_sync, cli_write
+from tui import __version__, cli_fleet, cli_sync, cli_write
 from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short
 from tui.core.model import Problem, RepoReport, Severity
 
 EXIT_FINDINGS = 1
 
 
-COMMANDS = ("scan", "refs", "worktrees", "demo", "paths") + cli_write.COMMANDS + cli_sync.COMMANDS
+COMMANDS = ("scan", "refs", "worktrees", "demo", "paths") + cli_write.COMMANDS + cli_sync.COMMANDS + cli_fleet.COMMANDS
 
 
 def build_console_parser() -> argparse.ArgumentParser:
@@ -50,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--fail-on", choices=["error", "warning", "info"], help="exit 1 if a problem this severe or worse exists")
     scan.add_argument("--jobs", type=int, default=None, help="parallel scan processes (default: CPU count)")
     scan.add_argument("--format", choices=["text", "json", "prometheus"], default=None, help="output format")
+    scan.add_argument("--output", metavar="FILE", help="prometheus: write FILE atomically (node_exporter textfile dir)")
 
     refs = sub.add_parser("refs", help="every ref of one repository with its storage source")
     refs.add_argument("repo", metavar="REPO")
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("paths", help="where gitward keeps config, state and logs")
     cli_write.register(sub)
     cli_sync.register(sub)
+    cli_fleet.register(sub)
     return parser
 
 
@@ -92,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    for module in (cli_write, cli_sync):
+    for module in (cli_write, cli_sync, cli_fleet):
         code = module.dispatch(args)
         if code is not None:
             return code
@@ -118,19 +120,48 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     _check_jobs(args.jobs)
     fmt = args.format or ("json" if args.json else "text")
+    if getattr(args, "output", None) and fmt != "prometheus":
+        raise UsageError("--output is for --format prometheus")
     if fmt == "json":
         text, severities = scan_host_json(args.roots, jobs=args.jobs)
         sys.stdout.write(text + "\n")
         if args.fail_on and any(Severity(s).rank >= Severity(args.fail_on).rank for s in severities):
             return EXIT_FINDINGS
         return EXIT_OK
-    host = scan_host(args.roots, jobs=args.jobs)
     if fmt == "prometheus":
-        sys.stdout.write(_prometheus(host.repos, host.problems))
+        return _scan_prometheus(args)
+    host = scan_host(args.roots, jobs=args.jobs)
+    _print_scan(host.repos, host.problems, host.duration)
+    return _exit_for_findings(host, args.fail_on)
+
+
+def _scan_prometheus(args: argparse.Namespace) -> int:
+    from tui.core import metrics
+    from tui.core.scan import scan_host
+
+    # A failed scan writes nothing: the previous file stays, its last-success timestamp stops
+    # advancing and the "scan stopped reporting" alert fires.
+    try:
+        host = scan_host(args.roots, jobs=args.jobs)
+    except OSError as exc:
+        raise UsageError(f"scan failed, metrics not written: {exc.strerror or exc}") from exc
+    failure = metrics.scan_failure(host)
+    if failure:
+        raise UsageError(f"scan failed, metrics not written: {failure}")
+    text = metrics.render_scan(host, finished=time.time())
+    if args.output:
+        try:
+            metrics.write_atomically(args.output, text)
+        except OSError as exc:
+            raise UsageError(f"{args.output}: cannot write: {exc.strerror or exc}") from exc
     else:
-        _print_scan(host.repos, host.problems, host.duration)
-    if args.fail_on:
-        threshold = Severity(args.fail_on).rank
+        sys.stdout.write(text)
+    return _exit_for_findings(host, args.fail_on)
+
+
+def _exit_for_findings(host, fail_on: str | None) -> int:
+    if fail_on:
+        threshold = Severity(fail_on).rank
         if any(p.severity.rank >= threshold for p in host.all_problems()):
             return EXIT_FINDINGS
     return EXIT_OK
@@ -180,34 +211,6 @@ def _fmt_age(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
     return humanize.naturaltime(time.time() - timestamp)
-
-
-def _prometheus(repos: list[RepoReport], root_problems: list[Problem]) -> str:
-    lines = [
-        "# HELP gitward_problems Problems found by gitward, by repository, code and severity.",
-        "# TYPE gitward_problems gauge",
-    ]
-    counts: dict[tuple[str, str, str], int] = {}
-    for repo in repos:
-        for problem in repo.problems:
-            key = (repo.path, problem.code, problem.severity.value)
-            counts[key] = counts.get(key, 0) + 1
-    for problem in root_problems:
-        key = (problem.subject, problem.code, problem.severity.value)
-        counts[key] = counts.get(key, 0) + 1
-    for (repo, code, severity), count in sorted(counts.items()):
-        lines.append(f'gitward_problems{{repo="{_prom_escape(repo)}",code="{code}",severity="{severity}"}} {count}')
-    lines += ["# HELP gitward_refs Refs by storage source.", "# TYPE gitward_refs gauge"]
-    for repo in repos:
-        for source in ("loose", "packed", "both"):
-            value = getattr(repo.refs, source)
-            lines.append(f'gitward_refs{{repo="{_prom_escape(repo.path)}",source="{source}"}} {value}')
-    lines += ["# HELP gitward_repos Repositories found.", "# TYPE gitward_repos gauge", f"gitward_repos {len(repos)}"]
-    return "\n".join(lines) + "\n"
-
-
-def _prom_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 # --- refs / worktrees ---------------------------------------------------------------------

@@ -347,3 +347,13 @@ def _exit_when_the_terminal_goes(app: App) -> None:
                 return
 
     threading.Thread(target=watch, name="gitward-terminal-watchdog", daemon=True).start()
+
+
+def run_fleet_console(client: Any, *, stale_after_seconds: float, command: Sequence[str], keys: dict[str, str] | None = None) -> int:
+    """Entry point for ``gitward fleet`` in a terminal: the fleet screen (``tui.app.screens.fleet``)."""
+    from tui.app.screens.fleet import FleetApp
+
+    app = FleetApp(client, stale_after_seconds=stale_after_seconds, command=command, keys=keys)
+    _exit_when_the_terminal_goes(app)
+    result = app.run()
+    return result or 0

@@ -17,6 +17,16 @@ ends up writing. Every error names the file and the dotted key.
     max_per_host = 3              # concurrent fetches against one server
     log_buffer_lines = 10000      # lines kept in the live log pane
     log_dir_max_bytes = 52428800  # sync logs on disk, oldest removed first
+
+    [prometheus]                  # what `gitward fleet` reads
+    url = "https://prometheus.example.org:9090"
+    username = "ops"              # basic auth, with password or password_file
+    password_file = "/etc/gitward/prometheus-password"
+    # bearer_token_file = "/etc/gitward/prometheus-token"   (or bearer_token; not with basic auth)
+
+    [fleet]
+    command = ["ssh", "-t", "{host}", "gitward"]   # Enter on a host; {host}, {instance}
+    stale_after_seconds = 3600    # a scan older than this is marked stale
 """
 
 from __future__ import annotations
@@ -46,6 +56,26 @@ class SyncConfig:
     log_dir_max_bytes: int = 50 * MiB
 
 
+@dataclass(frozen=True, slots=True)
+class PrometheusConfig:
+    url: str | None = None
+    username: str | None = None
+    # Secrets: never printed, never in an error message or a repr.
+    password: str | None = field(default=None, repr=False)
+    password_file: str | None = None
+    bearer_token: str | None = field(default=None, repr=False)
+    bearer_token_file: str | None = None
+
+
+DEFAULT_FLEET_COMMAND = ("ssh", "-t", "{host}", "gitward")
+
+
+@dataclass(frozen=True, slots=True)
+class FleetConfig:
+    command: tuple[str, ...] = DEFAULT_FLEET_COMMAND
+    stale_after_seconds: float = 3600.0
+
+
 @dataclass(slots=True)
 class Config:
     roots: list[str] = field(default_factory=list)
@@ -54,6 +84,8 @@ class Config:
     theme: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
+    fleet: FleetConfig = field(default_factory=FleetConfig)
     path: str | None = None  # the file these came from; None: no file, all defaults
 
 
@@ -81,7 +113,9 @@ def load_config(path: str | None = None) -> Config:
 
 # --- validation -------------------------------------------------------------------------------
 
-_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync")
+_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync", "prometheus", "fleet")
+_PROMETHEUS_KEYS = ("url", "username", "password", "password_file", "bearer_token", "bearer_token_file")
+_FLEET_KEYS = ("command", "stale_after_seconds")
 _SYNC_KEYS = ("timeout_seconds", "max_per_host", "log_buffer_lines", "log_dir_max_bytes")
 
 
@@ -100,6 +134,10 @@ def _validate(document: dict[str, Any], path: str) -> Config:
         config.keys = _key_bindings(document["keys"], path)
     if "sync" in document:
         config.sync = _sync(document["sync"], path)
+    if "prometheus" in document:
+        config.prometheus = _prometheus(document["prometheus"], path)
+    if "fleet" in document:
+        config.fleet = _fleet(document["fleet"], path)
     return config
 
 
@@ -142,6 +180,55 @@ def _sync(value: Any, path: str) -> SyncConfig:
         log_buffer_lines=setting("log_buffer_lines", _positive_int),
         log_dir_max_bytes=setting("log_dir_max_bytes", _positive_int),
     )
+
+
+def _prometheus(value: Any, path: str) -> PrometheusConfig:
+    if not isinstance(value, dict):
+        raise _wrong_type("prometheus", "a table", value, path)
+    _reject_unknown_keys(value, _PROMETHEUS_KEYS, "prometheus.", path)
+    # Secrets are checked for type only: a message that quoted them would print them.
+    settings = {}
+    for name in _PROMETHEUS_KEYS:
+        if name in value:
+            item = value[name]
+            if not isinstance(item, str):
+                raise ConfigError(f"{path}: 'prometheus.{name}' must be a string, got {_toml_type(item) if 'password' not in name and 'token' not in name else 'another type'}")
+            if not item.strip():
+                raise ConfigError(f"{path}: 'prometheus.{name}' must not be empty")
+            settings[name] = os.path.expanduser(item) if name.endswith("_file") else item
+    url = settings.get("url")
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise ConfigError(f"{path}: 'prometheus.url' must start with http:// or https://")
+    if "password" in settings and "password_file" in settings:
+        raise ConfigError(f"{path}: 'prometheus.password' and 'prometheus.password_file': set one, not both")
+    if "bearer_token" in settings and "bearer_token_file" in settings:
+        raise ConfigError(f"{path}: 'prometheus.bearer_token' and 'prometheus.bearer_token_file': set one, not both")
+    basic = "username" in settings or "password" in settings or "password_file" in settings
+    bearer = "bearer_token" in settings or "bearer_token_file" in settings
+    if basic and bearer:
+        raise ConfigError(f"{path}: [prometheus] has basic auth and a bearer token: set one kind")
+    if basic and "username" not in settings:
+        raise ConfigError(f"{path}: 'prometheus.username' is needed with a password")
+    return PrometheusConfig(**settings)
+
+
+def _fleet(value: Any, path: str) -> FleetConfig:
+    if not isinstance(value, dict):
+        raise _wrong_type("fleet", "a table", value, path)
+    _reject_unknown_keys(value, _FLEET_KEYS, "fleet.", path)
+    defaults = FleetConfig()
+    command = defaults.command
+    if "command" in value:
+        raw = value["command"]
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{path}: 'fleet.command' must be a non-empty array of strings (no shell), e.g. {list(DEFAULT_FLEET_COMMAND)}")
+        command = tuple(_non_empty_string(item, f"fleet.command[{i}]", path) for i, item in enumerate(raw))
+        if not any("{host}" in item or "{instance}" in item for item in command):
+            raise ConfigError(f"{path}: 'fleet.command' must name the host: put {{host}} or {{instance}} in one of its items")
+    stale = defaults.stale_after_seconds
+    if "stale_after_seconds" in value:
+        stale = _positive_seconds(value["stale_after_seconds"], "fleet.stale_after_seconds", path)
+    return FleetConfig(command=command, stale_after_seconds=stale)
 
 
 def _boolean(value: Any, key: str, path: str) -> bool:
