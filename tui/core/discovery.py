@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tui.core.fsutil import read_bytes
 from tui.core.model import Layout, Problem, Severity
 
 DEFAULT_MAX_DEPTH = 8  # GitLab hashed storage is 4 deep; leave room for nested roots
@@ -56,8 +57,7 @@ def is_git_dir(path: str) -> bool:
 def read_gitfile(path: str) -> str | None:
     """The git dir named by a ``.git`` file ("gitdir: <path>"), resolved; None if invalid."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(4096)
+        data = read_bytes(path, 4096)  # a FIFO or a device named .git must not hang discovery
     except OSError:
         return None
     text = data.decode("utf-8", "surrogateescape").strip()

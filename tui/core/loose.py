@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from tui.core.fsutil import SpecialFile, open_regular
 from tui.core.packed import _HEX, invalid_refname
 
 _READ_SIZE = 4096  # loose ref files are one line; anything larger is garbage anyway
@@ -22,6 +23,7 @@ class LooseRef:
     value: str | None = None  # lower-case hex object id
     symbolic_target: str | None = None  # "refs/heads/x" for "ref: refs/heads/x"
     broken_reason: str | None = None  # set when git could not parse the file
+    special: str | None = None  # "a FIFO (named pipe)", ...: not a regular file, never read
 
     @property
     def broken(self) -> bool:
@@ -61,9 +63,15 @@ def parse_loose_contents(data: bytes, hex_width: int = 40) -> LooseRef:
 
 
 def read_loose_file(path: str, hex_width: int = 40, missing_ok: bool = False) -> LooseRef | None:
-    """One loose ref file. ``missing_ok``: return None instead of a broken ref if absent."""
+    """One loose ref file. ``missing_ok``: return None instead of a broken ref if absent.
+
+    Opened so that it cannot block and read only if it is a regular file: git itself hangs on
+    a FIFO here and reads a link to /dev/zero without end; a special file is reported as such.
+    """
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd, _ = open_regular(path, follow_symlinks=False)
+    except SpecialFile as exc:
+        return special_loose_ref(exc.kind)
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return _read_symlink_ref(path, hex_width)
@@ -79,6 +87,11 @@ def read_loose_file(path: str, hex_width: int = 40, missing_ok: bool = False) ->
     return parse_loose_contents(data, hex_width)
 
 
+def special_loose_ref(kind: str) -> LooseRef:
+    """A loose ref path that holds ``kind`` (a FIFO, a device, ...): broken, and never read."""
+    return LooseRef(broken_reason=f"{kind}, not a regular file: not read", special=kind)
+
+
 def _read_symlink_ref(path: str, hex_width: int) -> LooseRef:
     # Old-style symbolic refs were symlinks: git treats a link to "refs/..." as a symref
     # and otherwise follows the link.
@@ -89,10 +102,17 @@ def _read_symlink_ref(path: str, hex_width: int) -> LooseRef:
     if target.startswith("refs/"):
         return LooseRef(symbolic_target=target)
     try:
-        with open(path, "rb") as handle:
-            return parse_loose_contents(handle.read(_READ_SIZE), hex_width)
+        fd, _ = open_regular(path)
+    except SpecialFile as exc:
+        return special_loose_ref(f"a symlink to {target!r}, {exc.kind}")
     except OSError as exc:
         return LooseRef(broken_reason=f"symlink to {target!r}: {exc.strerror}")
+    try:
+        return parse_loose_contents(os.read(fd, _READ_SIZE), hex_width)
+    except OSError as exc:
+        return LooseRef(broken_reason=f"symlink to {target!r}: {exc.strerror}")
+    finally:
+        os.close(fd)
 
 
 def walk_loose_refs(git_dir: str, top: str = "refs", hex_width: int = 40) -> LooseWalk:
@@ -185,7 +205,7 @@ def _walk_to_tuples(walk: LooseWalk) -> tuple:
     refs = walk.refs
     return (
         list(refs),
-        [(r.value, r.symbolic_target, r.broken_reason) for r in refs.values()],
+        [(r.value, r.symbolic_target, r.broken_reason, r.special) for r in refs.values()],
         walk.lock_files,
         walk.empty_dirs,
         walk.errors,

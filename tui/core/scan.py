@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from tui.core import analysis
 from tui.core.discovery import Candidate, discover
+from tui.core.fsutil import special_kind
 from tui.core.gitconfig import read_config, repo_settings
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
 from tui.core.refstore import HEX_WIDTH, RefSnapshot, count_refs, judge_shadows, read_snapshot, reftable_in_use
@@ -87,7 +88,11 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     git_dir = candidate.git_dir
     config, config_error = read_config(f"{git_dir}/config")
     if config_error:
-        report.problems.append(Problem("unreadable", Severity.WARNING, f"config: {config_error}", "config"))
+        kind = special_kind(f"{git_dir}/config")
+        if kind is not None:
+            report.problems.append(analysis.special_file_problem("config", kind, "the repository's config"))
+        else:
+            report.problems.append(Problem("unreadable", Severity.WARNING, f"config: {config_error}", "config"))
     settings = repo_settings(config)
     report.remotes = settings.remotes
     report.ref_storage = settings.ref_storage
@@ -124,6 +129,7 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
 def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
     problems = []
     problems.extend(analysis.shadow_problems(snapshot))
+    problems.extend(analysis.special_file_problems(snapshot))
     problems.extend(analysis.broken_loose_problems(snapshot))
     problems.extend(analysis.packed_refs_problems(snapshot.packed))
     problems.extend(analysis.lock_problems(report.locks))
@@ -133,6 +139,8 @@ def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
         problems.append(Problem("unreadable", Severity.WARNING, error, "objects"))
     if snapshot.head is None:
         problems.append(Problem("unreadable", Severity.ERROR, "HEAD is missing", "HEAD"))
+    elif snapshot.head.special:
+        pass  # reported by special_file_problems
     elif snapshot.head.broken_reason:
         problems.append(Problem("broken-loose-ref", Severity.ERROR, f"HEAD: {snapshot.head.broken_reason}", "HEAD"))
     problems.extend(
