@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from tui.core.fsutil import SpecialFile, open_regular
+from tui.core.fsutil import SpecialFile, open_for_reading, open_regular
 from tui.core.packed import _HEX, invalid_refname
 
 _READ_SIZE = 4096  # loose ref files are one line; anything larger is garbage anyway
@@ -62,14 +62,23 @@ def parse_loose_contents(data: bytes, hex_width: int = 40) -> LooseRef:
     return LooseRef(broken_reason=f"not an object id: {text[:50]!r}")
 
 
-def read_loose_file(path: str, hex_width: int = 40, missing_ok: bool = False) -> LooseRef | None:
+def read_loose_file(
+    path: str, hex_width: int = 40, missing_ok: bool = False, *, listed_regular: bool = False
+) -> LooseRef | None:
     """One loose ref file. ``missing_ok``: return None instead of a broken ref if absent.
 
     Opened so that it cannot block and read only if it is a regular file: git itself hangs on
     a FIFO here and reads a link to /dev/zero without end; a special file is reported as such.
+    ``listed_regular``: the directory listing's d_type already says "regular file", so the
+    fstat is skipped (8% of ``gitward refs`` on 50,000 loose refs). A file swapped for a FIFO
+    or a device after the listing still cannot block (O_NONBLOCK) and is read at most
+    ``_READ_SIZE`` bytes; it would read as broken, not as special.
     """
     try:
-        fd, _ = open_regular(path, follow_symlinks=False)
+        if listed_regular:
+            fd = open_for_reading(path, follow_symlinks=False)
+        else:
+            fd, _ = open_regular(path, follow_symlinks=False)
     except SpecialFile as exc:
         return special_loose_ref(exc.kind)
     except OSError as exc:
@@ -160,7 +169,7 @@ def _walk_dir(path: str, name: str, hex_width: int, walk: LooseWalk, is_top: boo
             # git skips such files ("ignoring ref with broken name"); show them as broken.
             refs[child] = LooseRef(broken_reason="invalid ref name: git ignores this file")
         else:
-            refs[child] = read_loose_file(entry.path, hex_width)
+            refs[child] = read_loose_file(entry.path, hex_width, listed_regular=entry.is_file(follow_symlinks=False))
 
 
 def start_loose_walk_in_child(git_dir: str, top: str = "refs", hex_width: int = 40):
