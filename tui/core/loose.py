@@ -125,51 +125,69 @@ def _read_symlink_ref(path: str, hex_width: int) -> LooseRef:
 
 
 def walk_loose_refs(git_dir: str, top: str = "refs", hex_width: int = 40) -> LooseWalk:
-    """Walk ``<git_dir>/<top>`` and read every loose ref. Never raises."""
+    """Walk ``<git_dir>/<top>`` and read every loose ref. Never raises.
+
+    Depth first, each directory in listing order, with an explicit stack: a hostile tree
+    thousands of directories deep costs memory, never Python's recursion limit.
+    """
     walk = LooseWalk()
-    _walk_dir(os.path.join(git_dir, top), top, hex_width, walk, is_top=True)
+    entries = _list_dir(os.path.join(git_dir, top), top, walk, is_top=True)
+    if entries is None:
+        return walk
+    refs = walk.refs
+    stack = [(iter(entries), top)]
+    while stack:
+        remaining, name = stack[-1]
+        for entry in remaining:
+            entry_name = entry.name
+            child = f"{name}/{entry_name}"
+            if entry_name.endswith(".lock"):
+                try:
+                    walk.lock_files.append((child, entry.stat(follow_symlinks=False).st_mtime))
+                except OSError:
+                    pass  # vanished: the lock holder finished
+                continue
+            if entry_name.startswith("."):
+                continue  # git ignores these (and so must we, to agree with it)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)  # d_type: no extra syscall
+            except OSError as exc:
+                walk.errors.append((child, exc.strerror or str(exc)))
+                continue
+            if is_dir:
+                child_entries = _list_dir(entry.path, child, walk)
+                if child_entries is not None:
+                    stack.append((iter(child_entries), child))
+                    break  # descend now; this directory's iterator resumes after the child
+            elif invalid_refname(child):
+                # git skips such files ("ignoring ref with broken name"); show them as broken.
+                refs[child] = LooseRef(broken_reason="invalid ref name: git ignores this file")
+            else:
+                refs[child] = read_loose_file(
+                    entry.path, hex_width, listed_regular=entry.is_file(follow_symlinks=False)
+                )
+        else:
+            stack.pop()  # every entry of this directory is done
     return walk
 
 
-def _walk_dir(path: str, name: str, hex_width: int, walk: LooseWalk, is_top: bool = False) -> None:
+def _list_dir(path: str, name: str, walk: LooseWalk, is_top: bool = False) -> list[os.DirEntry] | None:
+    """The entries of one ref directory; None (and an error in ``walk``) when it cannot be listed."""
     try:
         entries = list(os.scandir(path))
     except FileNotFoundError:
         if not is_top:  # a directory that vanished between listing and reading
             walk.errors.append((name, "directory vanished during the scan"))
-        return
+        return None
     except NotADirectoryError:
         walk.errors.append((name, "not a directory"))
-        return
+        return None
     except OSError as exc:
         walk.errors.append((name, f"cannot list directory: {exc.strerror}"))
-        return
+        return None
     if not entries and not is_top:
         walk.empty_dirs.append(name)
-    refs = walk.refs
-    for entry in entries:
-        entry_name = entry.name
-        child = f"{name}/{entry_name}"
-        if entry_name.endswith(".lock"):
-            try:
-                walk.lock_files.append((child, entry.stat(follow_symlinks=False).st_mtime))
-            except OSError:
-                pass  # vanished: the lock holder finished
-            continue
-        if entry_name.startswith("."):
-            continue  # git ignores these (and so must we, to agree with it)
-        try:
-            is_dir = entry.is_dir(follow_symlinks=False)  # d_type: no extra syscall
-        except OSError as exc:
-            walk.errors.append((child, exc.strerror or str(exc)))
-            continue
-        if is_dir:
-            _walk_dir(entry.path, child, hex_width, walk)
-        elif invalid_refname(child):
-            # git skips such files ("ignoring ref with broken name"); show them as broken.
-            refs[child] = LooseRef(broken_reason="invalid ref name: git ignores this file")
-        else:
-            refs[child] = read_loose_file(entry.path, hex_width, listed_regular=entry.is_file(follow_symlinks=False))
+    return entries
 
 
 def start_loose_walk_in_child(git_dir: str, top: str = "refs", hex_width: int = 40):

@@ -11,7 +11,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 
 from tui.core import analysis
-from tui.core.discovery import Candidate, discover
+from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, discover
 from tui.core.fsutil import special_kind
 from tui.core.gitconfig import read_config, repo_settings
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
@@ -62,6 +62,15 @@ def scan_repo(candidate: Candidate, now: float | None = None, judge: bool = True
         # The volume blinked or permissions changed mid-read: say so, keep what we have.
         report.problems.append(
             Problem("unreadable", Severity.WARNING, f"{exc.filename or candidate.path}: {exc.strerror or exc}")
+        )
+    except Exception as exc:  # noqa: BLE001  one repository gitward cannot read must not end the host scan
+        report.problems.append(
+            Problem(
+                "scan-failed",
+                Severity.ERROR,
+                f"gitward could not finish reading this repository ({type(exc).__name__}: {exc}); what is "
+                "shown may be incomplete. This is a bug in gitward: please report it.",
+            )
         )
     return report
 
@@ -236,17 +245,18 @@ def iter_host_scan(
     cancel: threading.Event | None = None,
     start_method: str = "fork",
     chunk_worker=_scan_chunk,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Iterator[RepoReport | Problem]:
     """Yield root problems and repo reports as they are ready (not in a stable order).
 
     ``chunk_worker`` turns a list of candidates into results (a module-level function, so
     worker processes can run it): ``_scan_chunk`` gives RepoReports, ``_scan_chunk_json``
-    gives RepoJson.
+    gives RepoJson. ``max_depth``: how many directory levels below a root discovery descends.
     """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
     candidates: list[Candidate] = []
-    for found in discover(roots):
+    for found in discover(roots, max_depth):
         if isinstance(found, Problem):
             yield found
         else:
@@ -288,11 +298,13 @@ def _scan_in_processes(
                 future.cancel()
 
 
-def scan_host(roots: list[str], *, jobs: int | None = None, now: float | None = None) -> HostScan:
+def scan_host(
+    roots: list[str], *, jobs: int | None = None, now: float | None = None, max_depth: int = DEFAULT_MAX_DEPTH
+) -> HostScan:
     """Scan every root and return the repos sorted by (root order, name)."""
     started = time.time()
     result = HostScan(roots=[os.path.abspath(r) for r in roots], started=started)
-    for item in iter_host_scan(roots, jobs=jobs, now=now):
+    for item in iter_host_scan(roots, jobs=jobs, now=now, max_depth=max_depth):
         if isinstance(item, Problem):
             result.problems.append(item)
         else:
@@ -303,7 +315,9 @@ def scan_host(roots: list[str], *, jobs: int | None = None, now: float | None = 
     return result
 
 
-def scan_host_json(roots: list[str], *, jobs: int | None = None, now: float | None = None) -> tuple[str, list[str]]:
+def scan_host_json(
+    roots: list[str], *, jobs: int | None = None, now: float | None = None, max_depth: int = DEFAULT_MAX_DEPTH
+) -> tuple[str, list[str]]:
     """``scan_host(...).to_json()`` as compact JSON text, encoded in the workers.
 
     Returns the document and the severities of every problem (for ``--fail-on``).
@@ -312,7 +326,7 @@ def scan_host_json(roots: list[str], *, jobs: int | None = None, now: float | No
     absolute_roots = [os.path.abspath(r) for r in roots]
     root_problems: list[Problem] = []
     repos: list[RepoJson] = []
-    for item in iter_host_scan(roots, jobs=jobs, now=now, chunk_worker=_scan_chunk_json):
+    for item in iter_host_scan(roots, jobs=jobs, now=now, chunk_worker=_scan_chunk_json, max_depth=max_depth):
         if isinstance(item, Problem):
             root_problems.append(item)
         else:
