@@ -34,6 +34,7 @@ def build_console_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="build the demo host (once) and open it")
     parser.add_argument("--read-only", action="store_true", help="hide and refuse every mutating action")
     parser.add_argument("--jobs", type=int, default=None, help="parallel scan processes (default: CPU count)")
+    _add_max_depth(parser)
     parser.add_argument("roots", nargs="*", metavar="ROOT", help="directories to scan (default: configured roots, else .)")
     parser.set_defaults(command=None)
     return parser
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--fail-on", choices=["error", "warning", "info"], help="exit 1 if a problem this severe or worse exists")
     scan.add_argument("--jobs", type=int, default=None, help="parallel scan processes (default: CPU count)")
     scan.add_argument("--format", choices=["text", "json", "prometheus"], default=None, help="output format")
+    _add_max_depth(scan)
 
     refs = sub.add_parser("refs", help="every ref of one repository with its storage source")
     refs.add_argument("repo", metavar="REPO")
@@ -70,12 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_max_depth(parser: argparse.ArgumentParser) -> None:
+    from tui.core.discovery import DEFAULT_MAX_DEPTH
+
+    parser.add_argument(
+        "--max-depth",
+        type=int,
+        default=DEFAULT_MAX_DEPTH,
+        metavar="N",
+        help=f"look for repositories at most N directory levels below each root (default: {DEFAULT_MAX_DEPTH}); "
+        "directories at the limit that were not descended into are reported as 'depth-limit' problems",
+    )
+
+
 def _first_positional(argv: Sequence[str]) -> str | None:
     skip_next = False
     for token in argv:
         if skip_next:
             skip_next = False
-        elif token == "--jobs":
+        elif token in ("--jobs", "--max-depth"):
             skip_next = True
         elif not token.startswith("-"):
             return token
@@ -117,14 +132,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from tui.core.scan import scan_host, scan_host_json
 
     _check_jobs(args.jobs)
+    _check_max_depth(args.max_depth)
     fmt = args.format or ("json" if args.json else "text")
     if fmt == "json":
-        text, severities = scan_host_json(args.roots, jobs=args.jobs)
+        text, severities = scan_host_json(args.roots, jobs=args.jobs, max_depth=args.max_depth)
         sys.stdout.write(text + "\n")
         if args.fail_on and any(Severity(s).rank >= Severity(args.fail_on).rank for s in severities):
             return EXIT_FINDINGS
         return EXIT_OK
-    host = scan_host(args.roots, jobs=args.jobs)
+    host = scan_host(args.roots, jobs=args.jobs, max_depth=args.max_depth)
     if fmt == "prometheus":
         sys.stdout.write(_prometheus(host.repos, host.problems))
     else:
@@ -139,6 +155,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def _check_jobs(jobs: int | None) -> None:
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be 1 or more")
+
+
+def _check_max_depth(max_depth: int) -> None:
+    if max_depth < 0:
+        raise UsageError("--max-depth must be 0 or more")
 
 
 def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration: float) -> None:
@@ -320,6 +341,7 @@ def demo_root() -> str:
 
 def cmd_console(args: argparse.Namespace) -> int:
     _check_jobs(args.jobs)
+    _check_max_depth(args.max_depth)
     if args.demo:
         roots = [demo_root()]
     elif args.roots:
@@ -331,10 +353,14 @@ def cmd_console(args: argparse.Namespace) -> int:
         raise UsageError(f"{missing[0]}: no such directory")
     if not sys.stdout.isatty():
         # No terminal (cron, pipes): print the scan instead of drawing a screen.
-        return cmd_scan(argparse.Namespace(roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text"))
+        return cmd_scan(
+            argparse.Namespace(
+                roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text", max_depth=args.max_depth
+            )
+        )
     from tui.app.app import run_console  # Textual is imported only when a screen is drawn
 
-    return run_console(roots, read_only=args.read_only, jobs=args.jobs)
+    return run_console(roots, read_only=args.read_only, jobs=args.jobs, max_depth=args.max_depth)
 
 
 def _configured_roots() -> list[str]:
