@@ -214,3 +214,21 @@ def test_packed_refs_or_config_replaced_by_a_special_file(host, kind, name):
     special = problems_of(json.loads(result.stdout), "special-file")
     assert [p["subject"] for p in special] == [name]
     assert special[0]["severity"] == "error" and words in special[0]["message"]
+
+
+def test_sync_preflight_with_head_linked_to_a_fifo_finishes(tmp_path):
+    # The planner reads HEAD to tell a clone from a git-sync root: that read must not block
+    # (--timeout bounds git's processes, not gitward's own reads).
+    upstream = init_repo(tmp_path / "upstream")
+    commit_chain(upstream, 1)
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(upstream), str(clone))
+    head = clone / ".git" / "HEAD"
+    head.unlink()
+    os.mkfifo(tmp_path / "fifo")
+    head.symlink_to(tmp_path / "fifo")
+
+    result = gitward("sync", str(clone), "--timeout", "5")
+
+    assert result.returncode != 0  # HEAD is no file git can read: the sync fails, and says so
+    assert "gitward:" in result.stderr
