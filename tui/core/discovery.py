@@ -223,10 +223,6 @@ def _visit(
     if candidate is not None:
         yield candidate
         return []  # never descend into a repository or its work tree
-    unknown = _unreadable_git_dir(path)
-    if unknown is not None:
-        yield _unknown_repository_problem(path, unknown)
-        return []  # a git dir we cannot read: never walk into it as a plain directory
     try:
         with os.scandir(path) as iterator:
             entries = sorted(iterator, key=lambda e: e.name)
@@ -236,59 +232,66 @@ def _visit(
         else:
             yield _fs_problem(path, exc)
         return []
-    unknown = _unreadable_bare_repository(path, entries)
-    if unknown is not None:
-        yield _unknown_repository_problem(path, unknown, bare=True)
-        return []
     children = []
+    problems = []
+    dot_git = False
+    git_dir_names = 0  # of HEAD, objects, refs: all three, and classify() said no, is suspicious
     for entry in entries:
-        if entry.name == "objects" or entry.name.startswith("."):
+        name = entry.name
+        if name.startswith("."):
             # Hidden entries on a host are caches, trash and tooling state, not repos.
+            dot_git = dot_git or name == ".git"
             continue
+        if name in _GIT_DIR_NAMES:
+            git_dir_names += 1
+            if name == "objects":
+                continue
         try:
             is_dir = entry.is_dir()  # follows symlinks; loops caught via 'seen'
         except OSError as exc:
-            yield _fs_problem(entry.path, exc)
+            problems.append(_fs_problem(entry.path, exc))
             continue
         if is_dir:
             children.append((entry.path, depth + 1))
+    # Not a repository, as far as classify() could see: unless it could not see.
+    unknown = _unreadable_git_dir(path) if dot_git else None
+    if unknown is None and git_dir_names == len(_GIT_DIR_NAMES):
+        unknown = _unreadable_bare_repository(path)
+    if unknown is not None:
+        yield _unknown_repository_problem(path, unknown[0], bare=unknown[1])
+        return []  # a git dir we cannot read: never walk into it as a plain directory
+    yield from problems
     if children and depth >= max_depth:
         not_descended.append(path)
         return []
     return children
 
 
-def _unreadable_git_dir(path: str) -> OSError | None:
+def _unreadable_git_dir(path: str) -> tuple[OSError, bool] | None:
     """The error that hides whether ``path`` is a non-bare repository: its ``.git`` directory
     exists but cannot be looked into (EACCES, EIO, ESTALE). None when there is no such doubt."""
     dot_git = f"{path}/.git"
     try:
         if not stat.S_ISDIR(os.lstat(dot_git).st_mode):
             return None
-    except OSError:
-        return None  # ``path`` itself cannot be looked into: listing it says so
-    try:
         os.lstat(f"{dot_git}/HEAD")
         os.stat(f"{dot_git}/objects")
     except FileNotFoundError:
         return None  # a readable .git without HEAD or objects is simply not a repository
     except OSError as exc:
-        return exc
+        return exc, False
     return None
 
 
-def _unreadable_bare_repository(path: str, entries: list[os.DirEntry]) -> OSError | None:
+def _unreadable_bare_repository(path: str) -> tuple[OSError, bool] | None:
     """The error that hides whether ``path`` is a bare repository: it lists HEAD, objects and
     refs (a readable but unsearchable directory) but HEAD cannot be looked at."""
-    names = {entry.name for entry in entries if entry.name in _GIT_DIR_NAMES}
-    if names != _GIT_DIR_NAMES:
-        return None
     try:
         os.lstat(f"{path}/HEAD")
     except FileNotFoundError:
         return None
     except OSError as exc:
-        return exc
+        return exc, True
     return None
 
 
