@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -54,6 +55,44 @@ def make_deep_dirs(top: Path, depth: int, name: str) -> None:
         os.close(fd)
 
 
+def remove_deep_dirs(top: Path, depth: int, name: str) -> None:
+    """Undo ``make_deep_dirs`` (and what was put at its bottom) bottom up: shutil.rmtree, and so pytest's
+    cleanup of old temporary directories, recurses once per level and fails on such a tree."""
+    fds = [os.open(top, os.O_RDONLY | os.O_DIRECTORY)]
+    try:
+        for _ in range(depth):
+            try:
+                fds.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fds[-1]))
+            except FileNotFoundError:
+                break
+        bottom = fds[-1]
+        for entry in os.listdir(bottom):  # the leaf ref, or a repository made down there
+            if os.path.isdir(f"/proc/self/fd/{bottom}/{entry}"):
+                shutil.rmtree(entry, dir_fd=bottom)
+            else:
+                os.unlink(entry, dir_fd=bottom)
+        while len(fds) > 1:
+            os.close(fds.pop())
+            os.rmdir(name, dir_fd=fds[-1])
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+@pytest.fixture
+def deep_dirs():
+    """``make_deep_dirs``, removed again after the test."""
+    made = []
+
+    def make(top: Path, depth: int, name: str) -> None:
+        made.append((top, depth, name))
+        make_deep_dirs(top, depth, name)
+
+    yield make
+    for top, depth, name in made:
+        remove_deep_dirs(top, depth, name)
+
+
 def write_deep_ref(top: Path, depth: int, name: str, value: str) -> None:
     fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -82,10 +121,10 @@ def host(tmp_path: Path) -> tuple[Path, Path, Path]:
 # --- the loose walk: iterative -----------------------------------------------------------------
 
 
-def test_a_1500_deep_ref_directory_is_walked_and_the_host_scan_goes_on(host):
+def test_a_1500_deep_ref_directory_is_walked_and_the_host_scan_goes_on(host, deep_dirs):
     root, deep, plain = host
     main_value = git(deep, "rev-parse", "main").strip()
-    make_deep_dirs(deep / ".git/refs/heads", 1500, "d")
+    deep_dirs(deep / ".git/refs/heads", 1500, "d")
     write_deep_ref(deep / ".git/refs/heads", 1500, "d", main_value)
     deep_name = "refs/heads/" + "d/" * 1500 + "leaf"
     assert for_each_ref(deep)[deep_name] == main_value  # git reads it
@@ -103,9 +142,9 @@ def test_a_1500_deep_ref_directory_is_walked_and_the_host_scan_goes_on(host):
     assert listed == for_each_ref(deep)
 
 
-def test_a_ref_directory_deeper_than_path_max_is_the_repos_problem_not_an_abort(host):
+def test_a_ref_directory_deeper_than_path_max_is_the_repos_problem_not_an_abort(host, deep_dirs):
     root, deep, plain = host
-    make_deep_dirs(deep / ".git/refs/heads", 1500, "ddd")  # 6,000 bytes of path: past PATH_MAX
+    deep_dirs(deep / ".git/refs/heads", 1500, "ddd")  # 6,000 bytes of path: past PATH_MAX
 
     result = gitward("scan", str(root), "--json", "--fail-on", "error")
 
@@ -212,10 +251,10 @@ def test_max_depth_must_not_be_negative(nested):
     assert code == 2 and "--max-depth must be 0 or more" in err
 
 
-def test_a_thousand_levels_of_directories_are_discovered_without_recursion(tmp_path):
+def test_a_thousand_levels_of_directories_are_discovered_without_recursion(tmp_path, deep_dirs):
     root = tmp_path / "root"
     root.mkdir()
-    make_deep_dirs(root, 1000, "d")
+    deep_dirs(root, 1000, "d")
     repo = init_bare(Path(str(root) + "/d" * 1000) / "r.git")
     commit_chain(repo, 1)
 
