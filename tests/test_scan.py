@@ -67,7 +67,7 @@ def test_unreadable_directory_is_a_problem(host):
     os.chmod(host / "plain", 0)
     try:
         problems = [p for p in discover([str(host)]) if isinstance(p, Problem)]
-        assert any(p.code == "unreadable" and "permission denied" in p.message for p in problems)
+        assert any(p.code == "unlistable-dir" and "permission denied" in p.message for p in problems)
     finally:
         os.chmod(host / "plain", 0o755)
 

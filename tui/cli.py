@@ -34,6 +34,7 @@ def build_console_parser() -> argparse.ArgumentParser:
     parser.add_argument("--demo", action="store_true", help="build the demo host (once) and open it")
     parser.add_argument("--read-only", action="store_true", help="hide and refuse every mutating action")
     parser.add_argument("--jobs", type=int, default=None, help="parallel scan processes (default: CPU count)")
+    _add_max_depth(parser)
     parser.add_argument("roots", nargs="*", metavar="ROOT", help="directories to scan (default: configured roots, else .)")
     parser.set_defaults(command=None)
     return parser
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--jobs", type=int, default=None, help="parallel scan processes (default: CPU count)")
     scan.add_argument("--format", choices=["text", "json", "prometheus"], default=None, help="output format")
     scan.add_argument("--output", metavar="FILE", help="prometheus: write FILE atomically (node_exporter textfile dir)")
+    _add_max_depth(scan)
 
     refs = sub.add_parser("refs", help="every ref of one repository with its storage source")
     refs.add_argument("repo", metavar="REPO")
@@ -72,12 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_max_depth(parser: argparse.ArgumentParser) -> None:
+    from tui.core.discovery import DEFAULT_MAX_DEPTH
+
+    parser.add_argument(
+        "--max-depth",
+        type=int,
+        default=DEFAULT_MAX_DEPTH,
+        metavar="N",
+        help=f"look for repositories at most N directory levels below each root (default: {DEFAULT_MAX_DEPTH}); "
+        "directories at the limit that were not descended into are reported as 'depth-limit' problems",
+    )
+
+
 def _first_positional(argv: Sequence[str]) -> str | None:
     skip_next = False
     for token in argv:
         if skip_next:
             skip_next = False
-        elif token == "--jobs":
+        elif token in ("--jobs", "--max-depth"):
             skip_next = True
         elif not token.startswith("-"):
             return token
@@ -119,18 +134,19 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from tui.core.scan import scan_host, scan_host_json
 
     _check_jobs(args.jobs)
+    _check_max_depth(args.max_depth)
     fmt = args.format or ("json" if args.json else "text")
     if getattr(args, "output", None) and fmt != "prometheus":
         raise UsageError("--output is for --format prometheus")
     if fmt == "json":
-        text, severities = scan_host_json(args.roots, jobs=args.jobs)
+        text, severities = scan_host_json(args.roots, jobs=args.jobs, max_depth=args.max_depth)
         sys.stdout.write(text + "\n")
         if args.fail_on and any(Severity(s).rank >= Severity(args.fail_on).rank for s in severities):
             return EXIT_FINDINGS
         return EXIT_OK
     if fmt == "prometheus":
         return _scan_prometheus(args)
-    host = scan_host(args.roots, jobs=args.jobs)
+    host = scan_host(args.roots, jobs=args.jobs, max_depth=args.max_depth)
     _print_scan(host.repos, host.problems, host.duration)
     return _exit_for_findings(host, args.fail_on)
 
@@ -142,7 +158,7 @@ def _scan_prometheus(args: argparse.Namespace) -> int:
     # A failed scan writes nothing: the previous file stays, its last-success timestamp stops
     # advancing and the "scan stopped reporting" alert fires.
     try:
-        host = scan_host(args.roots, jobs=args.jobs)
+        host = scan_host(args.roots, jobs=args.jobs, max_depth=args.max_depth)
     except OSError as exc:
         raise UsageError(f"scan failed, metrics not written: {exc.strerror or exc}") from exc
     failure = metrics.scan_failure(host)
@@ -170,6 +186,11 @@ def _exit_for_findings(host, fail_on: str | None) -> int:
 def _check_jobs(jobs: int | None) -> None:
     if jobs is not None and jobs < 1:
         raise UsageError("--jobs must be 1 or more")
+
+
+def _check_max_depth(max_depth: int) -> None:
+    if max_depth < 0:
+        raise UsageError("--max-depth must be 0 or more")
 
 
 def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration: float) -> None:
@@ -323,6 +344,7 @@ def demo_root() -> str:
 
 def cmd_console(args: argparse.Namespace) -> int:
     _check_jobs(args.jobs)
+    _check_max_depth(args.max_depth)
     if args.demo:
         roots = [demo_root()]
     elif args.roots:
@@ -334,10 +356,14 @@ def cmd_console(args: argparse.Namespace) -> int:
         raise UsageError(f"{missing[0]}: no such directory")
     if not sys.stdout.isatty():
         # No terminal (cron, pipes): print the scan instead of drawing a screen.
-        return cmd_scan(argparse.Namespace(roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text"))
+        return cmd_scan(
+            argparse.Namespace(
+                roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text", max_depth=args.max_depth
+            )
+        )
     from tui.app.app import run_console  # Textual is imported only when a screen is drawn
 
-    return run_console(roots, read_only=args.read_only, jobs=args.jobs)
+    return run_console(roots, read_only=args.read_only, jobs=args.jobs, max_depth=args.max_depth)
 
 
 def _configured_roots() -> list[str]:

@@ -22,7 +22,9 @@ class UsageError(Exception):
 
 def run_command(command: Callable[[], int | None]) -> int:
     """Run a parsed command to its exit code: bad input, a closed pipe and ctrl-c end it with at
-    most one line on stderr, never a traceback. A command that returns None was not one of ours."""
+    most one line on stderr, never a traceback. A command that returns None was not one of ours.
+    A bug (any other exception) prints its traceback and exits 2, as an error does: exit 1 means
+    findings or a refusal, and cron must not read a crash as either."""
     try:
         code = command()
     except UsageError as exc:
@@ -35,6 +37,12 @@ def run_command(command: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         print("gitward: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001  a bug: exit 2, never Python's 1, which means "findings"
+        import traceback
+
+        traceback.print_exc()
+        print(f"gitward: internal error: {type(exc).__name__}: {clean(str(exc))}".replace("\n", " "), file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_ERROR if code is None else code
 
 

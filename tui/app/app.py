@@ -284,13 +284,16 @@ def create_app(
     jobs: int | None = None,
     config: Any = None,
     now: float | None = None,
+    max_depth: int | None = None,
 ) -> GitwardApp:
     """The one way to build the console (CLI and tests)."""
-    host = Host.from_settings(list(roots), read_only=read_only, jobs=jobs, config=config, now=now)
+    host = Host.from_settings(list(roots), read_only=read_only, jobs=jobs, config=config, now=now, max_depth=max_depth)
     return GitwardApp(host)
 
 
-def run_console(roots: Sequence[str], read_only: bool = False, jobs: int | None = None) -> int:
+def run_console(
+    roots: Sequence[str], read_only: bool = False, jobs: int | None = None, max_depth: int | None = None
+) -> int:
     """Entry point for ``gitward [ROOT ...]``: load the config, run the app, return its exit code."""
     config = None
     try:
@@ -304,7 +307,7 @@ def run_console(roots: Sequence[str], read_only: bool = False, jobs: int | None 
         except ConfigError as exc:
             print(f"gitward: {clean(str(exc))}", file=sys.stderr)
             return 2
-    app = create_app(roots, read_only=read_only, jobs=jobs, config=config)
+    app = create_app(roots, read_only=read_only, jobs=jobs, config=config, max_depth=max_depth)
     _exit_when_the_terminal_goes(app)
     result = app.run()
     if app.return_code not in (None, 0):

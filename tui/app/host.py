@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.core.discovery import DEFAULT_MAX_DEPTH
+
 
 @dataclass(slots=True)
 class Host:
@@ -15,6 +17,7 @@ class Host:
     roots: list[str]
     read_only: bool = False
     jobs: int | None = None
+    max_depth: int = DEFAULT_MAX_DEPTH  # directory levels below a root where repositories are looked for
     now: float | None = None  # a fixed clock (tests, screenshots); None: the real time
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s), from [keys]
     theme: str | None = None
@@ -33,6 +36,7 @@ class Host:
         jobs: int | None = None,
         config: Any = None,
         now: float | None = None,
+        max_depth: int | None = None,
     ) -> Host:
         """Command-line values win; the config file supplies defaults."""
         keys = dict(getattr(config, "keys", None) or {})
@@ -40,6 +44,7 @@ class Host:
             roots=[os.path.abspath(root) for root in roots],
             read_only=bool(read_only or getattr(config, "read_only", False)),
             jobs=jobs or getattr(config, "jobs", None) or None,
+            max_depth=DEFAULT_MAX_DEPTH if max_depth is None else max_depth,
             now=now,
             keys={str(k): str(v) for k, v in keys.items()},
             theme=getattr(config, "theme", None) or None,

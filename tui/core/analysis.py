@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 import humanize
 
+from tui.core.fsutil import NOT_REGULAR
 from tui.core.loose import LooseWalk
 from tui.core.model import LockFile, Problem, Severity, Verdict
 from tui.core.packed import Anomaly, PackedRefs
@@ -122,6 +123,10 @@ def _lock_effect(lock: LockFile) -> str:
 def packed_refs_problems(packed: PackedRefs, limit: int = 20) -> list[Problem]:
     problems = []
     for anomaly in packed.anomalies[:limit]:
+        kind = _special_kind(anomaly)
+        if kind is not None:
+            problems.append(special_file_problem("packed-refs", kind, "packed refs"))
+            continue
         problems.append(
             Problem(
                 "packed-refs-anomaly",
@@ -136,6 +141,15 @@ def packed_refs_problems(packed: PackedRefs, limit: int = 20) -> list[Problem]:
             Problem("packed-refs-anomaly", Severity.WARNING, f"packed-refs: {extra} more anomalies not listed", "packed-refs")
         )
     return problems
+
+
+def _special_kind(anomaly: Anomaly) -> str | None:
+    """What packed-refs is, when the anomaly says it is no regular file (``fsutil.SpecialFile``)."""
+    text = anomaly.message
+    prefix, suffix = "packed-refs is ", f", {NOT_REGULAR}"
+    if anomaly.line == 0 and text.startswith(prefix) and text.endswith(suffix):
+        return text[len(prefix) : -len(suffix)]
+    return None
 
 
 def _anomaly_severity(anomaly: Anomaly) -> Severity:
@@ -210,10 +224,50 @@ _SHADOW_PROBLEMS = (
 )
 
 
+def special_file_problem(path: str, kind: str, what: str) -> Problem:
+    """``path`` (where git keeps ``what``) is ``kind``: a FIFO, a device, a socket, a directory."""
+    return Problem(
+        "special-file",
+        Severity.ERROR,
+        f"{path} is {kind} where git keeps {what}: {_special_effect(kind)}; gitward did not read "
+        "it. git never creates such a file: find out who put it there before removing it.",
+        path,
+    )
+
+
+def _special_effect(kind: str) -> str:
+    if "FIFO" in kind:
+        return "git commands that read it block forever"
+    if "device" in kind:
+        return "git commands that read it may block or read without end"
+    return "git cannot read it as a file"
+
+
+def special_file_problems(snapshot: RefSnapshot, limit: int = 20) -> list[Problem]:
+    """HEAD and loose ref paths that are not regular files (never read, so never a value)."""
+    found = [(name, ref.special) for name, ref in sorted(snapshot.loose.refs.items()) if ref.special]
+    if snapshot.head is not None and snapshot.head.special:
+        found.insert(0, ("HEAD", snapshot.head.special))
+    problems = [special_file_problem(name, kind, "HEAD" if name == "HEAD" else "a loose ref") for name, kind in found[:limit]]
+    if len(found) > limit:
+        problems.append(
+            Problem(
+                "special-file",
+                Severity.ERROR,
+                f"{len(found) - limit} more loose refs are not regular files (not listed)",
+                found[limit][0],
+            )
+        )
+    return problems
+
+
 def shadow_problems(snapshot: RefSnapshot) -> list[Problem]:
-    """One aggregated problem per kind of harmful shadow."""
+    """One aggregated problem per kind of harmful shadow (special files: ``special_file_problems``)."""
     by_verdict: dict[Verdict, list[str]] = {}
+    loose = snapshot.loose.refs
     for name, verdict in sorted(snapshot.verdicts.items()):
+        if verdict is Verdict.BROKEN_LOOSE and loose[name].special:
+            continue
         by_verdict.setdefault(verdict, []).append(name)
     problems = []
     for spec in _SHADOW_PROBLEMS:
@@ -238,7 +292,9 @@ def broken_loose_problems(snapshot: RefSnapshot) -> list[Problem]:
     """Broken loose files that shadow nothing (broken-loose shadows are reported above)."""
     packed = snapshot.packed
     broken = sorted(
-        name for name, ref in snapshot.loose.refs.items() if ref.broken_reason and name not in packed
+        name
+        for name, ref in snapshot.loose.refs.items()
+        if ref.broken_reason and not ref.special and name not in packed
     )
     if not broken:
         return []

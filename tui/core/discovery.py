@@ -11,9 +11,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
+from tui.core.fsutil import read_bytes
 from tui.core.gitconfig import read_config
 from tui.core.model import Layout, Problem, Severity
 
@@ -57,8 +58,7 @@ def is_git_dir(path: str) -> bool:
 def read_gitfile(path: str) -> str | None:
     """The git dir named by a ``.git`` file ("gitdir: <path>"), resolved; None if invalid."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(4096)
+        data = read_bytes(path, 4096)  # a FIFO or a device named .git must not hang discovery
     except OSError:
         return None
     text = data.decode("utf-8", "surrogateescape").strip()
@@ -213,17 +213,29 @@ def _discover_root(root: str, max_depth: int, seen_dirs: set[tuple[int, int]]) -
     owner = work_tree_owning(root)  # a root named REPO/.git is REPO, as git sees it
     if owner is not None:
         root = owner.path
-    yield from _walk(root, root, 0, max_depth, seen_dirs)
+    not_descended: list[str] = []
+    # Depth first, each directory's entries sorted, with an explicit stack (no recursion limit).
+    stack: list[Iterator[tuple[str, int]]] = [iter([(root, 0)])]
+    while stack:
+        for path, depth in stack[-1]:
+            children = yield from _visit(root, path, depth, max_depth, seen_dirs, not_descended)
+            if children:
+                stack.append(iter(children))
+                break  # descend now; this level's iterator resumes after the children
+        else:
+            stack.pop()
+    yield from _depth_limit_problems(root, max_depth, not_descended)
 
 
-def _walk(
-    root: str, path: str, depth: int, max_depth: int, seen: set[tuple[int, int]]
-) -> Iterator[Candidate | Problem]:
+def _visit(
+    root: str, path: str, depth: int, max_depth: int, seen: set[tuple[int, int]], not_descended: list[str]
+) -> Generator[Candidate | Problem, None, list[tuple[str, int]]]:
+    """Yield what ``path`` is (a repository, or problems); return the directories to visit next."""
     try:
         st = os.stat(path)
     except OSError as exc:
         yield _fs_problem(path, exc)
-        return
+        return []
     key = (st.st_dev, st.st_ino)
     if key in seen:
         if os.path.islink(path):
@@ -234,32 +246,120 @@ def _walk(
                 "second link to the same tree); not scanned twice",
                 path,
             )
-        return
+        return []
     seen.add(key)
     candidate = classify(path, root)
     if candidate is not None:
         yield candidate
-        return  # never descend into a repository or its work tree
-    if depth >= max_depth:
-        return
+        return []  # never descend into a repository or its work tree
     try:
         with os.scandir(path) as iterator:
             entries = sorted(iterator, key=lambda e: e.name)
     except OSError as exc:
-        yield _fs_problem(path, exc)
-        return
+        if depth >= max_depth:
+            not_descended.append(path)  # not descended into either way; the limit says why
+        else:
+            yield _fs_problem(path, exc)
+        return []
+    children = []
+    problems = []
+    dot_git = False
+    git_dir_names = 0  # of HEAD, objects, refs: all three, and classify() said no, is suspicious
     for entry in entries:
-        if entry.name == "objects" or entry.name.startswith("."):
+        name = entry.name
+        if name.startswith("."):
             # Hidden entries on a host are caches, trash and tooling state, not repos.
+            dot_git = dot_git or name == ".git"
             continue
+        if name in _GIT_DIR_NAMES:
+            git_dir_names += 1
+            if name == "objects":
+                continue
         try:
             is_dir = entry.is_dir()  # follows symlinks; loops caught via 'seen'
         except OSError as exc:
-            yield _fs_problem(entry.path, exc)
+            problems.append(_fs_problem(entry.path, exc))
             continue
-        if not is_dir:
-            continue
-        yield from _walk(root, entry.path, depth + 1, max_depth, seen)
+        if is_dir:
+            children.append((entry.path, depth + 1))
+    # Not a repository, as far as classify() could see: unless it could not see.
+    unknown = _unreadable_git_dir(path) if dot_git else None
+    if unknown is None and git_dir_names == len(_GIT_DIR_NAMES):
+        unknown = _unreadable_bare_repository(path)
+    if unknown is not None:
+        yield _unknown_repository_problem(path, unknown[0], bare=unknown[1])
+        return []  # a git dir we cannot read: never walk into it as a plain directory
+    yield from problems
+    if children and depth >= max_depth:
+        not_descended.append(path)
+        return []
+    return children
+
+
+def _unreadable_git_dir(path: str) -> tuple[OSError, bool] | None:
+    """The error that hides whether ``path`` is a non-bare repository: its ``.git`` directory
+    exists but cannot be looked into (EACCES, EIO, ESTALE). None when there is no such doubt."""
+    dot_git = f"{path}/.git"
+    try:
+        if not stat.S_ISDIR(os.lstat(dot_git).st_mode):
+            return None
+        os.lstat(f"{dot_git}/HEAD")
+        os.stat(f"{dot_git}/objects")
+    except FileNotFoundError:
+        return None  # a readable .git without HEAD or objects is simply not a repository
+    except OSError as exc:
+        return exc, False
+    return None
+
+
+def _unreadable_bare_repository(path: str) -> tuple[OSError, bool] | None:
+    """The error that hides whether ``path`` is a bare repository: it lists HEAD, objects and
+    refs (a readable but unsearchable directory) but HEAD cannot be looked at."""
+    try:
+        os.lstat(f"{path}/HEAD")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc, True
+    return None
+
+
+_GIT_DIR_NAMES = frozenset({"HEAD", "objects", "refs"})
+
+
+def _unknown_repository_problem(path: str, exc: OSError, *, bare: bool = False) -> Problem:
+    reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else (exc.strerror or str(exc))
+    git_dir = path if bare else f"{path}/.git"
+    return Problem(
+        "unlistable-dir",
+        Severity.WARNING,
+        f"{git_dir} cannot be read ({reason}): whether {path} is a repository is unknown, so it "
+        "was not scanned; run as the repositories' owner to see inside",
+        git_dir,
+    )
+
+
+_NAMED_DEPTH_LIMITS = 20  # directories named one problem each; the rest are counted
+
+
+def _depth_limit_problems(root: str, max_depth: int, paths: list[str]) -> Iterator[Problem]:
+    for path in paths[:_NAMED_DEPTH_LIMITS]:
+        yield Problem(
+            "depth-limit",
+            Severity.WARNING,
+            f"{path} was not descended into: it is {max_depth} levels below the root {root}, the "
+            "depth limit; repositories below it were not scanned (raise --max-depth to scan them)",
+            path,
+        )
+    more = len(paths) - _NAMED_DEPTH_LIMITS
+    if more > 0:
+        yield Problem(
+            "depth-limit",
+            Severity.WARNING,
+            f"{more} more directories under {root} at the depth limit ({max_depth}) were not "
+            "descended into (raise --max-depth to scan them)",
+            root,
+        )
 
 
 def _fs_problem(path: str, exc: OSError) -> Problem:
@@ -272,11 +372,11 @@ def _fs_problem(path: str, exc: OSError) -> Problem:
             f"{path} vanished during the scan (a volume that blinked, or a repo being moved); rescan",
             path,
         )
-    if exc.errno in (errno.EACCES, errno.EPERM):
-        return Problem(
-            "unreadable",
-            Severity.WARNING,
-            f"{path}: permission denied; run as the repositories' owner to see inside",
-            path,
-        )
-    return Problem("unreadable", Severity.WARNING, f"{path}: {exc.strerror or exc}", path)
+    reason = "permission denied" if exc.errno in (errno.EACCES, errno.EPERM) else (exc.strerror or str(exc))
+    return Problem(
+        "unlistable-dir",
+        Severity.WARNING,
+        f"{path} cannot be listed ({reason}): whether repositories are below it is unknown; "
+        "run as the repositories' owner to see inside",
+        path,
+    )

@@ -18,9 +18,86 @@ _CHUNK = 1 << 16
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
-def open_for_reading(path: str) -> int:
-    """A read-only descriptor for ``path``, opened so that a FIFO or tty cannot block or adopt us."""
-    return os.open(path, _READ_FLAGS)
+def open_for_reading(path: str, *, follow_symlinks: bool = True) -> int:
+    """A read-only descriptor for ``path``, opened so that a FIFO or tty cannot block or adopt us.
+
+    ``follow_symlinks=False``: a final symlink fails with ELOOP instead of being followed.
+    """
+    return os.open(path, _READ_FLAGS if follow_symlinks else _READ_FLAGS | os.O_NOFOLLOW)
+
+
+# What a non-regular file is, in the words a problem message uses.
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISLNK, "a symlink"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """``st_mode`` in words: "a regular file", "a FIFO (named pipe)", "a directory", ..."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    for test, kind in _KINDS:
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+NOT_REGULAR = "not a regular file"  # the end of every SpecialFile message
+
+
+class SpecialFile(OSError):
+    """A file read from a repository is not a regular file (a FIFO, device, socket, directory).
+
+    An OSError (EINVAL), so callers that treat any OSError as "unreadable" stay correct; callers
+    that report special files as such catch it first. ``kind`` says what it is (``file_kind``).
+    """
+
+    def __init__(self, path: str, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"{kind}, {NOT_REGULAR}", path)
+        self.kind = kind
+
+
+def open_regular(path: str, *, follow_symlinks: bool = True) -> tuple[int, os.stat_result]:
+    """A descriptor and its fstat for the regular file ``path``; anything else is ``SpecialFile``.
+
+    The open cannot block (O_NONBLOCK) and the type is checked on the opened descriptor, so a
+    file swapped for a FIFO or a device between a listing and the open is still refused.
+    """
+    try:
+        fd = open_for_reading(path, follow_symlinks=follow_symlinks)
+    except OSError as exc:
+        if exc.errno in (errno.ENXIO, errno.ENODEV, errno.EOPNOTSUPP):
+            # A socket (or a device without a driver) cannot be opened at all: say what it is.
+            try:
+                mode = (os.stat if follow_symlinks else os.lstat)(path).st_mode
+            except OSError:
+                raise exc from None
+            if not stat.S_ISREG(mode):
+                raise SpecialFile(path, file_kind(mode)) from exc
+        raise
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise SpecialFile(path, file_kind(st.st_mode))
+    return fd, st
+
+
+def special_kind(path: str) -> str | None:
+    """What ``path`` is when it exists (after symlinks) and is not a regular file; else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else file_kind(mode)
 
 
 def read_up_to(fd: int, size: int) -> bytes:
@@ -39,20 +116,21 @@ def read_up_to(fd: int, size: int) -> bytes:
 def read_file(path: str, limit: int = READ_LIMIT, *, regular_only: bool = False) -> bytes:
     """The first ``limit`` bytes of ``path`` (git's ``strbuf_read_file``, bounded).
 
-    ``regular_only``: anything but a regular file (after following symlinks) is an
-    ``OSError(EINVAL)``; without it a FIFO reads as empty and a directory fails as read(2) does.
+    ``regular_only``: anything but a regular file (after following symlinks) is a
+    ``SpecialFile`` error; without it a FIFO reads as empty and a directory fails as read(2) does.
     """
-    fd = open_for_reading(path)
+    if regular_only:
+        fd, _ = open_regular(path)
+    else:
+        fd = open_for_reading(path)
     try:
-        if regular_only and not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", path)
         return read_up_to(fd, limit)
     finally:
         os.close(fd)
 
 
 def read_bytes(path: str, limit: int = READ_LIMIT) -> bytes:
-    """A small regular file's bytes, without following a final symlink into a FIFO or device."""
+    """A small regular file's bytes; a FIFO, device, socket or directory is ``SpecialFile``."""
     return read_file(path, limit, regular_only=True)
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .discovery import read_gitfile
-from .fsutil import fsync_dir
+from .fsutil import fsync_dir, read_bytes
 from .redact import redact_url
 from .sync import GIT_SYNC_BRANCH, GitRunner, RefChange, SyncError, SyncPlan, diff_refs, read_refs
 from .worktrees import git_sync_view, list_worktrees
@@ -106,8 +106,7 @@ def tracked_ref(git_dir: str) -> str:
     ``'refs/x' of URL`` -> ``refs/x``; a bare ``URL`` (HEAD was fetched) or no FETCH_HEAD -> HEAD.
     """
     try:
-        with open(os.path.join(git_dir, "FETCH_HEAD"), "rb") as handle:
-            first = handle.readline(4096).decode("utf-8", "replace")
+        first = read_bytes(os.path.join(git_dir, "FETCH_HEAD"), 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
     except OSError:
         return "HEAD"
     fields = first.rstrip("\n").split("\t")
@@ -250,8 +249,7 @@ def _follow_with_branch(runner: GitRunner, git_dir: str, root: str, sha: str, ou
     so it stays reachable for gc; but only that branch: if an operator checked out another one
     in the root, ``reset`` would move *that* branch."""
     try:
-        with open(os.path.join(git_dir, "HEAD"), "rb") as handle:
-            head = handle.read(256).strip().decode("utf-8", "replace")
+        head = read_bytes(os.path.join(git_dir, "HEAD"), 256).strip().decode("utf-8", "replace")
     except OSError as exc:
         head = f"unreadable ({exc.strerror or exc})"
     if head != f"ref: {GIT_SYNC_BRANCH}":

@@ -18,6 +18,8 @@ from itertools import islice
 from bisect import bisect_left
 from dataclasses import dataclass
 
+from tui.core.fsutil import SpecialFile, open_regular
+
 HEADER_PREFIX = "# pack-refs with:"
 KNOWN_TRAITS = frozenset({"peeled", "fully-peeled", "sorted"})
 
@@ -449,17 +451,16 @@ def _read_packed_file(path: str) -> tuple[list[bytes], os.stat_result | None, bo
     except OSError as exc:
         return [], None, False, PackedRefs(exists=True, anomalies=[Anomaly(0, f"cannot stat packed-refs: {exc.strerror}")])
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO here must not hang a scan
+        fd, st = open_regular(path)  # a FIFO here must not hang a scan, nor a device feed it
+    except SpecialFile as exc:
+        return [], None, is_link, PackedRefs(
+            exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"packed-refs is {exc.strerror}")]
+        )
     except OSError as exc:
         return [], None, is_link, PackedRefs(
             exists=True, is_symlink=is_link, anomalies=[Anomaly(0, f"cannot read packed-refs: {exc.strerror}")]
         )
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return [], st, is_link, PackedRefs(
-                exists=True, is_symlink=is_link, anomalies=[Anomaly(0, "packed-refs is not a regular file")]
-            )
         return [_read_all(fd, st.st_size)], st, is_link, None
     except OSError as exc:
         return [], None, is_link, PackedRefs(

@@ -11,7 +11,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 
 from tui.core import analysis
-from tui.core.discovery import Candidate, discover
+from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, discover
+from tui.core.fsutil import special_kind
 from tui.core.gitconfig import read_config, repo_settings
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
 from tui.core.refstore import HEX_WIDTH, RefSnapshot, count_refs, judge_shadows, read_snapshot, reftable_in_use
@@ -62,6 +63,15 @@ def scan_repo(candidate: Candidate, now: float | None = None, judge: bool = True
         report.problems.append(
             Problem("unreadable", Severity.WARNING, f"{exc.filename or candidate.path}: {exc.strerror or exc}")
         )
+    except Exception as exc:  # noqa: BLE001  one repository gitward cannot read must not end the host scan
+        report.problems.append(
+            Problem(
+                "scan-failed",
+                Severity.ERROR,
+                f"gitward could not finish reading this repository ({type(exc).__name__}: {exc}); what is "
+                "shown may be incomplete. This is a bug in gitward: please report it.",
+            )
+        )
     return report
 
 
@@ -87,7 +97,11 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     git_dir = candidate.git_dir
     config, config_error = read_config(f"{git_dir}/config")
     if config_error:
-        report.problems.append(Problem("unreadable", Severity.WARNING, f"config: {config_error}", "config"))
+        kind = special_kind(f"{git_dir}/config")
+        if kind is not None:
+            report.problems.append(analysis.special_file_problem("config", kind, "the repository's config"))
+        else:
+            report.problems.append(Problem("unreadable", Severity.WARNING, f"config: {config_error}", "config"))
     settings = repo_settings(config)
     report.remotes = settings.remotes
     report.ref_storage = settings.ref_storage
@@ -124,6 +138,7 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
 def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
     problems = []
     problems.extend(analysis.shadow_problems(snapshot))
+    problems.extend(analysis.special_file_problems(snapshot))
     problems.extend(analysis.broken_loose_problems(snapshot))
     problems.extend(analysis.packed_refs_problems(snapshot.packed))
     problems.extend(analysis.lock_problems(report.locks))
@@ -133,6 +148,8 @@ def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
         problems.append(Problem("unreadable", Severity.WARNING, error, "objects"))
     if snapshot.head is None:
         problems.append(Problem("unreadable", Severity.ERROR, "HEAD is missing", "HEAD"))
+    elif snapshot.head.special:
+        pass  # reported by special_file_problems
     elif snapshot.head.broken_reason:
         problems.append(Problem("broken-loose-ref", Severity.ERROR, f"HEAD: {snapshot.head.broken_reason}", "HEAD"))
     problems.extend(
@@ -228,17 +245,18 @@ def iter_host_scan(
     cancel: threading.Event | None = None,
     start_method: str = "fork",
     chunk_worker=_scan_chunk,
+    max_depth: int = DEFAULT_MAX_DEPTH,
 ) -> Iterator[RepoReport | Problem]:
     """Yield root problems and repo reports as they are ready (not in a stable order).
 
     ``chunk_worker`` turns a list of candidates into results (a module-level function, so
     worker processes can run it): ``_scan_chunk`` gives RepoReports, ``_scan_chunk_json``
-    gives RepoJson.
+    gives RepoJson. ``max_depth``: how many directory levels below a root discovery descends.
     """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
     candidates: list[Candidate] = []
-    for found in discover(roots):
+    for found in discover(roots, max_depth):
         if isinstance(found, Problem):
             yield found
         else:
@@ -280,11 +298,13 @@ def _scan_in_processes(
                 future.cancel()
 
 
-def scan_host(roots: list[str], *, jobs: int | None = None, now: float | None = None) -> HostScan:
+def scan_host(
+    roots: list[str], *, jobs: int | None = None, now: float | None = None, max_depth: int = DEFAULT_MAX_DEPTH
+) -> HostScan:
     """Scan every root and return the repos sorted by (root order, name)."""
     started = time.time()
     result = HostScan(roots=[os.path.abspath(r) for r in roots], started=started)
-    for item in iter_host_scan(roots, jobs=jobs, now=now):
+    for item in iter_host_scan(roots, jobs=jobs, now=now, max_depth=max_depth):
         if isinstance(item, Problem):
             result.problems.append(item)
         else:
@@ -295,7 +315,9 @@ def scan_host(roots: list[str], *, jobs: int | None = None, now: float | None = 
     return result
 
 
-def scan_host_json(roots: list[str], *, jobs: int | None = None, now: float | None = None) -> tuple[str, list[str]]:
+def scan_host_json(
+    roots: list[str], *, jobs: int | None = None, now: float | None = None, max_depth: int = DEFAULT_MAX_DEPTH
+) -> tuple[str, list[str]]:
     """``scan_host(...).to_json()`` as compact JSON text, encoded in the workers.
 
     Returns the document and the severities of every problem (for ``--fail-on``).
@@ -304,7 +326,7 @@ def scan_host_json(roots: list[str], *, jobs: int | None = None, now: float | No
     absolute_roots = [os.path.abspath(r) for r in roots]
     root_problems: list[Problem] = []
     repos: list[RepoJson] = []
-    for item in iter_host_scan(roots, jobs=jobs, now=now, chunk_worker=_scan_chunk_json):
+    for item in iter_host_scan(roots, jobs=jobs, now=now, chunk_worker=_scan_chunk_json, max_depth=max_depth):
         if isinstance(item, Problem):
             root_problems.append(item)
         else:

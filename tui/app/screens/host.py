@@ -165,7 +165,12 @@ class HostScreen(MutationGate, Screen):
             locked = True
             try:
                 for item in iter_host_scan(
-                    host.roots, jobs=host.jobs, now=now, cancel=cancel, start_method=host.start_method
+                    host.roots,
+                    jobs=host.jobs,
+                    now=now,
+                    cancel=cancel,
+                    start_method=host.start_method,
+                    max_depth=host.max_depth,
                 ):
                     if locked and isinstance(item, RepoReport):
                         OBJECT_STORE_LOCK.release()
