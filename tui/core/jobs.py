@@ -96,6 +96,8 @@ class SyncJob:
         self.changed_refs: list[RefChange] = []
         self.link_change: tuple[str | None, str] | None = None  # git-sync: (old target, new target)
         self.warnings: list[str] = []  # ok, but something was skipped or could not be cleaned
+        self.kept: list[str] = []  # git-sync: entries of .worktrees/ not removed, with why
+        self.unreadable: list[str] = []  # what could not be read ("PATH: strerror"): unknown, kept
         self.preflight_warnings: list[PreflightWarning] = []  # why it refused, when it did
         self.log_path: str | None = None
         self.version = 0  # bumped on every change (lines or state)
@@ -203,6 +205,8 @@ class SyncJob:
             "changed_refs": [c.to_json() for c in self.changed_refs],
             "link_change": None if self.link_change is None else {"old": self.link_change[0], "new": self.link_change[1]},
             "warnings": list(self.warnings),
+            "kept": list(self.kept),
+            "unreadable": list(self.unreadable),
             "preflight_warnings": [w.to_json() for w in self.preflight_warnings],
             "log_path": self.log_path,
             "log_lines": self.log.total,
@@ -300,6 +304,15 @@ def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
         if outcome.published or outcome.old_target != outcome.new_target:
             job.link_change = (outcome.old_target, outcome.new_target)
         job.warnings.extend(outcome.warnings)
+        job.kept.extend(outcome.kept)
+        job.unreadable.extend(outcome.unreadable)
+        if outcome.unreadable:
+            # Unknown is not ok: the link may have moved, but the sync could not judge everything.
+            served = f"the link serves {outcome.sha[:12]}, but " if outcome.published or outcome.old_target == outcome.new_target else ""
+            raise SyncError(
+                f"{served}could not read {'; '.join(outcome.unreadable)}: unknown, so kept and nothing "
+                "of it was deleted"
+            )
     else:
         job.changed_refs = fetch_remote(runner, plan)
 
