@@ -44,6 +44,7 @@ def register(subparsers) -> None:
     sync.add_argument("--timeout", type=float, metavar="SECONDS", help="give up after this long (default: config, 300)")
     sync.add_argument("--remote", metavar="NAME", help="remote to fetch from (default: origin, or the only one)")
     sync.add_argument("--force", action="store_true", help="sync even though the preflight warns (stale-loose shadows)")
+    sync.add_argument("--hooks", action="store_true", help="run the repository's hooks (default: off, core.hooksPath=/dev/null)")
     sync.add_argument("--ref", metavar="REF", help="git-sync: what to track (default: what it tracks now, else HEAD)")
     sync.add_argument("--link", metavar="NAME", help="git-sync: the link (default: the one in the root)")
     sync.add_argument("--url", metavar="URL", help="git-sync: the upstream, to initialise an empty root")
@@ -72,7 +73,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.timeout is not None and not args.timeout > 0:
         return _fail("--timeout must be a positive number of seconds", EXIT_ERROR)
     request = SyncRequest(
-        path=args.repo, remote=args.remote, timeout=args.timeout, force=True, ref=args.ref, link=args.link, url=args.url
+        path=args.repo, remote=args.remote, timeout=args.timeout, force=True, ref=args.ref, link=args.link, url=args.url,
+        hooks=args.hooks,
     )
     runner = JobRunner.from_config(config)
     try:

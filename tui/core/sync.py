@@ -50,6 +50,10 @@ DRAIN_SECONDS = 1.0  # after git exits, how long a grandchild may keep the pipe 
 LOCAL_HOST = "local"  # host key for file:// URLs and paths
 GIT_SYNC_BRANCH = "refs/heads/git-sync"  # git-sync v4: `git init -b git-sync` at --root
 
+# Every git a sync runs gets these unless the operator asked for hooks: a repository's hooks
+# are code nobody asked to run (on GitLab hosts they are Gitaly's, and misbehave outside it).
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+
 # Repository-location variables (``git rev-parse --local-env-vars``): one leaking in from a hook
 # or a wrapper would point every command at another repository.
 _LOCAL_ENV_VARS = (
@@ -125,6 +129,7 @@ class SyncRequest:
     ref: str | None = None  # what to track; default: what the last fetch fetched, else HEAD
     link: str | None = None  # the --link (relative to the root or absolute); default: the one there
     url: str | None = None  # the upstream, to initialise an empty root (git-sync's --repo)
+    hooks: bool = False  # run the repository's hooks (off by default: see NO_HOOKS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,6 +447,10 @@ class GitRunner:
         self.env = env
         self.clock = clock
         self.last_exit: int | None = None
+        self.git_options: tuple[str, ...] = NO_HOOKS  # before every command; () runs hooks
+        # Descriptors every git inherits: the repository's sync lock, so that a git left running
+        # after gitward was killed keeps holding it.
+        self.inherit_fds: tuple[int, ...] = ()
 
     def check_stop(self) -> None:
         """Between steps: has the operator cancelled, or the sync run out of time?"""
@@ -471,7 +480,7 @@ class GitRunner:
         ``show``: the argv to print instead of ``args`` (already redacted, e.g. no URL).
         """
         self.check_stop()
-        argv = ["git", *args]
+        argv = ["git", *self.git_options, *args]
         if not quiet:
             self.log.note("$ " + redact_text(shlex.join(["git", *(show or args)])))
         step_deadline = None if timeout is None else self.clock() + timeout
@@ -511,6 +520,7 @@ class GitRunner:
                 # to terminate, git's children (ssh, upload-pack, remote helpers) included.
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=self.inherit_fds,
             )
         except FileNotFoundError as exc:
             raise SyncError("git is not installed or not on PATH") from exc
