@@ -16,7 +16,9 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import time
 from collections.abc import Sequence
 
 from tui.cli_common import clean, fail
@@ -62,7 +64,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 def cmd_sync(args: argparse.Namespace) -> int:
     from tui.core.config import ConfigError, load_config
     from tui.core.jobs import JobRunner
-    from tui.core.sync import SyncError, SyncRequest
+    from tui.core.sync import SyncError, SyncRequest, TimedOut, call_within
 
     try:
         config = load_config()
@@ -77,12 +79,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
         hooks=args.hooks,
     )
     runner = JobRunner.from_config(config)
+    # --timeout bounds the whole sync: gitward's own reads (planning, preflight) count too.
+    began = time.monotonic()
+    seconds = args.timeout if args.timeout is not None else runner.timeout
     try:
+        plan = call_within(runner.plan, request, seconds=seconds, what=f"reading {args.repo}")
+        plan = dataclasses.replace(plan, began=began)
         if not args.force:
-            refusal = _preflight_refusal(runner, request, args.repo)
+            left = began + seconds - time.monotonic()
+            refusal = _preflight_refusal(plan, args.repo, left)
             if refusal is not None:
                 return refusal
-        job = runner.submit(request)
+        job = runner.submit(request, plan)
+    except TimedOut as exc:
+        return _fail(f"sync timed-out: {exc}", EXIT_TIMED_OUT)
     except SyncError as exc:
         return _fail(str(exc), EXIT_ERROR)
     try:
@@ -92,8 +102,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return _report(job)
 
 
-def _preflight_refusal(runner, request, shown: str) -> int | None:
-    warnings = runner.preflight(request)
+def _preflight_refusal(plan, shown: str, seconds: float) -> int | None:
+    from tui.core.sync import call_within, preflight
+
+    warnings = call_within(preflight, plan, seconds=seconds, what=f"reading the refs of {shown}")
     if not warnings:
         return None
     for warning in warnings:

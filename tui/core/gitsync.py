@@ -107,11 +107,11 @@ def tracked_ref(git_dir: str) -> str:
     ``'refs/x' of URL`` -> ``refs/x``; a bare ``URL`` (HEAD was fetched) or no FETCH_HEAD -> HEAD.
     """
     try:
-        with open(os.path.join(git_dir, "FETCH_HEAD"), "rb") as handle:
-            first = handle.readline(4096).decode("utf-8", "replace")
+        data = read_file(os.path.join(git_dir, "FETCH_HEAD"), 4096, regular_only=True)
     except OSError:
         return "HEAD"
-    fields = first.rstrip("\n").split("\t")
+    first = data.split(b"\n", 1)[0].decode("utf-8", "replace")
+    fields = first.split("\t")
     if len(fields) < 3:
         return "HEAD"
     match = _FETCH_HEAD_DESCRIPTION.match(fields[2])
@@ -272,8 +272,7 @@ def _follow_with_branch(runner: GitRunner, git_dir: str, root: str, sha: str, ou
     so it stays reachable for gc; but only that branch: if an operator checked out another one
     in the root, ``reset`` would move *that* branch."""
     try:
-        with open(os.path.join(git_dir, "HEAD"), "rb") as handle:
-            head = handle.read(256).strip().decode("utf-8", "replace")
+        head = read_file(os.path.join(git_dir, "HEAD"), 256, regular_only=True).strip().decode("utf-8", "replace")
     except OSError as exc:
         head = f"unreadable ({exc.strerror or exc})"
     if head != f"ref: {GIT_SYNC_BRANCH}":
@@ -369,6 +368,7 @@ def _replace_broken(runner: GitRunner, root: str, target: str, sha: str, check: 
     if lock.locked is not False:
         why = "it is locked" if lock.locked else f"its lock state cannot be read ({lock.reason})"
         raise SyncError(f"{target} is broken ({check.reason}) but {why}; gitward will not delete it. Unlock or repair it by hand")
+    runner.check_stop()
     runner.log.note(f"removing broken {os.path.relpath(target, root)} ({check.reason}) to rebuild it")
     remove_entry(target)
     _build_worktree(runner, root, target, sha)
@@ -380,6 +380,7 @@ def _build_worktree(runner: GitRunner, root: str, target: str, sha: str) -> None
     runner.run_checked(
         [*_NO_HOOKS, "worktree", "add", "--force", "--detach", "--no-checkout", target, sha], root, what="add the worktree"
     )
+    runner.check_stop()
     _make_gitfile_relative(target)
     runner.run_checked([*_NO_HOOKS, "reset", "--hard", "-q", sha, "--"], target, what="check out the worktree")
 
@@ -549,6 +550,7 @@ def cleanup_worktrees(runner: GitRunner, git_dir: str, root: str, current: str, 
             outcome.kept.append(f"{entry.name}: {why_keep}")
             log.note(f"kept {WORKTREES_DIR}/{entry.name}: {why_keep}")
             continue
+        runner.check_stop()  # a sync past its deadline (or abandoned) deletes nothing more
         try:
             remove_entry(path)
         except OSError as exc:

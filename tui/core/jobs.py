@@ -231,50 +231,120 @@ class _Settings:
         self.environ = environ
 
 
+# After the deadline (or a cancel), how long gitward's own work may take to notice before it is
+# abandoned: GitRunner needs KILL_GRACE_SECONDS + DRAIN_SECONDS to stop a git process group.
+ABANDON_GRACE_SECONDS = 2.0
+
+
 def run_job(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]] = frozenset) -> None:
-    """Run a job to its end in the calling thread. Never raises: the outcome is on the job."""
+    """Run a job to its end in the calling thread. Never raises: the outcome is on the job.
+
+    The timeout bounds the whole sync, gitward's own reads included: the work runs in a thread
+    of its own, and if it has not ended ``ABANDON_GRACE_SECONDS`` after the deadline (or a
+    cancel) it is abandoned: a read that blocks (a FIFO planted where a file belongs, a volume
+    that does not answer) cannot be interrupted, but the job ends, and the abandoned work
+    changes nothing afterwards (every write comes after a ``check_stop``, which raises once
+    the deadline has passed or the job was cancelled).
+    """
     job._set_state(JobState.RUNNING)
     log = JobLog(job.log, _open_log_file(job, settings, active_logs), on_change=job._changed)
     plan = job.plan
     started = time.monotonic()
     env, _ = git_environment(settings.environ)
-    runner = GitRunner(log, cancel=job._cancel, deadline=started + plan.timeout, env=env)
-    state = JobState.FAILED
-    lock = RepoSyncLock(plan)
-    if plan.request.hooks:
-        runner.git_options = ()
-    hooks = "hooks on (--hooks)" if plan.request.hooks else "hooks off (core.hooksPath=/dev/null)"
-    try:
-        log.note(f"sync {plan.name} ({plan.kind.value}) from {plan.remote} {plan.url}; timeout {plan.timeout:g} s; {hooks}")
-        _refuse_foreign_owner(plan)
-        runner.inherit_fds = (lock.acquire(),)
-        _refuse_unconfirmed(job, plan)
-        _prepare_environment(runner, plan, settings)
-        _execute(job, runner, plan)
-        job.exit_code = 0
-        state = JobState.OK
-    except Cancelled:
-        job.error, state = "cancelled", JobState.CANCELLED
-        job.exit_code = runner.last_exit
-    except TimedOut:
-        job.error, state = f"timed out after {plan.timeout:g} s", JobState.TIMED_OUT
-        job.exit_code = runner.last_exit
-    except GitFailed as failed:
-        job.exit_code = failed.result.returncode
-        job.error = failed.result.error
-        if wants_credentials(job.error):
-            job.hint = AUTH_HINT
-    except SyncError as refused:
-        job.error = str(refused)
-    except OSError as exc:
-        job.error = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
-    except Exception as exc:  # a bug must end the job, not the runner
-        job.error = f"internal error: {exc!r}"
-        for line in traceback.format_exc().splitlines():
-            log.note(line)
-    finally:
-        lock.release()
-    _finish(job, log, state, time.monotonic() - started)
+    # The deadline counts from when the sync began: its planning and preflight are part of it.
+    runner = GitRunner(log, cancel=job._cancel, deadline=(plan.began or started) + plan.timeout, env=env)
+    body = _JobBody(job, runner, settings)
+    worker = threading.Thread(target=body.run, name=f"gitward-sync-{job.id}-work", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+        stop_asked = job._cancel.is_set() or time.monotonic() >= runner.deadline
+        if stop_asked and body.give_up_at is None:
+            body.give_up_at = time.monotonic() + ABANDON_GRACE_SECONDS
+        if body.give_up_at is not None and time.monotonic() >= body.give_up_at and body.abandon():
+            break
+    _finish(job, log, body.state, time.monotonic() - started)
+
+
+class _JobBody:
+    """The work of one job, run in its own thread; its outcome goes onto the job unless the job
+    gave up on it first (``abandon``), whichever comes first under one lock."""
+
+    def __init__(self, job: SyncJob, runner: GitRunner, settings: _Settings) -> None:
+        self.job = job
+        self.runner = runner
+        self.settings = settings
+        self.state = JobState.FAILED
+        self.give_up_at: float | None = None
+        self._lock = threading.Lock()
+        self._ended = False
+        self._abandoned = False
+
+    def abandon(self) -> bool:
+        """Give up on work that does not return; False when it ended meanwhile."""
+        with self._lock:
+            if self._ended:
+                return False
+            self._abandoned = True
+        job, plan = self.job, self.job.plan
+        if job._cancel.is_set():
+            self.state, why = JobState.CANCELLED, "cancelled"
+        else:
+            self.state, why = JobState.TIMED_OUT, f"timed out after {plan.timeout:g} s"
+        job.error = (
+            f"{why}: gitward's own work did not return (a blocking read: a FIFO, or a volume that does "
+            "not answer?); it was abandoned and changes nothing from here"
+        )
+        self.runner.log.note(f"{job.error}; last step: {self.runner.step or 'none'}")
+        return True
+
+    def run(self) -> None:
+        outcome: dict = {}
+        try:
+            self._run(outcome)
+        finally:
+            with self._lock:
+                self._ended = True
+                if not self._abandoned:  # else the job has ended already: its outcome stands
+                    for name, value in outcome.items():
+                        setattr(self.job, name, value)
+                    self.state = outcome.get("state", JobState.FAILED)
+
+    def _run(self, outcome: dict) -> None:
+        job, runner, plan, log = self.job, self.runner, self.job.plan, self.runner.log
+        lock = RepoSyncLock(plan)
+        if plan.request.hooks:
+            runner.git_options = ()
+        hooks = "hooks on (--hooks)" if plan.request.hooks else "hooks off (core.hooksPath=/dev/null)"
+        try:
+            log.note(f"sync {plan.name} ({plan.kind.value}) from {plan.remote} {plan.url}; timeout {plan.timeout:g} s; {hooks}")
+            runner.step = "checking who owns the repository"
+            _refuse_foreign_owner(plan)
+            runner.step = "taking the sync lock"
+            runner.inherit_fds = (lock.acquire(),)
+            runner.step = "preflight (reading refs)"
+            _refuse_unconfirmed(job, plan)
+            _prepare_environment(runner, plan, self.settings)
+            _execute(job, runner, plan)
+            outcome.update(exit_code=0, state=JobState.OK)
+        except Cancelled:
+            outcome.update(error="cancelled", state=JobState.CANCELLED, exit_code=runner.last_exit)
+        except TimedOut:
+            outcome.update(error=f"timed out after {plan.timeout:g} s", state=JobState.TIMED_OUT, exit_code=runner.last_exit)
+        except GitFailed as failed:
+            outcome.update(exit_code=failed.result.returncode, error=failed.result.error)
+            if wants_credentials(failed.result.error):
+                outcome["hint"] = AUTH_HINT
+        except SyncError as refused:
+            outcome["error"] = str(refused)
+        except OSError as exc:
+            outcome["error"] = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+        except Exception as exc:  # a bug must end the job, not the runner
+            outcome["error"] = f"internal error: {exc!r}"
+            for line in traceback.format_exc().splitlines():
+                log.note(line)
+        finally:
+            lock.release()
 
 
 def _open_log_file(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]]) -> LogFile | None:
@@ -527,9 +597,10 @@ class JobRunner:
         """Warnings to confirm before submitting (scans the repository: call it from a worker)."""
         return preflight_plan(self.plan(request))
 
-    def submit(self, request: SyncRequest) -> SyncJob:
-        """Queue a sync and return its job (already running if the limits allow)."""
-        plan = self.plan(request)
+    def submit(self, request: SyncRequest, plan: SyncPlan | None = None) -> SyncJob:
+        """Queue a sync and return its job (already running if the limits allow). ``plan``: the
+        request already planned (``self.plan(request)``), e.g. within a time limit."""
+        plan = plan or self.plan(request)
         with self._lock:
             if self._closed:
                 raise SyncError("the job runner is shut down")

@@ -37,6 +37,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from .discovery import Candidate, NotARepository, repository_at
+from .fsutil import read_file
 from .gitconfig import GitConfig, read_config
 from .model import Layout
 from .redact import redact_text, redact_url
@@ -149,6 +150,7 @@ class SyncPlan:
     ref: str | None = None  # git-sync: the tracked ref
     link: str | None = None  # git-sync: absolute path of the link
     initialise: bool = False  # git-sync: the root is empty and will be `git init`ed
+    began: float | None = None  # time.monotonic() when the sync began (None: when its job starts)
 
     def to_json(self) -> dict:
         return {
@@ -243,8 +245,7 @@ def is_git_sync_root(candidate: Candidate) -> bool:
     if candidate.layout is not Layout.NON_BARE:
         return False
     try:
-        with open(os.path.join(candidate.git_dir, "HEAD"), "rb") as handle:
-            head = handle.read(256).strip()
+        head = read_file(os.path.join(candidate.git_dir, "HEAD"), 256, regular_only=True).strip()
     except OSError:
         return False
     return head == b"ref: " + GIT_SYNC_BRANCH.encode()
@@ -376,6 +377,36 @@ def _evidence_warning(label: str, names: tuple[str, ...]) -> PreflightWarning:
     return PreflightWarning(f"{label}-shadows", message, names)
 
 
+# --------------------------------------------------------------------------- bounded reads
+
+
+def call_within(fn, *args, seconds: float, what: str):
+    """``fn(*args)``, or TimedOut when it has not returned within ``seconds``.
+
+    For gitward's own reads of a repository before a job runs (planning, preflight): a read
+    that blocks (a FIFO planted where a file belongs, a volume that does not answer) cannot be
+    interrupted, so it runs in a daemon thread that is left behind; it only reads.
+    """
+    result: dict = {}
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001  re-raised in the caller's thread
+            result["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name=f"gitward-{what}", daemon=True).start()
+    if not done.wait(max(seconds, 0.0)):
+        raise TimedOut(f"timed out after {seconds:g} s while {what}: gitward's own read did not return "
+                       "(a FIFO, or a volume that does not answer?)")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 # --------------------------------------------------------------------------- git's environment
 
 
@@ -451,6 +482,7 @@ class GitRunner:
         # Descriptors every git inherits: the repository's sync lock, so that a git left running
         # after gitward was killed keeps holding it.
         self.inherit_fds: tuple[int, ...] = ()
+        self.step = ""  # what gitward itself is doing, for the log when that does not return
 
     def check_stop(self) -> None:
         """Between steps: has the operator cancelled, or the sync run out of time?"""
@@ -480,6 +512,7 @@ class GitRunner:
         ``show``: the argv to print instead of ``args`` (already redacted, e.g. no URL).
         """
         self.check_stop()
+        self.step = "git " + (show or args)[0]
         argv = ["git", *self.git_options, *args]
         if not quiet:
             self.log.note("$ " + redact_text(shlex.join(["git", *(show or args)])))

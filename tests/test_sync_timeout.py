@@ -1,0 +1,84 @@
+"""``--timeout`` bounds the whole sync, gitward's own reads included (issue 8, item 2): a FIFO
+planted where gitward reads must not hang a sync. Each test bounds its own wait, so the code as
+it was (which blocked forever) fails instead of hanging the suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_sync_support import WAIT, add_commits, make_upstream, mirror_of
+
+from tui import cli_sync
+from tui.core.jobs import ABANDON_GRACE_SECONDS, JobState, run_sync
+from tui.core.sync import SyncRequest
+
+WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
+TIMEOUT = 2.0
+# The sync must end within its timeout plus the grace for stopping, plus a loaded machine's slack.
+BOUND = TIMEOUT + ABANDON_GRACE_SECONDS + WAIT
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    upstream = tmp_path / "up.git"
+    make_upstream(upstream, 2)
+    return upstream, mirror_of(upstream, tmp_path / "mirror.git")
+
+
+def gitward_sync(*argv: str) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "tui", "sync", *argv], cwd=WORKTREE,
+            capture_output=True, text=True, timeout=BOUND,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"gitward sync {' '.join(argv)} did not end within {BOUND} s")
+
+
+def test_a_fifo_loose_ref_cannot_hang_the_cli_sync(mirror):
+    upstream, mirror_path = mirror
+    add_commits(upstream)
+    os.mkfifo(mirror_path / "refs" / "heads" / "planted")
+    started = time.monotonic()
+    result = gitward_sync(str(mirror_path), "--timeout", str(TIMEOUT))
+    assert time.monotonic() - started < BOUND
+    assert result.returncode == 124, result
+    assert result.stderr.splitlines()[-1].startswith("gitward: sync timed-out"), result.stderr
+
+
+def test_a_fifo_loose_ref_cannot_hang_a_job(mirror):
+    """The console's path: the job runs its own preflight, in its own thread, under its deadline."""
+    upstream, mirror_path = mirror
+    add_commits(upstream)
+    os.mkfifo(mirror_path / "refs" / "heads" / "planted")
+    jobs = []
+    thread = threading.Thread(
+        target=lambda: jobs.append(run_sync(SyncRequest(str(mirror_path), timeout=TIMEOUT))), daemon=True
+    )
+    thread.start()
+    thread.join(BOUND)
+    assert jobs, f"the sync did not end within {BOUND} s"
+    job = jobs[0]
+    assert job.state is JobState.TIMED_OUT, job.error
+    assert job.duration < BOUND
+    assert f"timed out after {TIMEOUT:g} s" in job.error
+
+
+def test_a_fifo_as_the_served_worktrees_gitfile_cannot_hang_a_git_sync(tmp_path):
+    upstream = tmp_path / "up.git"
+    make_upstream(upstream, 2)
+    root = tmp_path / "root"
+    assert run_sync(SyncRequest(str(root), url=upstream.as_uri())).state is JobState.OK
+    served = root / os.readlink(root / "up")
+    (served / ".git").unlink()
+    os.mkfifo(served / ".git")
+    result = gitward_sync(str(root), "--timeout", str(TIMEOUT))
+    assert result.returncode == 1, result
+    assert "not a regular file" in result.stderr
+    assert os.path.exists(served / "file.txt")  # the served worktree is not removed
