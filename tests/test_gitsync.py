@@ -29,7 +29,7 @@ from tui.core.model import Layout, Severity
 from tui.core.scan import scan_repo
 from tui.core.sync import SyncError, SyncKind, SyncRequest, plan_sync
 
-LINK = "up"  # git-sync's default --link: the leaf of the repo URL (up.git)
+LINK = "up.git"  # git-sync's default --link: the last element of the repo URL
 
 
 @pytest.fixture
@@ -338,7 +338,7 @@ def test_tracked_ref_from_fetch_head(tmp_path, fetch_head, ref):
 
 @pytest.mark.parametrize(
     ("url", "name"),
-    [("https://h/org/webapp.git", "webapp"), ("git@h:org/site", "site"), ("/srv/x.git/", "x"), ("", "current")],
+    [("https://h/org/webapp.git", "webapp.git"), ("git@h:org/site", "site"), ("/srv/x.git/", "x.git"), ("", "current")],
 )
 def test_default_link_name_is_git_syncs(url, name):
     assert default_link_name(url) == name

@@ -19,7 +19,7 @@ from test_sync_support import add_commits, make_upstream
 from tui.core.jobs import JobState, run_sync
 from tui.core.sync import SyncRequest
 
-LINK = "up"
+LINK = "up.git"  # git-sync's default --link: the last element of the repo URL
 ROOT = User("root", 0, 0)
 
 

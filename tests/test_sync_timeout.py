@@ -75,7 +75,7 @@ def test_a_fifo_as_the_served_worktrees_gitfile_cannot_hang_a_git_sync(tmp_path)
     make_upstream(upstream, 2)
     root = tmp_path / "root"
     assert run_sync(SyncRequest(str(root), url=upstream.as_uri())).state is JobState.OK
-    served = root / os.readlink(root / "up")
+    served = root / os.readlink(root / "up.git")
     (served / ".git").unlink()
     os.mkfifo(served / ".git")
     result = gitward_sync(str(root), "--timeout", str(TIMEOUT))

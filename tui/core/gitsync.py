@@ -70,9 +70,10 @@ def _git_dir_of(root: str) -> str:
 
 
 def default_link_name(url: str) -> str:
-    """git-sync's default ``--link``: the leaf of the repository URL, without ``.git``."""
-    leaf = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    leaf = leaf.removesuffix(".git")
+    """git-sync's default ``--link``: the last ``/``-separated element of the repository URL,
+    exactly as git-sync takes it (``up.git`` stays ``up.git``), so that gitward and git-sync
+    serve one link on a root they take turns on."""
+    leaf = url.strip("/").rsplit("/", 1)[-1]
     return leaf if leaf and leaf not in (".", "..") else "current"
 
 
