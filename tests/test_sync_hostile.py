@@ -201,3 +201,16 @@ def test_a_broken_served_worktree_is_never_removed(synced, user):
     assert result.code == 1 and "never removes the worktree the link serves" in result.stderr, result
     assert os.stat(worktree).st_ino == inode and (worktree / "file.txt").is_file()
     assert served(root) == sha
+
+
+def test_the_log_file_keeps_what_was_kept_and_what_could_not_be_read(synced, user, place):
+    upstream, root = synced
+    old = served(root)
+    gitfile = unreadable_gitfile(root, old)
+    move_upstream(upstream, user)
+    result = run_cli_as(user, "sync", str(root), "--timeout", "60")
+    assert result.code == 1, result
+    log_file = max((place / "log").iterdir(), key=lambda p: p.stat().st_mtime_ns)  # this sync's
+    text = log_file.read_text()
+    assert f"kept .worktrees/{old}: cannot read {gitfile}: Permission denied: unknown, so not deleted" in text
+    assert text.rstrip().splitlines()[-1].endswith(f"but cannot read {gitfile}: Permission denied: unknown, so kept and nothing of it was deleted")

@@ -586,7 +586,8 @@ def _reason_to_keep(admins: AdminDirs, entry: os.DirEntry, outcome: GitSyncOutco
 
 def _prune_if_safe(runner: GitRunner, git_dir: str, root: str, outcome: GitSyncOutcome) -> None:
     why_not, unknown = _prune_unsafe(git_dir, root)
-    if unknown and why_not not in outcome.unreadable:
+    if unknown and not outcome.unreadable:
+        # Something no cleanup step met (a worktree's HEAD, say): still unknown, still reported.
         outcome.unreadable.append(why_not)
     if why_not:
         outcome.warnings.append(f"git worktree prune skipped: {why_not}")

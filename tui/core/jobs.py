@@ -490,8 +490,7 @@ def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
             # Unknown is not ok: the link may have moved, but the sync could not judge everything.
             served = f"the link serves {outcome.sha[:12]}, but " if outcome.published or outcome.old_target == outcome.new_target else ""
             raise SyncError(
-                f"{served}could not read {'; '.join(outcome.unreadable)}: unknown, so kept and nothing "
-                "of it was deleted"
+                f"{served}{'; '.join(outcome.unreadable)}: unknown, so kept and nothing of it was deleted"
             )
     else:
         job.changed_refs = fetch_remote(runner, plan)
@@ -503,7 +502,8 @@ def _finish(job: SyncJob, log: JobLog, state: JobState, seconds: float) -> None:
         log.note(f"ok in {seconds:.2f} s: " + ("already up to date" if not count else f"{count} ref(s) changed"))
     else:
         exit_part = f", git exit {job.exit_code}" if job.exit_code not in (None, 0) else ""
-        log.note(f"{state.value} after {seconds:.2f} s{exit_part}")
+        # The reason goes into the log too: the log file is what is left to read afterwards.
+        log.note(f"{state.value} after {seconds:.2f} s{exit_part}: {job.error or 'no reason given'}")
         if job.hint:
             log.note(job.hint)
     if log.file_error:
