@@ -398,7 +398,8 @@ class RepoSyncLock:
         except OSError as exc:
             raise SyncError(
                 f"cannot take the sync lock {self.path}: {exc.strerror or exc}; without it another sync "
-                "could run at the same time, so nothing was changed"
+                "could run at the same time, so nothing was changed (GITWARD_STATE_DIR names a writable "
+                "state dir)"
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
