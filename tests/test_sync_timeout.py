@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from gitrepo import for_each_ref
 from test_sync_support import WAIT, add_commits, make_upstream, mirror_of
 
 from tui import cli_sync
@@ -56,7 +57,9 @@ def test_a_fifo_loose_ref_cannot_hang_a_job(mirror):
     """The console's path: the job runs its own preflight, in its own thread, under its deadline."""
     upstream, mirror_path = mirror
     add_commits(upstream)
-    os.mkfifo(mirror_path / "refs" / "heads" / "planted")
+    refs_before = for_each_ref(mirror_path)
+    fifo = mirror_path / "refs" / "heads" / "planted"
+    os.mkfifo(fifo)
     jobs = []
     thread = threading.Thread(
         target=lambda: jobs.append(run_sync(SyncRequest(str(mirror_path), timeout=TIMEOUT))), daemon=True
@@ -68,6 +71,14 @@ def test_a_fifo_loose_ref_cannot_hang_a_job(mirror):
     assert job.state is JobState.TIMED_OUT, job.error
     assert job.duration < BOUND
     assert f"timed out after {TIMEOUT:g} s" in job.error
+    # The abandoned work, unblocked now, changes nothing: past the deadline, every step stops.
+    (work,) = [t for t in threading.enumerate() if t.name == f"gitward-sync-{job.id}-work"]
+    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # the reader gets EOF
+    work.join(WAIT)
+    assert not work.is_alive()
+    fifo.unlink()
+    assert for_each_ref(mirror_path) == refs_before
+    assert job.state is JobState.TIMED_OUT and not job.changed_refs
 
 
 def test_a_fifo_as_the_served_worktrees_gitfile_cannot_hang_a_git_sync(tmp_path):

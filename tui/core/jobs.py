@@ -302,6 +302,8 @@ class _JobBody:
         outcome: dict = {}
         try:
             self._run(outcome)
+        except BaseException as exc:  # noqa: BLE001  e.g. from a log line written while failing
+            outcome.setdefault("error", f"internal error: {exc!r}")
         finally:
             with self._lock:
                 self._ended = True
