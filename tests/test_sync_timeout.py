@@ -71,11 +71,13 @@ def test_a_fifo_loose_ref_cannot_hang_a_job(mirror):
     assert job.state is JobState.TIMED_OUT, job.error
     assert job.duration < BOUND
     assert f"timed out after {TIMEOUT:g} s" in job.error
-    # The abandoned work, unblocked now, changes nothing: past the deadline, every step stops.
-    (work,) = [t for t in threading.enumerate() if t.name == f"gitward-sync-{job.id}-work"]
-    os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # the reader gets EOF
-    work.join(WAIT)
-    assert not work.is_alive()
+    # The abandoned work (if gitward's own read blocked, not only git's), unblocked now,
+    # changes nothing: past the deadline, every step stops.
+    work = [t for t in threading.enumerate() if t.name == f"gitward-sync-{job.id}-work"]
+    release_readers(fifo)
+    for thread in work:
+        thread.join(WAIT)
+        assert not thread.is_alive()
     fifo.unlink()
     assert for_each_ref(mirror_path) == refs_before
     assert job.state is JobState.TIMED_OUT and not job.changed_refs
@@ -93,3 +95,74 @@ def test_a_fifo_as_the_served_worktrees_gitfile_cannot_hang_a_git_sync(tmp_path)
     assert result.returncode == 1, result
     assert "not a regular file" in result.stderr
     assert os.path.exists(served / "file.txt")  # the served worktree is not removed
+
+
+def release_readers(fifo: Path) -> None:
+    """A reader blocked on the FIFO gets EOF; ENXIO: nobody was blocked on it."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+
+
+def test_the_consoles_preflight_is_bounded_too(mirror, monkeypatch):
+    """The console asks ``JobRunner.preflight`` from a worker (holding the object-store lock):
+    a read that never returns (a volume that does not answer) must come back as a refusal."""
+    from tui.core import jobs
+    from tui.core.sync import SyncError
+
+    upstream, mirror_path = mirror
+    volume_answers = threading.Event()
+
+    def stuck_preflight(plan):
+        volume_answers.wait()
+        return []
+
+    monkeypatch.setattr(jobs, "preflight_plan", stuck_preflight)
+    runner = jobs.JobRunner(timeout=TIMEOUT)
+    errors = []
+
+    def ask() -> None:
+        try:
+            runner.preflight(SyncRequest(str(mirror_path)))
+        except SyncError as exc:
+            errors.append(str(exc))
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    thread.join(BOUND)
+    volume_answers.set()
+    assert errors and f"timed out after {TIMEOUT:g} s while reading {mirror_path}" in errors[0], errors
+
+
+def test_gitwards_own_read_that_never_returns_is_abandoned_at_the_deadline(mirror, monkeypatch):
+    """Not git's process, gitward's own read (here: the preflight, stuck as on a dead NFS
+    mount): the job still ends at its deadline, and the work, when it comes back, changes nothing."""
+    from tui.core import jobs
+
+    upstream, mirror_path = mirror
+    add_commits(upstream)
+    refs_before = for_each_ref(mirror_path)
+    volume_answers = threading.Event()
+
+    def stuck_preflight(plan):
+        volume_answers.wait()
+        return []
+
+    monkeypatch.setattr(jobs, "preflight_plan", stuck_preflight)
+    done = []
+    thread = threading.Thread(
+        target=lambda: done.append(run_sync(SyncRequest(str(mirror_path), timeout=TIMEOUT))), daemon=True
+    )
+    thread.start()
+    thread.join(BOUND)
+    assert done, f"the sync did not end within {BOUND} s"
+    job = done[0]
+    assert job.state is JobState.TIMED_OUT
+    assert "gitward's own work did not return" in job.error and "abandoned" in job.error
+    (work,) = [t for t in threading.enumerate() if t.name == f"gitward-sync-{job.id}-work"]
+    volume_answers.set()  # the volume answers again: the work goes on to its next step...
+    work.join(WAIT)
+    assert not work.is_alive()
+    assert for_each_ref(mirror_path) == refs_before  # ...which stops: nothing was fetched
+    assert job.state is JobState.TIMED_OUT and "abandoned" in job.error  # the outcome stands

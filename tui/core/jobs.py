@@ -59,6 +59,7 @@ from .sync import (
     SyncPlan,
     SyncRequest,
     TimedOut,
+    call_within,
     fetch_remote,
     git_environment,
     plan_sync,
@@ -597,8 +598,15 @@ class JobRunner:
         return plan_sync(request, default_timeout=self.timeout)
 
     def preflight(self, request: SyncRequest) -> list[PreflightWarning]:
-        """Warnings to confirm before submitting (scans the repository: call it from a worker)."""
-        return preflight_plan(self.plan(request))
+        """Warnings to confirm before submitting (scans the repository: call it from a worker).
+
+        Bounded by the sync timeout like the sync itself: a read that blocks (a FIFO planted as
+        a ref) ends in a SyncError saying so, instead of a worker that never returns."""
+        seconds = request.timeout if request.timeout is not None else self.timeout
+        try:
+            return call_within(lambda: preflight_plan(self.plan(request)), seconds=seconds, what=f"reading {request.path}")
+        except TimedOut as exc:
+            raise SyncError(str(exc)) from None
 
     def submit(self, request: SyncRequest, plan: SyncPlan | None = None) -> SyncJob:
         """Queue a sync and return its job (already running if the limits allow). ``plan``: the
