@@ -398,8 +398,8 @@ def test_what_reading_the_gitfile_answers(root, monkeypatch, error, health):
             raise OSError(error, os.strerror(error), path)
         return real_read(path, *args, **kwargs)
 
-    real_read = gitsync.read_file
-    monkeypatch.setattr(gitsync, "read_file", failing_read)
+    real_read = gitsync.read_bytes
+    monkeypatch.setattr(gitsync, "read_bytes", failing_read)
     runner = sync_runner()
     check = gitsync.check_worktree(runner, str(worktree), sha)
     assert check.health is health

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .discovery import read_gitfile
-from .fsutil import fsync_dir, read_file
+from .fsutil import fsync_dir, read_bytes
 from .redact import redact_url
 from .sync import GIT_SYNC_BRANCH, GitRunner, RefChange, SyncError, SyncPlan, diff_refs, read_refs
 from .worktrees import git_sync_view, list_worktrees
@@ -108,11 +108,10 @@ def tracked_ref(git_dir: str) -> str:
     ``'refs/x' of URL`` -> ``refs/x``; a bare ``URL`` (HEAD was fetched) or no FETCH_HEAD -> HEAD.
     """
     try:
-        data = read_file(os.path.join(git_dir, "FETCH_HEAD"), 4096, regular_only=True)
+        first = read_bytes(os.path.join(git_dir, "FETCH_HEAD"), 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
     except OSError:
         return "HEAD"
-    first = data.split(b"\n", 1)[0].decode("utf-8", "replace")
-    fields = first.split("\t")
+    fields = first.rstrip("\n").split("\t")
     if len(fields) < 3:
         return "HEAD"
     match = _FETCH_HEAD_DESCRIPTION.match(fields[2])
@@ -197,7 +196,7 @@ def _gitfile_check(gitfile: str) -> Check | None:
     answer. EACCES, EIO, ESTALE: *unknown* ("cannot read PATH: strerror"). Opened non-blocking
     and refused unless regular, so a FIFO planted there cannot hang the check."""
     try:
-        read_file(gitfile, 4096, regular_only=True)
+        read_bytes(gitfile, 4096)
     except OSError as exc:
         if exc.errno in _ABSENT:
             return _broken("it has no .git file")
@@ -273,7 +272,7 @@ def _follow_with_branch(runner: GitRunner, git_dir: str, root: str, sha: str, ou
     so it stays reachable for gc; but only that branch: if an operator checked out another one
     in the root, ``reset`` would move *that* branch."""
     try:
-        head = read_file(os.path.join(git_dir, "HEAD"), 256, regular_only=True).strip().decode("utf-8", "replace")
+        head = read_bytes(os.path.join(git_dir, "HEAD"), 256).strip().decode("utf-8", "replace")
     except OSError as exc:
         head = f"unreadable ({exc.strerror or exc})"
     if head != f"ref: {GIT_SYNC_BRANCH}":
@@ -516,7 +515,7 @@ def lock_state(git_dir: str, admin_id: str) -> tuple[bool | None, str]:
             return False, ""
         return None, f"cannot read {path}: {exc.strerror or exc}"
     try:
-        reason = read_file(path, 512).decode("utf-8", "replace").strip()
+        reason = read_bytes(path, 512).decode("utf-8", "replace").strip()
     except OSError:
         reason = ""  # present, so locked; the reason is only for the log
     return True, reason

@@ -37,7 +37,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from .discovery import Candidate, NotARepository, repository_at
-from .fsutil import read_file
+from .fsutil import read_bytes
 from .gitconfig import GitConfig, read_config
 from .model import Layout
 from .redact import redact_text, redact_url
@@ -245,7 +245,7 @@ def is_git_sync_root(candidate: Candidate) -> bool:
     if candidate.layout is not Layout.NON_BARE:
         return False
     try:
-        head = read_file(os.path.join(candidate.git_dir, "HEAD"), 256, regular_only=True).strip()
+        head = read_bytes(os.path.join(candidate.git_dir, "HEAD"), 256).strip()  # a FIFO must not hang us
     except OSError:
         return False
     return head == b"ref: " + GIT_SYNC_BRANCH.encode()
