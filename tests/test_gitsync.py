@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -27,9 +29,10 @@ from tui.core.gitsync import Check, Health, default_link_name, tracked_ref
 from tui.core.jobs import JobRunner, JobState, run_sync
 from tui.core.model import Layout, Severity
 from tui.core.scan import scan_repo
-from tui.core.sync import SyncError, SyncKind, SyncRequest, plan_sync
+from tui.core.sync import GitRunner, SyncError, SyncKind, SyncRequest, git_environment, plan_sync
+from tui.core.synclog import JobLog, LogBuffer
 
-LINK = "up"  # git-sync's default --link: the leaf of the repo URL (up.git)
+LINK = "up.git"  # git-sync's default --link: the last element of the repo URL
 
 
 @pytest.fixture
@@ -89,6 +92,12 @@ def assert_sane(root: Path, sha: str) -> None:
     assert git(worktree, "status", "--porcelain", "--untracked-files=no") == ""
     assert (worktree / ".git").read_text().startswith("gitdir: ../../.git/worktrees/")  # relative
     assert (worktree / "file.txt").is_file()
+
+
+def sync_runner() -> GitRunner:
+    """A GitRunner for calling one step directly, with a minute to do it."""
+    env, _ = git_environment()
+    return GitRunner(JobLog(LogBuffer()), cancel=threading.Event(), deadline=time.monotonic() + 60, env=env)
 
 
 def tip(upstream: Path) -> str:
@@ -338,7 +347,7 @@ def test_tracked_ref_from_fetch_head(tmp_path, fetch_head, ref):
 
 @pytest.mark.parametrize(
     ("url", "name"),
-    [("https://h/org/webapp.git", "webapp"), ("git@h:org/site", "site"), ("/srv/x.git/", "x"), ("", "current")],
+    [("https://h/org/webapp.git", "webapp.git"), ("git@h:org/site", "site"), ("/srv/x.git/", "x.git"), ("", "current")],
 )
 def test_default_link_name_is_git_syncs(url, name):
     assert default_link_name(url) == name
@@ -367,3 +376,32 @@ def test_a_root_mounted_at_another_path_is_synced_without_pruning_its_served_wor
     assert any("git worktree prune skipped" in t and "mounted at another path" in t for t in log_texts(job))
     assert os.listdir(moved / ".git" / "worktrees")  # still registered
     assert head_of(moved / ".worktrees" / sha) == sha and served(moved) == sha
+
+
+@pytest.mark.parametrize(
+    ("error", "health"),
+    [
+        (errno.EIO, Health.UNKNOWN),
+        (errno.ESTALE, Health.UNKNOWN),
+        (errno.EACCES, Health.UNKNOWN),
+        (errno.ENOENT, Health.BROKEN),  # looked, and it is not there
+        (errno.EINVAL, Health.BROKEN),  # looked, and it is not a regular file
+    ],
+)
+def test_what_reading_the_gitfile_answers(root, monkeypatch, error, health):
+    """A volume that blinks gives EIO or ESTALE where a file is: *unknown*, never *broken*."""
+    sha = served(root)
+    worktree = root / ".worktrees" / sha
+
+    def failing_read(path, *args, **kwargs):
+        if path == str(worktree / ".git"):
+            raise OSError(error, os.strerror(error), path)
+        return real_read(path, *args, **kwargs)
+
+    real_read = gitsync.read_bytes
+    monkeypatch.setattr(gitsync, "read_bytes", failing_read)
+    runner = sync_runner()
+    check = gitsync.check_worktree(runner, str(worktree), sha)
+    assert check.health is health
+    if health is Health.UNKNOWN:
+        assert check.reason == f"cannot read {worktree / '.git'}: {os.strerror(error)}"

@@ -64,11 +64,11 @@ def test_failure_exits_non_zero_with_gits_error_as_the_last_line(capsys, tmp_pat
     make_upstream(upstream)
     root = tmp_path / "root"
     assert gitward(capsys, "sync", str(root), "--url", upstream.as_uri())[0] == 0
-    link = os.readlink(root / "up")
+    link = os.readlink(root / "up.git")
     code, out, err = gitward(capsys, "sync", str(root), "--ref", "refs/heads/nope")
     assert code == 1
     assert err.splitlines()[-1] == "gitward: sync failed: fatal: couldn't find remote ref refs/heads/nope"
-    assert os.readlink(root / "up") == link
+    assert os.readlink(root / "up.git") == link
 
 
 def test_not_a_repository_is_exit_2(capsys, tmp_path):

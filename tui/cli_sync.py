@@ -16,7 +16,9 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import time
 from collections.abc import Sequence
 
 from tui.cli_common import clean, fail
@@ -44,6 +46,7 @@ def register(subparsers) -> None:
     sync.add_argument("--timeout", type=float, metavar="SECONDS", help="give up after this long (default: config, 300)")
     sync.add_argument("--remote", metavar="NAME", help="remote to fetch from (default: origin, or the only one)")
     sync.add_argument("--force", action="store_true", help="sync even though the preflight warns (stale-loose shadows)")
+    sync.add_argument("--hooks", action="store_true", help="run the repository's hooks (default: off, core.hooksPath=/dev/null)")
     sync.add_argument("--ref", metavar="REF", help="git-sync: what to track (default: what it tracks now, else HEAD)")
     sync.add_argument("--link", metavar="NAME", help="git-sync: the link (default: the one in the root)")
     sync.add_argument("--url", metavar="URL", help="git-sync: the upstream, to initialise an empty root")
@@ -61,7 +64,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 def cmd_sync(args: argparse.Namespace) -> int:
     from tui.core.config import ConfigError, load_config
     from tui.core.jobs import JobRunner
-    from tui.core.sync import SyncError, SyncRequest
+    from tui.core.sync import SyncError, SyncRequest, TimedOut, call_within
 
     try:
         config = load_config()
@@ -72,15 +75,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.timeout is not None and not args.timeout > 0:
         return _fail("--timeout must be a positive number of seconds", EXIT_ERROR)
     request = SyncRequest(
-        path=args.repo, remote=args.remote, timeout=args.timeout, force=True, ref=args.ref, link=args.link, url=args.url
+        path=args.repo, remote=args.remote, timeout=args.timeout, force=True, ref=args.ref, link=args.link, url=args.url,
+        hooks=args.hooks,
     )
     runner = JobRunner.from_config(config)
+    # --timeout bounds the whole sync: gitward's own reads (planning, preflight) count too.
+    began = time.monotonic()
+    seconds = args.timeout if args.timeout is not None else runner.timeout
     try:
+        plan = call_within(runner.plan, request, seconds=seconds, what=f"reading {args.repo}")
+        plan = dataclasses.replace(plan, began=began)
         if not args.force:
-            refusal = _preflight_refusal(runner, request, args.repo)
+            left = began + seconds - time.monotonic()
+            refusal = _preflight_refusal(plan, args.repo, left)
             if refusal is not None:
                 return refusal
-        job = runner.submit(request)
+        job = runner.submit(request, plan)
+    except TimedOut as exc:
+        return _fail(f"sync timed-out: {exc}", EXIT_TIMED_OUT)
     except SyncError as exc:
         return _fail(str(exc), EXIT_ERROR)
     try:
@@ -90,8 +102,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return _report(job)
 
 
-def _preflight_refusal(runner, request, shown: str) -> int | None:
-    warnings = runner.preflight(request)
+def _preflight_refusal(plan, shown: str, seconds: float) -> int | None:
+    from tui.core.sync import call_within, preflight
+
+    warnings = call_within(preflight, plan, seconds=seconds, what=f"reading the refs of {shown}")
     if not warnings:
         return None
     for warning in warnings:

@@ -53,6 +53,7 @@ _CANNOT_TELL = re.compile(
     re.IGNORECASE,
 )
 _ABSENT = frozenset({errno.ENOENT, errno.ENOTDIR})
+_EMPTY = "the directory is empty"
 
 
 # --------------------------------------------------------------------------- plan helpers
@@ -69,9 +70,10 @@ def _git_dir_of(root: str) -> str:
 
 
 def default_link_name(url: str) -> str:
-    """git-sync's default ``--link``: the leaf of the repository URL, without ``.git``."""
-    leaf = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    leaf = leaf.removesuffix(".git")
+    """git-sync's default ``--link``: the last ``/``-separated element of the repository URL,
+    exactly as git-sync takes it (``up.git`` stays ``up.git``), so that gitward and git-sync
+    serve one link on a root they take turns on."""
+    leaf = url.strip("/").rsplit("/", 1)[-1]
     return leaf if leaf and leaf not in (".", "..") else "current"
 
 
@@ -165,10 +167,14 @@ def check_worktree(runner: GitRunner, path: str, sha: str) -> Check:
             return _broken("the directory is missing", missing=True)
         return _unknown(f"cannot list {path}: {exc.strerror or exc}")
     if not names:
-        return _broken("the directory is empty")
+        return _broken(_EMPTY)
     if ".git" not in names:
         return _broken("it has no .git file")
-    if read_gitfile(os.path.join(path, ".git")) is None:
+    gitfile = os.path.join(path, ".git")
+    answer = _gitfile_check(gitfile)
+    if answer is not None:
+        return answer
+    if read_gitfile(gitfile) is None:
         return _broken("its .git file does not name a git dir")
     head = _git_check(runner, ["rev-parse", "--verify", "-q", "HEAD"], path, "rev-parse HEAD")
     if isinstance(head, Check):
@@ -183,6 +189,21 @@ def check_worktree(runner: GitRunner, path: str, sha: str) -> Check:
     if modified:
         return _broken(f"{len(modified)} tracked file(s) modified", head=head)
     return Check(Health.OK, head=head)
+
+
+def _gitfile_check(gitfile: str) -> Check | None:
+    """What the ``.git`` file alone says: None when it could be read (then parse it), else the
+    answer. EACCES, EIO, ESTALE: *unknown* ("cannot read PATH: strerror"). Opened non-blocking
+    and refused unless regular, so a FIFO planted there cannot hang the check."""
+    try:
+        read_bytes(gitfile, 4096)
+    except OSError as exc:
+        if exc.errno in _ABSENT:
+            return _broken("it has no .git file")
+        if exc.errno == errno.EINVAL:
+            return _broken("its .git is not a regular file")
+        return _unknown(f"cannot read {gitfile}: {exc.strerror or exc}")
+    return None
 
 
 def _git_check(runner: GitRunner, args: list[str], cwd: str, what: str) -> str | Check:
@@ -210,6 +231,8 @@ class GitSyncOutcome:
     repaired: str | None = None  # what was wrong with the current worktree, if it was repaired
     removed: list[str] = field(default_factory=list)  # entries of .worktrees/ removed
     kept: list[str] = field(default_factory=list)  # entries kept, with why
+    # what could not be read ("PATH: strerror"): unknown, so kept; the sync then exits non-zero
+    unreadable: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     changed_refs: list[RefChange] = field(default_factory=list)
 
@@ -293,7 +316,11 @@ def _fetched_commit(runner: GitRunner, root: str, ref: str) -> str:
 
 
 def _ensure_current_sane(runner: GitRunner, root: str, target: str, sha: str) -> str | None:
-    """The link already serves ``sha``: check it, repair it if broken; returns what was wrong."""
+    """The link already serves ``sha``: check it, repair it if broken; returns what was wrong.
+
+    The served worktree is never removed: a reader of the link would find nothing. It is
+    rebuilt only where it is already gone or empty, and repaired in place where its HEAD reads.
+    """
     check = check_worktree(runner, target, sha)
     if check.ok:
         runner.log.note("current worktree: ok")
@@ -301,12 +328,15 @@ def _ensure_current_sane(runner: GitRunner, root: str, target: str, sha: str) ->
     if check.health is Health.UNKNOWN:
         raise SyncError(f"cannot tell whether the current worktree is sane ({check.reason}); unknown is not broken, so nothing was changed")
     runner.log.note(f"current worktree: broken ({check.reason}); repairing it")
-    if check.missing:
+    if check.missing or check.reason == _EMPTY:
         _build_worktree(runner, root, target, sha)
     elif check.head is not None:
         _repair_in_place(runner, target, sha, check)
     else:
-        _replace_broken(runner, root, target, sha, check)
+        raise SyncError(
+            f"the served worktree {target} is broken ({check.reason}) and gitward never removes the worktree "
+            f"the link serves; repair it by hand (git -C {root} worktree repair {target}), then sync again"
+        )
     _require_ok(runner, target, sha, "the repaired worktree")
     return check.reason
 
@@ -334,10 +364,11 @@ def _prepare_worktree(runner: GitRunner, root: str, target: str, sha: str) -> No
 
 
 def _replace_broken(runner: GitRunner, root: str, target: str, sha: str, check: Check) -> None:
-    locked = lock_state(_git_dir_of(root), admin_id_of(root, target))
-    if locked is not False:
-        why = "it is locked" if locked else "its lock state cannot be read"
+    lock = entry_lock(read_admin_dirs(_git_dir_of(root), root), target)
+    if lock.locked is not False:
+        why = "it is locked" if lock.locked else f"its lock state cannot be read ({lock.reason})"
         raise SyncError(f"{target} is broken ({check.reason}) but {why}; gitward will not delete it. Unlock or repair it by hand")
+    runner.check_stop()
     runner.log.note(f"removing broken {os.path.relpath(target, root)} ({check.reason}) to rebuild it")
     remove_entry(target)
     _build_worktree(runner, root, target, sha)
@@ -349,6 +380,7 @@ def _build_worktree(runner: GitRunner, root: str, target: str, sha: str) -> None
     runner.run_checked(
         [*_NO_HOOKS, "worktree", "add", "--force", "--detach", "--no-checkout", target, sha], root, what="add the worktree"
     )
+    runner.check_stop()
     _make_gitfile_relative(target)
     runner.run_checked([*_NO_HOOKS, "reset", "--hard", "-q", sha, "--"], target, what="check out the worktree")
 
@@ -398,23 +430,95 @@ def publish_link(link: str, target: str) -> None:
 # --------------------------------------------------------------------------- cleanup
 
 
-def admin_id_of(root: str, entry: str) -> str | None:
-    """The admin dir id (``.git/worktrees/<id>``) a worktree directory belongs to, by its .git file."""
+@dataclass(slots=True)
+class AdminDirs:
+    """The repository's worktree admin dirs (``$GIT_COMMON_DIR/worktrees/<id>``), as their own
+    ``gitdir`` files describe them: where a worktree's lock lives, found without its ``.git`` file."""
+
+    git_dir: str
+    ids: frozenset[str]
+    by_path: dict[str, list[str]]  # real path of a registered worktree -> its admin ids
+    unreadable: list[str]  # "PATH: strerror": admin dirs that cannot be tied to a worktree
+
+
+def read_admin_dirs(git_dir: str, root: str) -> AdminDirs:
+    base = os.path.join(git_dir, "worktrees")
+    try:
+        ids = frozenset(os.listdir(base))
+    except OSError as exc:
+        unreadable = [] if exc.errno in _ABSENT else [f"cannot list {base}: {exc.strerror or exc}"]
+        return AdminDirs(git_dir, frozenset(), {}, unreadable)
+    by_path: dict[str, list[str]] = {}
+    unreadable: list[str] = []
+    for wt in list_worktrees(git_dir, main_path=root, bare=False):
+        if wt.main or wt.id is None:
+            continue
+        if wt.listed and wt.path:
+            by_path.setdefault(os.path.realpath(wt.path), []).append(wt.id)
+        else:  # its gitdir file could not be read: it may be any entry's admin dir
+            unreadable.extend(p.message for p in wt.problems if p.code == "unreadable")
+    return AdminDirs(git_dir, ids, by_path, unreadable)
+
+
+@dataclass(frozen=True, slots=True)
+class LockState:
+    locked: bool | None  # None: cannot tell, which counts as locked
+    reason: str = ""  # the lock reason when locked; what could not be read when None
+    unreadable: tuple[str, ...] = ()  # every read that failed on the way ("PATH: strerror")
+
+
+def entry_lock(admins: AdminDirs, entry: str) -> LockState:
+    """Is the worktree at ``entry`` locked? Looked up in the admin dirs that may be its own: the
+    ones whose ``gitdir`` names it, the one named like it (``git worktree add`` names the admin
+    dir after the directory), and the one its ``.git`` file names (when that reads). A locked
+    one wins; any read that failed on the way makes the answer unknown."""
+    ids = set(admins.by_path.get(os.path.realpath(entry), ()))
+    if os.path.basename(entry) in admins.ids:
+        ids.add(os.path.basename(entry))
+    unreadable = list(admins.unreadable)
+    answer = _gitfile_check(os.path.join(entry, ".git"))
+    if answer is None:
+        named = admin_id_of(entry)
+        if named in admins.ids:
+            ids.add(named)
+    elif answer.health is Health.UNKNOWN:
+        unreadable.append(answer.reason)
+    reasons = []
+    for admin_id in sorted(ids):
+        locked, text = lock_state(admins.git_dir, admin_id)
+        if locked:
+            reasons.append(text)
+        elif locked is None:
+            unreadable.append(text)
+    if reasons:
+        return LockState(True, "; ".join(r for r in reasons if r), tuple(unreadable))
+    if unreadable:
+        return LockState(None, "; ".join(unreadable), tuple(unreadable))
+    return LockState(False)
+
+
+def admin_id_of(entry: str) -> str | None:
+    """The admin dir id (``.git/worktrees/<id>``) a worktree directory's ``.git`` file names."""
     admin = read_gitfile(os.path.join(entry, ".git"))
     if admin is None or os.path.basename(os.path.dirname(admin)) != "worktrees":
         return None
     return os.path.basename(admin)
 
 
-def lock_state(git_dir: str, admin_id: str | None) -> bool | None:
-    """True: locked; False: not locked (or not a registered worktree); None: cannot tell."""
-    if admin_id is None:
-        return False
+def lock_state(git_dir: str, admin_id: str) -> tuple[bool | None, str]:
+    """(True, reason): locked; (False, ""): not locked; (None, "cannot read PATH: strerror")."""
+    path = os.path.join(git_dir, "worktrees", admin_id, "locked")
     try:
-        os.lstat(os.path.join(git_dir, "worktrees", admin_id, "locked"))
+        os.lstat(path)
     except OSError as exc:
-        return False if exc.errno in _ABSENT else None
-    return True
+        if exc.errno in _ABSENT:
+            return False, ""
+        return None, f"cannot read {path}: {exc.strerror or exc}"
+    try:
+        reason = read_bytes(path, 512).decode("utf-8", "replace").strip()
+    except OSError:
+        reason = ""  # present, so locked; the reason is only for the log
+    return True, reason
 
 
 def remove_entry(path: str) -> None:
@@ -433,19 +537,20 @@ def cleanup_worktrees(runner: GitRunner, git_dir: str, root: str, current: str, 
     try:
         entries = sorted(os.scandir(wt_dir), key=lambda e: e.name)
     except OSError as exc:
-        outcome.warnings.append(f"cannot list {wt_dir}: {exc.strerror or exc}; no cleanup")
-        log.note(outcome.warnings[-1])
+        outcome.unreadable.append(f"cannot list {wt_dir}: {exc.strerror or exc}")
+        log.note(f"{outcome.unreadable[-1]}: unknown, so no cleanup")
         return
-    registered = _registered_paths(git_dir, root)
+    admins = read_admin_dirs(git_dir, root)
     for entry in entries:
         path = os.path.normpath(entry.path)
         if path == current:
             continue
-        why_keep = _reason_to_keep(git_dir, root, entry, registered)
+        why_keep = _reason_to_keep(admins, entry, outcome)
         if why_keep:
             outcome.kept.append(f"{entry.name}: {why_keep}")
             log.note(f"kept {WORKTREES_DIR}/{entry.name}: {why_keep}")
             continue
+        runner.check_stop()  # a sync past its deadline (or abandoned) deletes nothing more
         try:
             remove_entry(path)
         except OSError as exc:
@@ -457,13 +562,7 @@ def cleanup_worktrees(runner: GitRunner, git_dir: str, root: str, current: str, 
     _prune_if_safe(runner, git_dir, root, outcome)
 
 
-def _registered_paths(git_dir: str, root: str) -> dict[str, str]:
-    """Registered worktree path -> admin id."""
-    worktrees = list_worktrees(git_dir, main_path=root, bare=False)
-    return {os.path.normpath(w.path): w.id for w in worktrees if w.id and w.path}
-
-
-def _reason_to_keep(git_dir: str, root: str, entry: os.DirEntry, registered: dict[str, str]) -> str | None:
+def _reason_to_keep(admins: AdminDirs, entry: os.DirEntry, outcome: GitSyncOutcome) -> str | None:
     if entry.name.startswith(".nfs"):
         return "an NFS silly-rename file (a deleted file still open somewhere); NFS removes it"
     try:
@@ -471,27 +570,24 @@ def _reason_to_keep(git_dir: str, root: str, entry: os.DirEntry, registered: dic
     except OSError as exc:
         if exc.errno in _ABSENT:
             return "vanished while cleaning"
-        return f"cannot read it ({exc.strerror or exc}): unknown, so not deleted"
-    admin_id = registered.get(os.path.normpath(entry.path)) or admin_id_of(root, entry.path)
-    locked = lock_state(git_dir, admin_id)
-    if locked is None:
-        return "its lock state cannot be read: unknown, so not deleted"
-    if locked:
-        reason = _lock_reason(git_dir, admin_id or "")
-        return "locked" + (f" ({reason})" if reason else "")
+        outcome.unreadable.append(f"cannot read {entry.path}: {exc.strerror or exc}")
+        return f"{outcome.unreadable[-1]}: unknown, so not deleted"
+    lock = entry_lock(admins, entry.path)
+    outcome.unreadable.extend(u for u in lock.unreadable if u not in outcome.unreadable)
+    if lock.locked:
+        return "locked" + (f" ({lock.reason})" if lock.reason else "") + (
+            f"; and {'; '.join(lock.unreadable)}" if lock.unreadable else ""
+        )
+    if lock.locked is None:
+        return f"{lock.reason}: unknown, so not deleted"
     return None
 
 
-def _lock_reason(git_dir: str, admin_id: str) -> str:
-    try:
-        with open(os.path.join(git_dir, "worktrees", admin_id, "locked"), "rb") as handle:
-            return handle.read(512).decode("utf-8", "replace").strip()
-    except OSError:
-        return ""
-
-
 def _prune_if_safe(runner: GitRunner, git_dir: str, root: str, outcome: GitSyncOutcome) -> None:
-    why_not = _prune_unsafe(git_dir, root)
+    why_not, unknown = _prune_unsafe(git_dir, root)
+    if unknown and not outcome.unreadable:
+        # Something no cleanup step met (a worktree's HEAD, say): still unknown, still reported.
+        outcome.unreadable.append(why_not)
     if why_not:
         outcome.warnings.append(f"git worktree prune skipped: {why_not}")
         runner.log.note(outcome.warnings[-1])
@@ -501,8 +597,9 @@ def _prune_if_safe(runner: GitRunner, git_dir: str, root: str, outcome: GitSyncO
         outcome.warnings.append(f"git worktree prune failed: {result.error}")
 
 
-def _prune_unsafe(git_dir: str, root: str) -> str | None:
-    """Why ``git worktree prune`` must not run now, or None.
+def _prune_unsafe(git_dir: str, root: str) -> tuple[str | None, bool]:
+    """Why ``git worktree prune`` must not run now (None: it may), and whether that is because
+    something could not be read.
 
     git prunes a worktree whose directory it cannot see; on a volume that blinked, or mounted at
     another path than the one git recorded, that is every worktree.
@@ -514,11 +611,12 @@ def _prune_unsafe(git_dir: str, root: str) -> str | None:
     elsewhere = {p.subject for p in view_problems if p.code == "worktree-path-mismatch"}
     for wt in worktrees:
         for problem in wt.problems:
-            if problem.code == "unreadable":
-                return f"{problem.message}"
+            # git never prunes a locked worktree, whatever it cannot read in it
+            if problem.code == "unreadable" and not wt.locked:
+                return problem.message, True
         if wt.id in elsewhere and wt.path and not wt.locked and wt.prunable:
             return (
                 f"worktrees/{wt.id} is registered at {wt.path} but lives under {root}: this volume is "
                 "mounted at another path than git recorded, and prune would remove it"
-            )
-    return None
+            ), False
+    return None, False

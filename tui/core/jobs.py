@@ -28,7 +28,11 @@ For a UI (no Textual here; the app wires these up):
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -38,6 +42,9 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from . import paths
+from .locking import RefusedError
+from .ownership import check_owned, user_label
+from .redact import redact_text
 from .synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir
 from .sync import (
     AUTH_HINT,
@@ -52,6 +59,7 @@ from .sync import (
     SyncPlan,
     SyncRequest,
     TimedOut,
+    call_within,
     fetch_remote,
     git_environment,
     plan_sync,
@@ -96,6 +104,8 @@ class SyncJob:
         self.changed_refs: list[RefChange] = []
         self.link_change: tuple[str | None, str] | None = None  # git-sync: (old target, new target)
         self.warnings: list[str] = []  # ok, but something was skipped or could not be cleaned
+        self.kept: list[str] = []  # git-sync: entries of .worktrees/ not removed, with why
+        self.unreadable: list[str] = []  # what could not be read ("PATH: strerror"): unknown, kept
         self.preflight_warnings: list[PreflightWarning] = []  # why it refused, when it did
         self.log_path: str | None = None
         self.version = 0  # bumped on every change (lines or state)
@@ -203,6 +213,8 @@ class SyncJob:
             "changed_refs": [c.to_json() for c in self.changed_refs],
             "link_change": None if self.link_change is None else {"old": self.link_change[0], "new": self.link_change[1]},
             "warnings": list(self.warnings),
+            "kept": list(self.kept),
+            "unreadable": list(self.unreadable),
             "preflight_warnings": [w.to_json() for w in self.preflight_warnings],
             "log_path": self.log_path,
             "log_lines": self.log.total,
@@ -220,42 +232,122 @@ class _Settings:
         self.environ = environ
 
 
+# After the deadline (or a cancel), how long gitward's own work may take to notice before it is
+# abandoned: GitRunner needs KILL_GRACE_SECONDS + DRAIN_SECONDS to stop a git process group.
+ABANDON_GRACE_SECONDS = 2.0
+
+
 def run_job(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]] = frozenset) -> None:
-    """Run a job to its end in the calling thread. Never raises: the outcome is on the job."""
+    """Run a job to its end in the calling thread. Never raises: the outcome is on the job.
+
+    The timeout bounds the whole sync, gitward's own reads included: the work runs in a thread
+    of its own, and if it has not ended ``ABANDON_GRACE_SECONDS`` after the deadline (or a
+    cancel) it is abandoned: a read that blocks (a FIFO planted where a file belongs, a volume
+    that does not answer) cannot be interrupted, but the job ends, and the abandoned work
+    changes nothing afterwards (every write comes after a ``check_stop``, which raises once
+    the deadline has passed or the job was cancelled).
+    """
     job._set_state(JobState.RUNNING)
     log = JobLog(job.log, _open_log_file(job, settings, active_logs), on_change=job._changed)
     plan = job.plan
     started = time.monotonic()
     env, _ = git_environment(settings.environ)
-    runner = GitRunner(log, cancel=job._cancel, deadline=started + plan.timeout, env=env)
-    state = JobState.FAILED
-    try:
-        log.note(f"sync {plan.name} ({plan.kind.value}) from {plan.remote} {plan.url}; timeout {plan.timeout:g} s")
-        _refuse_unconfirmed(job, plan)
-        _prepare_environment(runner, plan, settings)
-        _execute(job, runner, plan)
-        job.exit_code = 0
-        state = JobState.OK
-    except Cancelled:
-        job.error, state = "cancelled", JobState.CANCELLED
-        job.exit_code = runner.last_exit
-    except TimedOut:
-        job.error, state = f"timed out after {plan.timeout:g} s", JobState.TIMED_OUT
-        job.exit_code = runner.last_exit
-    except GitFailed as failed:
-        job.exit_code = failed.result.returncode
-        job.error = failed.result.error
-        if wants_credentials(job.error):
-            job.hint = AUTH_HINT
-    except SyncError as refused:
-        job.error = str(refused)
-    except OSError as exc:
-        job.error = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
-    except Exception as exc:  # a bug must end the job, not the runner
-        job.error = f"internal error: {exc!r}"
-        for line in traceback.format_exc().splitlines():
-            log.note(line)
-    _finish(job, log, state, time.monotonic() - started)
+    # The deadline counts from when the sync began: its planning and preflight are part of it.
+    runner = GitRunner(log, cancel=job._cancel, deadline=(plan.began or started) + plan.timeout, env=env)
+    body = _JobBody(job, runner, settings)
+    worker = threading.Thread(target=body.run, name=f"gitward-sync-{job.id}-work", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)
+        stop_asked = job._cancel.is_set() or time.monotonic() >= runner.deadline
+        if stop_asked and body.give_up_at is None:
+            body.give_up_at = time.monotonic() + ABANDON_GRACE_SECONDS
+        if body.give_up_at is not None and time.monotonic() >= body.give_up_at and body.abandon():
+            break
+    _finish(job, log, body.state, time.monotonic() - started)
+
+
+class _JobBody:
+    """The work of one job, run in its own thread; its outcome goes onto the job unless the job
+    gave up on it first (``abandon``), whichever comes first under one lock."""
+
+    def __init__(self, job: SyncJob, runner: GitRunner, settings: _Settings) -> None:
+        self.job = job
+        self.runner = runner
+        self.settings = settings
+        self.state = JobState.FAILED
+        self.give_up_at: float | None = None
+        self._lock = threading.Lock()
+        self._ended = False
+        self._abandoned = False
+
+    def abandon(self) -> bool:
+        """Give up on work that does not return; False when it ended meanwhile."""
+        with self._lock:
+            if self._ended:
+                return False
+            self._abandoned = True
+        job, plan = self.job, self.job.plan
+        if job._cancel.is_set():
+            self.state, why = JobState.CANCELLED, "cancelled"
+        else:
+            self.state, why = JobState.TIMED_OUT, f"timed out after {plan.timeout:g} s"
+        job.error = (
+            f"{why}: gitward's own work did not return (a blocking read: a FIFO, or a volume that does "
+            "not answer?); it was abandoned and changes nothing from here"
+        )
+        self.runner.log.note(f"{job.error}; last step: {self.runner.step or 'none'}")
+        return True
+
+    def run(self) -> None:
+        outcome: dict = {}
+        try:
+            self._run(outcome)
+        except BaseException as exc:  # noqa: BLE001  e.g. from a log line written while failing
+            outcome.setdefault("error", f"internal error: {exc!r}")
+        finally:
+            with self._lock:
+                self._ended = True
+                if not self._abandoned:  # else the job has ended already: its outcome stands
+                    for name, value in outcome.items():
+                        setattr(self.job, name, value)
+                    self.state = outcome.get("state", JobState.FAILED)
+
+    def _run(self, outcome: dict) -> None:
+        job, runner, plan, log = self.job, self.runner, self.job.plan, self.runner.log
+        lock = RepoSyncLock(plan)
+        if plan.request.hooks:
+            runner.git_options = ()
+        hooks = "hooks on (--hooks)" if plan.request.hooks else "hooks off (core.hooksPath=/dev/null)"
+        try:
+            log.note(f"sync {plan.name} ({plan.kind.value}) from {plan.remote} {plan.url}; timeout {plan.timeout:g} s; {hooks}")
+            runner.step = "checking who owns the repository"
+            _refuse_foreign_owner(plan)
+            runner.step = "taking the sync lock"
+            runner.inherit_fds = (lock.acquire(),)
+            runner.step = "preflight (reading refs)"
+            _refuse_unconfirmed(job, plan)
+            _prepare_environment(runner, plan, self.settings)
+            _execute(job, runner, plan)
+            outcome.update(exit_code=0, state=JobState.OK)
+        except Cancelled:
+            outcome.update(error="cancelled", state=JobState.CANCELLED, exit_code=runner.last_exit)
+        except TimedOut:
+            outcome.update(error=f"timed out after {plan.timeout:g} s", state=JobState.TIMED_OUT, exit_code=runner.last_exit)
+        except GitFailed as failed:
+            outcome.update(exit_code=failed.result.returncode, error=failed.result.error)
+            if wants_credentials(failed.result.error):
+                outcome["hint"] = AUTH_HINT
+        except SyncError as refused:
+            outcome["error"] = str(refused)
+        except OSError as exc:
+            outcome["error"] = f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
+        except Exception as exc:  # a bug must end the job, not the runner
+            outcome["error"] = f"internal error: {exc!r}"
+            for line in traceback.format_exc().splitlines():
+                log.note(line)
+        finally:
+            lock.release()
 
 
 def _open_log_file(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]]) -> LogFile | None:
@@ -270,6 +362,102 @@ def _open_log_file(job: SyncJob, settings: _Settings, active_logs: Callable[[], 
         return None
     job.log_path = log_file.path
     return log_file
+
+
+def _refuse_foreign_owner(plan: SyncPlan) -> None:
+    """As every write: a repository owned by another user is refused up front, naming the user
+    to run as (git would refuse too, as "dubious ownership", after gitward had started)."""
+    try:
+        check_owned([plan.path, plan.git_dir], what=f"sync {plan.name}")
+    except RefusedError as refused:
+        raise SyncError(str(refused)) from None
+
+
+SYNC_LOCK_DIR = "sync-locks"  # under gitward's state dir
+
+
+class RepoSyncLock:
+    """One sync of a repository at a time across processes (two operators, cron and the console):
+    an advisory ``flock`` on a file in gitward's state dir, named after the repository's real
+    path; never a file in the repository. The holder writes who it is into the file, so a
+    refused sync can say who holds it. Every git the sync runs inherits the descriptor, so the
+    lock is held until gitward *and* its git are gone: a killed gitward whose fetch still runs
+    keeps it (and the next sync says so); then the kernel drops it, nothing is left behind.
+    The small file stays (removing it would race)."""
+
+    def __init__(self, plan: SyncPlan, state_dir: str | None = None) -> None:
+        self.plan = plan
+        directory = os.path.join(state_dir or paths.state_dir(), SYNC_LOCK_DIR)
+        digest = hashlib.sha256(os.fsencode(plan.repo_key)).hexdigest()[:32]
+        self.path = os.path.join(directory, digest + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> int:
+        """Take it now (returns the descriptor holding it) or raise SyncError naming the
+        holder; never waits."""
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise SyncError(
+                f"cannot take the sync lock {self.path}: {exc.strerror or exc}; without it another sync "
+                "could run at the same time, so nothing was changed (GITWARD_STATE_DIR names a writable "
+                "state dir)"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise SyncError(
+                f"another gitward sync of {self.plan.path} is running ({holder}); nothing was changed. "
+                "Wait for it, or stop it"
+            ) from None
+        os.ftruncate(fd, 0)
+        record = {
+            "pid": os.getpid(),
+            "user": user_label(os.geteuid()),
+            "command": redact_text(" ".join(["gitward", *sys.argv[1:]]) if sys.argv[1:] else "gitward console"),
+            "since": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "repo": self.plan.repo_key,
+        }
+        os.pwrite(fd, json.dumps(record).encode() + b"\n", 0)
+        self._fd = fd
+        return fd
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        try:
+            os.ftruncate(fd, 0)  # no stale "who" for the next reader
+        finally:
+            os.close(fd)  # closing drops the flock
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        record = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        pid = int(record["pid"])
+        who = (
+            f"pid {pid}, user {record['user']}, since {record['since']}: "
+            f"{str(record['command'])[:200]}"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its holder has not written who it is yet"
+    if not _alive(pid):
+        who += "; that gitward has ended, but a git it started still runs and holds the lock"
+    return who
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _refuse_unconfirmed(job: SyncJob, plan: SyncPlan) -> None:
@@ -300,6 +488,14 @@ def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
         if outcome.published or outcome.old_target != outcome.new_target:
             job.link_change = (outcome.old_target, outcome.new_target)
         job.warnings.extend(outcome.warnings)
+        job.kept.extend(outcome.kept)
+        job.unreadable.extend(outcome.unreadable)
+        if outcome.unreadable:
+            # Unknown is not ok: the link may have moved, but the sync could not judge everything.
+            served = f"the link serves {outcome.sha[:12]}, but " if outcome.published or outcome.old_target == outcome.new_target else ""
+            raise SyncError(
+                f"{served}{'; '.join(outcome.unreadable)}: unknown, so kept and nothing of it was deleted"
+            )
     else:
         job.changed_refs = fetch_remote(runner, plan)
 
@@ -310,7 +506,8 @@ def _finish(job: SyncJob, log: JobLog, state: JobState, seconds: float) -> None:
         log.note(f"ok in {seconds:.2f} s: " + ("already up to date" if not count else f"{count} ref(s) changed"))
     else:
         exit_part = f", git exit {job.exit_code}" if job.exit_code not in (None, 0) else ""
-        log.note(f"{state.value} after {seconds:.2f} s{exit_part}")
+        # The reason goes into the log too: the log file is what is left to read afterwards.
+        log.note(f"{state.value} after {seconds:.2f} s{exit_part}: {job.error or 'no reason given'}")
         if job.hint:
             log.note(job.hint)
     if log.file_error:
@@ -401,12 +598,20 @@ class JobRunner:
         return plan_sync(request, default_timeout=self.timeout)
 
     def preflight(self, request: SyncRequest) -> list[PreflightWarning]:
-        """Warnings to confirm before submitting (scans the repository: call it from a worker)."""
-        return preflight_plan(self.plan(request))
+        """Warnings to confirm before submitting (scans the repository: call it from a worker).
 
-    def submit(self, request: SyncRequest) -> SyncJob:
-        """Queue a sync and return its job (already running if the limits allow)."""
-        plan = self.plan(request)
+        Bounded by the sync timeout like the sync itself: a read that blocks (a FIFO planted as
+        a ref) ends in a SyncError saying so, instead of a worker that never returns."""
+        seconds = request.timeout if request.timeout is not None else self.timeout
+        try:
+            return call_within(lambda: preflight_plan(self.plan(request)), seconds=seconds, what=f"reading {request.path}")
+        except TimedOut as exc:
+            raise SyncError(str(exc)) from None
+
+    def submit(self, request: SyncRequest, plan: SyncPlan | None = None) -> SyncJob:
+        """Queue a sync and return its job (already running if the limits allow). ``plan``: the
+        request already planned (``self.plan(request)``), e.g. within a time limit."""
+        plan = plan or self.plan(request)
         with self._lock:
             if self._closed:
                 raise SyncError("the job runner is shut down")

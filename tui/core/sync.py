@@ -51,6 +51,10 @@ DRAIN_SECONDS = 1.0  # after git exits, how long a grandchild may keep the pipe 
 LOCAL_HOST = "local"  # host key for file:// URLs and paths
 GIT_SYNC_BRANCH = "refs/heads/git-sync"  # git-sync v4: `git init -b git-sync` at --root
 
+# Every git a sync runs gets these unless the operator asked for hooks: a repository's hooks
+# are code nobody asked to run (on GitLab hosts they are Gitaly's, and misbehave outside it).
+NO_HOOKS = ("-c", "core.hooksPath=/dev/null")
+
 # Repository-location variables (``git rev-parse --local-env-vars``): one leaking in from a hook
 # or a wrapper would point every command at another repository.
 _LOCAL_ENV_VARS = (
@@ -126,6 +130,7 @@ class SyncRequest:
     ref: str | None = None  # what to track; default: what the last fetch fetched, else HEAD
     link: str | None = None  # the --link (relative to the root or absolute); default: the one there
     url: str | None = None  # the upstream, to initialise an empty root (git-sync's --repo)
+    hooks: bool = False  # run the repository's hooks (off by default: see NO_HOOKS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +150,7 @@ class SyncPlan:
     ref: str | None = None  # git-sync: the tracked ref
     link: str | None = None  # git-sync: absolute path of the link
     initialise: bool = False  # git-sync: the root is empty and will be `git init`ed
+    began: float | None = None  # time.monotonic() when the sync began (None: when its job starts)
 
     def to_json(self) -> dict:
         return {
@@ -371,6 +377,36 @@ def _evidence_warning(label: str, names: tuple[str, ...]) -> PreflightWarning:
     return PreflightWarning(f"{label}-shadows", message, names)
 
 
+# --------------------------------------------------------------------------- bounded reads
+
+
+def call_within(fn, *args, seconds: float, what: str):
+    """``fn(*args)``, or TimedOut when it has not returned within ``seconds``.
+
+    For gitward's own reads of a repository before a job runs (planning, preflight): a read
+    that blocks (a FIFO planted where a file belongs, a volume that does not answer) cannot be
+    interrupted, so it runs in a daemon thread that is left behind; it only reads.
+    """
+    result: dict = {}
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            result["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001  re-raised in the caller's thread
+            result["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=call, name=f"gitward-{what}", daemon=True).start()
+    if not done.wait(max(seconds, 0.0)):
+        raise TimedOut(f"timed out after {seconds:g} s while {what}: gitward's own read did not return "
+                       "(a FIFO, or a volume that does not answer?)")
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 # --------------------------------------------------------------------------- git's environment
 
 
@@ -442,6 +478,11 @@ class GitRunner:
         self.env = env
         self.clock = clock
         self.last_exit: int | None = None
+        self.git_options: tuple[str, ...] = NO_HOOKS  # before every command; () runs hooks
+        # Descriptors every git inherits: the repository's sync lock, so that a git left running
+        # after gitward was killed keeps holding it.
+        self.inherit_fds: tuple[int, ...] = ()
+        self.step = ""  # what gitward itself is doing, for the log when that does not return
 
     def check_stop(self) -> None:
         """Between steps: has the operator cancelled, or the sync run out of time?"""
@@ -471,7 +512,8 @@ class GitRunner:
         ``show``: the argv to print instead of ``args`` (already redacted, e.g. no URL).
         """
         self.check_stop()
-        argv = ["git", *args]
+        self.step = "git " + (show or args)[0]
+        argv = ["git", *self.git_options, *args]
         if not quiet:
             self.log.note("$ " + redact_text(shlex.join(["git", *(show or args)])))
         step_deadline = None if timeout is None else self.clock() + timeout
@@ -511,6 +553,7 @@ class GitRunner:
                 # to terminate, git's children (ssh, upload-pack, remote helpers) included.
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=self.inherit_fds,
             )
         except FileNotFoundError as exc:
             raise SyncError("git is not installed or not on PATH") from exc

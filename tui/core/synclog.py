@@ -433,8 +433,9 @@ class JobLog:
 
     def close(self) -> None:
         self.end_of_output()
-        if self.file is not None:
+        file, self.file = self.file, None  # a line after close (abandoned work) reaches the buffer only
+        if file is not None:
             try:
-                self.file.close()
+                file.close()
             except OSError:
                 pass

@@ -90,7 +90,11 @@ class ReasonDialog(TextPrompt):
         super().__init__(
             Content.assemble(("Lock ", "bold"), (what, "bold $text-accent")),
             [
-                Content("git worktree prune (and git-sync's cleanup) keeps a locked worktree, even when its directory is away."),
+                Content("git worktree prune keeps a locked worktree's admin dir, even when its directory is away."),
+                Content(
+                    "A lock protects the admin dir, not the directory: git-sync's cleanup still removes the "
+                    "directory of a locked worktree that is not current (gitward's sync keeps it)."
+                ),
                 *detail,
                 Content.assemble(("Reason", "bold"), " (optional; shown by git worktree list and here):"),
             ],
