@@ -43,7 +43,7 @@ MAX_LINE = 64 * 1024
 # A file larger than this is judged from its first PROBE_BYTES before the rest is read.
 PROBE_BYTES = 4 * MAX_LINE
 # The byte-level passes over a canonical file work on pieces of this size (bounded copies).
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 # A canonical file keeps the name of one record per this many bytes, for lookups.
 SAMPLE_BYTES = 4096
 # Garbage lines after which, with more garbage than refs seen, the file is not read further.
@@ -418,26 +418,26 @@ def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
             return False
     elif not _canonical_body(hex_width).fullmatch(buf, start) or _may_hold_invalid_names(buf, start):
         return False
-    count = _count_if_increasing(buf, start, hex_width + 1)
+    count = _count_if_increasing(buf, start)
     if count is None:
         return False
     result._use_buffer(buf, start, hex_width, count)
     return True
 
 
-def _count_if_increasing(buf, start: int, name_at: int) -> int | None:
+# In a canonical file a space only ever separates id and name; peeled lines hold none.
+_NAMES = re.compile(rb" ([^\n]*+)\n")
+
+
+def _count_if_increasing(buf, start: int) -> int | None:
     """The number of refs when names strictly increase (bytes compare as git's memcmp)."""
     count = 0
     previous = b""
     for chunk in _chunks(buf, start):
-        lines = chunk.split(b"\n")
-        lines.pop()
-        if b"\n^" in chunk or chunk[:1] == b"^":
-            lines = [line for line in lines if line[:1] != b"^"]
-        names = [line[name_at:] for line in lines]
+        names = _NAMES.findall(chunk)
         if not names:
             continue
-        if names[0] <= previous and count:
+        if count and names[0] <= previous:
             return None
         if any(map(ge, names, islice(names, 1, None))):
             return None
