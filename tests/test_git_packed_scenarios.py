@@ -64,8 +64,8 @@ CASES = [
     Case("missing-trailing-newline", lambda a, b: lines(HEADER, ref(a, H + "a"), ref(b, H + "b", end=b"")),
          (H + "a", H + "b"), anomaly="every git command here fails",
          lookup_differs={H + "a": ("a", "git dies on the whole file; gitward keeps the values of its well-formed "
-                                       "lines (under an error anomaly) so the operator sees what to repair"),
-                         H + "b": ("b", "as above")}),
+                                       "lines (under an error anomaly) so the operator sees what to repair; the "
+                                       "unterminated line (often a torn write) gets none")}),
     Case("crlf", lambda a, b: lines(HEADER, ref(a, H + "a", end=b"\r\n"), ref(b, H + "b")),
          (H + "a", H + "b"), anomaly="CRLF"),
     Case("crlf-no-header", lambda a, b: lines(ref(a, H + "b", end=b"\r\n"), ref(b, H + "a")),

@@ -492,13 +492,13 @@ def _parse_records(buf, start: int, hex_width: int, result: PackedRefs, *, more_
                 break
             if more_follows:
                 break  # the rest of this line is not read yet
-            line = bytes(buf[pos:end])
-            newline = end
+            # No value from it: an unterminated line is often a torn write, its name cut short.
             report.add(
                 "unterminated", lineno,
-                "unterminated last line: git refuses this file "
+                f"unterminated last line {_preview(_text(bytes(buf[pos:pos + 80])))}: git refuses this file "
                 "('unterminated line in packed-refs'), every git command here fails",
             )
+            break
         else:
             line = bytes(buf[pos:newline])
         pos = newline + 1
