@@ -307,6 +307,9 @@ def _parse(buf, size: int, hex_width: int, *, more_follows: bool = False) -> Pac
     if not more_follows and _only_missing_header(anomalies) and _use_canonical(buf, start, hex_width, result):
         return result
     _parse_records(buf, start, hex_width, result, more_follows=more_follows)
+    if result.stopped_at is not None and not result._dict:
+        # Garbage from the start: "missing header" would only be noise next to the real verdict.
+        result.anomalies[:] = [a for a in anomalies if not a.message.startswith("missing header")]
     return result
 
 
