@@ -77,7 +77,8 @@ class Anomaly:
 class PackedRefs:
     """What one ``packed-refs`` file says.
 
-    A canonical file is kept as its raw bytes and searched by bisection, as git does: 200,000
+    A canonical file is kept as its raw bytes and searched through a sample of its names
+    (``_find``), with nothing kept per line: 200,000
     refs are never turned into a dict unless a full listing asks for one (``values``), which
     keeps ``refs --shadowed`` on Gerrit-sized files fast and small.
     """
@@ -138,9 +139,9 @@ class PackedRefs:
                 values.update(zip(names, [line[:sep] for line in lines]))
                 if names:
                     last_name = names[-1]
-            # From here on lookups use the dicts; the bytes stay for nobody.
+            # From here on lookups use the dicts: the bytes and the samples are dropped.
             self._dict, self._peeled = values, peeled
-            self._buf = b""
+            self._buf, self._sample_names, self._sample_offsets = b"", [], array("q")
         return self._dict
 
     @property
