@@ -267,10 +267,6 @@ def _chunks(buf, start: int, size: int = CHUNK_BYTES) -> Iterator[bytes]:
         start = stop
 
 
-def _is_hex_id(text: str, width: int) -> bool:
-    return len(text) == width and not (set(text) - _HEX)
-
-
 def parse_packed_refs(data: bytes, hex_width: int = 40) -> PackedRefs:
     """Parse the bytes of a packed-refs file. Never raises."""
     return _parse(data, len(data), hex_width)
