@@ -119,26 +119,7 @@ class PackedRefs:
     def values(self) -> dict[str, str]:
         """name -> object id for every packed ref git lists (built on first use)."""
         if self._dict is None:
-            values: dict[str, str] = {}
-            peeled: dict[str, str] = {}
-            sep = self._sep
-            last_name = None
-            for chunk in _chunks(self._buf, self._start):
-                has_peeled = b"\n^" in chunk or chunk[:1] == b"^"
-                lines = chunk.decode("utf-8", "surrogateescape").split("\n")
-                lines.pop()  # after the last newline
-                if has_peeled:
-                    ref_lines = []
-                    for line in lines:
-                        if line[0] == "^":
-                            peeled[ref_lines[-1][sep + 1 :] if ref_lines else last_name] = line[1:]
-                        else:
-                            ref_lines.append(line)
-                    lines = ref_lines
-                names = [line[sep + 1 :] for line in lines]
-                values.update(zip(names, [line[:sep] for line in lines]))
-                if names:
-                    last_name = names[-1]
+            values, peeled = _read_canonical(self._buf, self._start, self._sep)
             # From here on lookups use the dicts: the bytes and the samples are dropped.
             self._dict, self._peeled = values, peeled
             self._buf, self._sample_names, self._sample_offsets = b"", [], array("q")
@@ -203,6 +184,30 @@ class PackedRefs:
         self._dict = self._peeled = None
         self._buf, self._start, self._sep, self._count = buf, start, sep, count
         self._sample_names, self._sample_offsets = _sample(buf, start, sep)
+
+
+def _read_canonical(buf, start: int, sep: int) -> tuple[dict[str, str], dict[str, str]]:
+    """(name -> id, name -> peeled id) of canonical bytes, read a chunk at a time."""
+    values: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    last_name = None
+    for chunk in _chunks(buf, start):
+        has_peeled = b"\n^" in chunk or chunk[:1] == b"^"
+        lines = chunk.decode("utf-8", "surrogateescape").split("\n")
+        lines.pop()  # after the last newline
+        if has_peeled:
+            ref_lines = []
+            for line in lines:
+                if line[0] == "^":
+                    peeled[ref_lines[-1][sep + 1 :] if ref_lines else last_name] = line[1:]
+                else:
+                    ref_lines.append(line)
+            lines = ref_lines
+        names = [line[sep + 1 :] for line in lines]
+        values.update(zip(names, [line[:sep] for line in lines]))
+        if names:
+            last_name = names[-1]
+    return values, peeled
 
 
 class _PeeledView(Mapping):
@@ -305,7 +310,7 @@ def _parse(buf, size: int, hex_width: int, *, more_follows: bool = False) -> Pac
     if not more_follows and _only_missing_header(anomalies) and _use_canonical(buf, start, hex_width, result):
         return result
     _parse_records(buf, start, hex_width, result, more_follows=more_follows)
-    if result.stopped_at is not None and not result._dict:
+    if result.stopped_at is not None and not len(result):
         # Garbage from the start: "missing header" would only be noise next to the real verdict.
         result.anomalies[:] = [a for a in anomalies if not a.message.startswith("missing header")]
     return result
@@ -470,9 +475,17 @@ def _parse_records(buf, start: int, hex_width: int, result: PackedRefs, *, more_
     """The exact line-by-line reader: every anomaly with its line, one line in memory at a time.
 
     ``more_follows``: ``buf`` is the start of the file; an incomplete last line ends the parse.
+
+    While names keep increasing (a sorted file with a few bad lines, the usual damage), the
+    good lines are copied in canonical form into one buffer that is then searched like a
+    canonical file: about the file's size, nothing per line. From the first name out of order
+    or repeated on, a dict (git sorts such a file in memory, too).
     """
     values = result._dict
     peeled = result._peeled
+    clean: bytearray | None = bytearray()  # the canonical copy, while names increase
+    previous_key = b""
+    refs = 0
     report = _Reporter(result.anomalies)
     check_sorted = result.sorted_claim
     previous_name: str | None = None  # the last ref with a value: sorting is checked against it
@@ -508,7 +521,11 @@ def _parse_records(buf, start: int, hex_width: int, result: PackedRefs, *, more_
                 report.add("orphan peeled", lineno, "peeled line '^...' without a ref before it: git refuses this file")
             elif len(line) != sep + 1 or not _HEX_BYTES.issuperset(line[1:]):
                 report.add("garbage peeled", lineno, f"garbage peeled line {_preview(_text(line))}: git refuses this file")
-            elif peel_target is not None:  # None: git suppresses the peel of a broken ref
+            elif peel_target is None:
+                pass  # git suppresses the peel of a broken ref
+            elif clean is not None:
+                clean += line.lower() + b"\n"
+            else:
                 peeled[peel_target] = line[1:].decode("ascii").lower()
             previous_line_had_ref = False
             continue
@@ -521,10 +538,10 @@ def _parse_records(buf, start: int, hex_width: int, result: PackedRefs, *, more_
                 f"garbage line {_preview(_text(line))}: git refuses this packed-refs "
                 "('unexpected line in packed-refs')",
             )
-            if garbage >= GARBAGE_LIMIT and garbage > len(values):
+            if garbage >= GARBAGE_LIMIT and garbage > refs:
                 result.stopped_at = pos
                 result.anomalies.append(
-                    Anomaly(lineno, f"{garbage} garbage lines and {len(values)} refs: not a packed-refs file, "
+                    Anomaly(lineno, f"{garbage} garbage lines and {refs} refs: not a packed-refs file, "
                                     f"git refuses it; gitward stops reading at byte {pos:,}")
                 )
                 break
@@ -545,6 +562,16 @@ def _parse_records(buf, start: int, hex_width: int, result: PackedRefs, *, more_
                 "outside refs/", lineno,
                 f"ref {_preview(name)} outside refs/: git lists and resolves it but never writes such a name",
             )
+        refs += 1
+        if clean is not None:
+            if raw_name > previous_key:  # bytes compare as git's memcmp
+                clean += value.encode() + b" " + raw_name + b"\n"
+                previous_key = raw_name
+                previous_name = peel_target = name
+                continue
+            values, peeled = _read_canonical(clean, 0, sep)
+            result._dict, result._peeled = values, peeled
+            clean = None
         if name in values:
             report.add(
                 "duplicate", lineno,
@@ -562,6 +589,8 @@ def _parse_records(buf, start: int, hex_width: int, result: PackedRefs, *, more_
         values[name] = value
         previous_name = peel_target = name
     report.close()
+    if clean is not None:
+        result._use_buffer(clean, 0, sep, refs)
 
 
 def _ref_git_resolves(name: str, lineno: int, report: _Reporter) -> bool:
