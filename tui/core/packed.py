@@ -18,9 +18,11 @@ holds (git shows them again once the bad line is repaired). A name git ignores o
 resolve (an invalid name, a CR or NUL in it) gets no value: the anomaly names it.
 
 Memory: a canonical file (sorted, well-formed, the only kind git writes) is kept as its raw
-bytes and bisected as git does; nothing is kept per line. A 2 GB file costs about 2 GB. A file
-that starts with garbage (NULs, random bytes) is judged from its first few hundred KiB and
-not read further. Other files (unsorted, odd lines) are parsed line by line into a dict.
+bytes and searched through a sample of its names (one per KiB); nothing is kept per line, so a
+2 GB file costs about 2 GB. A sorted file with a few bad lines is read line by line into one
+canonical copy of its good lines (about twice its size while parsing, its size after). A file
+that starts with garbage (NULs, random bytes) is judged from its first 256 KiB and not read
+further. Only a file whose names are out of order or repeated is read into a dict.
 """
 
 from __future__ import annotations
