@@ -49,6 +49,8 @@ PROBE_BYTES = 4 * MAX_LINE
 CHUNK_BYTES = 1 << 20
 # A canonical file keeps the name of one record per this many bytes, for lookups.
 SAMPLE_BYTES = 1024  # ~1 sampled name per 15 Gerrit refs: about 7% of the file's size
+# Lookups remembered (a dict entry each, for names the caller already holds).
+MEMO_LIMIT = 1 << 20
 # Garbage lines after which, with more garbage than refs seen, the file is not read further.
 GARBAGE_LIMIT = 20
 # Anomalies of one kind listed one by one; the rest are counted.
@@ -87,7 +89,7 @@ class PackedRefs:
 
     __slots__ = (
         "traits", "has_header", "anomalies", "size", "mtime", "is_symlink", "exists", "stopped_at",
-        "_dict", "_peeled", "_buf", "_start", "_sep", "_count", "_sample_names", "_sample_offsets",
+        "_dict", "_peeled", "_buf", "_start", "_sep", "_count", "_sample_names", "_sample_offsets", "_memo",
     )
 
     def __init__(self, *, size: int = 0, exists: bool = False, is_symlink: bool = False,
@@ -108,6 +110,7 @@ class PackedRefs:
         self._count = 0
         self._sample_names: list[bytes] = []  # every SAMPLE_BYTES, the next record's name
         self._sample_offsets = array("q")  # ... and where that record starts
+        self._memo: dict[str, int] = {}  # name -> _find's answer, for names asked before
 
     @property
     def sorted_claim(self) -> bool:
@@ -124,7 +127,7 @@ class PackedRefs:
             values, peeled = _read_canonical(self._buf, self._start, self._sep)
             # From here on lookups use the dicts: the bytes and the samples are dropped.
             self._dict, self._peeled = values, peeled
-            self._buf, self._sample_names, self._sample_offsets = b"", [], array("q")
+            self._buf, self._sample_names, self._sample_offsets, self._memo = b"", [], array("q"), {}
         return self._dict
 
     @property
@@ -137,7 +140,7 @@ class PackedRefs:
     def get(self, name: str) -> str | None:
         if self._dict is not None:
             return self._dict.get(name)
-        record = self._find(bytes_key(name))
+        record = self._record(name)
         if record < 0:
             return None
         return self._buf[record : record + self._sep].decode("ascii")
@@ -145,7 +148,7 @@ class PackedRefs:
     def peeled_of(self, name: str) -> str | None:
         if self._peeled is not None:
             return self._peeled.get(name)
-        record = self._find(bytes_key(name))
+        record = self._record(name)
         if record < 0:
             return None
         buf = self._buf
@@ -157,7 +160,7 @@ class PackedRefs:
     def __contains__(self, name: str) -> bool:
         if self._dict is not None:
             return name in self._dict
-        return self._find(name.encode("utf-8", "surrogateescape")) >= 0
+        return self._record(name) >= 0
 
     def __len__(self) -> int:
         return len(self._dict) if self._dict is not None else self._count
@@ -165,6 +168,15 @@ class PackedRefs:
     def names(self) -> list[str]:
         """Every packed ref name, in file order for a canonical file."""
         return list(self.values)
+
+    def _record(self, name: str) -> int:
+        """``_find`` for a name, remembered: a scan asks about the same loose names 2-3 times."""
+        record = self._memo.get(name)
+        if record is None:
+            record = self._find(name.encode("utf-8", "surrogateescape"))
+            if len(self._memo) < MEMO_LIMIT:
+                self._memo[name] = record
+        return record
 
     def _find(self, key: bytes) -> int:
         """Offset of the record named ``key`` in the canonical bytes, or -1.
