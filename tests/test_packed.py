@@ -197,3 +197,104 @@ def _is_canonical(text: str) -> bool:
 def test_fuzz_loose_parser_never_crashes(data):
     ref = parse_loose_contents(data)
     assert (ref.value is not None) + (ref.symbolic_target is not None) + (ref.broken_reason is not None) == 1
+
+
+# --- bounded memory (issue 8, item 7): measured in a child process, never timed -------------
+
+_PEAK_CHILD = r"""
+import json, sys
+from tui.core.packed import read_packed_refs
+def peak():  # VmHWM, not ru_maxrss: Linux carries the parent's ru_maxrss across exec
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
+before = peak()
+packed = read_packed_refs(sys.argv[1])
+queries = json.loads(sys.argv[2])
+answers = {name: packed.get(name) for name in queries}
+print(json.dumps({"grew": peak() - before, "count": len(packed), "answers": answers,
+                  "anomalies": [str(a) for a in packed.anomalies]}))
+"""
+
+
+def _read_in_child(git_dir: Path, queries: list[str]) -> dict:
+    import json
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_CHILD, str(git_dir), json.dumps(queries)], capture_output=True, check=True
+    ).stdout
+    return json.loads(out)
+
+
+MiB = 1 << 20
+
+
+def test_file_of_nuls_is_garbage_read_in_bounded_memory(tmp_path):
+    """200 MB of NULs (sparse): judged from its first bytes, never read whole."""
+    git_dir = init_bare(tmp_path / "r.git")
+    with open(git_dir / "packed-refs", "wb") as handle:
+        handle.truncate(200 * MiB)
+    child = _read_in_child(git_dir, ["refs/heads/main"])
+    assert child["grew"] < 16 * MiB, child["grew"]
+    assert child["answers"] == {"refs/heads/main": None} and child["count"] == 0
+    said = " ".join(child["anomalies"])
+    assert "NUL bytes" in said and "git refuses" in said and "does not end with a newline" in said
+
+
+def test_garbage_file_stops_early_in_bounded_memory(tmp_path):
+    git_dir = init_bare(tmp_path / "r.git")
+    line = b"this is not a packed-refs line at all, just text repeated\n"
+    with open(git_dir / "packed-refs", "wb") as handle:
+        handle.write(line * (32 * MiB // len(line)))
+    child = _read_in_child(git_dir, ["refs/heads/main"])
+    assert child["grew"] < 16 * MiB, child["grew"]
+    assert any("stops reading" in a and "git refuses" in a for a in child["anomalies"])
+
+
+def _big_file(count: int) -> tuple[list[str], dict[str, str], list[str]]:
+    """Sorted names, their ids, and the lines of a git-written file holding them."""
+    names = [f"refs/changes/{i % 100:02d}/{i}/{1 + i % 3}" for i in range(count)]
+    names.sort(key=str.encode)
+    ids = {name: f"{i * 2654435761 % (1 << 160):040x}" for i, name in enumerate(names)}
+    body = [HEADER]
+    for i, name in enumerate(names):
+        body.append(f"{ids[name]} {name}\n")
+        if i % 1000 == 0:
+            body.append(f"^{A}\n")  # peeled lines between records must not confuse lookups
+    return names, ids, body
+
+
+ABSENT = ["refs/changes/00", "refs/changes/00/0/1x", "refs/a", "refs/zzz", "refs/changes/99/99999/9", "refs/changes/"]
+
+
+def test_canonical_file_costs_its_size_plus_a_constant(tmp_path):
+    """A git-written (sorted, well-formed) file is kept as its bytes: no per-line copies."""
+    git_dir = init_bare(tmp_path / "r.git")
+    names, ids, body = _big_file(300_000)
+    data = "".join(body).encode()
+    (git_dir / "packed-refs").write_bytes(data)
+    present = names[::997] + [names[0], names[-1]]
+    child = _read_in_child(git_dir, present + ABSENT)
+    assert child["anomalies"] == [] and child["count"] == len(names)
+    assert child["answers"] == {**{n: ids[n] for n in present}, **{n: None for n in ABSENT}}
+    assert child["grew"] < len(data) + 12 * MiB, (child["grew"], len(data))
+
+
+def test_sorted_file_with_a_few_bad_lines_costs_at_most_twice_its_size(tmp_path):
+    """The usual damage (one CRLF line, one bad name) in a big sorted file: the good lines are
+    kept as one canonical copy, not as a dict of 300,000 entries."""
+    git_dir = init_bare(tmp_path / "r.git")
+    names, ids, body = _big_file(300_000)
+    crlf = names[100_000]
+    bad = body.index(f"{ids[crlf]} {crlf}\n")
+    body[bad] = f"{ids[crlf]} {crlf}\r\n"
+    body.insert(bad + 7, f"{A} {names[100_005]}/x..y\n")
+    data = "".join(body).encode()
+    (git_dir / "packed-refs").write_bytes(data)
+    present = [n for n in names[::997] + [names[0], names[-1]] if n != crlf]
+    child = _read_in_child(git_dir, present + ABSENT + [crlf, f"{names[100_005]}/x..y"])
+    said = " ".join(child["anomalies"])
+    assert "CRLF" in said and "invalid ref name" in said and child["count"] == len(names) - 1
+    expected = {**{n: ids[n] for n in present}, **{n: None for n in ABSENT}, crlf: None, f"{names[100_005]}/x..y": None}
+    assert child["answers"] == expected
+    assert child["grew"] < 2 * len(data) + 12 * MiB, (child["grew"], len(data))
