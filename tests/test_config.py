@@ -114,7 +114,7 @@ def test_partial_sync_table_keeps_other_defaults(tmp_path):
 
 
 ERRORS = [
-    ("read-only = true\n", "unknown key 'read-only' (known in the top level: roots, read_only, jobs, theme, keys, sync)"),
+    ("read-only = true\n", "unknown key 'read-only' (known in the top level: roots, read_only, jobs, theme, keys, sync, journal)"),
     ("[scan]\nx = 1\n", "unknown key 'scan'"),
     ("[sync]\ntimeout = 5\n", "unknown key 'sync.timeout' (known in [sync]: timeout_seconds, max_per_host, log_buffer_lines, log_dir_max_bytes)"),
     ('roots = "/srv/git"\n', "'roots' must be an array of strings, got a string ('/srv/git')"),

@@ -17,6 +17,10 @@ ends up writing. Every error names the file and the dotted key.
     max_per_host = 3              # concurrent fetches against one server
     log_buffer_lines = 10000      # lines kept in the live log pane
     log_dir_max_bytes = 52428800  # sync logs on disk, oldest removed first
+
+    [journal]                     # past either limit, finished entries lose their undo data
+    max_bytes = 209715200         # (the entry stays, saying "undo expired (journal cap)")
+    max_age_days = 90
 """
 
 from __future__ import annotations
@@ -46,6 +50,12 @@ class SyncConfig:
     log_dir_max_bytes: int = 50 * MiB
 
 
+@dataclass(frozen=True, slots=True)
+class JournalConfig:
+    max_bytes: int = 200 * MiB
+    max_age_days: float = 90.0
+
+
 @dataclass(slots=True)
 class Config:
     roots: list[str] = field(default_factory=list)
@@ -54,6 +64,7 @@ class Config:
     theme: str | None = None
     keys: dict[str, str] = field(default_factory=dict)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
     path: str | None = None  # the file these came from; None: no file, all defaults
 
 
@@ -81,7 +92,8 @@ def load_config(path: str | None = None) -> Config:
 
 # --- validation -------------------------------------------------------------------------------
 
-_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync")
+_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync", "journal")
+_JOURNAL_KEYS = ("max_bytes", "max_age_days")
 _SYNC_KEYS = ("timeout_seconds", "max_per_host", "log_buffer_lines", "log_dir_max_bytes")
 
 
@@ -100,6 +112,8 @@ def _validate(document: dict[str, Any], path: str) -> Config:
         config.keys = _key_bindings(document["keys"], path)
     if "sync" in document:
         config.sync = _sync(document["sync"], path)
+    if "journal" in document:
+        config.journal = _journal(document["journal"], path)
     return config
 
 
@@ -141,6 +155,22 @@ def _sync(value: Any, path: str) -> SyncConfig:
         max_per_host=setting("max_per_host", _positive_int),
         log_buffer_lines=setting("log_buffer_lines", _positive_int),
         log_dir_max_bytes=setting("log_dir_max_bytes", _positive_int),
+    )
+
+
+def _journal(value: Any, path: str) -> JournalConfig:
+    if not isinstance(value, dict):
+        raise _wrong_type("journal", "a table", value, path)
+    _reject_unknown_keys(value, _JOURNAL_KEYS, "journal.", path)
+    defaults = JournalConfig()
+    days = value.get("max_age_days", defaults.max_age_days)
+    if not isinstance(days, (int, float)) or isinstance(days, bool):
+        raise _wrong_type("journal.max_age_days", "a number of days", days, path)
+    if not math.isfinite(days) or days <= 0:
+        raise ConfigError(f"{path}: 'journal.max_age_days' must be a positive number of days, got {days}")
+    return JournalConfig(
+        max_bytes=_positive_int(value.get("max_bytes", defaults.max_bytes), "journal.max_bytes", path),
+        max_age_days=float(days),
     )
 
 

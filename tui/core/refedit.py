@@ -48,6 +48,7 @@ from tui.core.locking import (
     StateChangedError,
     UnsupportedError,
     WriteError,
+    clear_lock_command,
     error_text,
     fault_point,
     make_marker,
@@ -181,7 +182,7 @@ def repo_blockers(ctx: RepoContext, packed: PackedRefs | None = None, *, locked:
         blockers.append(
             f"{new} is left behind (an interrupted 'git pack-refs'?); git refuses to write "
             f"packed-refs while it exists ('unable to create file {new}: File exists'). Make sure "
-            "no git process runs, then remove it ('gitward locks clear REPO packed-refs.new'); if "
+            f"no git process runs, then remove it ('{clear_lock_command(ctx.git_dir, new)}'); if "
             "an interrupted gitward left it, 'gitward undo ID' of that journal entry cleans up"
         )
     if packed is not None:
@@ -465,7 +466,7 @@ def apply_shadow_plan(plan: ShadowPlan, journal: Journal) -> ApplyResult:
     entry = journal.begin(
         "shadows-prune", plan.git_dir, plan.summary(), intent, locks=_planned_locks(ctx, names, marker), nonce=nonce
     )
-    with LockSet(marker) as locks:
+    with LockSet(marker, repo=ctx.git_dir) as locks:
         with journal.preparing(entry, locks.release_all):
             _lock_refs(locks, ctx, names)
             state = _read_state(ctx, names)
@@ -813,7 +814,7 @@ def undo_entry(entry: JournalEntry, journal: Journal) -> JournalEntry:
     summary = f"undo {entry.id}: restore the refs it changed in {ctx.git_dir}"
     intent = [{"ref": item["ref"], "restores": item["action"]} for item in entry.items]
     undo = journal.begin(entry.kind, ctx.git_dir, summary, intent, locks=_planned_locks(ctx, names, marker), nonce=nonce, undo_of=entry.id)
-    with LockSet(marker) as locks:
+    with LockSet(marker, repo=ctx.git_dir) as locks:
         with journal.preparing(undo, locks.release_all):
             for item in entry.items:
                 if item["action"] == Action.KEEP_PACKED.value:
