@@ -391,12 +391,12 @@ class Journal:
     def mark_done(self, entry: JournalEntry) -> None:
         entry.finished = time.time()
         self._mark(entry, "done", {"time": entry.finished})
-        self._apply_cap_quietly()
+        self._apply_cap_quietly(entry)
 
     def mark_failed(self, entry: JournalEntry, error: str) -> None:
         entry.failed = error
         self._mark(entry, "failed", {"time": time.time(), "error": error})
-        self._apply_cap_quietly()
+        self._apply_cap_quietly(entry)
 
     def mark_undone(self, entry: JournalEntry, undo_entry: JournalEntry) -> None:
         entry.undone_by = undo_entry.id
@@ -420,43 +420,47 @@ class Journal:
 
     # ------------------------------------------------------------------ the cap
 
-    def _apply_cap_quietly(self) -> None:
+    def _apply_cap_quietly(self, entry: JournalEntry) -> None:
         # After the action: a failure to trim the journal must not turn a done change into an
         # error (the next action tries again).
         try:
-            self.apply_cap()
+            self.apply_cap(keep=entry.id)
         except OSError:
             pass
 
-    def apply_cap(self, now: float | None = None) -> list[str]:
+    def apply_cap(self, now: float | None = None, *, keep: str | None = None) -> list[str]:
         """Remove the undo data of finished entries past the cap; returns their ids.
 
         First every finished entry older than ``max_age``, then the oldest finished entries
-        while the journal is larger than ``max_bytes``. The newest entry and unfinished entries
-        (running or interrupted: recovery needs their intent) keep theirs. Each such entry gets
-        an ``expired`` marker (written first) saying why; its record stays.
+        while the journal is larger than ``max_bytes``. The newest entry, ``keep`` (the entry
+        just finished) and unfinished entries (running or interrupted: recovery needs their
+        intent) keep theirs. Each such entry gets an ``expired`` marker (written first) saying
+        why; its record stays.
         """
         if self.read_only:
             return []
         now = time.time() if now is None else now
         limits = self.limits
         try:
-            names = sorted(n for n in os.listdir(self.root) if not n.startswith("."))
+            names = [n for n in os.listdir(self.root) if not n.startswith(".")]
         except FileNotFoundError:
             return []
-        sizes: list[tuple[str, int, bool]] = []  # name, bytes of undo data, may expire
-        total = 0
-        for index, name in enumerate(names):
+        found: list[tuple[tuple, str, int, bool]] = []  # order, name, bytes of undo data, finished
+        for name in names:
             path = os.path.join(self.root, name)
             try:
+                created = _id_time(name)
                 present = set(os.listdir(path))
-            except OSError:
-                continue
-            size = _undo_data_size(path, present)
-            finished = bool(present & {"done", "failed"})
-            may_expire = finished and "expired" not in present and index < len(names) - 1
-            sizes.append((name, size, may_expire))
-            total += size
+                # The header is written once, at begin(): its mtime orders entries of one second.
+                order = (created, os.stat(os.path.join(path, ENTRY_FILE)).st_mtime_ns)
+            except (OSError, ValueError):
+                continue  # not an entry (or not readable): neither counted nor touched
+            finished = bool(present & {"done", "failed"}) and "expired" not in present
+            found.append((order, name, _undo_data_size(path, present), finished))
+        found.sort()
+        total = sum(size for _order, _name, size, _finished in found)
+        newest = found[-1][1] if found else None
+        sizes = [(name, size, finished and name not in (keep, newest)) for _order, name, size, finished in found]
         expired = []
         max_age = limits.max_age_seconds
         for name, size, may_expire in sizes:
@@ -494,14 +498,15 @@ class Journal:
         except FileNotFoundError:
             return []
         result = []
-        for name in sorted(names):
+        for name in names:
             if name.startswith("."):
                 continue
             try:
                 result.append(self._load(name))
             except (OSError, ValueError, KeyError):
                 continue
-        return result
+        # By creation time: ids made in the same second sort by their random part.
+        return sorted(result, key=lambda entry: (entry.created, entry.id))
 
     def get(self, entry_id: str) -> JournalEntry:
         if not entry_id or "/" in entry_id or entry_id.startswith("."):
@@ -834,6 +839,8 @@ def _id_time(entry_id: str) -> float:
 
 def _undo_data_size(path: str, present: set[str]) -> int:
     """Bytes the cap can free in one entry dir: its intent and its before-image."""
+    if "expired" in present:
+        return 0
     size = 0
     if INTENT_FILE in present:
         try:
