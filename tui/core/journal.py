@@ -42,6 +42,7 @@ undo data; never the newest entry, never an unfinished one (its locks may still 
 from __future__ import annotations
 
 import base64
+import errno
 import importlib
 import json
 import os
@@ -80,7 +81,7 @@ STAGING_PREFIX = ".tmp-"
 MARKERS = ("done", "failed", "undone", "recovered", "expired")
 # Items and lock paths a listing shows per entry (the header keeps these; the rest is in
 # intent.json): enough to recognise an action, bounded whatever its size.
-PREVIEW = 10
+PREVIEW = 5
 EXPIRED_NOTE = "undo expired (journal cap)"
 
 # Which module undoes which kind of entry (imported lazily: the journal sits below them).
@@ -215,7 +216,7 @@ class JournalEntry:
             items = self.items if self.has_before and not self.expired else self.intent
             locks = [lock["path"] for lock in self.locks]
         else:
-            items, locks = self.items_preview, self.locks_preview
+            items, locks = self.items_preview[:PREVIEW], self.locks_preview[:PREVIEW]
         return {
             **self._identity(),
             "status": self.status,
@@ -342,9 +343,18 @@ class Journal:
             _items=[],
             _held_locks=[],
         )
-        final = os.path.join(root, entry.id)
-        files = {ENTRY_FILE: _dumps(entry._header()), INTENT_FILE: _dumps({"intent": intent, "locks": locks})}
-        _publish_dir(root, _staging_name(entry.id), final, files, step="journal")
+        intent_file = _dumps({"intent": intent, "locks": locks})
+        for attempt in range(8):
+            final = os.path.join(root, entry.id)
+            files = {ENTRY_FILE: _dumps(entry._header()), INTENT_FILE: intent_file}
+            try:
+                _publish_dir(root, _staging_name(entry.id), final, files, step="journal")
+                break
+            except OSError as exc:
+                # Another entry got the same id in the same second (rename onto a non-empty dir).
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or attempt == 7:
+                    raise
+                entry.id = self._new_id()
         entry.path = final
         return entry
 
@@ -546,40 +556,22 @@ class Journal:
         return found
 
     def remove_dead_staging(self) -> list[str]:
-        """Remove ``.tmp-*`` staging dirs (and an entry's ``.before-tmp``, ``*.tmp`` markers)
-        whose writing process is gone: a kill between mkdir and rename leaves them. Staging
-        dirs are named with the writer's pid and start time; a running writer's are kept."""
+        """Remove ``.tmp-*`` staging dirs whose writing process is gone: a kill between the
+        mkdir and the rename leaves them. They are named with the writer's pid and start time;
+        a running writer's are kept. (An entry's own ``.before-tmp`` and ``*.tmp`` markers go
+        with the recovery of that interrupted entry.)"""
         removed = []
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
         for name in names:
+            if not name.startswith(STAGING_PREFIX) or _staging_writer_alive(name):
+                continue
             path = os.path.join(self.root, name)
-            if name.startswith(STAGING_PREFIX):
-                if _staging_writer_alive(name):
-                    continue
-                shutil.rmtree(path, ignore_errors=True)
-                if not os.path.lexists(path):
-                    removed.append(path)
-                continue
-            if name.startswith("."):
-                continue
-            try:
-                leftovers = [n for n in os.listdir(path) if n == ".before-tmp" or n.endswith(".tmp")]
-            except OSError:
-                continue
-            if not leftovers:
-                continue
-            try:
-                entry = self._load(name)
-            except (OSError, ValueError, KeyError):
-                continue
-            if entry.host == hostname() and not process_alive(entry.pid, entry.start_ticks):
-                for leftover in leftovers:
-                    target = os.path.join(path, leftover)
-                    shutil.rmtree(target, ignore_errors=True) if os.path.isdir(target) else unlink_if_exists(target)
-                    removed.append(target)
+            shutil.rmtree(path, ignore_errors=True)
+            if not os.path.lexists(path):
+                removed.append(path)
         if removed:
             fsync_dir(self.root)
         return removed
@@ -613,7 +605,8 @@ class Journal:
             entry.lock_count, entry.locks_preview = data.get("lock_count", 0), data.get("locks_preview", [])
         entry.has_before = BEFORE_DIR in present
         if "done" in present:
-            entry.finished = (_read_marker(path, "done") or {}).get("time")
+            # The marker's mtime is the time it holds (written together): a stat, not a parse.
+            entry.finished = os.stat(os.path.join(path, "done")).st_mtime
         if "failed" in present:
             entry.failed = (_read_marker(path, "failed") or {}).get("error", "failed")
         if "undone" in present:
@@ -682,7 +675,7 @@ def recover_interrupted(journal: Journal, repo: str | None) -> list[str]:
 
 
 def _recover_entry(entry: JournalEntry) -> list[str]:
-    removed = []
+    removed = _remove_entry_staging(entry)
     held = {record["path"]: record for record in entry.held_locks}
     planned = {record["path"]: record for record in entry.locks}
     for path in dict.fromkeys([*planned, *held]):
@@ -704,6 +697,25 @@ def _recover_entry(entry: JournalEntry) -> list[str]:
             shutil.rmtree(trash, ignore_errors=True)
             if not os.path.lexists(trash):
                 removed.append(trash)
+    return removed
+
+
+def _remove_entry_staging(entry: JournalEntry) -> list[str]:
+    """An interrupted entry's half-written before-image (``.before-tmp``) and markers (``*.tmp``)."""
+    removed = []
+    try:
+        names = os.listdir(entry.path)
+    except OSError:
+        return []
+    for name in names:
+        path = os.path.join(entry.path, name)
+        if name == ".before-tmp":
+            shutil.rmtree(path, ignore_errors=True)
+        elif name.endswith(".tmp"):
+            unlink_if_exists(path)
+        else:
+            continue
+        removed.append(path)
     return removed
 
 
@@ -844,12 +856,12 @@ def _undo_data_size(path: str, present: set[str]) -> int:
     size = 0
     if INTENT_FILE in present:
         try:
-            size += os.stat(os.path.join(path, INTENT_FILE)).st_size
+            size += _disk_bytes(os.stat(os.path.join(path, INTENT_FILE)))
         except OSError:
             pass
     elif ENTRY_FILE in present:  # an older entry keeps its intent in the header
         try:
-            size += os.stat(os.path.join(path, ENTRY_FILE)).st_size
+            size += _disk_bytes(os.stat(os.path.join(path, ENTRY_FILE)))
         except OSError:
             pass
     if BEFORE_DIR in present:
@@ -861,12 +873,17 @@ def _undo_data_size(path: str, present: set[str]) -> int:
     return size
 
 
+def _disk_bytes(st: os.stat_result) -> int:
+    # What the file takes on disk (a 100-byte file takes a block): the cap is about the disk.
+    return max(st.st_size, st.st_blocks * 512)
+
+
 def _tree_size(path: str) -> int:
     total = 0
     for folder, _dirs, files in os.walk(path):
         for name in files:
             try:
-                total += os.lstat(os.path.join(folder, name)).st_size
+                total += _disk_bytes(os.lstat(os.path.join(folder, name)))
             except OSError:
                 pass
     return total
