@@ -305,3 +305,25 @@ def test_a_kill_while_the_journal_stages_an_entry_leaves_no_tmp_dir(tmp_path):
     assert journal_staging(journal) == []
     assert ".before-tmp" not in os.listdir(entry.path)
     assert leftovers(main / ".git") == {}
+
+
+@pytest.mark.parametrize("step", ["undo:lock-staged", "undo:lock-linked"])
+def test_kill_the_undo_of_locks_clear_while_it_puts_the_lock_back(tmp_path, step):
+    main = init_with_worktrees(tmp_path / "main")
+    lock = main / ".git/packed-refs.lock"
+    lock.write_bytes(b"held by pid 4242\n")
+    past = time.time() - 7200
+    os.utime(lock, (past, past))
+    mtime_ns = lock.stat().st_mtime_ns
+    cleared = run_cli("locks", "clear", main, "packed-refs.lock")
+    assert cleared.returncode == 0 and not lock.exists(), cleared.stderr
+    entry_id = cleared.stdout.rsplit("journal entry ", 1)[1].strip()
+    kill_at(step, "undo", entry_id)
+    left = leftovers(main / ".git")
+    # never a half-written lock: either none yet, or the whole one (content and mtime)
+    assert not lock.exists() or (lock.read_bytes() == b"held by pid 4242\n" and lock.stat().st_mtime_ns == mtime_ns)
+    assert any(".gitward-" in path for path in left) == (step == "undo:lock-staged"), left
+    undone = run_cli("undo", entry_id)
+    assert undone.returncode == 0, undone.stderr
+    assert lock.read_bytes() == b"held by pid 4242\n" and lock.stat().st_mtime_ns == mtime_ns
+    assert list(leftovers(main / ".git")) == [str(lock)]

@@ -692,6 +692,13 @@ def _recover_entry(entry: JournalEntry) -> list[str]:
         if unlink_if_exists(path):
             removed.append(path)
             fsync_dir(os.path.dirname(path))
+    for item in entry.intent:
+        # A file an action puts back by staging and link(2) (a cleared lock): the staging copy
+        # is named with this entry's nonce.
+        if isinstance(item.get("file"), str) and entry.nonce:
+            staging = staging_lock_path(item["file"], entry.nonce)
+            if unlink_if_exists(staging):
+                removed.append(staging)
     for trash in entry_trash_dirs(entry):
         if os.path.lexists(trash):
             shutil.rmtree(trash, ignore_errors=True)

@@ -290,7 +290,7 @@ class HeldLock:
         if replace:
             os.rename(self.path, self.target)
         else:
-            _link_no_replace(self.path, self.target)
+            link_no_replace(self.path, self.target)
         self.committed = True
         fsync_dir(os.path.dirname(self.target))
 
@@ -303,7 +303,7 @@ class HeldLock:
             unlink_if_exists(self.path)
 
 
-def _link_no_replace(source: str, target: str) -> None:
+def link_no_replace(source: str, target: str) -> None:
     """Move ``source`` to ``target`` atomically, failing (FileExistsError) if target exists."""
     try:
         os.link(source, target)

@@ -51,8 +51,10 @@ from tui.core.locking import (
     clear_lock_command,
     error_text,
     fault_point,
+    link_no_replace,
     make_marker,
     new_nonce,
+    staging_lock_path,
     timeout_from_config,
     unlink_if_exists,
     write_all,
@@ -1088,17 +1090,26 @@ def _undo_lock_clear(entry: JournalEntry, journal: Journal) -> JournalEntry:
             journal.mark_undone(entry, undo)
             return undo
         journal.record_before(undo, [dict(item)])
+    # The lock is put back whole or not at all: content, owner and mtime go to a staging file
+    # named with the undo's nonce (a kill leaves only that, which recovery removes), then
+    # link(2) makes it the lock, failing if a new holder took the name meanwhile.
+    staging = staging_lock_path(path, undo.nonce)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            write_all(fd, _unb64(item["content_b64"]))
+            copy_metadata(fd, Meta(*item["meta"]))
+        finally:
+            os.close(fd)
+        os.utime(staging, ns=(item["mtime_ns"], item["mtime_ns"]))
+        fault_point("undo:lock-staged")
+        link_no_replace(staging, path)  # removes the staging name once linked
+        fault_point("undo:lock-linked")
     except OSError as exc:
+        unlink_if_exists(staging)
         journal.mark_failed(undo, error_text(exc))
         raise ApplyError(f"cannot recreate {item['relpath']}: {error_text(exc)}", undo.id) from exc
-    try:
-        write_all(fd, _unb64(item["content_b64"]))
-        copy_metadata(fd, Meta(*item["meta"]))
-    finally:
-        os.close(fd)
-    os.utime(path, ns=(item["mtime_ns"], item["mtime_ns"]))
+    fsync_dir(os.path.dirname(path))
     journal.mark_done(undo)
     journal.mark_undone(entry, undo)
     return undo
