@@ -38,7 +38,11 @@ def register(subparsers) -> None:
     _add_shadows(subparsers)
     _add_worktree(subparsers)
     _add_locks(subparsers)
-    journal = subparsers.add_parser("journal", help="list what gitward changed (and what was interrupted)")
+    journal = subparsers.add_parser(
+        "journal",
+        help="list what gitward changed (and what was interrupted); with ENTRY_ID, that entry in full",
+    )
+    journal.add_argument("entry_id", metavar="ENTRY_ID", nargs="?", help="show this entry with its before-image")
     journal.add_argument("--json", action="store_true")
     undo = subparsers.add_parser("undo", help="restore the before-image of a journal entry")
     undo.add_argument("entry_id", metavar="ENTRY_ID")
@@ -163,7 +167,6 @@ def _writable_journal(args: argparse.Namespace):
 
 def cmd_shadows_prune(args: argparse.Namespace) -> int:
     from tui.core import refedit
-    from tui.core.journal import recover_interrupted
     from tui.core.locking import RefusedError
 
     candidate = open_repo(args.repo)
@@ -174,7 +177,7 @@ def cmd_shadows_prune(args: argparse.Namespace) -> int:
     journal = _writable_journal(args)
     # Before planning: lock files and a packed-refs.new left by an interrupted gitward would
     # otherwise refuse the plan; they are provably its own, so they go first.
-    _show_recovered(recover_interrupted(journal, candidate.git_dir), args.json)
+    _recover(journal, candidate.git_dir, args.json)
     plan = refedit.plan_shadow_prune(candidate.git_dir, args.keep, args.refs)
     if plan.changes and not plan.refusals and not args.yes:
         # The preview first, then the question (the TUI asks the same in its dialog).
@@ -198,6 +201,13 @@ def _show_recovered(paths, as_json: bool) -> None:
     # With --json, stdout is the document; these notes go to stderr.
     for path in paths:
         print(f"removed {clean(path)}, left by an interrupted gitward", file=sys.stderr if as_json else sys.stdout)
+
+
+def _recover(journal, git_dir: str | None, as_json: bool = False) -> None:
+    """Before a change (or a listing): remove what interrupted gitward runs left, and say so."""
+    from tui.core.journal import recover_interrupted
+
+    _show_recovered(recover_interrupted(journal, git_dir), as_json)
 
 
 def _show_refusals(refusals) -> None:
@@ -269,6 +279,7 @@ def cmd_worktree_lock(args: argparse.Namespace) -> int:
 
     repo = _worktree_repo(args.repo)
     journal = _writable_journal(args)
+    _recover(journal, repo.common_dir)
     plan = worktree_edit.plan_lock(repo, args.worktree, args.reason)
     entry = worktree_edit.apply(plan, journal)
     why = f" ({clean(args.reason)})" if args.reason else ""
@@ -281,6 +292,7 @@ def cmd_worktree_unlock(args: argparse.Namespace) -> int:
 
     repo = _worktree_repo(args.repo)
     journal = _writable_journal(args)
+    _recover(journal, repo.common_dir)
     plan = worktree_edit.plan_unlock(repo, args.worktree)
     entry = worktree_edit.apply(plan, journal)
     print(f"unlocked worktrees/{clean(plan.worktree.id)} at {clean(plan.worktree.path or '-')}; journal entry {entry.id}")
@@ -301,6 +313,7 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
     entry = None
     if not args.dry_run:
         journal = _writable_journal(args)
+        _recover(journal, repo.common_dir, args.json)
         entry = worktree_edit.apply(plan, journal)
     elif plan.refusals and plan.items:
         _show_refusals(plan.refusals)
@@ -325,6 +338,7 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
     entry = None
     if not args.dry_run and plan.items:
         journal = _writable_journal(args)
+        _recover(journal, repo.common_dir, args.json)
         entry = worktree_edit.apply(plan, journal)
     entry_id = entry.id if entry else None
     if args.json:
@@ -359,6 +373,7 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
     if not args.dry_run:
         journal.check_writable()
         entry_id = refedit.apply(plan, journal).entry_id
+        _recover(journal, candidate.git_dir, args.json)  # whatever else interrupted runs left here
     if args.json:
         _write_plan_json(plan, args.dry_run, entry_id)
     elif entry_id:
@@ -379,23 +394,68 @@ def _age(seconds: float) -> str:
 
 
 def cmd_journal(args: argparse.Namespace) -> int:
-    from tui.core.journal import Journal
+    try:
+        journal = _journal_for(args)
+    except UsageError:
+        from tui.core.journal import Journal
 
-    entries = Journal().entries()
+        journal = Journal(read_only=True)  # a broken config: list, change nothing
+    if not journal.read_only:
+        # Locks and staging dirs interrupted runs left, in any repository: gone, and said so.
+        _recover(journal, None, args.json)
+    if args.entry_id:
+        return _show_entry(journal.get(args.entry_id), args.json)
+    entries = journal.entries()
     if args.json:
-        _write_json([entry.to_json() for entry in entries])
+        # One entry per line: 10,000 entries print in a second (an indented dump takes 10 s).
+        out = sys.stdout
+        out.write("[")
+        for n, entry in enumerate(entries):
+            out.write(("\n" if n == 0 else ",\n") + json.dumps(entry.to_json()))
+        out.write("\n]\n")
         return EXIT_OK
     if not entries:
         print("the journal is empty")
         return EXIT_OK
-    rows = []
-    for entry in entries:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry.created))
-        status = entry.status + (f" by {entry.undone_by}" if entry.undone_by else "")
-        if entry.status == "interrupted" and not entry.has_before:
-            status += ", nothing changed"
-        rows.append([entry.id, when, status, entry.kind, entry.summary])
+    rows = [[entry.id, _when(entry.created), _status_text(entry), entry.kind, entry.summary] for entry in entries]
     print_table(["ID", "WHEN (UTC)", "STATUS", "KIND", "WHAT"], rows)
+    return EXIT_OK
+
+
+def _when(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+
+
+def _status_text(entry) -> str:
+    status = entry.status + (f" by {entry.undone_by}" if entry.undone_by else "")
+    if entry.status == "interrupted" and not entry.has_before:
+        status += ", nothing changed"
+    if entry.undo_expired:
+        status += f", {entry.undo_expired}"
+    return status
+
+
+def _show_entry(entry, as_json: bool) -> int:
+    """One entry in full: every item (the before-image once recorded) and every lock."""
+    data = entry.to_json(full=True)
+    if as_json:
+        _write_json(data)
+        return EXIT_OK
+    print(f"entry {clean(entry.id)}  {clean(entry.kind)}  {_status_text(entry)}")
+    print(f"repository {clean(entry.repo)}")
+    print(f"by {clean(entry.user) or '?'} on {clean(entry.host) or '?'}, pid {entry.pid}, at {_when(entry.created)} UTC")
+    print(clean(entry.summary))
+    if entry.failed:
+        print(f"failed: {clean(entry.failed)}")
+    if entry.expired:
+        print(f"{entry.undo_expired}: {clean(entry.expired)}")
+    for item in data["items"]:
+        shown = {k: v for k, v in item.items() if not k.endswith("_b64")}
+        print("  " + clean(json.dumps(shown, sort_keys=True)))
+    for path in data["locks"]:
+        print(f"  lock {clean(path)}")
+    for path in entry.recovered:
+        print(f"  removed later: {clean(path)}")
     return EXIT_OK
 
 
@@ -403,6 +463,9 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from tui.core.journal import undo
 
     journal = _journal_for(args)
+    if not journal.read_only:
+        entry = journal.get(args.entry_id)
+        _recover(journal, entry.repo)
     undo_entry = undo(journal, args.entry_id)
     print(f"undone {clean(args.entry_id)}: {clean(undo_entry.summary)}; journal entry {undo_entry.id}")
     return EXIT_OK

@@ -390,6 +390,8 @@ def undo_reason(entry: JournalEntry) -> str | None:
         return f"already undone by {entry.undone_by}"
     if entry.status in ("running", "unfinished"):
         return "still in progress"
+    if entry.undo_expired:
+        return entry.undo_expired
     return None
 
 

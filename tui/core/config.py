@@ -27,6 +27,9 @@ ends up writing. Every error names the file and the dotted key.
     [fleet]
     command = ["ssh", "-t", "{host}", "gitward"]   # Enter on a host; {host}, {instance}
     stale_after_seconds = 3600    # a scan older than this is marked stale
+    [journal]                     # past either limit, finished entries lose their undo data
+    max_bytes = 209715200         # (the entry stays, saying "undo expired (journal cap)")
+    max_age_days = 90
 """
 
 from __future__ import annotations
@@ -76,6 +79,12 @@ class FleetConfig:
     stale_after_seconds: float = 3600.0
 
 
+@dataclass(frozen=True, slots=True)
+class JournalConfig:
+    max_bytes: int = 200 * MiB
+    max_age_days: float = 90.0
+
+
 @dataclass(slots=True)
 class Config:
     roots: list[str] = field(default_factory=list)
@@ -86,6 +95,7 @@ class Config:
     sync: SyncConfig = field(default_factory=SyncConfig)
     prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
     fleet: FleetConfig = field(default_factory=FleetConfig)
+    journal: JournalConfig = field(default_factory=JournalConfig)
     path: str | None = None  # the file these came from; None: no file, all defaults
 
 
@@ -113,9 +123,10 @@ def load_config(path: str | None = None) -> Config:
 
 # --- validation -------------------------------------------------------------------------------
 
-_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync", "prometheus", "fleet")
+_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync", "journal", "prometheus", "fleet")
 _PROMETHEUS_KEYS = ("url", "username", "password", "password_file", "bearer_token", "bearer_token_file")
 _FLEET_KEYS = ("command", "stale_after_seconds")
+_JOURNAL_KEYS = ("max_bytes", "max_age_days")
 _SYNC_KEYS = ("timeout_seconds", "max_per_host", "log_buffer_lines", "log_dir_max_bytes")
 
 
@@ -138,6 +149,8 @@ def _validate(document: dict[str, Any], path: str) -> Config:
         config.prometheus = _prometheus(document["prometheus"], path)
     if "fleet" in document:
         config.fleet = _fleet(document["fleet"], path)
+    if "journal" in document:
+        config.journal = _journal(document["journal"], path)
     return config
 
 
@@ -229,6 +242,20 @@ def _fleet(value: Any, path: str) -> FleetConfig:
     if "stale_after_seconds" in value:
         stale = _positive_seconds(value["stale_after_seconds"], "fleet.stale_after_seconds", path)
     return FleetConfig(command=command, stale_after_seconds=stale)
+def _journal(value: Any, path: str) -> JournalConfig:
+    if not isinstance(value, dict):
+        raise _wrong_type("journal", "a table", value, path)
+    _reject_unknown_keys(value, _JOURNAL_KEYS, "journal.", path)
+    defaults = JournalConfig()
+    days = value.get("max_age_days", defaults.max_age_days)
+    if not isinstance(days, (int, float)) or isinstance(days, bool):
+        raise _wrong_type("journal.max_age_days", "a number of days", days, path)
+    if not math.isfinite(days) or days <= 0:
+        raise ConfigError(f"{path}: 'journal.max_age_days' must be a positive number of days, got {days}")
+    return JournalConfig(
+        max_bytes=_positive_int(value.get("max_bytes", defaults.max_bytes), "journal.max_bytes", path),
+        max_age_days=float(days),
+    )
 
 
 def _boolean(value: Any, key: str, path: str) -> bool:

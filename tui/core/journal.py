@@ -3,31 +3,46 @@
 Layout under ``paths.state_dir()/journal`` (one directory per entry, so entries of any size are
 created atomically and two gitward processes never write the same file)::
 
-    <id>/entry.json          the intent: kind, repo, what will change, the lock files the action
-                             will create (with the nonce marker they hold), pid, host, user
+    <id>/entry.json          the header, small whatever the action's size: kind, repo, summary,
+                             pid, host, user, the nonce its lock markers carry, how many items
+                             and locks, and the first few items (what a listing shows)
+    <id>/intent.json         the intent: every item it will change and every lock file it will
+                             create (with the marker they hold); published with the header
     <id>/before/before.json  the before-image, taken under the locks after compare-and-swap:
                              items with exact old file contents, the locks held (inodes)
     <id>/before/blobs, trees larger before-images (whole files, copies of removed directories)
+    <id>/before/size         the before-image's size in bytes (for the journal cap)
     <id>/done                written after the change completed
     <id>/failed              written when the change stopped half-way (with the error)
     <id>/undone              written when ``undo`` restored the before-image (names the undo entry)
     <id>/recovered           lock files of an interrupted entry that were removed later
+    <id>/expired             the journal cap removed the undo data (intent, before-image); the
+                             entry stays as a record that says so
+
+Listing reads only the headers and the names of the marker files: before-images are read by
+``undo`` and by ``gitward journal ID`` alone, so a listing of 10,000 entries stays fast.
 
 The protocol: ``begin()`` (the intent, before any file in the repository is touched, even a
 lock), take the locks, compare-and-swap, ``record_before()``, act, ``mark_done()``. Each step is
 written to a staging dir, fsync'ed, renamed into place, and the directory fsync'ed. So a process
-killed at any point leaves either no entry (nothing touched), an entry without a before-image
-(only its own lock files, recognisable by their marker), or a complete before-image. A refusal
+killed at any point leaves either no entry (nothing touched; at most a ``.tmp-*`` staging dir,
+removed by the next run), an entry without a before-image (only its own lock files, which hold
+the marker from the instant they exist, see locking.py), or a complete before-image. A refusal
 before any change discards the entry. ``begin()`` is also the single gate for read-only mode.
 
 An entry without ``done`` or ``failed`` whose process is gone was interrupted: the listing
 shows it as ``interrupted`` and ``gitward undo`` restores what it had changed (and removes the
 lock files it left).
+
+The cap (config ``[journal] max_bytes``, ``max_age_days``): after each action, finished entries
+past the age, then the oldest finished entries while the journal is over the size, lose their
+undo data; never the newest entry, never an unfinished one (its locks may still be left).
 """
 
 from __future__ import annotations
 
 import base64
+import errno
 import importlib
 import json
 import os
@@ -47,17 +62,27 @@ from tui.core.locking import (
     fault_point,
     hostname,
     lock_left_by,
+    marker_nonce,
     new_nonce,
     process_alive,
     process_start_ticks,
+    staging_lock_path,
     unlink_if_exists,
     write_durably,
 )
 from tui.core.ownership import user_label
 
 ENTRY_FILE = "entry.json"
+INTENT_FILE = "intent.json"
 BEFORE_DIR = "before"
 BEFORE_FILE = "before.json"
+SIZE_FILE = "size"
+STAGING_PREFIX = ".tmp-"
+MARKERS = ("done", "failed", "undone", "recovered", "expired")
+# Items and lock paths a listing shows per entry (the header keeps these; the rest is in
+# intent.json): enough to recognise an action, bounded whatever its size.
+PREVIEW = 5
+EXPIRED_NOTE = "undo expired (journal cap)"
 
 # Which module undoes which kind of entry (imported lazily: the journal sits below them).
 UNDO_MODULES = {
@@ -85,11 +110,6 @@ class JournalEntry:
     repo: str  # the git (common) dir the entry changes
     summary: str  # one line for listings
     created: float
-    intent: list[dict]  # what the action set out to change (before the locks and the CAS)
-    locks: list[dict] = field(default_factory=list)  # planned lock files: path + marker
-    items: list[dict] = field(default_factory=list)  # the before-image items ([] until recorded)
-    held_locks: list[dict] = field(default_factory=list)  # locks held, with inodes
-    has_before: bool = False
     pid: int = 0
     start_ticks: int | None = None
     host: str = ""
@@ -97,11 +117,58 @@ class JournalEntry:
     nonce: str = ""
     undo_of: str | None = None
     path: str = ""
+    item_count: int = 0
+    items_preview: list[dict] = field(default_factory=list)  # the first PREVIEW intent items
+    lock_count: int = 0
+    locks_preview: list[str] = field(default_factory=list)  # the first PREVIEW lock paths
+    has_before: bool = False
     # state, from the marker files
     finished: float | None = None
     failed: str | None = None
     undone_by: str | None = None
     recovered: list[str] = field(default_factory=list)
+    expired: str | None = None  # why the cap removed the undo data
+    # read on demand (intent.json, before/before.json): never by a listing
+    _intent: list[dict] | None = field(default=None, repr=False)
+    _locks: list[dict] | None = field(default=None, repr=False)
+    _items: list[dict] | None = field(default=None, repr=False)
+    _held_locks: list[dict] | None = field(default=None, repr=False)
+
+    @property
+    def intent(self) -> list[dict]:
+        """What the action set out to change (before the locks and the CAS)."""
+        if self._intent is None:
+            self._load_intent()
+        return self._intent or []
+
+    @property
+    def locks(self) -> list[dict]:
+        """The lock files the action planned to create: path + marker."""
+        if self._locks is None:
+            self._load_intent()
+        return self._locks or []
+
+    @property
+    def items(self) -> list[dict]:
+        """The before-image items ([] until recorded, or once expired)."""
+        if self._items is None:
+            self._load_before()
+        return self._items or []
+
+    @property
+    def held_locks(self) -> list[dict]:
+        """The locks held when the before-image was taken, with inodes."""
+        if self._held_locks is None:
+            self._load_before()
+        return self._held_locks or []
+
+    def _load_intent(self) -> None:
+        data = _read_marker(self.path, INTENT_FILE) or {}
+        self._intent, self._locks = data.get("intent", []), data.get("locks", [])
+
+    def _load_before(self) -> None:
+        data = _read_marker(os.path.join(self.path, BEFORE_DIR), BEFORE_FILE) or {}
+        self._items, self._held_locks = data.get("items", []), data.get("locks", [])
 
     @property
     def unfinished(self) -> bool:
@@ -126,6 +193,11 @@ class JournalEntry:
             return "unfinished"  # another host's process: we cannot tell whether it runs
         return "interrupted" if self.process_gone else "running"
 
+    @property
+    def undo_expired(self) -> str | None:
+        """"undo expired (journal cap)" once the cap removed the undo data, else None."""
+        return EXPIRED_NOTE if self.expired else None
+
     def blob_path(self, name: str) -> str:
         return os.path.join(self.path, BEFORE_DIR, "blobs", name)
 
@@ -136,7 +208,15 @@ class JournalEntry:
         # What says which change this is: first in the header file and in the JSON view alike.
         return {"id": self.id, "kind": self.kind, "repo": self.repo, "summary": self.summary, "created": self.created}
 
-    def to_json(self) -> dict:
+    def to_json(self, *, full: bool = False) -> dict:
+        """The entry as ``gitward journal --json`` lists it: ``items`` and ``locks`` are the first
+        PREVIEW of ``item_count``/``lock_count`` (what will change, without before-images).
+        ``full``: every item (the before-image, once recorded) and every lock (``journal ID``)."""
+        if full:
+            items = self.items if self.has_before and not self.expired else self.intent
+            locks = [lock["path"] for lock in self.locks]
+        else:
+            items, locks = self.items_preview[:PREVIEW], self.locks_preview[:PREVIEW]
         return {
             **self._identity(),
             "status": self.status,
@@ -148,31 +228,59 @@ class JournalEntry:
             "user": self.user,
             "host": self.host,
             "pid": self.pid,
-            "items": self.items if self.has_before else self.intent,
-            "locks": [lock["path"] for lock in self.locks],
+            "items": items,
+            "item_count": self.item_count,
+            "locks": locks,
+            "lock_count": self.lock_count,
             "recovered_locks": self.recovered,
+            "undo_expired": self.undo_expired,
+            "expired_reason": self.expired,
         }
 
     def _header(self) -> dict:
         return {
             **self._identity(),
-            "intent": self.intent,
-            "locks": self.locks,
             "pid": self.pid,
             "start_ticks": self.start_ticks,
             "host": self.host,
             "user": self.user,
             "nonce": self.nonce,
             "undo_of": self.undo_of,
+            "item_count": self.item_count,
+            "items_preview": self.items_preview,
+            "lock_count": self.lock_count,
+            "locks_preview": self.locks_preview,
         }
 
 
-class Journal:
-    """The journal directory. ``read_only=True`` makes every ``begin()`` refuse."""
+@dataclass(frozen=True)
+class JournalLimits:
+    """The journal cap: undo data of finished entries past either limit is removed."""
 
-    def __init__(self, root: str | None = None, *, read_only: bool = False) -> None:
+    max_bytes: int
+    max_age_seconds: float
+
+    @classmethod
+    def from_config(cls) -> JournalLimits:
+        from tui.core.config import ConfigError, JournalConfig, load_config
+
+        try:
+            settings = load_config().journal
+        except ConfigError:
+            settings = JournalConfig()  # writes refuse on a broken config; the cap stays sane
+        return cls(settings.max_bytes, settings.max_age_days * 86400.0)
+
+
+class Journal:
+    """The journal directory. ``read_only=True`` makes every ``begin()`` refuse.
+
+    ``limits``: the cap; None reads it from gitward's config when it is first needed.
+    """
+
+    def __init__(self, root: str | None = None, *, read_only: bool = False, limits: JournalLimits | None = None) -> None:
         self._root = root
         self.read_only = read_only
+        self._limits = limits
 
     @property
     def root(self) -> str:
@@ -181,6 +289,12 @@ class Journal:
 
             self._root = os.path.join(paths.state_dir(), "journal")
         return self._root
+
+    @property
+    def limits(self) -> JournalLimits:
+        if self._limits is None:
+            self._limits = JournalLimits.from_config()
+        return self._limits
 
     # ------------------------------------------------------------------ writing
 
@@ -207,23 +321,40 @@ class Journal:
         self.check_writable()
         root = self.root
         os.makedirs(root, mode=0o700, exist_ok=True)
+        locks = list(locks or [])
         entry = JournalEntry(
             id=self._new_id(),
             kind=kind,
             repo=repo,
             summary=summary,
             created=time.time(),
-            intent=intent,
-            locks=list(locks or []),
             pid=os.getpid(),
             start_ticks=process_start_ticks(os.getpid()),
             host=hostname(),
             user=user_label(os.geteuid()),
             nonce=nonce or new_nonce(),
             undo_of=undo_of,
+            item_count=len(intent),
+            items_preview=intent[:PREVIEW],
+            lock_count=len(locks),
+            locks_preview=[lock["path"] for lock in locks[:PREVIEW]],
+            _intent=intent,
+            _locks=locks,
+            _items=[],
+            _held_locks=[],
         )
-        final = os.path.join(root, entry.id)
-        _publish_dir(root, f".tmp-{entry.id}", final, {ENTRY_FILE: _dumps(entry._header())}, step="journal")
+        intent_file = _dumps({"intent": intent, "locks": locks})
+        for attempt in range(8):
+            final = os.path.join(root, entry.id)
+            files = {ENTRY_FILE: _dumps(entry._header()), INTENT_FILE: intent_file}
+            try:
+                _publish_dir(root, _staging_name(entry.id), final, files, step="journal")
+                break
+            except OSError as exc:
+                # Another entry got the same id in the same second (rename onto a non-empty dir).
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or attempt == 7:
+                    raise
+                entry.id = self._new_id()
         entry.path = final
         return entry
 
@@ -242,9 +373,10 @@ class Journal:
         files = {BEFORE_FILE: _dumps(data)}
         files.update({os.path.join("blobs", name): blob for name, blob in (blobs or {}).items()})
         _publish_dir(
-            entry.path, ".before-tmp", os.path.join(entry.path, BEFORE_DIR), files, trees=trees, step="journal:before"
+            entry.path, ".before-tmp", os.path.join(entry.path, BEFORE_DIR), files, trees=trees, step="journal:before",
+            size_file=SIZE_FILE,
         )
-        entry.items, entry.held_locks, entry.has_before = items, data["locks"], True
+        entry._items, entry._held_locks, entry.has_before = items, data["locks"], True
 
     def discard(self, entry: JournalEntry) -> None:
         """Forget an entry whose action was refused before it changed anything."""
@@ -269,10 +401,12 @@ class Journal:
     def mark_done(self, entry: JournalEntry) -> None:
         entry.finished = time.time()
         self._mark(entry, "done", {"time": entry.finished})
+        self._apply_cap_quietly(entry)
 
     def mark_failed(self, entry: JournalEntry, error: str) -> None:
         entry.failed = error
         self._mark(entry, "failed", {"time": time.time(), "error": error})
+        self._apply_cap_quietly(entry)
 
     def mark_undone(self, entry: JournalEntry, undo_entry: JournalEntry) -> None:
         entry.undone_by = undo_entry.id
@@ -294,23 +428,95 @@ class Journal:
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         return f"{stamp}-{new_nonce()[:4]}"
 
+    # ------------------------------------------------------------------ the cap
+
+    def _apply_cap_quietly(self, entry: JournalEntry) -> None:
+        # After the action: a failure to trim the journal must not turn a done change into an
+        # error (the next action tries again).
+        try:
+            self.apply_cap(keep=entry.id)
+        except OSError:
+            pass
+
+    def apply_cap(self, now: float | None = None, *, keep: str | None = None) -> list[str]:
+        """Remove the undo data of finished entries past the cap; returns their ids.
+
+        First every finished entry older than ``max_age``, then the oldest finished entries
+        while the journal is larger than ``max_bytes``. The newest entry, ``keep`` (the entry
+        just finished) and unfinished entries (running or interrupted: recovery needs their
+        intent) keep theirs. Each such entry gets an ``expired`` marker (written first) saying
+        why; its record stays.
+        """
+        if self.read_only:
+            return []
+        now = time.time() if now is None else now
+        limits = self.limits
+        try:
+            names = [n for n in os.listdir(self.root) if not n.startswith(".")]
+        except FileNotFoundError:
+            return []
+        found: list[tuple[tuple, str, int, bool]] = []  # order, name, bytes of undo data, finished
+        for name in names:
+            path = os.path.join(self.root, name)
+            try:
+                created = _id_time(name)
+                present = set(os.listdir(path))
+                # The header is written once, at begin(): its mtime orders entries of one second.
+                order = (created, os.stat(os.path.join(path, ENTRY_FILE)).st_mtime_ns)
+            except (OSError, ValueError):
+                continue  # not an entry (or not readable): neither counted nor touched
+            finished = bool(present & {"done", "failed"}) and "expired" not in present
+            found.append((order, name, _undo_data_size(path, present), finished))
+        found.sort()
+        total = sum(size for _order, _name, size, _finished in found)
+        newest = found[-1][1] if found else None
+        sizes = [(name, size, finished and name not in (keep, newest)) for _order, name, size, finished in found]
+        expired = []
+        max_age = limits.max_age_seconds
+        for name, size, may_expire in sizes:
+            old = (now - _id_time(name)) > max_age
+            over = total > limits.max_bytes
+            if not may_expire or not (old or over):
+                continue
+            why = (
+                f"older than {max_age / 86400:g} days" if old else f"journal over {limits.max_bytes} bytes"
+            )
+            self._expire(os.path.join(self.root, name), f"journal cap: {why}")
+            total -= size
+            expired.append(name)
+        return expired
+
+    def _expire(self, path: str, reason: str) -> None:
+        had_before = os.path.isdir(os.path.join(path, BEFORE_DIR))
+        marker = os.path.join(path, "expired")
+        _write_file_durably(marker + ".tmp", _dumps({"time": time.time(), "reason": reason, "had_before": had_before}))
+        os.rename(marker + ".tmp", marker)
+        fsync_dir(path)
+        # The marker first: a kill from here on leaves an entry that already refuses undo.
+        shutil.rmtree(os.path.join(path, BEFORE_DIR), ignore_errors=True)
+        unlink_if_exists(os.path.join(path, INTENT_FILE))
+        fsync_dir(path)
+
     # ------------------------------------------------------------------ reading
 
     def entries(self) -> list[JournalEntry]:
-        """Every entry, oldest first. Unreadable entries are skipped (the listing is a view)."""
+        """Every entry, oldest first. Unreadable entries are skipped (the listing is a view).
+
+        Reads each entry's small header and the names of its marker files only."""
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return []
         result = []
-        for name in sorted(names):
+        for name in names:
             if name.startswith("."):
                 continue
             try:
                 result.append(self._load(name))
             except (OSError, ValueError, KeyError):
                 continue
-        return result
+        # By creation time: ids made in the same second sort by their random part.
+        return sorted(result, key=lambda entry: (entry.created, entry.id))
 
     def get(self, entry_id: str) -> JournalEntry:
         if not entry_id or "/" in entry_id or entry_id.startswith("."):
@@ -324,13 +530,14 @@ class Journal:
         except (OSError, ValueError, KeyError) as exc:
             raise WriteError(f"journal entry {entry_id} is unreadable: {exc}") from None
 
-    def unfinished_for(self, repo: str) -> list[JournalEntry]:
-        """Interrupted entries (process gone) that changed ``repo``: their locks may be left.
+    def unfinished_for(self, repo: str | None) -> list[JournalEntry]:
+        """Interrupted entries (process gone) that changed ``repo`` (None: any repository):
+        their locks may be left.
 
         Runs before every change, so it opens only entries without a ``done``/``failed``
         marker, not the whole (growing) journal.
         """
-        real = os.path.realpath(repo)
+        real = os.path.realpath(repo) if repo is not None else None
         try:
             names = sorted(os.listdir(self.root))
         except FileNotFoundError:
@@ -344,12 +551,34 @@ class Journal:
                 entry = self._load(name)
             except (OSError, ValueError, KeyError):
                 continue
-            if entry.unfinished and entry.process_gone and os.path.realpath(entry.repo) == real:
+            if entry.unfinished and entry.process_gone and (real is None or os.path.realpath(entry.repo) == real):
                 found.append(entry)
         return found
 
+    def remove_dead_staging(self) -> list[str]:
+        """Remove ``.tmp-*`` staging dirs whose writing process is gone: a kill between the
+        mkdir and the rename leaves them. They are named with the writer's pid and start time;
+        a running writer's are kept. (An entry's own ``.before-tmp`` and ``*.tmp`` markers go
+        with the recovery of that interrupted entry.)"""
+        removed = []
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return []
+        for name in names:
+            if not name.startswith(STAGING_PREFIX) or _staging_writer_alive(name):
+                continue
+            path = os.path.join(self.root, name)
+            shutil.rmtree(path, ignore_errors=True)
+            if not os.path.lexists(path):
+                removed.append(path)
+        if removed:
+            fsync_dir(self.root)
+        return removed
+
     def _load(self, entry_id: str) -> JournalEntry:
         path = os.path.join(self.root, entry_id)
+        present = set(os.listdir(path))
         with open(os.path.join(path, ENTRY_FILE), encoding="utf-8") as handle:
             data = json.load(handle)
         entry = JournalEntry(
@@ -358,8 +587,6 @@ class Journal:
             repo=data["repo"],
             summary=data["summary"],
             created=data["created"],
-            intent=data.get("intent", []),
-            locks=data.get("locks", []),
             pid=data.get("pid", 0),
             start_ticks=data.get("start_ticks"),
             host=data.get("host", ""),
@@ -368,21 +595,28 @@ class Journal:
             undo_of=data.get("undo_of"),
             path=path,
         )
-        before = _read_marker(os.path.join(path, BEFORE_DIR), BEFORE_FILE)
-        if before is not None:
-            entry.items, entry.held_locks, entry.has_before = before.get("items", []), before.get("locks", []), True
-        done = _read_marker(path, "done")
-        if done is not None:
-            entry.finished = done.get("time")
-        failed = _read_marker(path, "failed")
-        if failed is not None:
-            entry.failed = failed.get("error", "failed")
-        undone = _read_marker(path, "undone")
-        if undone is not None:
-            entry.undone_by = undone.get("by")
-        recovered = _read_marker(path, "recovered")
-        if recovered is not None:
-            entry.recovered = list(recovered.get("removed", []))
+        if "intent" in data:  # written before intent.json existed: the header holds it all
+            intent, locks = data.get("intent", []), data.get("locks", [])
+            entry._intent, entry._locks = intent, locks
+            entry.item_count, entry.items_preview = len(intent), intent[:PREVIEW]
+            entry.lock_count, entry.locks_preview = len(locks), [lock["path"] for lock in locks[:PREVIEW]]
+        else:
+            entry.item_count, entry.items_preview = data.get("item_count", 0), data.get("items_preview", [])
+            entry.lock_count, entry.locks_preview = data.get("lock_count", 0), data.get("locks_preview", [])
+        entry.has_before = BEFORE_DIR in present
+        if "done" in present:
+            # The marker's mtime is the time it holds (written together): a stat, not a parse.
+            entry.finished = os.stat(os.path.join(path, "done")).st_mtime
+        if "failed" in present:
+            entry.failed = (_read_marker(path, "failed") or {}).get("error", "failed")
+        if "undone" in present:
+            entry.undone_by = (_read_marker(path, "undone") or {}).get("by")
+        if "recovered" in present:
+            entry.recovered = list((_read_marker(path, "recovered") or {}).get("removed", []))
+        if "expired" in present:
+            expired = _read_marker(path, "expired") or {}
+            entry.expired = expired.get("reason") or "journal cap"
+            entry.has_before = entry.has_before or bool(expired.get("had_before"))
         return entry
 
 
@@ -421,15 +655,17 @@ def run_journaled(
     journal.mark_done(entry)
 
 
-def recover_interrupted(journal: Journal, repo: str) -> list[str]:
-    """Remove what interrupted gitward processes left in ``repo``: their lock files (proven
-    theirs: same inode, marker or planned content, process gone, same host), a
-    ``packed-refs.new`` created under such a lock, and their ``gitward-trash-<nonce>-*`` dirs.
+def recover_interrupted(journal: Journal, repo: str | None) -> list[str]:
+    """Remove what interrupted gitward processes left in ``repo`` (None: in every repository):
+    their lock files (proven theirs: the marker their journaled intent names, or the inode
+    their before-image recorded; process gone, same host), the staging files those locks were
+    linked from, a ``packed-refs.new`` created under such a lock, their
+    ``gitward-trash-<nonce>-*`` dirs, and the journal's own dead ``.tmp-*`` staging dirs.
 
     Returns the paths removed. Nothing that another process created is touched.
     """
     journal.check_writable()
-    removed: list[str] = []
+    removed: list[str] = journal.remove_dead_staging()
     for entry in journal.unfinished_for(repo):
         removed_here = _recover_entry(entry)
         if removed_here:
@@ -439,10 +675,13 @@ def recover_interrupted(journal: Journal, repo: str) -> list[str]:
 
 
 def _recover_entry(entry: JournalEntry) -> list[str]:
-    removed = []
+    removed = _remove_entry_staging(entry)
     held = {record["path"]: record for record in entry.held_locks}
     planned = {record["path"]: record for record in entry.locks}
     for path in dict.fromkeys([*planned, *held]):
+        staging = _staging_left_by_entry(entry, path, planned.get(path))
+        if staging is not None and unlink_if_exists(staging):
+            removed.append(staging)
         if not _left_by_entry(path, planned.get(path), held.get(path)):
             continue
         if os.path.basename(path) == "packed-refs.lock":
@@ -453,12 +692,57 @@ def _recover_entry(entry: JournalEntry) -> list[str]:
         if unlink_if_exists(path):
             removed.append(path)
             fsync_dir(os.path.dirname(path))
+    for item in entry.intent:
+        # A file an action puts back by staging and link(2) (a cleared lock): the staging copy
+        # is named with this entry's nonce.
+        if isinstance(item.get("file"), str) and entry.nonce:
+            staging = staging_lock_path(item["file"], entry.nonce)
+            if unlink_if_exists(staging):
+                removed.append(staging)
     for trash in entry_trash_dirs(entry):
         if os.path.lexists(trash):
             shutil.rmtree(trash, ignore_errors=True)
             if not os.path.lexists(trash):
                 removed.append(trash)
     return removed
+
+
+def _remove_entry_staging(entry: JournalEntry) -> list[str]:
+    """An interrupted entry's half-written before-image (``.before-tmp``) and markers (``*.tmp``)."""
+    removed = []
+    try:
+        names = os.listdir(entry.path)
+    except OSError:
+        return []
+    for name in names:
+        path = os.path.join(entry.path, name)
+        if name == ".before-tmp":
+            shutil.rmtree(path, ignore_errors=True)
+        elif name.endswith(".tmp"):
+            unlink_if_exists(path)
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _staging_left_by_entry(entry: JournalEntry, lock_path: str, planned: dict | None) -> str | None:
+    """The staging file ``acquire_lock`` writes before linking ``lock_path``, if this entry left
+    it: named with the entry's nonce, holding (a prefix of) the marker."""
+    if planned is None:
+        return None
+    try:
+        nonce = marker_nonce(planned["marker"].encode())
+    except ValueError:
+        return None
+    if nonce != entry.nonce:
+        return None
+    staging = staging_lock_path(lock_path, nonce)
+    try:
+        content = read_bytes(staging)
+    except OSError:
+        return None
+    return staging if planned["marker"].encode().startswith(content) else None
 
 
 def entry_left_lock(entry: JournalEntry, path: str) -> bool:
@@ -505,6 +789,11 @@ def undo(journal: Journal, entry_id: str) -> JournalEntry:
     if status in ("running", "unfinished"):
         where = f"pid {entry.pid}" + ("" if entry.host == hostname() else f" on {entry.host}")
         raise RefusedError(f"{entry.id} is still in progress ({where}); wait for it to finish")
+    if entry.expired:
+        raise RefusedError(
+            f"{entry.id}: {EXPIRED_NOTE}: its before-image was removed ({entry.expired}); "
+            "nothing was changed. The cap is [journal] max_bytes / max_age_days in the config"
+        )
     module_name = UNDO_MODULES.get(entry.kind)
     if module_name is None:
         raise WriteError(f"{entry.id}: gitward does not know how to undo a {entry.kind!r} entry")
@@ -542,9 +831,77 @@ def _read_marker(path: str, name: str) -> dict | None:
         return {}
 
 
-def _publish_dir(parent: str, staging_name: str, final: str, files: dict[str, bytes], *, trees=None, step: str) -> None:
+def _staging_name(entry_id: str) -> str:
+    """``.tmp-<pid>-<start ticks>-<id>``: whoever finds it can tell whether its writer runs."""
+    return f"{STAGING_PREFIX}{os.getpid()}-{process_start_ticks(os.getpid()) or 0}-{entry_id}"
+
+
+def _staging_writer_alive(name: str) -> bool:
+    parts = name[len(STAGING_PREFIX) :].split("-", 2)
+    try:
+        pid, ticks = int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        # An older gitward's ".tmp-<id>": gone once it is older than any write takes.
+        try:
+            return time.time() - _id_time(name[len(STAGING_PREFIX) :]) < 3600
+        except ValueError:
+            return True
+    return process_alive(pid, ticks or None)
+
+
+def _id_time(entry_id: str) -> float:
+    """The creation time an entry id starts with (20260101-120000-3f9a), in seconds (UTC)."""
+    import calendar
+
+    return float(calendar.timegm(time.strptime(entry_id[:15], "%Y%m%d-%H%M%S")))
+
+
+def _undo_data_size(path: str, present: set[str]) -> int:
+    """Bytes the cap can free in one entry dir: its intent and its before-image."""
+    if "expired" in present:
+        return 0
+    size = 0
+    if INTENT_FILE in present:
+        try:
+            size += _disk_bytes(os.stat(os.path.join(path, INTENT_FILE)))
+        except OSError:
+            pass
+    elif ENTRY_FILE in present:  # an older entry keeps its intent in the header
+        try:
+            size += _disk_bytes(os.stat(os.path.join(path, ENTRY_FILE)))
+        except OSError:
+            pass
+    if BEFORE_DIR in present:
+        before = os.path.join(path, BEFORE_DIR)
+        try:
+            size += int(read_bytes(os.path.join(before, SIZE_FILE)))
+        except (OSError, ValueError):
+            size += _tree_size(before)
+    return size
+
+
+def _disk_bytes(st: os.stat_result) -> int:
+    # What the file takes on disk (a 100-byte file takes a block): the cap is about the disk.
+    return max(st.st_size, st.st_blocks * 512)
+
+
+def _tree_size(path: str) -> int:
+    total = 0
+    for folder, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += _disk_bytes(os.lstat(os.path.join(folder, name)))
+            except OSError:
+                pass
+    return total
+
+
+def _publish_dir(
+    parent: str, staging_name: str, final: str, files: dict[str, bytes], *, trees=None, step: str, size_file: str | None = None
+) -> None:
     """Write ``files`` (and copies of ``trees``) into a staging dir, fsync everything, rename
-    it to ``final`` and fsync ``parent``: readers see all of it or nothing."""
+    it to ``final`` and fsync ``parent``: readers see all of it or nothing. ``size_file``: also
+    write the staged bytes' total there (what the journal cap counts)."""
     staging = os.path.join(parent, staging_name)
     shutil.rmtree(staging, ignore_errors=True)
     os.mkdir(staging, 0o700)
@@ -553,6 +910,8 @@ def _publish_dir(parent: str, staging_name: str, final: str, files: dict[str, by
             _write_file_durably(os.path.join(staging, name), data)
         for name, source in (trees or {}).items():
             _copy_tree_durably(source, os.path.join(staging, "trees", name))
+        if size_file is not None:
+            _write_file_durably(os.path.join(staging, size_file), str(_tree_size(staging)).encode())
         fsync_dir(staging)
         fault_point(f"{step}:staged")
         os.rename(staging, final)

@@ -6,10 +6,17 @@ quadratic backoff until a timeout, and a lock is released by unlinking it, or co
 renaming it over ``<path>``. Two additions, both invisible to git (git never reads another
 process's lock file):
 
-- A pure mutex lock holds a one-line *marker* naming gitward, the process and a nonce; a commit
-  lock holds the planned content. The journal records each lock's device and inode, so a lock
-  left behind by a killed gitward can later be proven ours and removed (``locks_left_by``);
-  a lock gitward did not create is never deleted.
+- A lock is gitward's from the instant it exists: the marker (one line naming gitward, the
+  process and the entry's nonce, journaled *before* the lock is taken) is written to a staging
+  file ``<target>.gitward-<nonce>.lock`` first, and the lock is created by ``link(2)`` of that
+  file to ``<target>.lock``, which, like ``O_CREAT|O_EXCL``, fails when the lock exists. So no
+  kill leaves an empty lock file that nobody can prove is ours (git's own locks are empty or
+  hold a value while they are written, so emptiness proves nothing). Both names end in
+  ``.lock``, which git and JGit skip when they list refs. A commit lock is then rewritten with
+  the planned content. The journal records each lock's device and inode, so a lock left by a
+  killed gitward can later be proven ours and removed (``lock_left_by``); a lock gitward did
+  not create is never deleted. On a file system without hard links the lock is created with
+  ``O_EXCL`` and the marker written next (the old, git-like way).
 - ``fault_point(name)``: with ``GITWARD_FAULT=<name>`` (or ``<name>@<n>`` for the n-th time a
   step is reached) the process SIGKILLs itself there; with ``GITWARD_FAULT_TRACE=<file>`` it
   appends every step it reaches. The crash-safety tests use both to kill gitward at every step.
@@ -199,14 +206,45 @@ def unlink_if_exists(path: str) -> bool:
 # --------------------------------------------------------------------------- lock files
 
 
-def _lock_held_message(lock_path: str) -> str:
+def _lock_held_message(lock_path: str, repo: str | None) -> str:
     # git's unable_to_lock_message() (lockfile.c, 2.39), on one line, plus what to do here.
     return (
         f"Unable to create '{lock_path}': File exists. Another git process seems to be running "
         "in this repository; if none is (check with fuser/lsof), a process crashed: "
-        f"'gitward locks clear REPO {os.path.basename(lock_path)}' removes it once it is "
-        "past its grace period"
+        f"'{clear_lock_command(repo, lock_path)}' removes it once it is past its grace period "
+        "(at once when an interrupted gitward left it)"
     )
+
+
+def clear_lock_command(repo: str | None, lock_path: str) -> str:
+    """The ``gitward locks clear`` command line for ``lock_path``, ready to paste: the real
+    repository path and the lock relative to it (as scans list it), shell-quoted."""
+    import shlex
+
+    lock_path = os.path.abspath(lock_path)
+    if repo is None:
+        return f"gitward locks clear REPO {shlex.quote(lock_path)}"
+    real_repo = os.path.realpath(repo)
+    real_lock = os.path.join(os.path.realpath(os.path.dirname(lock_path)), os.path.basename(lock_path))
+    relpath = os.path.relpath(real_lock, real_repo)
+    if relpath.startswith(".."):
+        relpath = real_lock  # outside the git dir (a worktree's own dir): the command takes absolute paths
+    return f"gitward locks clear {shlex.quote(real_repo)} {shlex.quote(relpath)}"
+
+
+def staging_lock_path(lock_path: str, nonce: str) -> str:
+    """Where ``acquire_lock`` writes the marker before linking it to ``lock_path``: named with
+    the nonce the journal recorded, so a staging file left by a kill is provably ours."""
+    base = lock_path[: -len(LOCK_SUFFIX)] if lock_path.endswith(LOCK_SUFFIX) else lock_path
+    return f"{base}.gitward-{nonce}{LOCK_SUFFIX}"
+
+
+def marker_nonce(marker: bytes) -> str:
+    """The nonce a marker made by ``make_marker`` carries."""
+    for word in marker.decode("utf-8", "replace").split():
+        if word.startswith("nonce="):
+            return word[len("nonce=") :]
+    raise ValueError("not a gitward lock marker")
 
 
 @dataclass
@@ -252,7 +290,7 @@ class HeldLock:
         if replace:
             os.rename(self.path, self.target)
         else:
-            _link_no_replace(self.path, self.target)
+            link_no_replace(self.path, self.target)
         self.committed = True
         fsync_dir(os.path.dirname(self.target))
 
@@ -265,7 +303,7 @@ class HeldLock:
             unlink_if_exists(self.path)
 
 
-def _link_no_replace(source: str, target: str) -> None:
+def link_no_replace(source: str, target: str) -> None:
     """Move ``source`` to ``target`` atomically, failing (FileExistsError) if target exists."""
     try:
         os.link(source, target)
@@ -282,48 +320,85 @@ def _link_no_replace(source: str, target: str) -> None:
     os.unlink(source)
 
 
-def acquire_lock(target: str, *, timeout_ms: int, marker: bytes, owner_hint: str = "") -> HeldLock:
+def acquire_lock(target: str, *, timeout_ms: int, marker: bytes, owner_hint: str = "", repo: str | None = None) -> HeldLock:
     """Create ``<target>.lock`` exclusively, retrying a held lock as git does for ``timeout_ms``.
 
-    Raises LockHeldError (held past the timeout) or PermissionRefusedError (EACCES/EPERM).
-    ``owner_hint`` is appended to a permission error ("run as git (uid 998)").
+    The lock holds ``marker`` from the instant it exists (see the module doc). Raises
+    LockHeldError (held past the timeout) or PermissionRefusedError (EACCES/EPERM).
+    ``owner_hint`` is appended to a permission error ("run as git (uid 998)"); ``repo`` (the git
+    dir) makes the held-lock message name a ``gitward locks clear`` command that works.
     """
     lock_path = target + LOCK_SUFFIX
+    staging = staging_lock_path(lock_path, marker_nonce(marker))
+    try:
+        fd = os.open(staging, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except PermissionError as exc:
+        hint = f"; {owner_hint}" if owner_hint else ""
+        raise PermissionRefusedError(
+            f"Unable to create '{os.path.abspath(lock_path)}': {exc.strerror}; nothing was changed{hint}"
+        ) from None
+    try:
+        try:
+            write_all(fd, marker)
+            st = os.fstat(fd)
+        finally:
+            # Closed at once, as git closes ref locks: a transaction over 10,000 refs must not
+            # hold 10,000 descriptors.
+            os.close(fd)
+        fault_point("lock:staged")
+        if _retry_held(lambda: os.link(staging, lock_path), lock_path, timeout_ms, repo):
+            fault_point("lock:linked")
+            return HeldLock(target=target, path=lock_path, marker=marker, dev=st.st_dev, ino=st.st_ino)
+    finally:
+        unlink_if_exists(staging)
+    # No hard links here: O_EXCL, then the marker (a kill in between leaves an empty lock that
+    # is reported, never removed: it could as well be git's).
+    holder: list[int] = []
+
+    def create() -> None:
+        holder.append(os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+
+    _retry_held(create, lock_path, timeout_ms, repo)
+    (fd,) = holder
+    try:
+        write_all(fd, marker)
+        st = os.fstat(fd)
+    except BaseException:
+        unlink_if_exists(lock_path)
+        raise
+    finally:
+        os.close(fd)
+    return HeldLock(target=target, path=lock_path, marker=marker, dev=st.st_dev, ino=st.st_ino)
+
+
+def _retry_held(create, lock_path: str, timeout_ms: int, repo: str | None) -> bool:
+    """Run ``create`` until it does not fail with EEXIST, with lockfile.c's backoff.
+
+    False: the file system has no hard links (``create`` is a link(2)); the caller falls back.
+    """
     remaining = timeout_ms
     multiplier, n = 1, 1
     rng = random.Random(os.getpid())
     while True:
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+            create()
+            return True
         except FileExistsError:
             if timeout_ms >= 0 and remaining <= 0:
-                raise LockHeldError(_lock_held_message(os.path.abspath(lock_path)), lock_path) from None
-            backoff = multiplier * _INITIAL_BACKOFF_MS
-            wait_ms = (750 + rng.randrange(500)) * backoff / 1000
-            time.sleep(wait_ms / 1000)
-            remaining -= wait_ms
-            multiplier += 2 * n + 1
-            if multiplier > _BACKOFF_MAX_MULTIPLIER:
-                multiplier = _BACKOFF_MAX_MULTIPLIER
-            else:
-                n += 1
-            continue
-        except PermissionError as exc:
-            hint = f"; {owner_hint}" if owner_hint else ""
-            raise PermissionRefusedError(
-                f"Unable to create '{os.path.abspath(lock_path)}': {exc.strerror}; nothing was changed{hint}"
-            ) from None
-        try:
-            write_all(fd, marker)
-            st = os.fstat(fd)
-        except BaseException:
-            unlink_if_exists(lock_path)
+                raise LockHeldError(_lock_held_message(os.path.abspath(lock_path), repo), lock_path) from None
+        except OSError as exc:
+            if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+                return False
             raise
-        finally:
-            # Closed at once, as git closes ref locks: a transaction over 10,000 refs must not
-            # hold 10,000 descriptors.
-            os.close(fd)
-        return HeldLock(target=target, path=lock_path, marker=marker, dev=st.st_dev, ino=st.st_ino)
+        backoff = multiplier * _INITIAL_BACKOFF_MS
+        wait_ms = (750 + rng.randrange(500)) * backoff / 1000
+        time.sleep(wait_ms / 1000)
+        remaining -= wait_ms
+        multiplier += 2 * n + 1
+        if multiplier > _BACKOFF_MAX_MULTIPLIER:
+            multiplier = _BACKOFF_MAX_MULTIPLIER
+        else:
+            n += 1
 
 
 @dataclass
@@ -332,9 +407,10 @@ class LockSet:
 
     marker: bytes
     held: list[HeldLock] = field(default_factory=list)
+    repo: str | None = None  # the git dir, for the message about a held lock
 
     def acquire(self, target: str, *, timeout_ms: int, owner_hint: str = "") -> HeldLock:
-        lock = acquire_lock(target, timeout_ms=timeout_ms, marker=self.marker, owner_hint=owner_hint)
+        lock = acquire_lock(target, timeout_ms=timeout_ms, marker=self.marker, owner_hint=owner_hint, repo=self.repo)
         self.held.append(lock)
         return lock
 

@@ -48,10 +48,13 @@ from tui.core.locking import (
     StateChangedError,
     UnsupportedError,
     WriteError,
+    clear_lock_command,
     error_text,
     fault_point,
+    link_no_replace,
     make_marker,
     new_nonce,
+    staging_lock_path,
     timeout_from_config,
     unlink_if_exists,
     write_all,
@@ -181,7 +184,7 @@ def repo_blockers(ctx: RepoContext, packed: PackedRefs | None = None, *, locked:
         blockers.append(
             f"{new} is left behind (an interrupted 'git pack-refs'?); git refuses to write "
             f"packed-refs while it exists ('unable to create file {new}: File exists'). Make sure "
-            "no git process runs, then remove it ('gitward locks clear REPO packed-refs.new'); if "
+            f"no git process runs, then remove it ('{clear_lock_command(ctx.git_dir, new)}'); if "
             "an interrupted gitward left it, 'gitward undo ID' of that journal entry cleans up"
         )
     if packed is not None:
@@ -465,7 +468,7 @@ def apply_shadow_plan(plan: ShadowPlan, journal: Journal) -> ApplyResult:
     entry = journal.begin(
         "shadows-prune", plan.git_dir, plan.summary(), intent, locks=_planned_locks(ctx, names, marker), nonce=nonce
     )
-    with LockSet(marker) as locks:
+    with LockSet(marker, repo=ctx.git_dir) as locks:
         with journal.preparing(entry, locks.release_all):
             _lock_refs(locks, ctx, names)
             state = _read_state(ctx, names)
@@ -813,7 +816,7 @@ def undo_entry(entry: JournalEntry, journal: Journal) -> JournalEntry:
     summary = f"undo {entry.id}: restore the refs it changed in {ctx.git_dir}"
     intent = [{"ref": item["ref"], "restores": item["action"]} for item in entry.items]
     undo = journal.begin(entry.kind, ctx.git_dir, summary, intent, locks=_planned_locks(ctx, names, marker), nonce=nonce, undo_of=entry.id)
-    with LockSet(marker) as locks:
+    with LockSet(marker, repo=ctx.git_dir) as locks:
         with journal.preparing(undo, locks.release_all):
             for item in entry.items:
                 if item["action"] == Action.KEEP_PACKED.value:
@@ -1087,17 +1090,26 @@ def _undo_lock_clear(entry: JournalEntry, journal: Journal) -> JournalEntry:
             journal.mark_undone(entry, undo)
             return undo
         journal.record_before(undo, [dict(item)])
+    # The lock is put back whole or not at all: content, owner and mtime go to a staging file
+    # named with the undo's nonce (a kill leaves only that, which recovery removes), then
+    # link(2) makes it the lock, failing if a new holder took the name meanwhile.
+    staging = staging_lock_path(path, undo.nonce)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        try:
+            write_all(fd, _unb64(item["content_b64"]))
+            copy_metadata(fd, Meta(*item["meta"]))
+        finally:
+            os.close(fd)
+        os.utime(staging, ns=(item["mtime_ns"], item["mtime_ns"]))
+        fault_point("undo:lock-staged")
+        link_no_replace(staging, path)  # removes the staging name once linked
+        fault_point("undo:lock-linked")
     except OSError as exc:
+        unlink_if_exists(staging)
         journal.mark_failed(undo, error_text(exc))
         raise ApplyError(f"cannot recreate {item['relpath']}: {error_text(exc)}", undo.id) from exc
-    try:
-        write_all(fd, _unb64(item["content_b64"]))
-        copy_metadata(fd, Meta(*item["meta"]))
-    finally:
-        os.close(fd)
-    os.utime(path, ns=(item["mtime_ns"], item["mtime_ns"]))
+    fsync_dir(os.path.dirname(path))
     journal.mark_done(undo)
     journal.mark_undone(entry, undo)
     return undo

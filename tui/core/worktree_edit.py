@@ -977,7 +977,7 @@ def _begin_with_locks(journal, kind, repo, summary, intent, targets, undo_of):
     marker = make_marker(nonce)
     planned = [{"path": target + ".lock", "marker": marker.decode()} for target in targets]
     entry = journal.begin(kind, repo.common_dir, summary, intent, locks=planned, nonce=nonce, undo_of=undo_of)
-    return entry, LockSet(marker)
+    return entry, LockSet(marker, repo=repo.common_dir)
 
 
 def _planned(lock: HeldLock, content: bytes | None) -> dict:

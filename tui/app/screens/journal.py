@@ -55,6 +55,8 @@ def entry_cells(entry: JournalEntry, palette: Palette) -> list[Text]:
         label = "undo"
     elif status == "interrupted" and not entry.has_before:
         label = "interrupted, no change"
+    elif entry.undo_expired:
+        label = f"{status}, undo expired"
     return [
         Text(clean(entry.id), style=palette.bold),
         Text(when(entry), style=palette.dim),
@@ -197,6 +199,8 @@ class JournalScreen(MutationGate, Screen):
                 parts += ["\n", ("undo of ", "bold"), clean(entry.undo_of)]
             if entry.undone_by:
                 parts += ["\n", ("undone by ", "bold"), clean(entry.undone_by)]
+            if entry.undo_expired:
+                parts += ["\n", (entry.undo_expired, "bold"), ": ", clean(entry.expired or "")]
             why_not = actions.undo_reason(entry)
             if why_not is None and not self.host.read_only:
                 parts += ["\n", ("u", "bold $text-accent"), " restores what it changed (after a confirm)"]
