@@ -296,7 +296,9 @@ class KeyBlockRedactor:
     ``redact_text`` masks a block it sees whole; in a streamed log the ``BEGIN`` line, the body
     and the ``END`` line are separate lines (or separate reads). Feed every line in order to
     ``line``: the ``BEGIN`` line keeps its marker, each body line becomes ``***`` (the
-    ``remote:`` prefix kept), the ``END`` line keeps its marker and what follows it.
+    ``remote:`` prefix kept), the ``END`` line keeps its marker and what follows it. A final line
+    that is not key material ends a block whose ``END`` never came; a progress update
+    (``final=False``: git's counters interleave with what the remote prints) does not.
     """
 
     __slots__ = ("inside",)
@@ -304,7 +306,7 @@ class KeyBlockRedactor:
     def __init__(self) -> None:
         self.inside = False
 
-    def line(self, text: str) -> str:
+    def line(self, text: str, final: bool = True) -> str:
         if not self.inside:
             if "----" not in text:
                 return text
@@ -316,16 +318,18 @@ class KeyBlockRedactor:
             if end is None:
                 self.inside = True
                 return f"{head} {MASK}"
-            return f"{head} {MASK} " + self.line(rest[end.start() :])
+            return f"{head} {MASK} " + self.line(rest[end.start() :], final)
         end = _KEY_END_RE.search(text)
         if end is not None:
             self.inside = False
             body = text[: end.start()]
             body_match = _KEY_BODY_LINE.fullmatch(body)
             prefix = body_match.group("prefix") if body_match else ""
-            return f"{prefix}{MASK} {end.group(0)}" + self.line(text[end.end() :])
+            return f"{prefix}{MASK} {end.group(0)}" + self.line(text[end.end() :], final)
         body = _KEY_BODY_LINE.fullmatch(text)
         if body is None:
+            if not final:
+                return text
             self.inside = False
             return self.line(text)
         return f"{body.group('prefix')}{MASK}" if text.strip() else text

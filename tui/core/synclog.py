@@ -113,14 +113,14 @@ class LineSplitter:
         self._pending = b""
         self._keys = KeyBlockRedactor()
 
-    def _clean(self, segment: bytes) -> str:
-        return self._keys.line(clean_text(segment))
+    def _clean(self, segment: bytes, final: bool) -> str:
+        return self._keys.line(clean_text(segment), final)
 
     def _overdrawn(self, segment: bytes) -> None:
         """A progress update nobody will see: skipped, unless it opens or continues a key block
         (the lines after it must be masked all the same)."""
         if self._keys.inside or b"----" in segment:
-            self._clean(segment)
+            self._clean(segment, False)
 
     def feed(self, data: bytes) -> Iterator[tuple[str, bool]]:
         buf = self._pending + data if self._pending else data
@@ -135,21 +135,21 @@ class LineSplitter:
             final = buf[end] == 0x0A
             if redraw is not None:
                 if not (_visible(segment) or clean_text(segment)):
-                    yield self._clean(redraw), False  # "\r\n" or "\r\r": the update stays drawn
+                    yield self._clean(redraw, False), False  # "\r\n" or "\r\r": the update stays drawn
                 else:
                     self._overdrawn(redraw)
             redraw = None
             if final:
-                yield self._clean(segment), True
+                yield self._clean(segment, True), True
             else:
                 redraw = segment
             start = end + 1
         if redraw is not None:
-            yield self._clean(redraw), False
+            yield self._clean(redraw, False), False
         rest = buf[start:]
         while len(rest) > MAX_LINE_BYTES:
             cut = _cut_point(rest)
-            yield self._clean(rest[:cut]), True
+            yield self._clean(rest[:cut], True), True
             rest = rest[cut:]
         self._pending = rest
 
@@ -158,7 +158,7 @@ class LineSplitter:
         output starts outside any key block."""
         if self._pending:
             rest, self._pending = self._pending, b""
-            yield self._clean(rest), True
+            yield self._clean(rest, True), True
         self._keys.reset()
 
 
