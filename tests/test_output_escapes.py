@@ -32,6 +32,7 @@ HOSTILE_NAME = HOSTILE + "\udc9braw"
 FORGED_STARTS = ("forged", "cr", "ltr")
 
 # Never in text output: C0 but the line end, DEL, C1, surrogates, line separators, bidi controls.
+GITWARD_LOG_LINE = re.compile(r"^\S+ » (?:%s)" % "|".join(FORGED_STARTS))
 UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
@@ -46,6 +47,8 @@ def assert_terminal_safe(data: bytes, what: str) -> str:
     bad = sorted({hex(ord(c)) for c in UNSAFE.findall(text)})
     assert not bad, f"{what}: raw control characters {bad}:\n{text!r}"
     forged = [line for line in text.splitlines() if line.startswith(FORGED_STARTS)]
+    # In a sync log a remote's own lines may say anything, but never as gitward's ("»").
+    forged += [line for line in text.splitlines() if GITWARD_LOG_LINE.match(line)]
     assert not forged, f"{what}: forged lines {forged}"
     return text
 

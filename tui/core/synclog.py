@@ -420,10 +420,12 @@ class JobLog:
         self._flush()
 
     def note(self, text: str) -> None:
-        """A line from gitward itself (cleaned like git's: it may quote paths and URLs)."""
+        """A line from gitward itself (cleaned like git's: it may quote paths and URLs).
+
+        One note is one line: a newline in a quoted path is shown as ``\\n``. Split, its second
+        half would be a line of its own marked as gitward's, saying whatever the path says."""
         self.end_of_output()
-        for part in clean_text(text).split("\n"):
-            self._write(part, True, ORIGIN_GITWARD)
+        self._write(clean_text(text).replace("\n", "\\n"), True, ORIGIN_GITWARD)
         self._flush()
 
     def _write(self, text: str, final: bool, origin: str) -> None:
