@@ -122,8 +122,8 @@ class LineSplitter:
     def _overdrawn(self, segment: bytes) -> None:
         """A progress update nobody will see: skipped, unless it opens or continues a key block
         (the lines after it must be masked all the same)."""
-        if self._keys.inside or b"----" in segment:
-            self._clean(segment, False)
+        if self._keys.inside or b"----" in segment or segment.translate(None, _PLAIN_ASCII):
+            self._clean(segment, False)  # (escapes planted between the dashes are removed first)
 
     def feed(self, data: bytes) -> Iterator[tuple[str, bool]]:
         buf = self._pending + data if self._pending else data
@@ -165,6 +165,8 @@ class LineSplitter:
         self._keys.reset()
 
 
+# Printable ASCII and tab: a segment made only of these is the same text once cleaned.
+_PLAIN_ASCII = bytes(range(0x20, 0x7F)) + b"\t"
 # Bytes that never survive cleaning (C0, space, DEL) and those that need decoding first.
 _INVISIBLE_ASCII = bytes(range(0x21)) + b"\x7f"
 
