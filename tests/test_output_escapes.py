@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,7 +137,32 @@ def test_writes_and_the_journal_escape_in_text_and_keep_exact_values_in_json(hos
     assert listing.count("\n") == 4  # the header and three entries: nothing forged
     entries = assert_json_safe(ok(gitward("journal", "--json"), "journal --json").stdout, "journal --json")
     assert any(HOSTILE in entry["summary"] for entry in entries)
-    assert any(entry["repo"] == bare for entry in entries)
+    prune_entry = next(entry for entry in entries if entry["repo"] == bare)
+    undone = ok(gitward("undo", prune_entry["id"]), "undo")
+    assert_terminal_safe(undone.stdout, "undo")
+    assert_terminal_safe(undone.stderr, "undo (stderr)")
+
+
+def test_worktree_prune_and_lock_files_escape_what_they_quote(host):
+    bare, main = host["bare"], host["main"]
+    shutil.rmtree(host["plain"])  # prunable: its directory is gone
+    (bare / "refs" / "heads" / f"{HOSTILE_NAME}.lock").write_bytes(b"")  # a lock file someone left
+    old = time.time() - 7 * 86400
+    os.utime(bare / "refs" / "heads" / f"{HOSTILE_NAME}.lock", (old, old))
+    for argv in (
+        ["worktree", "prune", str(main), "--dry-run"],
+        ["scan", str(host["root"])],
+        ["locks", "clear", str(bare), f"refs/heads/{HOSTILE_NAME}.lock", "--dry-run"],
+    ):
+        result = gitward(*argv)
+        assert result.returncode in (0, 1), result.stderr
+        out = assert_terminal_safe(result.stdout, " ".join(argv[:2]))
+        assert_terminal_safe(result.stderr, " ".join(argv[:2]) + " (stderr)")
+        if argv[0] == "locks":
+            assert "\\nforged" in out  # the lock file named, escaped
+    cleared = gitward("locks", "clear", str(bare), f"refs/heads/{HOSTILE_NAME}.lock", "--dry-run", "--json")
+    plan = assert_json_safe(cleared.stdout, "locks clear --json")
+    assert any(HOSTILE_NAME in str(value) for value in plan.values())  # the exact name
 
 
 # Shell printf's view of HOSTILE (octal escapes), as a remote prints it on stderr.
