@@ -9,7 +9,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tui.core.redact import redact_text, redact_url, sanitize_terminal
+from tui.core.redact import KeyBlockRedactor, escape_terminal, json_safe, redact_text, redact_url, sanitize_terminal
+from tui.core.synclog import LineSplitter
 
 URL_CASES = [
     # plain password: the user stays, the password goes
@@ -239,3 +240,119 @@ def test_secrets_outside_urls_are_redacted(line, secret):
 )
 def test_ordinary_git_output_is_untouched(line):
     assert redact_text(line) == line
+
+
+# --- visible escapes (the command line's text output) ---------------------------------------------
+
+ESCAPE_CASES = [
+    ("plain/path.git", "plain/path.git"),
+    ("a\x1b]52;c;cHduZWQ=\x07b", "a\\x1b]52;c;cHduZWQ=\\x07b"),  # OSC 52: clipboard write
+    ("a\nforged line", "a\\nforged line"),
+    ("cr\rtab\tnul\x00del\x7f", "cr\\rtab\\tnul\\x00del\\x7f"),
+    ("\x9b31m c1", "\\x9b31m c1"),  # 8-bit CSI
+    ("raw\udc9bbyte", "raw\\x9bbyte"),  # a byte that is not UTF-8, as os.fsdecode gives it
+    ("rtl\u202eoverride\u2028sep", "rtl\\u202eoverride\\u2028sep"),
+    ("[red]markup[/red] ünïcödé ✓", "[red]markup[/red] ünïcödé ✓"),  # plain text: nothing to escape
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ESCAPE_CASES)
+def test_escape_terminal(text, expected):
+    assert escape_terminal(text) == expected
+
+
+@given(st.text())
+def test_escaped_text_is_one_safe_line(text):
+    shown = escape_terminal(text)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or 0xD800 <= ord(c) <= 0xDFFF for c in shown)
+    assert len(shown.splitlines()) <= 1
+    shown.encode("utf-8")  # strict: printable on any UTF-8 stdout
+    assert escape_terminal(shown) == shown
+
+
+def test_sanitize_terminal_shows_undecodable_bytes_and_bidi_controls():
+    assert sanitize_terminal("raw\udc9b\x1b[31mred\u202e") == "raw\\x9bred\\u202e"
+
+
+@given(st.text())
+def test_json_safe_keeps_values_and_leaves_no_raw_control_byte(text):
+    import json
+
+    encoded = json_safe(json.dumps({"v": text}))
+    assert json.loads(encoded) == {"v": text}
+    assert not any(ord(c) < 0x20 or ord(c) >= 0x7F for c in encoded)
+
+
+# --- private keys -------------------------------------------------------------------------------
+
+OPENSSH_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+    "QyNTUxOQAAACBy5LhXKEmTGe5NpIR9ls15J7jJKFCaPV63DY1TueF9IAAAAJA+vU2BPr1N\n"
+    "-----END OPENSSH PRIVATE KEY-----\n"
+)
+ENCRYPTED_PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\n"
+    "Proc-Type: 4,ENCRYPTED\n"
+    "DEK-Info: AES-128-CBC,5E0E0DF1B2B0C8F0E5B6E1B0A7C2D3E4\n"
+    "\n"
+    "MIICXAIBAAKBgQD1dwEuBd8T9x1HExlgT28v8e7LHLDXLBs3W4LhLV4MxfuNqrUv\n"
+    "-----END RSA PRIVATE KEY-----\n"
+)
+SECRET_PIECES = ("b3BlbnNz", "QyNTUxOQ", "MIICXAIB", "AES-128-CBC")
+
+
+@pytest.mark.parametrize("key", [OPENSSH_KEY, ENCRYPTED_PEM, OPENSSH_KEY.replace("\n", " "), OPENSSH_KEY[:150]])
+def test_redact_text_masks_a_key_block_whole(key):
+    shown = redact_text(f"remote: before\n{key}remote: after\n")
+    assert not any(piece in shown for piece in SECRET_PIECES), shown
+    assert "PRIVATE KEY----- ***" in shown and "remote: before" in shown
+
+
+def test_key_block_redactor_masks_each_line_and_ends_with_the_block():
+    keys = KeyBlockRedactor()
+    lines = ["remote: hello"] + [f"remote: {line}" for line in ENCRYPTED_PEM.splitlines()] + ["remote: after", "fatal: x"]
+    shown = [keys.line(line) for line in lines]
+    assert shown == [
+        "remote: hello",
+        "remote: -----BEGIN RSA PRIVATE KEY----- ***",
+        "remote: ***",
+        "remote: ***",
+        "remote: ***",
+        "remote: ***",
+        "remote: *** -----END RSA PRIVATE KEY-----",
+        "remote: after",
+        "fatal: x",
+    ]
+
+
+def test_a_key_without_its_end_line_does_not_hide_the_error_after_it():
+    keys = KeyBlockRedactor()
+    shown = [keys.line(line) for line in OPENSSH_KEY.splitlines()[:2] + ["fatal: the remote hung up"]]
+    assert shown == ["-----BEGIN OPENSSH PRIVATE KEY----- ***", "***", "fatal: the remote hung up"]
+
+
+def _split_and_clean(chunks: list[bytes]) -> list[str]:
+    splitter = LineSplitter()
+    texts = [text for chunk in chunks for text, _final in splitter.feed(chunk)]
+    return texts + [text for text, _final in splitter.close()]
+
+
+@pytest.mark.parametrize("cut", [5, 20, 36, 40, 80, 120, 150])
+def test_a_key_streamed_in_pieces_is_masked_in_every_line(cut):
+    stream = ("deploy key:\n" + OPENSSH_KEY + "done\n").encode()
+    for chunks in ([stream[:cut], stream[cut:]], [bytes([b]) for b in stream], [stream.replace(b"\n", b"\r\n")]):
+        shown = "\n".join(_split_and_clean(chunks))
+        assert not any(piece in shown for piece in SECRET_PIECES), shown
+        assert "-----BEGIN OPENSSH PRIVATE KEY----- ***" in shown and "done" in shown
+
+
+def test_a_key_behind_progress_redraws_is_masked_too():
+    # The BEGIN line is overdrawn by a progress update in the same read: never shown, but the
+    # body lines after it are still inside the block.
+    lines = OPENSSH_KEY.splitlines()
+    for begin in (lines[0], lines[0].replace("-----", "--\x1b[0m---")):  # dashes apart in the raw bytes
+        stream = f"{begin}\rprogress 50%\r\n{lines[1]}\n{lines[2]}\n{lines[3]}\nafter\n".encode()
+        shown = "\n".join(_split_and_clean([stream]))
+        assert not any(piece in shown for piece in SECRET_PIECES), shown
+        assert "after" in shown

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import humanize
 
 from tui import __version__, cli_fleet, cli_sync, cli_write
-from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short
+from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short, write_json_text
 from tui.core.model import Problem, RepoReport, Severity
 
 EXIT_FINDINGS = 1
@@ -140,7 +140,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         raise UsageError("--output is for --format prometheus")
     if fmt == "json":
         text, severities = scan_host_json(args.roots, jobs=args.jobs, max_depth=args.max_depth)
-        sys.stdout.write(text + "\n")
+        write_json_text(text + "\n")
         if args.fail_on and any(Severity(s).rank >= Severity(args.fail_on).rank for s in severities):
             return EXIT_FINDINGS
         return EXIT_OK
@@ -223,7 +223,7 @@ def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration:
     if problems:
         print()
         for name, problem in sorted(problems, key=lambda item: -item[1].severity.rank):
-            where = f"{name}: " if name else ""
+            where = f"{clean(name)}: " if name else ""
             print(f"{problem.severity.symbol} {problem.severity.value:7} {where}[{problem.code}] {clean(problem.message)}")
     print(f"\n{len(repos)} repositories scanned in {duration:.2f} s")
 
@@ -255,7 +255,7 @@ def cmd_refs(args: argparse.Namespace) -> int:
         first = True
         for ref in refs:
             out.write("\n" if first else ",\n")
-            out.write(dumps(ref.to_json()))
+            write_json_text(dumps(ref.to_json()))
             first = False
         out.write("\n]\n" if not first else "]\n")
         return EXIT_OK
@@ -311,8 +311,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.time()
     root = build_demo(os.path.abspath(args.dir))
-    print(f"demo host built in {time.time() - started:.1f} s: {root}")
-    print(f"try: gitward scan {root}")
+    print(f"demo host built in {time.time() - started:.1f} s: {clean(root)}")
+    print(f"try: gitward scan {clean(root)}")
     return EXIT_OK
 
 
@@ -338,7 +338,7 @@ def demo_root() -> str:
     marker = os.path.join(target, "host")
     if os.path.isdir(marker):
         return marker
-    print(f"building the demo host in {target} ...", file=sys.stderr)
+    print(f"building the demo host in {clean(target)} ...", file=sys.stderr)
     return build_demo(target)
 
 
@@ -381,4 +381,4 @@ def _configured_roots() -> list[str]:
 def _write_json(data) -> None:
     # One compact document in one write: json's C encoder only runs without indent, and
     # per-token writes cost more than the whole scan on a 2,200-repo host. Pipe to jq.
-    sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
+    write_json_text(json.dumps(data, separators=(",", ":")) + "\n")

@@ -57,19 +57,30 @@ def open_repo(path: str):
 
 
 def clean(text: str, *, redact: bool = False) -> str:
-    """Untrusted text (ref names, paths, reasons) must not drive the terminal.
+    """Untrusted text (ref names, paths, reasons) as one line that cannot drive the terminal:
+    control characters shown escaped (``\\x1b``, ``\\n``), so a name can still be found again
+    and a newline in it cannot forge an output line. Every text line the CLI prints that holds
+    something it did not write itself goes through here.
 
-    ``redact``: also mask credentials, for text that may quote a remote URL or git's output.
+    ``redact``: also mask credentials, for text that may quote a remote URL or git's output
+    (escaped first: an escape sequence planted in a URL cannot hide its password).
     """
-    from tui.core.redact import redact_text, sanitize_terminal
+    from tui.core.redact import escape_terminal, redact_text
 
-    safe = sanitize_terminal(str(text))
+    safe = escape_terminal(str(text))
     return redact_text(safe) if redact else safe
+
+
+def write_json_text(encoded: str) -> None:
+    """An encoded JSON document (or part of one) to stdout, never with a raw control byte."""
+    from tui.core.redact import json_safe
+
+    sys.stdout.write(json_safe(encoded))
 
 
 def fail(message: str, code: int, *, redact: bool = False) -> int:
     """Print ``message`` as one ``gitward: `` line on stderr; return ``code`` to exit with."""
-    print(f"gitward: {clean(message, redact=redact)}".replace("\n", " "), file=sys.stderr)
+    print(f"gitward: {clean(message, redact=redact)}", file=sys.stderr)
     return code
 
 
@@ -80,7 +91,7 @@ def short(value: str | None) -> str:
 
 def print_table(header: list[str], rows: Iterable[list[str]], indent: str = "") -> None:
     """Left-aligned columns two spaces apart, on stdout; cells are cleaned and kept on one line."""
-    rows = [[clean(cell).replace("\n", "\\n") for cell in row] for row in rows]
+    rows = [[clean(cell) for cell in row] for row in rows]
     widths = [len(h) for h in header]
     for row in rows:
         for index, cell in enumerate(row):

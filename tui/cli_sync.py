@@ -178,7 +178,7 @@ def _report(job) -> int:
     if job.hint:
         print(f"gitward: {_clean(job.hint)}", file=sys.stderr)
     if job.log_path:
-        print(f"gitward: log: {job.log_path}", file=sys.stderr)
+        print(f"gitward: log: {clean(job.log_path)}", file=sys.stderr)
     code = {JobState.TIMED_OUT: EXIT_TIMED_OUT, JobState.CANCELLED: EXIT_CANCELLED}.get(job.state, EXIT_FAILED)
     # Last line: git's own error (or why gitward stopped), so `| tail -1` tells the story.
     return _fail(f"sync {job.state.value}: {job.error or 'no reason given'}", code)
@@ -190,7 +190,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def _clean(text: str) -> str:
-    return clean(text, redact=True).replace("\n", " ")
+    return clean(text, redact=True)
 
 
 # --------------------------------------------------------------------------- standalone

@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tui.cli_common import EXIT_ERROR, EXIT_OK, UsageError, clean, fail, open_repo, print_table, run_command, short
+from tui.cli_common import EXIT_ERROR, EXIT_OK, UsageError, clean, fail, open_repo, print_table, run_command, short, write_json_text
 
 EXIT_REFUSED = 1
 
@@ -475,8 +475,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def _write_json(data) -> None:
-    json.dump(data, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    write_json_text(json.dumps(data, indent=2) + "\n")
 
 
 # --------------------------------------------------------------------------- standalone

@@ -7,11 +7,26 @@ Two different jobs, both applied to text gitward did not write itself:
   credential-looking things kept are ssh login names (``git@host:x.git``, ``ssh://git@host/x``),
   which select an account on the server but prove nothing, and the user part of
   ``user:password@`` (unless it looks like a token).
-- ``sanitize_terminal``: escape sequences and control characters are removed so a ref name or a
-  remote's progress output cannot retitle the window, rewrite the screen or fake a prompt.
+- Terminal safety, one definition of what may not reach a terminal as it is (C0 controls
+  including newline, DEL, C1 controls, undecodable bytes, Unicode line separators and
+  bidirectional overrides), two renderings of it:
 
-Both are pure string functions with precompiled patterns: the sync log pipes every line of
-``git fetch`` output through them.
+  - ``escape_terminal``: every such character shown as a visible escape (``\\x1b``, ``\\n``,
+    ``\\x9b``, ``\\u202e``). For names and free text in the command line's text output and error
+    lines: a path or ref name is shown exactly enough to be found again, and a newline in it
+    cannot forge an output line.
+  - ``sanitize_terminal``: escape sequences (colours, titles, OSC 52) and control characters
+    removed, undecodable bytes shown as ``\\xNN``. For a remote's streamed output (the sync log,
+    its file, the console's log pane), where colour codes are presentation, not content.
+
+  JSON output keeps exact values: ``json_safe`` only makes sure the encoded document holds no
+  raw control byte (``json.dumps`` leaves DEL as it is).
+- Private keys: a PEM or OpenSSH ``-----BEGIN ... PRIVATE KEY-----`` block is masked as a whole
+  by ``redact_text``; ``KeyBlockRedactor`` does the same line by line for a streamed log, where
+  the block arrives over many lines.
+
+All are pure string functions with precompiled patterns (``KeyBlockRedactor`` keeps one flag):
+the sync log pipes every line of ``git fetch`` output through them.
 """
 
 from __future__ import annotations
@@ -89,12 +104,15 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """Free text (git's stderr, a log line) with every credential it carries replaced by ``***``.
 
-    Covers URLs with any scheme (``fatal: unable to access 'https://u:p@h/x/': ...``), bare
+    Covers PEM/OpenSSH private key blocks (from ``BEGIN`` to ``END``, or to the end of ``text``
+    when the ``END`` is missing), URLs with any scheme (``fatal: unable to access 'https://u:p@h/x/': ...``), bare
     ``user:password@host``, Authorization/Cookie/token headers (the rest of the line goes),
     ``private_token=...``/``password: ...`` assignments and GitHub/GitLab tokens standing alone.
     """
     lowered = text.lower()
     # Substring checks first: git prints thousands of progress lines a second.
+    if "private key" in lowered:
+        text = _PRIVATE_KEY_BLOCK.sub(_mask_key_block, text)
     if any(word in lowered for word in _SECRET_WORDS):
         text = _SECRET_ASSIGNMENT_IN_TEXT.sub(r"\1\2***", text)
     if any(prefix in text for prefix in _TOKEN_PREFIXES_IN_TEXT):
@@ -187,12 +205,135 @@ _TERMINAL_UNSAFE = re.compile(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b-\x1f\x7f-\x9f
 _TERMINAL_UNSAFE_KEEP_CR = re.compile(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+# What is never written to a terminal as it is: C0 (newline and tab included), DEL, C1, lone
+# surrogates (Python's surrogateescape form of bytes that are not UTF-8: a raw 0x9B byte is an
+# 8-bit CSI to some terminals, and printing it may raise), the Unicode line and paragraph
+# separators (line breaks to str.splitlines and some viewers) and the bidirectional embeddings,
+# overrides and isolates ("Trojan Source": text shown in another order than it is).
+_UNSAFE_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_NOT_SHOWN_AS_IS = re.compile("[\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _visible_escape(char: str) -> str:
+    code = ord(char)
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the undecodable byte itself
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def _escape_match(match: re.Match[str]) -> str:
+    return _visible_escape(match.group(0))
+
+
+def escape_terminal(text: str) -> str:
+    """``text`` with every character unsafe for a terminal shown as a visible escape.
+
+    ``"a\\x1b]52;c;eA==\\x07\\nb"`` -> ``a\\x1b]52;c;eA==\\x07\\nb`` (one line, nothing
+    interpreted). Newlines and tabs are escaped too: the result is always one line. Backslashes
+    are left as they are: telling a literal ``\\n`` from an escaped newline matters less than
+    showing ordinary Windows-ish names unchanged, and no line can be forged either way. Rich
+    markup is not touched: the command line prints plain text, and the console builds ``Text``
+    objects that never parse it. Idempotent on its own output.
+    """
+    if _UNSAFE_CHARACTER.search(text) is None:
+        return text
+    return _UNSAFE_CHARACTER.sub(_escape_match, text)
+
+
 def sanitize_terminal(text: str, keep_cr: bool = False) -> str:
     """``text`` without escape sequences and control characters, safe to write to a terminal.
 
     Keeps ``\\n`` and ``\\t``; keeps ``\\r`` only with ``keep_cr=True`` (the sync log handles
-    carriage returns itself: git's progress lines overwrite one another). Does not escape Rich
-    markup: that is the renderer's job.
+    carriage returns itself: git's progress lines overwrite one another). Undecodable bytes,
+    line separators and bidirectional controls are shown escaped (``\\x9b``, ``\\u202e``), as
+    ``escape_terminal`` shows them. Does not escape Rich markup: that is the renderer's job.
     """
     pattern = _TERMINAL_UNSAFE_KEEP_CR if keep_cr else _TERMINAL_UNSAFE
-    return pattern.sub("", text)
+    text = pattern.sub("", text)
+    if text.isascii() or _NOT_SHOWN_AS_IS.search(text) is None:
+        return text
+    return _NOT_SHOWN_AS_IS.sub(_escape_match, text)
+
+
+def json_safe(encoded: str) -> str:
+    """A document made by ``json.dumps`` (``ensure_ascii``, the default), with no raw control
+    byte left: DEL is the one it does not escape. Values are unchanged once decoded."""
+    return encoded.replace("\x7f", "\\u007f") if "\x7f" in encoded else encoded
+
+
+# --- private keys ------------------------------------------------------------------------------
+
+# PEM ("RSA", "EC", "DSA", "ENCRYPTED", none), OpenSSH, PGP ("PRIVATE KEY BLOCK") and the SSH2
+# (RFC 4716, four dashes and spaces) markers. The label before PRIVATE is words of capitals.
+_KEY_BEGIN = r"-{4,5} ?BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)? ?-{4,5}"
+_KEY_END = r"-{4,5} ?END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)? ?-{4,5}"
+_KEY_BEGIN_RE = re.compile(_KEY_BEGIN, re.IGNORECASE)
+_KEY_END_RE = re.compile(_KEY_END, re.IGNORECASE)
+# Begin to end, or to the end of the text: half a key is still a secret.
+_PRIVATE_KEY_BLOCK = re.compile(rf"({_KEY_BEGIN})(?:(?!{_KEY_END}).)*({_KEY_END}|\Z)", re.IGNORECASE | re.DOTALL)
+# A line inside a block: base64, a PEM/RFC 4716/PGP header, or blank; git prefixes what the
+# remote prints with "remote: ". Anything else (git's "fatal: ...") ends the block early, so a
+# key without its END line does not hide the error that follows it.
+_KEY_BODY_LINE = re.compile(
+    r"(?P<prefix>(?:remote:)?\s*)"
+    r"(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Comment|Version|Charset|Hash|Subject|x-[A-Za-z-]+):.*|=[A-Za-z0-9+/]{4})\s*"
+)
+
+
+def _mask_key_block(match: re.Match[str]) -> str:
+    end = match.group(2)
+    return f"{match.group(1)} {MASK}" + (f" {end}" if end else "")
+
+
+class KeyBlockRedactor:
+    """Masks private key blocks in a log that arrives one line at a time.
+
+    ``redact_text`` masks a block it sees whole; in a streamed log the ``BEGIN`` line, the body
+    and the ``END`` line are separate lines (or separate reads). Feed every line in order to
+    ``line``: the ``BEGIN`` line keeps its marker, each body line becomes ``***`` (the
+    ``remote:`` prefix kept), the ``END`` line keeps its marker and what follows it. A final line
+    that is not key material ends a block whose ``END`` never came; a progress update
+    (``final=False``: git's counters interleave with what the remote prints) does not.
+    """
+
+    __slots__ = ("inside",)
+
+    def __init__(self) -> None:
+        self.inside = False
+
+    def line(self, text: str, final: bool = True) -> str:
+        if not self.inside:
+            if "----" not in text:
+                return text
+            begin = _KEY_BEGIN_RE.search(text)
+            if begin is None:
+                return text
+            head, rest = text[: begin.end()], text[begin.end() :]
+            end = _KEY_END_RE.search(rest)
+            if end is None:
+                self.inside = True
+                return f"{head} {MASK}"
+            return f"{head} {MASK} " + self.line(rest[end.start() :], final)
+        end = _KEY_END_RE.search(text)
+        if end is not None:
+            self.inside = False
+            body = text[: end.start()]
+            body_match = _KEY_BODY_LINE.fullmatch(body)
+            prefix = body_match.group("prefix") if body_match else ""
+            return f"{prefix}{MASK} {end.group(0)}" + self.line(text[end.end() :], final)
+        body = _KEY_BODY_LINE.fullmatch(text)
+        if body is None:
+            if not final:
+                return text
+            self.inside = False
+            return self.line(text)
+        return f"{body.group('prefix')}{MASK}" if text.strip() else text
+
+    def reset(self) -> None:
+        """A new stream (the next process) starts outside any block."""
+        self.inside = False
