@@ -1,0 +1,87 @@
+"""Object questions compare and gc-preview ask: does it exist, what commit does it peel to, is one
+an ancestor of the other. Three answers where it matters: True, False, None (cannot tell).
+
+Built on ``refstore.ObjectReader`` (lazy, objects only, nothing from the repository executed).
+"""
+
+from __future__ import annotations
+
+from tui.core import libgit2
+from tui.core.refstore import ObjectReader
+
+
+class ObjectStore(ObjectReader):
+    def has(self, oid: str | None) -> bool:
+        """Whether ``oid`` is in the object store (False when the store cannot be opened)."""
+        if not oid:
+            return False
+        repo = self._open()
+        if repo is None:
+            return False
+        try:
+            return libgit2.load().Oid(hex=oid) in repo.odb
+        except Exception:
+            return False
+
+    @property
+    def readable(self) -> bool:
+        return self._open() is not None
+
+    def peel_commit(self, oid: str) -> str | None:
+        """The commit ``oid`` peels to (through tags); None when missing or not a commit."""
+        repo = self._open()
+        if repo is None:
+            return None
+        try:
+            obj = libgit2.lookup(repo, oid)
+            if obj is None:
+                return None
+            return str(obj.peel(libgit2.load().Commit).id)
+        except Exception:
+            return None
+
+    def is_ancestor(self, older: str, newer: str) -> bool | None:
+        """git merge-base --is-ancestor OLDER NEWER, after peeling; None: cannot tell here."""
+        a = self.peel_commit(older)
+        b = self.peel_commit(newer)
+        if a is None or b is None:
+            return None
+        if a == b:
+            return True
+        try:
+            if self.descends_from(b, a):
+                return True
+        except Exception:
+            return None
+        if self.shallow:
+            return None  # "not an ancestor" may only mean the history is cut off
+        return False
+
+    def unreachable_commits(self, tips: list[str], kept: list[str], limit: int | None = None) -> list[str] | None:
+        """Commits reachable from ``tips`` and from none of ``kept`` (git rev-list TIPS --not KEPT).
+
+        None when the walk cannot be done (a tip or the store unreadable).
+        """
+        repo = self._open()
+        if repo is None:
+            return None
+        module = libgit2.load()
+        starts = [c for c in (self.peel_commit(t) for t in tips) if c is not None]
+        if not starts:
+            return []
+        try:
+            walker = repo.walk(module.Oid(hex=starts[0]))
+            for start in starts[1:]:
+                walker.push(module.Oid(hex=start))
+            for oid in kept:
+                commit = self.peel_commit(oid)
+                if commit is not None:
+                    walker.hide(module.Oid(hex=commit))
+            found = []
+            for commit in walker:
+                found.append(str(commit.id))
+                if limit is not None and len(found) >= limit:
+                    break
+            return found
+        except Exception:
+            return None
