@@ -5,17 +5,19 @@
 
 - the lines are what ``git show-ref --head`` prints: ``<full hex oid> <refname>``, HEAD first when
   it resolves, then every ref under ``refs/`` that git's ref iterator yields (loose wins over
-  packed; broken refs, refs with invalid names and refs whose object is missing are skipped,
-  as ``ref_resolves_to_object`` does); a symbolic ref under ``refs/`` is listed with its target's
-  value under its own name;
+  packed); a symbolic ref under ``refs/`` is listed with its target's value under its own name,
+  and a dangling one is left out (``DO_FOR_EACH_OMIT_DANGLING_SYMREFS``);
+- since git 2.36 ``GIT_REF_PARANOIA`` is on by default, so broken refs (unparseable files,
+  invalid names) and refs to missing objects are yielded too, in every namespace, and
+  ``show-ref`` dies on the first one ("bad ref"): Gitaly then answers the zero checksum;
 - a line counts only when the regular expression
   ``HEAD|(refs/(heads|tags|keep-around|merge-requests|environments|notes)/)`` matches somewhere in
   it (unanchored: ``refs/remotes/origin/HEAD`` counts, ``refs/changes/...`` does not);
 - each counted line (without its newline) is hashed with SHA-1, the digests are XORed as one
   big integer, and the answer is the hex of that integer's minimal big-endian bytes (Go's
   ``big.Int.Bytes``: a leading zero byte is dropped);
-- when nothing was counted (an empty repository), or when ``show-ref`` dies because HEAD names a
-  missing object, Gitaly answers forty zeros.
+- when nothing was counted (an empty repository) or ``show-ref`` failed, Gitaly answers forty
+  zeros.
 
 Gerrit's ``refs/changes/*`` and ``refs/meta/*`` are NOT covered, so the compare fast path uses
 ``storage_checksum``: a SHA-1 over every ref, its loose and packed values and its symbolic target.
@@ -50,36 +52,39 @@ def format_checksum(total: int) -> str:
     return total.to_bytes(width, "big").hex()
 
 
-def gitaly_checksum(snapshot, has_object: Callable[[str], bool] | None) -> str | None:
+def gitaly_checksum(snapshot, has_object: Callable[[str], bool] | None) -> str:
     """Gitaly's checksum of a ``RefSnapshot``; ``has_object``: is an oid in the object store.
 
     Without an object store (``has_object`` None) refs are assumed to name existing objects.
-    Returns None when the refs cannot be listed as git lists them (nothing to compare).
     """
     exists = has_object or (lambda oid: True)
-    head_value = snapshot.resolve("HEAD")
     lines = []
+    head_value = snapshot.resolve("HEAD")
     if head_value is not None:
-        if not exists(head_value):
-            return ZERO_CHECKSUM  # show-ref dies on HEAD before printing anything
-        lines.append(f"{head_value} HEAD")
-    search = GITALY_REFS.search
+        lines.append((head_value, "HEAD"))
     for name, value in _listed_refs(snapshot):
-        # Only counted names need the object check: skipped names change nothing.
-        if search(name) and exists(value):
-            lines.append(f"{value} {name}")
-    return gitaly_checksum_of_lines(lines)
+        if value is None:
+            return ZERO_CHECKSUM  # a broken ref: show-ref dies
+        lines.append((value, name))
+    for value, _name in lines:
+        if not exists(value):
+            return ZERO_CHECKSUM  # show-ref dies on a ref to a missing object
+    return gitaly_checksum_of_lines(f"{value} {name}" for value, name in lines)
 
 
-def _listed_refs(snapshot) -> Iterable[tuple[str, str]]:
-    """(name, value) of every ref git's iterator yields, before the object check."""
+def _listed_refs(snapshot) -> Iterable[tuple[str, str | None]]:
+    """(name, value) of every ref git's paranoid iterator yields; value None for a broken ref."""
     loose = snapshot.loose.refs
+    resolve = snapshot.resolve
     for name, ref in loose.items():
         if ref.broken_reason:
-            continue
-        value = ref.value if ref.symbolic_target is None else snapshot.resolve(ref.symbolic_target, 1)
-        if value is not None:
-            yield name, value
+            yield name, None
+        elif ref.symbolic_target is None:
+            yield name, ref.value
+        else:
+            value = resolve(ref.symbolic_target, 1)
+            if value is not None:  # a dangling symbolic ref is omitted
+                yield name, value
     for name, value in snapshot.packed.values.items():
         if name not in loose:
             yield name, value
