@@ -207,7 +207,7 @@ def cmd_gc_preview(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.repo}: {exc}") from None
     if args.json:
         sys.stdout.write(json.dumps(preview.to_json(), separators=(",", ":")) + "\n")
-        return EXIT_DIFFERENCES if preview.lost_refs else EXIT_OK
+        return EXIT_DIFFERENCES if preview.harmful or not preview.complete else EXIT_OK
     if not preview.lost_refs:
         print("git pack-refs --all would throw no packed value away here.")
         return EXIT_OK
@@ -229,9 +229,11 @@ def cmd_gc_preview(args: argparse.Namespace) -> int:
               "(lost when 'git reflog expire' drops them, gc.reflogExpireUnreachable):")
         for commit in preview.reflog_only:
             print(f"  {commit}")
-    if preview.harmful:
-        print("\nDo NOT run git gc or git pack-refs here before fixing the shadows "
-              f"(gitward shadows prune {shlex.quote(args.repo)} --keep packed).")
+    if not preview.harmful:
+        print("Nothing at risk: every value thrown away is older than the loose one that stays.")
+        return EXIT_OK
+    print("\nDo NOT run git gc or git pack-refs here before fixing the shadows "
+          f"(gitward shadows prune {shlex.quote(args.repo)} --keep packed).")
     return EXIT_DIFFERENCES
 
 
