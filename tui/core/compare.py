@@ -243,15 +243,12 @@ class Ancestry:
         for store, where in ((self.replica, "replica"), (self.source, "source")):
             if store is None or not (store.has(source_value) and store.has(replica_value)):
                 continue
-            behind = store.is_ancestor(replica_value, source_value)
-            ahead = store.is_ancestor(source_value, replica_value)
-            if behind:
-                return Kind.REPLICA_BEHIND, f"decided in the {where}'s object store"
-            if ahead:
-                return Kind.REPLICA_AHEAD, f"decided in the {where}'s object store"
-            if behind is False and ahead is False:
-                return Kind.DIVERGED, f"decided in the {where}'s object store"
-            return Kind.UNKNOWN, f"not commits, or a shallow history, in the {where}'s object store"
+            relation = store.relation(replica_value, source_value)
+            kind = {"descends": Kind.REPLICA_BEHIND, "ancestor": Kind.REPLICA_AHEAD, "diverged": Kind.DIVERGED,
+                    "same": Kind.STORAGE_ONLY}.get(relation)  # "same": two tags on one commit
+            if kind is None:
+                return Kind.UNKNOWN, f"not commits, or a shallow history, in the {where}'s object store"
+            return kind, f"decided in the {where}'s object store"
         if self.replica is None and self.source is None:
             return Kind.UNKNOWN, "no object store on this machine holds both commits"
         return Kind.UNKNOWN, "no object store read here holds both commits; cannot tell which is newer"
@@ -333,12 +330,15 @@ def compare_files(source: RepoManifest, replica: RepoManifest) -> list[Finding]:
         a, b = source.hooks.get(name), replica.hooks.get(name)
         if a != b:
             findings.append(Finding(Kind.HOOK_DIFFERS, f"hooks/{name}", _hook(a), _hook(b), detail="hook content or executable bit"))
+    # A path missing on the replica is a copy problem only where the source has it.
+    source_alternates = {a.path: a.exists for a in source.alternates}
     for alternate in replica.alternates:
-        if not alternate.exists:
+        if not alternate.exists and source_alternates.get(alternate.path, True):
             findings.append(Finding(Kind.ALTERNATE_MISSING, "objects/info/alternates", replica_value=alternate.path,
                                     detail=f"points to {alternate.resolved}, which does not exist on the replica"))
+    source_worktrees = {w.id: w.exists for w in source.worktrees}
     for worktree in replica.worktrees:
-        if not worktree.exists:
+        if not worktree.exists and source_worktrees.get(worktree.id, True):
             locked = " (locked)" if worktree.locked else ""
             findings.append(Finding(Kind.WORKTREE_PATH_MISSING, f"worktrees/{worktree.id}", replica_value=worktree.path,
                                     detail=f"the worktree's path does not exist on the replica{locked}"))
@@ -400,6 +400,10 @@ class Side:
     def load(self, name: str) -> RepoManifest:
         raise NotImplementedError
 
+    def candidate(self, name: str):
+        """The local ``Candidate`` for ``name`` (None: this side is not a local directory)."""
+        return None
+
     def reload(self, names: list[str]) -> dict[str, RepoManifest] | None:
         """The repositories read again (for "moving"); None when this side cannot be re-read."""
         return None
@@ -414,6 +418,11 @@ def _objects_for(manifest: RepoManifest | None) -> ObjectStore | None:
     return ObjectStore(manifest.git_dir)
 
 
+# Below this many repositories a process pool costs more than it saves (as for scan).
+PARALLEL_THRESHOLD = 48
+CHUNK_SIZE = 32
+
+
 def compare(
     source: Side,
     replica: Side,
@@ -422,8 +431,13 @@ def compare(
     cancel: threading.Event | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     reread: bool = True,
+    jobs: int | None = None,
 ) -> Comparison:
-    """Compare every repository of ``source`` with the same-named one of ``replica``."""
+    """Compare every repository of ``source`` with the same-named one of ``replica``.
+
+    ``jobs``: processes for two local directories (default: the CPU count; 1 from a threaded
+    caller such as the console, since forking a threaded process is unsafe).
+    """
     from tui.core.manifest import select
 
     started = time.time()
@@ -432,19 +446,66 @@ def compare(
     source_names = set(select(source.names(), repo_globs))
     replica_names = set(select(replica.names(), repo_globs))
     names = sorted(source_names | replica_names)
-    for index, name in enumerate(names):
-        if cancel is not None and cancel.is_set():
-            result.cancelled = True
-            break
-        src = source.load(name) if name in source_names else None
-        rep = replica.load(name) if name in replica_names else None
-        result.repos.append(compare_repo(name, src, rep, _objects_for(src), _objects_for(rep)))
-        if progress is not None:
-            progress(index + 1, len(names), name)
+    jobs = jobs or os.cpu_count() or 1
+    pairs = None
+    if jobs > 1 and len(names) >= PARALLEL_THRESHOLD:
+        pairs = [(n, source.candidate(n) if n in source_names else None,
+                  replica.candidate(n) if n in replica_names else None) for n in names]
+        if any((n in source_names and s is None) or (n in replica_names and r is None) for n, s, r in pairs):
+            pairs = None  # a manifest or ssh side: read in this process
+    if pairs is not None:
+        _compare_in_processes(pairs, jobs, result, cancel, progress)
+    else:
+        for index, name in enumerate(names):
+            if cancel is not None and cancel.is_set():
+                result.cancelled = True
+                break
+            src = source.load(name) if name in source_names else None
+            rep = replica.load(name) if name in replica_names else None
+            result.repos.append(compare_repo(name, src, rep, _objects_for(src), _objects_for(rep)))
+            if progress is not None:
+                progress(index + 1, len(names), name)
     if reread and not result.cancelled:
         result.source_reread = mark_moving(result, source)
     result.duration = time.time() - started
     return result
+
+
+def _compare_chunk(pairs: list) -> list[RepoComparison]:
+    from tui.core.manifest import read_repo
+
+    results = []
+    for name, source_candidate, replica_candidate in pairs:
+        src = read_repo(source_candidate) if source_candidate is not None else None
+        rep = read_repo(replica_candidate) if replica_candidate is not None else None
+        results.append(compare_repo(name, src, rep, _objects_for(src), _objects_for(rep)))
+    return results
+
+
+def _compare_in_processes(pairs: list, jobs: int, result: Comparison, cancel, progress) -> None:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    chunks = [pairs[i : i + CHUNK_SIZE] for i in range(0, len(pairs), CHUNK_SIZE)]
+    done_count = 0
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = {pool.submit(_compare_chunk, chunk) for chunk in chunks}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    for repo in future.result():
+                        result.repos.append(repo)
+                        done_count += 1
+                        if progress is not None:
+                            progress(done_count, len(pairs), repo.name)
+                if cancel is not None and cancel.is_set():
+                    result.cancelled = True
+                    return
+        finally:
+            for future in pending:
+                future.cancel()
+    result.repos.sort(key=lambda r: r.name)
 
 
 def mark_moving(result: Comparison, source: Side) -> bool:

@@ -39,8 +39,12 @@ class LocalSide(Side):
     def load(self, name: str) -> RepoManifest:
         return read_repo(self.candidates[name])
 
+    def candidate(self, name: str) -> Candidate | None:
+        return self.candidates.get(name)
+
     def reload(self, names: list[str]) -> dict[str, RepoManifest]:
-        return {name: read_repo(self.candidates[name]) for name in names if name in self.candidates}
+        # Only the refs are asked again: no checksums, hooks or worktrees.
+        return {name: read_repo(self.candidates[name], refs_only=True) for name in names if name in self.candidates}
 
 
 class ManifestSide(Side):

@@ -203,11 +203,11 @@ def _snapshot_from_rows(head: dict | None, rows: list, object_format: str) -> Re
 # --- reading a repository from disk ------------------------------------------------------------
 
 
-def read_repo(candidate: Candidate, now: float | None = None, *, objects=None) -> RepoManifest:
+def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, refs_only: bool = False) -> RepoManifest:
     """Read one repository. Never raises for bad input: what failed goes into ``errors``.
 
     ``objects``: an ``ObjectStore`` for the object checks of Gitaly's checksum (opened here
-    when None).
+    when None). ``refs_only``: the refs alone (no checksums, files, hooks, worktrees).
     """
     now = time.time() if now is None else now
     git_dir = candidate.git_dir
@@ -228,15 +228,19 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None) -
             manifest.ref_storage = "reftable"
             manifest.errors.append("reftable ref storage: gitward reads only loose files and packed-refs")
         else:
-            snapshot = read_snapshot(git_dir, settings.object_format)
+            # may_fork: a large packed-refs is parsed while a child walks the loose refs (only
+            # in a single-threaded process; read_snapshot checks).
+            snapshot = read_snapshot(git_dir, settings.object_format, may_fork=True)
             manifest.snapshot = snapshot
             for path, message in snapshot.loose.errors:
                 manifest.errors.append(f"{path}: {message}")
+            if refs_only:
+                return manifest
             if objects is None:
                 from tui.core.objectstore import ObjectStore  # opened lazily, only if needed
 
                 objects = ObjectStore(git_dir)
-            manifest.gitaly_checksum = gitaly_checksum(snapshot, objects.has)
+            manifest.gitaly_checksum = gitaly_checksum(snapshot, objects.any_missing)
             manifest.storage_checksum = storage_checksum(snapshot)
     except OSError as exc:
         manifest.snapshot = None

@@ -23,6 +23,21 @@ class ObjectStore(ObjectReader):
         except Exception:
             return False
 
+    def any_missing(self, oids) -> bool:
+        """Whether any of ``oids`` is missing (True when the store cannot be opened)."""
+        repo = self._open()
+        if repo is None:
+            return True
+        odb = repo.odb
+        oid = libgit2.load().Oid
+        try:
+            for value in oids:
+                if oid(hex=value) not in odb:
+                    return True
+        except Exception:
+            return True
+        return False
+
     @property
     def readable(self) -> bool:
         return self._open() is not None
@@ -56,6 +71,31 @@ class ObjectStore(ObjectReader):
         if self.shallow:
             return None  # "not an ancestor" may only mean the history is cut off
         return False
+
+    def relation(self, older: str, newer: str) -> str | None:
+        """How commit ``newer`` relates to ``older`` after peeling: "same", "descends" (older is
+        its ancestor), "ancestor" (newer is older's ancestor), "diverged"; None: cannot tell.
+
+        One merge-base answers both directions; two failed descendant_of walks would each go
+        down to the root.
+        """
+        a = self.peel_commit(older)
+        b = self.peel_commit(newer)
+        if a is None or b is None:
+            return None
+        if a == b:
+            return "same"
+        try:
+            base = self.merge_base(a, b)
+        except Exception:
+            return None
+        if base == a:
+            return "descends"
+        if base == b:
+            return "ancestor"
+        if base is None and self.shallow:
+            return None  # "unrelated" may only mean the history is cut off
+        return "diverged"
 
     def unreachable_commits(self, tips: list[str], kept: list[str], limit: int | None = None) -> list[str] | None:
         """Commits reachable from ``tips`` and from none of ``kept`` (git rev-list TIPS --not KEPT).
