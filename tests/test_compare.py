@@ -217,6 +217,21 @@ def test_source_moving_during_the_run(pair):
     assert not result.fails(Severity.WARNING)  # moving is transient, not a finding
 
 
+def test_source_packing_during_the_run_is_read_again_in_full(pair):
+    source, replica, src, rep = pair
+    advance(src, "refs/heads/main", 1)
+    git(src, "update-ref", "refs/heads/new", "main")
+
+    def push_and_pack(done, total, name):
+        advance(src, "refs/heads/main", 1, "during")
+        git(src, "pack-refs", "--all")  # a new packed-refs: the cheap re-read does not apply
+
+    result = compare(LocalSide(str(source)), LocalSide(str(replica)), progress=push_and_pack)
+    found = kinds_of(result, "r.git")
+    assert found["refs/heads/main"] == "moving"
+    assert found["refs/heads/new"] == "missing-on-replica"  # unchanged: still a finding
+
+
 def test_cancel_stops_between_repositories(pair):
     source, replica, _, _ = pair
     for i in range(3):

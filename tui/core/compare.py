@@ -117,6 +117,7 @@ class RepoComparison:
     source_checksum: str | None = None  # Gitaly's CalculateChecksum, on each side
     replica_checksum: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    source_packed_refs_stat: tuple[int, int, int] | None = None  # for a cheap re-read (not in JSON)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -365,6 +366,7 @@ def compare_repo(name: str, source: RepoManifest | None, replica: RepoManifest |
         replica_local=bool(replica and replica.local),
         source_checksum=source.gitaly_checksum if source else None,
         replica_checksum=replica.gitaly_checksum if replica else None,
+        source_packed_refs_stat=source.packed_refs_stat if source else None,
     )
     if replica is None:
         result.findings.append(Finding(Kind.REPO_ONLY_ON_SOURCE, "", detail="the repository is missing on the replica"))
@@ -406,6 +408,11 @@ class Side:
 
     def reload(self, names: list[str]) -> dict[str, RepoManifest] | None:
         """The repositories read again (for "moving"); None when this side cannot be re-read."""
+        return None
+
+    def reread_refs(self, name: str, findings: list[Finding],
+                    packed_stat: tuple[int, int, int] | None) -> dict[str, str | None] | None:
+        """The current source value of each finding's ref, read cheaply; None: do a full re-read."""
         return None
 
     def close(self) -> None:
@@ -514,23 +521,36 @@ def mark_moving(result: Comparison, source: Side) -> bool:
     differing = [r for r in result.repos if any(f.kind in REF_KINDS for f in r.findings)]
     if not differing:
         return True
-    again = source.reload([r.name for r in differing])
+    full = []
+    for repo in differing:
+        findings = [f for f in repo.findings if f.kind in REF_KINDS]
+        current = source.reread_refs(repo.name, findings, repo.source_packed_refs_stat)
+        if current is None:
+            full.append(repo)
+            continue
+        for finding in findings:
+            _mark_if_moved(finding, current.get(finding.subject), finding.source_storage)
+    if not full:
+        return True
+    again = source.reload([r.name for r in full])
     if again is None:
         return False
-    for repo in differing:
+    for repo in full:
         fresh = again.get(repo.name)
         snapshot = fresh.snapshot if fresh is not None else None
         for finding in repo.findings:
             if finding.kind not in REF_KINDS:
                 continue
             now = _lookup(snapshot, finding.subject) if snapshot is not None else None
-            now_value = now.value if now is not None else None
-            now_storage = _storage(now)
-            if now_value != finding.source_value or (finding.kind is Kind.SYMREF_DIFFERS and now_storage != finding.source_storage):
-                finding.detail = (f"was {finding.kind.value}; the source changed during the run "
-                                  f"({_short(finding.source_value)} -> {_short(now_value)}): re-run")
-                finding.kind = Kind.MOVING
+            _mark_if_moved(finding, now.value if now is not None else None, _storage(now))
     return True
+
+
+def _mark_if_moved(finding: Finding, now_value: str | None, now_storage: str | None) -> None:
+    if now_value != finding.source_value or (finding.kind is Kind.SYMREF_DIFFERS and now_storage != finding.source_storage):
+        finding.detail = (f"was {finding.kind.value}; the source changed during the run "
+                          f"({_short(finding.source_value)} -> {_short(now_value)}): re-run")
+        finding.kind = Kind.MOVING
 
 
 def _short(value: str | None) -> str:

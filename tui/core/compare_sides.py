@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from glob import escape as glob_escape
 
 from tui.core.discovery import Candidate
-from tui.core.manifest import ManifestError, ManifestReader, RepoManifest, local_candidates, read_repo
+from tui.core.loose import read_loose_file
+from tui.core.manifest import ManifestError, ManifestReader, RepoManifest, local_candidates, packed_refs_stat, read_repo
 from tui.core.compare import Side
 
 
@@ -41,6 +42,29 @@ class LocalSide(Side):
 
     def candidate(self, name: str) -> Candidate | None:
         return self.candidates.get(name)
+
+    def reread_refs(self, name: str, findings: list, packed_stat) -> dict[str, str | None] | None:
+        """When packed-refs is the file read before (same inode, size, mtime), only the loose files
+        of the refs that differed can have changed: read those. Anything less simple (a loose
+        file that appeared over or vanished from a packed value, a symbolic ref): None."""
+        candidate = self.candidates.get(name)
+        if candidate is None or packed_stat is None or packed_refs_stat(candidate.git_dir) != packed_stat:
+            return None
+        current: dict[str, str | None] = {}
+        for finding in findings:
+            if finding.source_storage is not None and finding.source_storage.startswith("->"):
+                return None
+            had_loose = finding.source_storage in ("loose", "both")
+            loose = read_loose_file(os.path.join(candidate.git_dir, finding.subject), missing_ok=True)
+            if loose is None:
+                if had_loose:
+                    return None  # now packed-only or deleted: the packed value is not at hand
+                current[finding.subject] = finding.source_value  # packed-refs did not change
+            elif loose.symbolic_target or loose.broken_reason:
+                return None
+            else:
+                current[finding.subject] = loose.value
+        return current
 
     def reload(self, names: list[str]) -> dict[str, RepoManifest]:
         # Only the refs are asked again: no checksums, hooks or worktrees.

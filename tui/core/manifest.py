@@ -119,6 +119,9 @@ class RepoManifest:
     worktrees: list[WorktreeAdmin] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     local: bool = False  # True: git_dir is on this machine (its object store can be read)
+    # (inode, size, mtime_ns) of packed-refs taken before it was read; None: absent or remote.
+    # Not in the JSON: it only lets a local re-read skip an unchanged packed-refs.
+    packed_refs_stat: tuple[int, int, int] | None = None
 
     def to_json(self) -> dict:
         snapshot = self.snapshot
@@ -228,6 +231,7 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
             manifest.ref_storage = "reftable"
             manifest.errors.append("reftable ref storage: gitward reads only loose files and packed-refs")
         else:
+            manifest.packed_refs_stat = packed_refs_stat(git_dir)
             # may_fork: a large packed-refs is parsed while a child walks the loose refs (only
             # in a single-threaded process; read_snapshot checks).
             snapshot = read_snapshot(git_dir, settings.object_format, may_fork=True)
@@ -251,6 +255,15 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
     manifest.hooks = _hooks(git_dir)
     manifest.alternates = _alternates(git_dir)
     return manifest
+
+
+def packed_refs_stat(git_dir: str) -> tuple[int, int, int] | None:
+    """What changes when packed-refs is rewritten (git renames a new file into place)."""
+    try:
+        st = os.stat(os.path.join(git_dir, "packed-refs"))
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def chosen_config(config: GitConfig) -> dict[str, list[str]]:
