@@ -120,6 +120,12 @@ def print_comparison(result) -> None:
         subject = f" {finding.subject}" if finding.subject else ""
         print(clean(f"{finding.kind.severity.symbol} {repo.name}: [{finding.kind.value}]{subject}{values}"
                     + (f": {finding.detail}" if finding.detail else "")).replace("\n", " "))
+    for repo in result.sorted_repos():
+        preview = repo.gc_preview
+        if preview and preview["lost_refs"]:
+            print(clean(f"! {repo.name}: 'git gc' on the replica now would throw away {len(preview['lost_refs'])} packed "
+                        f"value(s); {preview['unreachable_count']} commit(s) would then be reachable from nothing "
+                        f"({preview['reflog_only_count']} more only from reflogs). Fix the shadows first."))
     moving = result.moving
     reread = "the source was read again at the end" if result.source_reread else "the source could not be read again (a manifest)"
     print(f"\n{len(result.repos)} repositories compared in {result.duration:.2f} s; {reread}"

@@ -118,6 +118,8 @@ class RepoComparison:
     replica_checksum: str | None = None
     findings: list[Finding] = field(default_factory=list)
     source_packed_refs_stat: tuple[int, int, int] | None = None  # for a cheap re-read (not in JSON)
+    # For a local replica with stale loose refs: what 'git gc' there would throw away (GcPreview.to_json()).
+    gc_preview: dict | None = None
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -144,6 +146,7 @@ class RepoComparison:
             "worst": worst.value if worst else None,
             "counts": self.counts(),
             "findings": [f.to_json() for f in sorted(self.findings, key=lambda f: (f.kind.rank, f.subject))],
+            "gc_preview": self.gc_preview,
         }
 
 
@@ -384,7 +387,19 @@ def compare_repo(name: str, source: RepoManifest | None, replica: RepoManifest |
             ancestry = Ancestry(replica_objects, source_objects)
             result.findings.extend(compare_refs(source.snapshot, replica.snapshot, replica_objects, ancestry))
     result.findings.extend(compare_files(source, replica))
+    if replica.local and result.of_kind(Kind.REPLICA_STALE_LOOSE):
+        result.gc_preview = _gc_preview(replica.git_dir)
     return result
+
+
+def _gc_preview(git_dir: str) -> dict | None:
+    from tui.core.gcpreview import gc_preview
+    from tui.core.refstore import RefsUnavailable
+
+    try:
+        return gc_preview(git_dir, limit=20).to_json()
+    except (OSError, RefsUnavailable):
+        return None
 
 
 # --- two hosts -------------------------------------------------------------------------------------

@@ -285,9 +285,12 @@ def chosen_config(config: GitConfig) -> dict[str, list[str]]:
 
 
 def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool, now: float, hex_width: int) -> dict[str, str]:
+    from tui.core.scan import _main_head  # scan's rule for handing HEAD over: one place for it
+
     main_path = candidate.git_dir if bare else candidate.path
     try:
-        worktrees = list_worktrees(candidate.git_dir, main_path=main_path, bare=bare, now=now, hex_width=hex_width)
+        worktrees = list_worktrees(candidate.git_dir, main_path=main_path, bare=bare, now=now, hex_width=hex_width,
+                                   main_head=_main_head(manifest.snapshot))
     except OSError as exc:
         manifest.errors.append(f"worktrees: {exc.strerror or exc}")
         return {}
