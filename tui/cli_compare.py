@@ -12,7 +12,7 @@ import os
 import shlex
 import sys
 
-from tui.cli_common import EXIT_ERROR, EXIT_OK, UsageError, clean, open_repo, print_table, short
+from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, short
 
 EXIT_DIFFERENCES = 1
 COMMANDS = ("manifest", "compare", "gc-preview")
@@ -242,5 +242,3 @@ def cmd_gc_preview(args: argparse.Namespace) -> int:
           f"(gitward shadows prune {shlex.quote(args.repo)} --keep packed).")
     return EXIT_DIFFERENCES
 
-
-EXIT_CODES = (EXIT_OK, EXIT_DIFFERENCES, EXIT_ERROR)

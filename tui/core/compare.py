@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -570,11 +570,3 @@ def _mark_if_moved(finding: Finding, now_value: str | None, now_storage: str | N
 
 def _short(value: str | None) -> str:
     return value[:12] if value else "-"
-
-
-def iter_findings(comparison: Comparison, kinds: Iterable[Kind]) -> Iterable[tuple[RepoComparison, Finding]]:
-    wanted = set(kinds)
-    for repo in comparison.sorted_repos():
-        for finding in repo.findings:
-            if finding.kind in wanted:
-                yield repo, finding
