@@ -97,6 +97,9 @@ def test_gc_preview_cli(tmp_path, capsys):
     doc = json.loads(out)
     assert code == 1 and doc["unreachable_count"] == 1 and doc["reflog_only_count"] == 2
     assert {r["name"] for r in doc["lost_refs"]} == {"refs/heads/main", "refs/changes/01/1/meta", "refs/heads/newer"}
+    # the scan's stale-loose problem points here
+    code, out, _ = run_cli(capsys, "scan", str(tmp_path))
+    assert "[stale-loose-ref]" in out and "see 'gitward gc-preview REPO'" in out
 
 
 def test_gc_preview_harmless_and_clean(tmp_path, capsys):
