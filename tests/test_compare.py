@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import threading
 from pathlib import Path
@@ -292,3 +293,24 @@ def test_bare_and_non_bare_hosts(tmp_path, capsys):
     replica = tmp_path / "r"
     rsync(source, replica)
     assert run_cli(capsys, "compare", str(source), str(replica))[0] == 0
+
+
+def test_plan_fetches_behind_refs_and_packs_leftover_loose_ones(pair, capsys):
+    source, replica, src, rep = pair
+    advance(src, "refs/heads/main", 2)  # behind on the replica
+    write_loose(rep, "refs/heads/base", git(rep, "rev-parse", "base").strip())  # loose, packed on the source
+    git(src, "pack-refs", "--all")
+    code, out, _ = run_cli(capsys, "compare", str(source), str(replica), "--plan")
+    assert code == 1 and "[replica-behind] refs/heads/main" in out
+    git_lines = plan_commands(out, "git")
+    assert ["git", "-C", str(rep), "fetch", str(src), "refs/heads/main:refs/heads/main"] in git_lines
+    # the plan never ran anything: the replica is still behind
+    assert git(rep, "rev-parse", "main") != git(src, "rev-parse", "main")
+    for line in out.splitlines():  # every command, in the plan's order
+        if line.startswith("gitward "):
+            assert run_cli(capsys, *shlex.split(line)[1:])[0] == 0, line
+        elif line.startswith("git "):
+            git(rep, *shlex.split(line)[3:])  # the same command, through the tests' git environment
+    assert ["git", "-C", str(rep), "pack-refs", "--all"] == git_lines[-1]
+    code, out, _ = run_cli(capsys, "compare", str(source), str(replica))
+    assert code == 0, out

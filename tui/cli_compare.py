@@ -154,12 +154,19 @@ def print_plan(result, source_spec: str, replica_spec: str, sides) -> None:
             out.append(f"gitward shadows prune {q(shown)} --keep packed --ref {' '.join(q(n) for n in names)} --yes")
             if stale:
                 out.append(f"#   and before any gc there: gitward gc-preview {q(shown)}")
-        behind = [f.subject for f in repo.of_kind(Kind.REPLICA_BEHIND, Kind.MISSING_ON_REPLICA) if f.subject != "HEAD"]
-        if behind:
+        fetched = [f for f in repo.of_kind(Kind.REPLICA_BEHIND, Kind.MISSING_ON_REPLICA) if f.subject != "HEAD"]
+        if fetched:
             source_repo = repo.source_path or f"SOURCE/{repo.name}"
-            refspecs = " ".join(q(f"{n}:{n}") for n in behind)
+            refspecs = " ".join(q(f"{f.subject}:{f.subject}") for f in fetched)
             out.append(f"# {repo.name}: the replica is behind; fetch from the source:")
             out.append(f"git -C {q(shown)} fetch {q(source_repo)} {refspecs}")
+        # Loose files the source does not have, holding the source's value (or about to, after the
+        # fetch): packing makes the storage match. Only once no stale loose file is left.
+        loose_only = [f for f in repo.of_kind(Kind.LOOSE_ONLY_ON_REPLICA) if f.replica_storage == "loose"]
+        if loose_only or any(f.source_storage == "packed" for f in fetched):
+            out.append(f"# {repo.name}: then pack the replica's loose refs as the source's are "
+                       f"(after the steps above; 'gitward gc-preview {q(shown)}' must show nothing at risk):")
+            out.append(f"git -C {q(shown)} pack-refs --all")
         for finding in repo.of_kind(Kind.DIVERGED, Kind.REPLICA_AHEAD, Kind.UNKNOWN, Kind.SYMREF_DIFFERS):
             out.append(f"# {repo.name}: check by hand ({finding.kind.value}) {finding.subject}: "
                        f"git -C {q(shown)} log --oneline -3 {finding.replica_value or ''}; "

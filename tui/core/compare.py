@@ -468,7 +468,9 @@ def compare(
     source_names = set(select(source.names(), repo_globs))
     replica_names = set(select(replica.names(), repo_globs))
     names = sorted(source_names | replica_names)
-    jobs = jobs or os.cpu_count() or 1
+    if jobs is None:
+        # Forking a process that runs other threads (a console worker) can deadlock the child.
+        jobs = (os.cpu_count() or 1) if threading.active_count() == 1 else 1
     pairs = None
     if jobs > 1 and len(names) >= PARALLEL_THRESHOLD:
         pairs = [(n, source.candidate(n) if n in source_names else None,
