@@ -314,3 +314,30 @@ def test_plan_fetches_behind_refs_and_packs_leftover_loose_ones(pair, capsys):
     assert ["git", "-C", str(rep), "pack-refs", "--all"] == git_lines[-1]
     code, out, _ = run_cli(capsys, "compare", str(source), str(replica))
     assert code == 0, out
+
+
+def test_parallel_and_sequential_answers_are_the_same(tmp_path):
+    """Past PARALLEL_THRESHOLD repositories, workers read the sides (directories and manifest
+    lines); the answer must be what one process gives."""
+    from tui.core.compare import PARALLEL_THRESHOLD
+
+    source = tmp_path / "source"
+    template = init_bare(source / "g00" / "r00.git")
+    commit_chain(template, 3)
+    for i in range(1, PARALLEL_THRESHOLD + 2):
+        shutil.copytree(template, source / f"g{i % 3:02d}" / f"r{i:02d}.git", symlinks=True)
+    replica = tmp_path / "replica"
+    rsync(source, replica)
+    for i in (5, 17, 33):
+        repo = replica / f"g{i % 3:02d}" / f"r{i:02d}.git"
+        git(repo, "update-ref", "refs/heads/main", "main~1")
+    manifest = tmp_path / "source.manifest"
+    write_manifest_file(str(manifest), [str(source)])
+
+    def answer(result):
+        return [repo.to_json() for repo in result.sorted_repos()]
+
+    sequential = answer(compare(LocalSide(str(source)), LocalSide(str(replica)), jobs=1))
+    assert answer(compare(LocalSide(str(source)), LocalSide(str(replica)), jobs=2)) == sequential
+    assert answer(compare(ManifestSide(str(manifest)), LocalSide(str(replica)), jobs=2)) == sequential
+    assert sum(1 for repo in sequential if repo["findings"]) == 3

@@ -417,8 +417,9 @@ class Side:
     def load(self, name: str) -> RepoManifest:
         raise NotImplementedError
 
-    def candidate(self, name: str):
-        """The local ``Candidate`` for ``name`` (None: this side is not a local directory)."""
+    def worker_ref(self, name: str):
+        """A picklable handle a worker process can read ``name`` from: a local ``Candidate`` or a
+        ``ManifestLine`` (None: only this process can read it)."""
         return None
 
     def reload(self, names: list[str]) -> dict[str, RepoManifest] | None:
@@ -473,8 +474,8 @@ def compare(
         jobs = (os.cpu_count() or 1) if threading.active_count() == 1 else 1
     pairs = None
     if jobs > 1 and len(names) >= PARALLEL_THRESHOLD:
-        pairs = [(n, source.candidate(n) if n in source_names else None,
-                  replica.candidate(n) if n in replica_names else None) for n in names]
+        pairs = [(n, source.worker_ref(n) if n in source_names else None,
+                  replica.worker_ref(n) if n in replica_names else None) for n in names]
         if any((n in source_names and s is None) or (n in replica_names and r is None) for n, s, r in pairs):
             pairs = None  # a manifest or ssh side: read in this process
     if pairs is not None:
@@ -496,14 +497,22 @@ def compare(
 
 
 def _compare_chunk(pairs: list) -> list[RepoComparison]:
-    from tui.core.manifest import read_repo
-
     results = []
-    for name, source_candidate, replica_candidate in pairs:
-        src = read_repo(source_candidate) if source_candidate is not None else None
-        rep = read_repo(replica_candidate) if replica_candidate is not None else None
+    for name, source_ref, replica_ref in pairs:
+        src = _read_ref(source_ref)
+        rep = _read_ref(replica_ref)
         results.append(compare_repo(name, src, rep, _objects_for(src), _objects_for(rep)))
     return results
+
+
+def _read_ref(ref) -> RepoManifest | None:
+    from tui.core.manifest import ManifestLine, read_repo
+
+    if ref is None:
+        return None
+    if isinstance(ref, ManifestLine):
+        return ref.load()
+    return read_repo(ref)
 
 
 def _compare_in_processes(pairs: list, jobs: int, result: Comparison, cancel, progress) -> None:

@@ -40,7 +40,7 @@ class LocalSide(Side):
     def load(self, name: str) -> RepoManifest:
         return read_repo(self.candidates[name])
 
-    def candidate(self, name: str) -> Candidate | None:
+    def worker_ref(self, name: str) -> Candidate | None:
         return self.candidates.get(name)
 
     def reread_refs(self, name: str, findings: list, packed_stat) -> dict[str, str | None] | None:
@@ -88,6 +88,9 @@ class ManifestSide(Side):
 
     def load(self, name: str) -> RepoManifest:
         return self.reader.load(name)
+
+    def worker_ref(self, name: str):
+        return self.reader.line_ref(name)
 
     def close(self) -> None:
         self.reader.close()

@@ -405,15 +405,55 @@ def write_manifest(
     now = time.time()
     head = header(roots, now)
     head["problems"] = [p.to_json() for p in problems]
-    encode = json.JSONEncoder(separators=(",", ":")).encode
-    out.write(encode(head) + "\n")
-    for index, candidate in enumerate(candidates):
-        if cancel is not None and cancel.is_set():
-            raise InterruptedError("cancelled")
-        out.write(encode(read_repo(candidate, now).to_json()) + "\n")
+    out.write(_encode(head) + "\n")
+    written = 0
+    for lines in _encoded_chunks(candidates, now, cancel):
+        for line in lines:
+            out.write(line + "\n")
+        written += len(lines)
         if progress is not None:
-            progress(index + 1, len(candidates))
-    return len(candidates)
+            progress(written, len(candidates))
+    return written
+
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+# As for scan: below this many repositories a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 48
+CHUNK_SIZE = 32
+
+
+def _manifest_chunk(candidates: list[Candidate], now: float) -> list[str]:
+    # Encoded in the worker: a string pickles faster than a tree of objects.
+    return [_encode(read_repo(candidate, now).to_json()) for candidate in candidates]
+
+
+def _encoded_chunks(candidates: list[Candidate], now: float, cancel: threading.Event | None) -> Iterator[list[str]]:
+    """Encoded repository lines, a chunk at a time (in worker processes when it pays and when
+    this process runs no other thread). Order is not kept: readers index lines by name."""
+    jobs = os.cpu_count() or 1
+    if jobs == 1 or len(candidates) < PARALLEL_THRESHOLD or threading.active_count() > 1:
+        for candidate in candidates:
+            if cancel is not None and cancel.is_set():
+                raise InterruptedError("cancelled")
+            yield _manifest_chunk([candidate], now)
+        return
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    chunks = [candidates[i : i + CHUNK_SIZE] for i in range(0, len(candidates), CHUNK_SIZE)]
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = {pool.submit(_manifest_chunk, chunk, now) for chunk in chunks}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                if cancel is not None and cancel.is_set():
+                    raise InterruptedError("cancelled")
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def write_manifest_file(path: str, roots: list[str], **kwargs) -> int:
@@ -434,6 +474,24 @@ def write_manifest_file(path: str, roots: list[str], **kwargs) -> int:
         raise
     fsync_dir(directory)
     return count
+
+
+def _load_line(handle, offset: int) -> RepoManifest:
+    handle.seek(offset)
+    line = handle.readline().decode("utf-8", "surrogateescape")
+    return RepoManifest.from_json(json.loads(line))
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestLine:
+    """One repository's line in a manifest file (picklable: worker processes read it themselves)."""
+
+    path: str
+    offset: int
+
+    def load(self) -> RepoManifest:
+        with open(self.path, "rb") as handle:
+            return _load_line(handle, self.offset)
 
 
 class ManifestReader:
@@ -477,9 +535,11 @@ class ManifestReader:
         return list(self.offsets)
 
     def load(self, name: str) -> RepoManifest:
-        self._file.seek(self.offsets[name])
-        line = self._file.readline().decode("utf-8", "surrogateescape")
-        return RepoManifest.from_json(json.loads(line))
+        return _load_line(self._file, self.offsets[name])
+
+    def line_ref(self, name: str) -> ManifestLine:
+        """Where ``name`` is, for a worker process to read it itself."""
+        return ManifestLine(self.path, self.offsets[name])
 
     def __iter__(self) -> Iterator[RepoManifest]:
         for name in self.offsets:
