@@ -128,3 +128,23 @@ def test_every_class_agrees_with_git(objects, source_states, replica_states):
             assert found.get(name) == expected_kind(source_states[name], replica_states[name], commits, repo), name
         # HEAD -> refs/heads/main on both sides: never a finding of its own
         assert "HEAD" not in found
+
+
+def test_ancestry_answers_agree_with_git_once_ancestor_sets_are_used(objects):
+    """Every ordered pair of the DAG asked three times: the later answers come from the
+    ancestor sets a frequently asked commit gets, and must not change."""
+    from tui.core.objectstore import ObjectStore
+
+    repo, commits = objects
+    store = ObjectStore(str(repo))
+    for _ in range(ObjectStore.ANCESTOR_SET_AFTER):
+        for older in commits:
+            for newer in commits:
+                relation = store.relation(older, newer)
+                if older == newer:
+                    assert relation == "same"
+                    continue
+                expected = ("descends" if is_ancestor(repo, older, newer)
+                            else "ancestor" if is_ancestor(repo, newer, older) else "diverged")
+                assert relation == expected, (older, newer)
+    assert any(found for found in store._ancestor_sets.values())

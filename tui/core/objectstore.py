@@ -11,6 +11,34 @@ from tui.core.refstore import ObjectReader
 
 
 class ObjectStore(ObjectReader):
+    # A commit asked about this often (a branch tip compared with many refs) gets its ancestors
+    # listed once; each further question about it is then a set lookup, not a history walk.
+    ANCESTOR_SET_AFTER = 3
+    ANCESTOR_SET_LIMIT = 2_000_000  # commits; past this, keep asking merge-base
+
+    def __init__(self, git_dir: str) -> None:
+        super().__init__(git_dir)
+        self._asked: dict[str, int] = {}
+        self._ancestor_sets: dict[str, set[str] | None] = {}
+
+    def _ancestors_if_frequent(self, commit: str) -> set[str] | None:
+        if commit in self._ancestor_sets:
+            return self._ancestor_sets[commit]
+        asked = self._asked[commit] = self._asked.get(commit, 0) + 1
+        if asked < self.ANCESTOR_SET_AFTER:
+            return None
+        found: set[str] | None = set()
+        try:
+            for count, item in enumerate(self._open().walk(libgit2.load().Oid(hex=commit))):
+                if count >= self.ANCESTOR_SET_LIMIT:
+                    found = None
+                    break
+                found.add(str(item.id))
+        except Exception:
+            found = None
+        self._ancestor_sets[commit] = found
+        return found
+
     def has(self, oid: str | None) -> bool:
         """Whether ``oid`` is in the object store (False when the store cannot be opened)."""
         if not oid:
@@ -85,6 +113,14 @@ class ObjectStore(ObjectReader):
             return None
         if a == b:
             return "same"
+        below_a = self._ancestors_if_frequent(a)
+        below_b = self._ancestors_if_frequent(b)
+        if below_b is not None and a in below_b:
+            return "descends"
+        if below_a is not None and b in below_a:
+            return "ancestor"
+        if below_a is not None and below_b is not None:
+            return None if self.shallow else "diverged"
         try:
             base = self.merge_base(a, b)
         except Exception:
