@@ -140,3 +140,16 @@ def test_manifest_cli_writes_atomically(tmp_path, capsys):
     # stdout: the same document
     code, stdout, _ = run_cli(capsys, "manifest", str(root))
     assert code == 0 and json.loads(stdout.splitlines()[1])["name"] == "a.git"
+
+
+def test_gitaly_checksum_ignores_a_missing_packed_value_a_loose_file_hides(tmp_path):
+    repo = init_bare(tmp_path / "hidden.git")
+    main = commit_chain(repo, 2)
+    git(repo, "pack-refs", "--all")
+    with open(repo / "packed-refs", "a") as packed:
+        packed.write(f"{'3' * 40} refs/heads/zz\n")  # a missing object, but shadowed:
+    write_loose(repo, "refs/heads/zz", main[0])  # git lists the loose value only
+    expected = checksum_from_show_ref(repo)
+    assert expected != ZERO_CHECKSUM
+    assert read_repo(repository_at(str(repo))).gitaly_checksum == expected
+

@@ -73,21 +73,25 @@ def gitaly_checksum(snapshot, missing_object: Callable[[Iterable[str]], bool] | 
         if value is not None:  # a dangling symbolic ref is omitted
             listed[name] = value
     packed = snapshot.packed.values
-    if loose:
-        packed_names = [name for name in packed if name not in loose]
-    else:
-        packed_names = list(packed)
+    shadowed = {name for name in loose if name in packed}  # loose wins: their packed entry is not listed
     if missing_object is not None:
-        values = {packed[name] for name in packed_names}
+        # Every packed value is checked (C-speed set); only if one is missing is the exact set
+        # (without the shadowed entries) worked out, since a shadowed value is never listed.
+        values = set(packed.values())
         values.update(listed.values())
         if head_value is not None:
             values.add(head_value)
         if missing_object(values):
-            return ZERO_CHECKSUM  # show-ref dies on a ref to a missing object
+            values = {value for name, value in packed.items() if name not in shadowed}
+            values.update(listed.values())
+            if head_value is not None:
+                values.add(head_value)
+            if missing_object(values):
+                return ZERO_CHECKSUM  # show-ref dies on a ref to a missing object
     lines = [f"{head_value} HEAD"] if head_value is not None else []
     lines.extend(f"{value} {name}" for name, value in listed.items() if GITALY_REFS.search(name))
-    counted = _COUNTED_NAME.findall("\n".join(packed_names))
-    lines.extend(f"{packed[name]} {name}" for name in counted)
+    counted = _COUNTED_NAME.findall("\n".join(packed))
+    lines.extend(f"{packed[name]} {name}" for name in counted if name not in shadowed)
     return gitaly_checksum_of_lines(lines)
 
 
@@ -105,11 +109,10 @@ def storage_checksum(snapshot) -> str:
     # packed-refs in file order (sorted for a canonical file): two equal files hash equally,
     # and 200,000 names are neither sorted again nor formatted one by one.
     packed = snapshot.packed
-    names = packed.names()
-    values = packed.values
+    values = packed.values  # in file order: names and values joined in C, not formatted per ref
     update(b"P\n")
-    update("\n".join(names).encode("utf-8", "surrogateescape"))
+    update("\n".join(values).encode("utf-8", "surrogateescape"))
     update(b"\nV\n")
-    update("\n".join([values[name] for name in names]).encode("ascii", "surrogateescape"))
+    update("\n".join(values.values()).encode("ascii", "surrogateescape"))
     update(repr(sorted(packed.peeled.items())).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
