@@ -14,14 +14,17 @@ from collections.abc import Sequence
 
 import humanize
 
-from tui import __version__, cli_fleet, cli_sync, cli_write
+from tui import __version__, cli_compare, cli_fleet, cli_sync, cli_write
 from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short, write_json_text
 from tui.core.model import Problem, RepoReport, Severity
 
 EXIT_FINDINGS = 1
 
 
-COMMANDS = ("scan", "refs", "worktrees", "demo", "paths") + cli_write.COMMANDS + cli_sync.COMMANDS + cli_fleet.COMMANDS
+COMMANDS = (
+    ("scan", "refs", "worktrees", "demo", "paths")
+    + cli_write.COMMANDS + cli_sync.COMMANDS + cli_compare.COMMANDS + cli_fleet.COMMANDS
+)
 
 
 def build_console_parser() -> argparse.ArgumentParser:
@@ -70,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("paths", help="where gitward keeps config, state and logs")
     cli_write.register(sub)
     cli_sync.register(sub)
+    cli_compare.register(sub)
     cli_fleet.register(sub)
     return parser
 
@@ -109,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    for module in (cli_write, cli_sync, cli_fleet):
+    for module in (cli_write, cli_sync, cli_compare, cli_fleet):
         code = module.dispatch(args)
         if code is not None:
             return code

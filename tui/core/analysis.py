@@ -183,7 +183,7 @@ _SHADOW_PROBLEMS = (
         "newer {packed_value}. This is what a copy without --delete leaves after "
         "the source packed its refs. Do NOT run 'git gc' or 'git pack-refs' here: they fold "
         "the stale values into packed-refs and throw the newer ones away, and 'git prune' "
-        "may then delete the newer commits. Fix: 'gitward shadows prune REPO --keep packed'.",
+        "may then delete the newer commits (see 'gitward gc-preview REPO'). Fix: 'gitward shadows prune REPO --keep packed'.",
     ),
     _ShadowProblem(
         Verdict.BROKEN_LOOSE,
