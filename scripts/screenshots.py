@@ -50,6 +50,8 @@ SHOTS: list[tuple[str, str, Callable]] = [
     ("repo-refs", "refs by source with shadow verdicts, namespaces on the left", lambda p: _open(p, "gerrit/project-alpha.git", "refs")),
     ("repo-locks", "stale lock files", lambda p: _open(p, "gitlab/locked-repo.git", "locks")),
     ("repo-shadows-preview", "resolving stale loose refs: the preview, Cancel focused", lambda p: _open(p, "gerrit/project-alpha.git", "refs", "s", "P")),
+    ("compare", "a migration rehearsal: the replica compared with its source, worst first", lambda p: _compare(p)),
+    ("compare-refs", "one repository side by side: every class, both values and their storage", lambda p: _compare(p, "project-epsilon.git")),
     # Last: it points the demo mirror at a slow upstream (the sync is cancelled when the app ends).
     ("sync-log", "a sync in progress: the Log pane streams git's output as it comes", lambda p: _sync_in_progress(p)),
 ]
@@ -84,6 +86,20 @@ async def _sync_in_progress(pilot) -> None:
     shown = await app.syncs.wait_for(lambda: any("waiting…" in text for text in log.text_lines()), 20)
     assert shown, "the slow upstream did not answer"
     await settle(pilot)
+
+
+async def _compare(pilot, repo: str | None = None) -> None:
+    from tui.app.testing import settle
+
+    app = pilot.app
+    demo = os.path.dirname(app.host.roots[0])
+    app.open_compare(os.path.join(demo, "compare", "source"), os.path.join(demo, "compare", "replica"))
+    await settle(pilot)
+    if repo is not None:
+        table = app.screen.table
+        table.move_cursor([r.name for r in table.rows].index(repo))
+        await pilot.press("enter")
+        await settle(pilot)
 
 
 async def _sort_by_worst(pilot) -> None:

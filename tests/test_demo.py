@@ -260,8 +260,12 @@ def test_fsck_clean(demo: Path, repo: str) -> None:
 
 def test_compare_pair(demo: Path) -> None:
     source, replica = demo / "compare/source", demo / "compare/replica"
-    assert sorted(p.name for p in source.iterdir()) == ["project-beta.git", "project-delta.git", "project-gamma.git"]
-    assert sorted(p.name for p in replica.iterdir()) == ["project-beta.git", "project-gamma.git"]
+    assert sorted(p.name for p in source.iterdir()) == [
+        "project-beta.git", "project-delta.git", "project-epsilon.git", "project-gamma.git"
+    ]
+    assert sorted(p.name for p in replica.iterdir()) == [
+        "project-beta.git", "project-epsilon.git", "project-gamma.git", "project-zeta.git"
+    ]
     assert not loose_refs(source / "project-beta.git")  # the source is fully packed after its gc
     src, rep = source / "project-beta.git", replica / "project-beta.git"
     for name, value in loose_refs(rep).items():
@@ -274,7 +278,7 @@ def test_compare_pair(demo: Path) -> None:
 
 def test_no_file_points_into_the_staging_dir(demo: Path) -> None:
     gitdir_files = list(demo.rglob("worktrees/*/gitdir"))
-    assert len(gitdir_files) == 6  # 3 git-sync, 3 work/tooling
+    assert len(gitdir_files) == 7  # 3 git-sync, 3 work/tooling, 1 on the compare replica
     for path in gitdir_files:
         assert path.read_text().startswith(str(demo) + "/")
     assert not [p for p in demo.parent.iterdir() if p.name.startswith(".demo.")]

@@ -79,6 +79,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         at_least = threshold(args.fail_on)
     except ValueError:
         raise UsageError(f"--fail-on {args.fail_on}: not a severity (error, warning, info) nor a class") from None
+    if not (args.json or args.plan) and sys.stdin.isatty() and sys.stdout.isatty():
+        return _compare_in_console(args)
     sides = []
     try:
         for spec in (args.source, args.replica):
@@ -96,6 +98,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.plan:
         print_plan(result, args.source, args.replica, sides)
     return EXIT_DIFFERENCES if result.fails(at_least) else EXIT_OK
+
+
+def _compare_in_console(args: argparse.Namespace) -> int:
+    """In a terminal, the comparison opens in the console (read only, like the command)."""
+    from tui.app.app import run_console  # Textual is imported only when a screen is drawn
+
+    for spec in (args.source, args.replica):
+        if "://" not in spec and not os.path.exists(spec):
+            raise UsageError(f"{spec}: no such directory or manifest")
+    roots = [args.replica] if os.path.isdir(args.replica) else []
+    return run_console(roots, read_only=True, compare=(args.source, args.replica, args.repo_globs))
 
 
 def print_comparison(result) -> None:

@@ -60,8 +60,10 @@ class GitwardApp(SyncingApp, App[int]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.force_quit", tooltip="Quit from anywhere"),
     ]
 
-    def __init__(self, host: Host) -> None:
+    def __init__(self, host: Host, *, compare: tuple[str, str, list[str] | None] | None = None) -> None:
         super().__init__()
+        # (source, replica, repo globs): open on a comparison (``gitward compare`` in a terminal).
+        self.initial_compare = compare
         # No animations: over SSH every animated frame is bytes on the wire and CPU taken
         # from scanning; a console for incidents should change state, not glide.
         self.animation_level = "none"
@@ -84,6 +86,8 @@ class GitwardApp(SyncingApp, App[int]):
             self.config_warnings.append(f"theme {host.theme!r} from the config does not exist; using the default")
 
     def on_mount(self) -> None:
+        if self.initial_compare is not None:
+            self.open_compare(*self.initial_compare)
         for warning in self.config_warnings:
             self.notify(clean(warning), title="config", severity="warning", timeout=10, markup=False)
 
@@ -98,11 +102,21 @@ class GitwardApp(SyncingApp, App[int]):
 
     # --- navigation -----------------------------------------------------------------------------
 
-    def open_repo(self, report: RepoReport, tab: str = "overview", *, shadows_only: bool = False) -> None:
+    def open_repo(
+        self, report: RepoReport, tab: str = "overview", *, shadows_only: bool = False, keep_stack: bool = False
+    ) -> None:
+        """``keep_stack``: open on top of the current screen (from a comparison), so escape returns there."""
         from tui.app.screens.repo import RepoScreen
 
-        self._pop_to_host()
+        if not keep_stack:
+            self._pop_to_host()
         self.push_screen(RepoScreen(report, self.host, tab=tab, syncs=self.syncs, shadows_only=shadows_only))
+
+    def open_compare(self, source: str, replica: str, repo_globs: list[str] | None = None) -> None:
+        """The migration rehearsal: ``replica`` compared with ``source`` (read only, in a worker)."""
+        from tui.app.screens.compare import CompareScreen
+
+        self.push_screen(CompareScreen(self.host, source, replica, repo_globs=repo_globs))
 
     def repo_rescanned(self, report: RepoReport) -> None:
         """A repo screen read its repository again: keep the host list in step."""
@@ -176,12 +190,29 @@ class GitwardApp(SyncingApp, App[int]):
         elif name == "filter":
             self._pop_to_host()
             host.set_filter_text(argument)
+        elif name == "compare":
+            return self._compare_host_with(argument)
         elif name == "theme":
             if not self._apply_theme(argument):
                 self.notify(f"no theme named {clean(argument)!r}", title="command", severity="error", markup=False)
                 return False
         elif name == "help":
             self.action_help()
+        return True
+
+    def _compare_host_with(self, source: str) -> bool:
+        """``:compare SOURCE``: the open host is the replica."""
+        import os
+
+        roots = self.host.roots
+        if len(roots) != 1:
+            self.notify("':compare SOURCE' compares one root; this console has "
+                        f"{len(roots)}: run 'gitward compare SOURCE REPLICA'", title="command", severity="error", markup=False)
+            return False
+        if "://" not in source and not os.path.exists(source):
+            self.notify(f"{clean(source)}: no such directory or manifest", title="command", severity="error", markup=False)
+            return False
+        self.open_compare(source, roots[0])
         return True
 
     def _open_named(self, name: str, tab: str) -> bool:
@@ -237,6 +268,7 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
     from tui.app.dialogs.prompts import TextPrompt
     from tui.app.dialogs.ref_detail import RefDetail
     from tui.app.dialogs.shadow_preview import ShadowPreview
+    from tui.app.screens.compare import CompareRepoScreen, CompareScreen
     from tui.app.screens.help import HelpScreen
     from tui.app.screens.jobs import JobsScreen
     from tui.app.screens.journal import JournalScreen, JournalTable
@@ -257,6 +289,7 @@ def binding_sections() -> list[tuple[str, list[Binding]]]:
         ("Refs tab", _bindings(RefList) + _bindings(NamespaceTree)),
         ("Locks tab", _bindings(LockTable)),
         ("Journal", _bindings(JournalScreen) + _bindings(JournalTable)),
+        ("Comparison (migration rehearsal)", _bindings(CompareScreen) + _bindings(CompareRepoScreen)),
         ("Confirm and input dialogs", _bindings(ConfirmDialog) + _bindings(TextPrompt) + _bindings(ShadowPreview)),
         ("Sync log (Log tab, jobs screen)", _bindings(SyncLog)),
         ("Command line", _bindings(CommandLine)),
@@ -285,16 +318,22 @@ def create_app(
     config: Any = None,
     now: float | None = None,
     max_depth: int | None = None,
+    compare: tuple[str, str, list[str] | None] | None = None,
 ) -> GitwardApp:
-    """The one way to build the console (CLI and tests)."""
+    """The one way to build the console (CLI and tests). ``compare``: open on a comparison."""
     host = Host.from_settings(list(roots), read_only=read_only, jobs=jobs, config=config, now=now, max_depth=max_depth)
-    return GitwardApp(host)
+    return GitwardApp(host, compare=compare)
 
 
 def run_console(
-    roots: Sequence[str], read_only: bool = False, jobs: int | None = None, max_depth: int | None = None
+    roots: Sequence[str],
+    read_only: bool = False,
+    jobs: int | None = None,
+    max_depth: int | None = None,
+    compare: tuple[str, str, list[str] | None] | None = None,
 ) -> int:
-    """Entry point for ``gitward [ROOT ...]``: load the config, run the app, return its exit code."""
+    """Entry point for ``gitward [ROOT ...]`` (and ``gitward compare`` in a terminal): load the
+    config, run the app, return its exit code."""
     config = None
     try:
         from tui.core.config import ConfigError, load_config
@@ -307,7 +346,7 @@ def run_console(
         except ConfigError as exc:
             print(f"gitward: {clean(str(exc))}", file=sys.stderr)
             return 2
-    app = create_app(roots, read_only=read_only, jobs=jobs, config=config, max_depth=max_depth)
+    app = create_app(roots, read_only=read_only, jobs=jobs, config=config, max_depth=max_depth, compare=compare)
     _exit_when_the_terminal_goes(app)
     result = app.run()
     if app.return_code not in (None, 0):

@@ -27,6 +27,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("rescan", ("scan",), "", "scan the roots again"),
     CommandSpec("faults", (), "", "toggle faults-only on the repository list"),
     CommandSpec("filter", ("f",), "[TEXT]", "filter the repository list (empty: clear)"),
+    CommandSpec("compare", ("cmp",), "SOURCE", "compare this host (the replica) with SOURCE: a directory, a manifest or ssh://host/path"),
     CommandSpec("theme", (), "NAME", "switch the colour theme"),
     CommandSpec("help", ("h", "?"), "", "every key binding"),
     CommandSpec("quit", ("q", "q!", "exit"), "", "leave gitward"),
