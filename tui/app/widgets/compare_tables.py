@@ -117,7 +117,9 @@ class CompareRepoTable(VirtualTable):
 def _value(value: str | None, storage: str | None) -> str:
     if value is None and storage is None:
         return "—"
-    short = value[:10] if value else "—"
+    # Object ids are cut to 10 hex digits; paths, config values and hook digests are shown whole.
+    is_oid = bool(value) and len(value) >= 40 and all(c in "0123456789abcdef" for c in value)
+    short = (value[:10] if is_oid else clean(value)) if value else "—"
     return f"{short} {storage}" if storage else short
 
 
