@@ -180,3 +180,21 @@ async def test_colon_compare_takes_the_open_host_as_the_replica(pair):
         assert isinstance(screen, CompareScreen)
         assert screen.replica == os.path.abspath(replica)
         assert {r.name for r in screen.comparison.repos} >= {"project-beta.git", "project-zeta.git"}
+
+
+def test_compare_writes_its_metrics_for_the_textfile_collector(pair, tmp_path):
+    from tui.cli import main
+
+    source, replica = pair
+    out = tmp_path / "prom" / "gitward-compare.prom"
+    out.parent.mkdir()
+    assert main(["compare", str(source), str(replica), "--json", "--metrics-output", str(out)]) == 1
+    text = out.read_text()
+    assert f'gitward_compare_differences{{replica="{replica}",class="replica-stale-loose"}} 2' in text
+    assert f'gitward_compare_differences{{replica="{replica}",class="moving"}} 0' in text
+    assert "gitward_compare_last_run_timestamp_seconds{" in text
+    assert [p.name for p in out.parent.iterdir()] == ["gitward-compare.prom"]  # no temp file left
+    promtool = shutil.which("promtool")
+    if promtool:
+        checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -28,6 +28,8 @@ def register(sub) -> None:
     compare.add_argument("source", metavar="SOURCE", help="a directory root, a manifest file, or ssh://[user@]host[:port]/path")
     compare.add_argument("replica", metavar="REPLICA", help="same forms as SOURCE")
     compare.add_argument("--json", action="store_true", help="machine-readable output (schema in README)")
+    compare.add_argument("--metrics-output", metavar="FILE",
+                         help="also write gitward_compare_* metrics to FILE atomically (node_exporter textfile dir)")
     compare.add_argument("--plan", action="store_true", help="print the commands that would fix the replica (runs nothing)")
     compare.add_argument("--fail-on", default="warning", metavar="CLASS",
                          help="exit 1 only for differences this severe or worse: error, warning, info, or a class name (default: warning)")
@@ -91,6 +93,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     finally:
         for side in sides:
             side.close()
+    if args.metrics_output and not result.cancelled:
+        _write_compare_metrics(args.metrics_output, args.replica, result)
     if args.json:
         sys.stdout.write(json.dumps(result.to_json(), separators=(",", ":")) + "\n")
     else:
@@ -98,6 +102,21 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.plan:
         print_plan(result, args.source, args.replica, sides)
     return EXIT_DIFFERENCES if result.fails(at_least) else EXIT_OK
+
+
+def _write_compare_metrics(path: str, replica: str, result) -> None:
+    """The comparison as textfile metrics: differences by class (every class, zeros included, so
+    an alert can tell "fixed" from "not reported") and when this replica was compared."""
+    from tui.core import metrics
+    from tui.core.compare import Kind
+
+    counts = result.counts()
+    text = metrics.render(metrics.compare_families({replica: {k.value: counts.get(k.value, 0) for k in Kind}},
+                                                  {replica: result.started + result.duration}))
+    try:
+        metrics.write_atomically(path, text)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the metrics: {exc.strerror or exc}") from exc
 
 
 def _compare_in_console(args: argparse.Namespace) -> int:
