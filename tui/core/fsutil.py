@@ -8,9 +8,13 @@ a device or a runaway file cannot eat memory.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
+import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
 
 READ_LIMIT = 1 << 20
 _CHUNK = 1 << 16
@@ -146,3 +150,28 @@ def fsync_dir(path: str) -> None:
         pass  # some file systems cannot fsync directories; the rename is still atomic
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def replacing(path: str, *, mode: int | None = None) -> Iterator[BinaryIO]:
+    """Write a new ``path`` whole or not at all: a temp file in the same directory, fsync, rename,
+    fsync the directory. ``mode``: the new file's permissions (mkstemp makes it 0600).
+
+    The temp name starts with a dot and ends in ``.tmp``, so readers that glob for the real names
+    (node_exporter's ``*.prom``) never see it. On any error it is removed and ``path`` is untouched.
+    """
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            if mode is not None:
+                os.fchmod(handle.fileno(), mode)
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_dir(directory)

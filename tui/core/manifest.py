@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import io
 import json
 import os
 import socket
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +31,7 @@ from typing import IO
 from tui.core import analysis
 from tui.core.checksum import gitaly_checksum, storage_checksum
 from tui.core.discovery import Candidate, discover
-from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.fsutil import read_bytes, replacing
 from tui.core.gitconfig import GitConfig, read_config, repo_settings
 from tui.core.loose import LooseRef, LooseWalk
 from tui.core.model import Layout, Problem
@@ -457,22 +457,12 @@ def _encoded_chunks(candidates: list[Candidate], now: float, cancel: threading.E
 
 
 def write_manifest_file(path: str, roots: list[str], **kwargs) -> int:
-    """``write_manifest`` to ``path`` atomically: a temp file in the same directory, fsync, rename."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    fd, temp = tempfile.mkstemp(prefix=".gitward-manifest-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
-            count = write_manifest(roots, out, **kwargs)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(directory)
+    """``write_manifest`` to ``path`` atomically (fsutil.replacing: temp file, fsync, rename)."""
+    with replacing(path) as raw:
+        out = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape")
+        count = write_manifest(roots, out, **kwargs)
+        out.flush()
+        out.detach()  # the raw file stays open for replacing's fsync
     return count
 
 

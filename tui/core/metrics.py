@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tui import __version__
-from tui.core.fsutil import fsync_dir
+from tui.core.fsutil import replacing
 from tui.core.model import Layout, RepoReport, Severity, Verdict
 from tui.core.scan import HostScan
 
@@ -220,23 +219,7 @@ def compare_families(differences: Mapping[str, Mapping[str, int]], last_runs: Ma
 
 
 def write_atomically(path: str, text: str) -> None:
-    """Replace ``path`` with ``text``: temp file in the same directory, fsync, rename, fsync dir.
-
-    The temp name starts with a dot and ends in ``.tmp`` so the textfile collector (``*.prom``)
-    never reads it. On any error the temp file is removed and ``path`` is untouched."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fchmod(handle.fileno(), OUTPUT_MODE)
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(directory)
+    """Replace ``path`` with ``text`` as the textfile collector needs: never half written, and
+    readable by node_exporter's user (OUTPUT_MODE)."""
+    with replacing(path, mode=OUTPUT_MODE) as handle:
+        handle.write(text.encode("utf-8"))
