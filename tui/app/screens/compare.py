@@ -64,22 +64,56 @@ class _FilterBox(Input):
     DEFAULT_CSS = "_FilterBox { display: none; }"
 
 
-def _filter_into(screen: Screen) -> None:
-    """Show the filter box and give it the keys that follow at once.
+class _FilteredTableScreen(Screen):
+    """A screen whose table has a ``/`` filter box: the one place for its keys and type-ahead."""
 
-    Type-ahead over a laggy link: the keys after '/' are already queued when it is handled. The
-    '/' bindings are priority bindings, so the app runs this before it forwards the next key, and
-    ``set_focus`` (unlike the deferred ``focus()``) moves the focus now: the burst lands in the box,
-    never on a hotkey. Inside the box, '/' is text (SkipAction lets the key through).
-    """
-    if isinstance(screen.focused, Input):
-        raise SkipAction()
-    box = screen.query_one(_FilterBox)
-    box.display = True
-    screen.set_focus(box)
+    @property
+    def table(self) -> CompareRepoTable | FindingTable:
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        self.query_one(_FilterBox).cursor_blink = False
+
+    def filter_changed(self) -> None:
+        """The filter was set or cleared (the list screen redraws its status line)."""
+
+    def action_filter(self) -> None:
+        """Show the filter box and give it the keys that follow at once.
+
+        Type-ahead over a laggy link: the keys after '/' are already queued when it is handled.
+        The '/' bindings are priority bindings, so the app runs this before it forwards the next
+        key, and ``set_focus`` (unlike the deferred ``focus()``) moves the focus now: the burst
+        lands in the box, never on a hotkey. Inside the box, '/' is text (SkipAction lets it through).
+        """
+        if isinstance(self.focused, Input):
+            raise SkipAction()
+        box = self.query_one(_FilterBox)
+        box.display = True
+        self.set_focus(box)
+
+    @on(Input.Changed, "_FilterBox")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        self.table.set_filter(RowFilter.parse(event.value))
+        self.filter_changed()
+
+    @on(Input.Submitted, "_FilterBox")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def clear_filter(self) -> bool:
+        """Hide and clear the filter; False when there was none (escape then leaves the screen)."""
+        box = self.query_one(_FilterBox)
+        if not (box.display or self.table.row_filter.active):
+            return False
+        box.value = ""
+        box.display = False
+        self.table.set_filter(RowFilter())
+        self.table.focus()
+        self.filter_changed()
+        return True
 
 
-class CompareScreen(Screen):
+class CompareScreen(_FilteredTableScreen):
     """Repositories of SOURCE and REPLICA, compared; worst first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -115,7 +149,7 @@ class CompareScreen(Screen):
         return self.query_one(CompareRepoTable)
 
     def on_mount(self) -> None:
-        self.query_one("#compare-filter", Input).cursor_blink = False
+        super().on_mount()
         self.table.focus()
         self.call_after_refresh(self.start)
 
@@ -250,17 +284,8 @@ class CompareScreen(Screen):
         event.stop()
         self.action_open_repo()
 
-    def action_filter(self) -> None:
-        _filter_into(self)
-
-    @on(Input.Changed, "#compare-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(RowFilter.parse(event.value))
+    def filter_changed(self) -> None:
         self._show_status()
-
-    @on(Input.Submitted, "#compare-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
 
     def action_toggle_differences(self) -> None:
         self.table.set_differences_only(not self.table.differences_only)
@@ -271,15 +296,7 @@ class CompareScreen(Screen):
             self.start()
 
     def action_back(self) -> None:
-        box = self.query_one(_FilterBox)
-        if box.display or self.table.row_filter.active:
-            box.value = ""
-            box.display = False
-            self.table.set_filter(RowFilter())
-            self.table.focus()
-            self._show_status()
-            return
-        if len(self.app.screen_stack) > 1:
+        if not self.clear_filter() and len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 
 
@@ -290,7 +307,7 @@ class CommitTimesRead(Message):
     times: dict[str, float]
 
 
-class CompareRepoScreen(Screen):
+class CompareRepoScreen(_FilteredTableScreen):
     """One repository, side by side: every finding with both values, their storage and ages."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -317,7 +334,7 @@ class CompareRepoScreen(Screen):
         return self.query_one(FindingTable)
 
     def on_mount(self) -> None:
-        self.query_one("#compare-repo-filter", Input).cursor_blink = False
+        super().on_mount()
         repo = self.repo
         lines = [f"{clean(repo.name)}"]
         lines.append(f"  source   {display_path(repo.source_path) if repo.source_path else '(not on the source)'}"
@@ -388,26 +405,9 @@ class CompareRepoScreen(Screen):
             return
         self.app.call_from_thread(self.app.open_repo, report, "refs", shadows_only=True, keep_stack=True)
 
-    def action_filter(self) -> None:
-        _filter_into(self)
-
-    @on(Input.Changed, "#compare-repo-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(RowFilter.parse(event.value))
-
-    @on(Input.Submitted, "#compare-repo-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
-        self.table.focus()
-
     def action_back(self) -> None:
-        box = self.query_one(_FilterBox)
-        if box.display or self.table.row_filter.active:
-            box.value = ""
-            box.display = False
-            self.table.set_filter(RowFilter())
-            self.table.focus()
-            return
-        self.app.pop_screen()
+        if not self.clear_filter():
+            self.app.pop_screen()
 
 
 def _shown(spec: str) -> str:
