@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from asuser import adversary_user, chown_tree, run_cli_as, shared_dir
 from gitrepo import for_each_ref, git
-from test_sync_support import WAIT, add_commits, behind_slow_upstream, make_upstream, mirror_of, process_gone
+from test_sync_support import WAIT, upstream_and_mirror, add_commits, behind_slow_upstream, make_upstream, mirror_of, process_gone
 
 from tui import cli_sync
 from tui.core.jobs import JobRunner, JobState, run_sync
@@ -24,9 +24,7 @@ WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
 
 @pytest.fixture
 def mirror(tmp_path):
-    upstream = tmp_path / "up.git"
-    make_upstream(upstream, 2)
-    return upstream, mirror_of(upstream, tmp_path / "mirror.git")
+    return upstream_and_mirror(tmp_path)
 
 
 def start_cli_sync(*argv: str) -> subprocess.Popen:

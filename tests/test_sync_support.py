@@ -39,6 +39,13 @@ def add_commits(upstream: Path, count: int = 1, branch: str = "main", message: s
     return new
 
 
+def upstream_and_mirror(tmp_path: Path) -> tuple[Path, Path]:
+    """An upstream with two commits and a mirror of it, side by side in ``tmp_path``."""
+    upstream = tmp_path / "up.git"
+    make_upstream(upstream, 2)
+    return upstream, mirror_of(upstream, tmp_path / "mirror.git")
+
+
 def mirror_of(upstream: Path, path: Path) -> Path:
     git(path.parent, "clone", "--quiet", "--mirror", upstream.as_uri(), str(path))
     return path

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import for_each_ref
-from test_sync_support import WAIT, add_commits, make_upstream, mirror_of
+from test_sync_support import WAIT, upstream_and_mirror, add_commits, make_upstream
 
 from tui import cli_sync
 from tui.core.jobs import ABANDON_GRACE_SECONDS, JobState, run_sync
@@ -27,9 +27,17 @@ BOUND = TIMEOUT + ABANDON_GRACE_SECONDS + WAIT
 
 @pytest.fixture
 def mirror(tmp_path):
-    upstream = tmp_path / "up.git"
-    make_upstream(upstream, 2)
-    return upstream, mirror_of(upstream, tmp_path / "mirror.git")
+    return upstream_and_mirror(tmp_path)
+
+
+def sync_within_bound(repo: Path):
+    """The core sync with TIMEOUT, in a thread: its job, or a failure if it outlives BOUND."""
+    jobs = []
+    thread = threading.Thread(target=lambda: jobs.append(run_sync(SyncRequest(str(repo), timeout=TIMEOUT))), daemon=True)
+    thread.start()
+    thread.join(BOUND)
+    assert jobs, f"the sync did not end within {BOUND} s"
+    return jobs[0]
 
 
 def gitward_sync(*argv: str) -> subprocess.CompletedProcess:
@@ -60,14 +68,7 @@ def test_a_fifo_loose_ref_cannot_hang_a_job(mirror):
     refs_before = for_each_ref(mirror_path)
     fifo = mirror_path / "refs" / "heads" / "planted"
     os.mkfifo(fifo)
-    jobs = []
-    thread = threading.Thread(
-        target=lambda: jobs.append(run_sync(SyncRequest(str(mirror_path), timeout=TIMEOUT))), daemon=True
-    )
-    thread.start()
-    thread.join(BOUND)
-    assert jobs, f"the sync did not end within {BOUND} s"
-    job = jobs[0]
+    job = sync_within_bound(mirror_path)
     assert job.state is JobState.TIMED_OUT, job.error
     assert job.duration < BOUND
     assert f"timed out after {TIMEOUT:g} s" in job.error
@@ -150,14 +151,7 @@ def test_gitwards_own_read_that_never_returns_is_abandoned_at_the_deadline(mirro
         return []
 
     monkeypatch.setattr(jobs, "preflight_plan", stuck_preflight)
-    done = []
-    thread = threading.Thread(
-        target=lambda: done.append(run_sync(SyncRequest(str(mirror_path), timeout=TIMEOUT))), daemon=True
-    )
-    thread.start()
-    thread.join(BOUND)
-    assert done, f"the sync did not end within {BOUND} s"
-    job = done[0]
+    job = sync_within_bound(mirror_path)
     assert job.state is JobState.TIMED_OUT
     assert "gitward's own work did not return" in job.error and "abandoned" in job.error
     (work,) = [t for t in threading.enumerate() if t.name == f"gitward-sync-{job.id}-work"]
