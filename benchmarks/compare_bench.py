@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import fixtures  # noqa: E402
 from benchmarks.run import gitward_argv  # noqa: E402
-from tui.core.demo import git_env  # noqa: E402
+from tui.demo import git_env  # noqa: E402
 
 DIFFERING_SHARE = 0.05  # F3: share of replica repositories changed
 F2_CHANGED = 500

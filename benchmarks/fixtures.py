@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from tui.core.demo import (
+from tui.demo import (
     FastImport,
     change_ref,
     init_repo,

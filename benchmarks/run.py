@@ -34,7 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import fixtures  # noqa: E402
-from tui.core.demo import git_env  # noqa: E402
+from tui.demo import git_env  # noqa: E402
 
 # The shell loop gitward scan is compared with: two git processes per repo, as a script would.
 GIT_LOOP = """

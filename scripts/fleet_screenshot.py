@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT / "scripts"))
 from test_fleet_support import Processes, free_port, query, start_node_exporter, wait_until  # noqa: E402
 
 from tui.core import metrics  # noqa: E402
-from tui.core.demo import build_demo  # noqa: E402
+from tui.demo import build_demo  # noqa: E402
 from tui.core.scan import scan_host  # noqa: E402
 
 HOSTS = ("gerrit-primary.example.org", "gerrit-replica-1.example.org", "gitlab-storage-2.example.org", "webapp-git-sync-7f9c")

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from tui.core.demo import FIXED_EPOCH, build_demo  # noqa: E402
+from tui.demo import FIXED_EPOCH, build_demo  # noqa: E402
 
 NOW = FIXED_EPOCH + 7 * 86400  # a week after the demo's history: ages read "a week ago"
 

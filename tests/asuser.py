@@ -149,7 +149,7 @@ class CliResult:
 
 
 def _cli_in_process(argv: list[str]) -> CliResult:
-    from tui.cli import main
+    from tui.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gitrepo import commit_chain, git, init_bare
 
-from tui.cli import main
+from tui.cli.main import main
 
 
 def advance(repo: Path, ref: str, count: int = 1, message: str = "next") -> str:

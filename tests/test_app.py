@@ -12,7 +12,7 @@ from gitrepo import commit_chain, git, init_bare, write_loose
 from tui.app.app import binding_sections, create_app
 from tui.app.dialogs.command_prompt import CommandPrompt
 from tui.app.dialogs.ref_detail import RefDetail
-from tui.app.mutations import MUTATING_ACTIONS
+from tui.app.read_only import MUTATING_ACTIONS
 from tui.app.screens.help import HelpScreen
 from tui.app.screens.host import HostScreen
 from tui.app.screens.jobs import JobsScreen
@@ -22,7 +22,7 @@ from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.ref_browser import RefBrowser
 from tui.app.widgets.ref_list import RefList
 from tui.app.widgets.repo_table import is_fault
-from tui.core.demo import FIXED_EPOCH, build_demo
+from tui.demo import FIXED_EPOCH, build_demo
 
 NOW = FIXED_EPOCH + 7 * 86400
 SIZE = (140, 40)

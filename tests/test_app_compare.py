@@ -20,10 +20,10 @@ from tui.app.dialogs.shadow_preview import ShadowPreview
 from tui.app.screens.compare import CompareRepoScreen, CompareScreen
 from tui.app.screens.repo import RepoScreen
 from tui.app.testing import settle
-from tui.core.compare import Kind, compare
-from tui.core.compare_sides import open_side
-from tui.core.demo import FIXED_EPOCH, build_demo
-from tui.core.journal import Journal
+from tui.core.compare.diff import Kind, compare
+from tui.core.compare.sides import open_side
+from tui.demo import FIXED_EPOCH, build_demo
+from tui.core.write.journal import Journal
 
 NOW = FIXED_EPOCH + 7 * 86400
 SIZE = (140, 40)
@@ -183,7 +183,7 @@ async def test_colon_compare_takes_the_open_host_as_the_replica(pair):
 
 
 def test_compare_writes_its_metrics_for_the_textfile_collector(pair, tmp_path):
-    from tui.cli import main
+    from tui.cli.main import main
 
     source, replica = pair
     out = tmp_path / "prom" / "gitward-compare.prom"

@@ -18,18 +18,18 @@ import pytest
 from gitrepo import commit_chain, git, init_repo, rev_parse
 from gitutil import worktree_list
 from test_refedit_support import fsck_errors
-from tui.app import actions
+from tui.app import writes as actions
 from tui.app.app import create_app
 from tui.app.dialogs.confirm import ConfirmDialog
 from tui.app.dialogs.prompts import PathDialog, ReasonDialog, TypeNameDialog
 from tui.app.dialogs.shadow_preview import ShadowPreview
-from tui.app.mutations import MUTATING_ACTIONS
+from tui.app.read_only import MUTATING_ACTIONS
 from tui.app.screens.journal import JournalScreen
 from tui.app.screens.repo import RepoScreen
 from tui.app.screens.repo_writes import WRITE_ACTIONS
 from tui.app.testing import settle, wait_for_scan
-from tui.core.demo import FIXED_EPOCH, build_demo
-from tui.core.journal import Journal
+from tui.demo import FIXED_EPOCH, build_demo
+from tui.core.write.journal import Journal
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
 
 NOW = FIXED_EPOCH + 7 * 86400
@@ -214,7 +214,7 @@ async def test_prune_of_a_git_sync_worktree_suggests_lock_instead(demo):
 
 
 def test_a_path_mismatch_suggests_repair_at_the_found_path(tmp_path):
-    from tui.core.worktree_edit import PruneItem, PrunePlan, WorktreeRepo
+    from tui.core.write.worktree_edit import PruneItem, PrunePlan, WorktreeRepo
 
     found = tmp_path / "root/.worktrees/abc"
     found.mkdir(parents=True)
@@ -440,7 +440,7 @@ async def test_help_marks_the_write_bindings_hidden_in_read_only(template):
 
 
 def test_failures_are_one_line_outcomes_that_say_what_happened():
-    from tui.core.locking import ApplyError, LockHeldError, StateChangedError
+    from tui.core.write.locking import ApplyError, LockHeldError, StateChangedError
 
     moved = actions.failure(StateChangedError("refs/heads/x moved\nsince the plan"), "prune shadows")
     assert not moved.ok and moved.refused and moved.moved and moved.severity == "error"

@@ -14,7 +14,7 @@ import pytest
 
 from tui.app.app import create_app
 from tui.app.testing import settle, wait_for_scan
-from tui.core.demo import FIXED_EPOCH, build_demo
+from tui.demo import FIXED_EPOCH, build_demo
 
 NOW = FIXED_EPOCH + 7 * 86400
 

@@ -34,8 +34,8 @@ from tui.app.testing import record_notifications, settle, wait_for_scan, wait_fo
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.ref_browser import RefBrowser
 from tui.core.config import SyncConfig
-from tui.core.demo import FIXED_EPOCH, build_demo
-from tui.core.jobs import JobState
+from tui.demo import FIXED_EPOCH, build_demo
+from tui.core.sync.jobs import JobState
 
 NOW = FIXED_EPOCH + 7 * 86400
 SIZE = (140, 40)

@@ -10,7 +10,7 @@ import pytest
 from gitrepo import commit_chain, git, init_bare, write_loose
 from tui.app import commands
 from tui.app.filtering import RowFilter
-from tui.app.host import Host
+from tui.app.backend import Host
 from tui.app.refindex import RefIndex, build_ref
 from tui.core.refstore import load_snapshot
 from tui.app.text import clean, display_path, middle_truncate, shorten_paths
@@ -184,7 +184,7 @@ def test_the_app_import_path_stays_light():
     import sys
 
     code = (
-        "import sys, tui.cli, tui.app.app\n"
+        "import sys, tui.cli.main, tui.app.app\n"
         "app = tui.app.app.create_app(['.'], config=None)\n"
         "print(sorted(m for m in ('pygit2', 'tui.core.scan', 'tui.app.screens.repo') if m in sys.modules))"
     )

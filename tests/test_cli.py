@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from gitrepo import commit_chain, for_each_ref, git, init_bare, init_repo, write_loose
 
-from tui.cli import main
+from tui.cli.main import main
 
 REF_FIELDS = {"name", "value", "source", "loose_value", "packed_value", "peeled", "symbolic_target", "verdict", "broken_reason"}
 WORKTREE_FIELDS = {"id", "path", "head", "branch", "detached", "main", "bare", "locked", "lock_reason", "prunable", "prunable_reason", "current", "missing", "listed"}

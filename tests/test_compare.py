@@ -12,9 +12,9 @@ import pytest
 from compare_support import advance, make_incident, plan_commands, rsync, run_cli, stat_tree
 from gitrepo import commit_chain, git, init_bare, init_repo, write_loose
 
-from tui.core.compare import Kind, compare
-from tui.core.compare_sides import LocalSide, ManifestSide
-from tui.core.manifest import write_manifest_file
+from tui.core.compare.diff import Kind, compare
+from tui.core.compare.sides import LocalSide, ManifestSide
+from tui.core.compare.manifest import write_manifest_file
 from tui.core.model import Severity
 
 pytestmark = pytest.mark.skipif(shutil.which("rsync") is None, reason="rsync is not installed")
@@ -319,7 +319,7 @@ def test_plan_fetches_behind_refs_and_packs_leftover_loose_ones(pair, capsys):
 def test_parallel_and_sequential_answers_are_the_same(tmp_path):
     """Past PARALLEL_THRESHOLD repositories, workers read the sides (directories and manifest
     lines); the answer must be what one process gives."""
-    from tui.core.compare import PARALLEL_THRESHOLD
+    from tui.core.compare.diff import PARALLEL_THRESHOLD
 
     source = tmp_path / "source"
     template = init_bare(source / "g00" / "r00.git")

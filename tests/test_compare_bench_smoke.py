@@ -10,8 +10,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import compare_bench, fixtures  # noqa: E402
 
-from tui.core.compare import Kind, compare  # noqa: E402
-from tui.core.compare_sides import LocalSide  # noqa: E402
+from tui.core.compare.diff import Kind, compare  # noqa: E402
+from tui.core.compare.sides import LocalSide  # noqa: E402
 
 
 def test_f3_pair_differs_in_the_repos_made_to_differ(tmp_path):

@@ -17,8 +17,8 @@ from gitrepo import git, init_bare
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.core.compare import compare
-from tui.core.compare_sides import LocalSide
+from tui.core.compare.diff import compare
+from tui.core.compare.sides import LocalSide
 
 NAMES = ["refs/heads/main", "refs/heads/topic", "refs/changes/01/1/meta", "refs/tags/v1"]
 
@@ -133,7 +133,7 @@ def test_every_class_agrees_with_git(objects, source_states, replica_states):
 def test_ancestry_answers_agree_with_git_once_ancestor_sets_are_used(objects):
     """Every ordered pair of the DAG asked three times: the later answers come from the
     ancestor sets a frequently asked commit gets, and must not change."""
-    from tui.core.objectstore import ObjectStore
+    from tui.core.compare.objectstore import ObjectStore
 
     repo, commits = objects
     store = ObjectStore(str(repo))

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from compare_support import make_incident, plan_commands, run_cli
 
-from tui.core.compare_sides import SideError, SshSide, parse_ssh_url, ssh_argv
+from tui.core.compare.sides import SideError, SshSide, parse_ssh_url, ssh_argv
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 

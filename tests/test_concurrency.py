@@ -16,9 +16,9 @@ from pathlib import Path
 
 from gitrepo import commit_chain, for_each_ref, git, init_bare
 from test_refedit_support import fsck_errors
-from tui.core import refedit
-from tui.core.journal import Journal
-from tui.core.locking import LockHeldError, StateChangedError
+from tui.core.write import shadows as refedit
+from tui.core.write.journal import Journal
+from tui.core.write.locking import LockHeldError, StateChangedError
 from tui.core.packed import read_packed_refs
 
 PRUNES = 40

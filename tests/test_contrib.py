@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.demo import build_demo
+from tui.demo import build_demo
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
 RULES = CONTRIB / "prometheus" / "gitward.rules.yml"

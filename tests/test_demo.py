@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from gitcheck import for_each_ref, git, is_ancestor
 
-from tui.core.demo import build_demo
+from tui.demo import build_demo
 
 NOW = 1_800_000_000.0  # a fixed "now" so file ages are exact
 HOUR = 3600

@@ -22,7 +22,7 @@ from asuser import adversary_user, chown_tree, run_cli_as, shared_dir
 from gitrepo import commit_chain, for_each_ref, git, init_bare, init_repo
 
 from tui.app.testing import wait_for_scan
-from tui.cli import main
+from tui.cli.main import main
 from tui.core.discovery import DEFAULT_MAX_DEPTH, discover
 from tui.core.model import Problem
 

@@ -27,7 +27,7 @@ from test_fleet_support import (
     wait_until,
 )
 
-from tui.core.demo import build_demo
+from tui.demo import build_demo
 
 pytestmark = [needs_node_exporter, needs_prometheus]
 

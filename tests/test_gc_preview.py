@@ -9,7 +9,7 @@ import subprocess
 from compare_support import advance, run_cli
 from gitrepo import commit_chain, git, init_bare, write_loose
 
-from tui.core.gcpreview import gc_preview
+from tui.core.compare.gcpreview import gc_preview
 
 
 def packed_entries(repo) -> dict[str, str]:

@@ -23,14 +23,14 @@ from test_sync_support import (
     wait_for_line,
 )
 
-from tui.core import gitsync
+from tui.core.sync import gitsync
 from tui.core.discovery import classify
-from tui.core.gitsync import Check, Health, default_link_name, tracked_ref
-from tui.core.jobs import JobRunner, JobState, run_sync
+from tui.core.sync.gitsync import Check, Health, default_link_name, tracked_ref
+from tui.core.sync.jobs import JobRunner, JobState, run_sync
 from tui.core.model import Layout, Severity
 from tui.core.scan import scan_repo
-from tui.core.sync import GitRunner, SyncError, SyncKind, SyncRequest, git_environment, plan_sync
-from tui.core.synclog import JobLog, LogBuffer
+from tui.core.sync.plan import GitRunner, SyncError, SyncKind, SyncRequest, git_environment, plan_sync
+from tui.core.sync.synclog import JobLog, LogBuffer
 
 LINK = "up.git"  # git-sync's default --link: the last element of the repo URL
 

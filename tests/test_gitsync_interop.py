@@ -19,9 +19,9 @@ import pytest
 from gitrepo import git
 from test_sync_support import add_commits, fsck_ok, make_upstream
 
-from tui import cli_sync
-from tui.core.jobs import JobState, run_sync
-from tui.core.sync import SyncRequest
+from tui.cli import sync as cli_sync
+from tui.core.sync.jobs import JobState, run_sync
+from tui.core.sync.plan import SyncRequest
 
 WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("GITWARD_GIT_SYNC_BUILD", WORKTREE.parent / "shared" / "tools" / "git-sync" / "build"))

@@ -14,8 +14,8 @@ from gitrepo import commit_chain, git, init_bare, write_loose
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tui.cli import main
-from tui.core.demo import build_demo
+from tui.cli.main import main
+from tui.demo import build_demo
 from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
 from tui.core.scan import scan_host
 

@@ -5,10 +5,10 @@ import sys
 
 CORE_MODULES = [
     "tui.core.model", "tui.core.packed", "tui.core.loose", "tui.core.refstore",
-    "tui.core.discovery", "tui.core.worktrees", "tui.core.analysis", "tui.core.scan",
-    "tui.core.gitconfig", "tui.core.redact", "tui.core.config", "tui.core.paths", "tui.core.demo",
-    "tui.core.locking", "tui.core.ownership", "tui.core.journal", "tui.core.refedit", "tui.core.worktree_edit",
-    "tui.core.sync", "tui.core.synclog", "tui.core.gitsync", "tui.core.jobs", "tui.core.fsutil", "tui.core.libgit2",
+    "tui.core.discovery", "tui.core.worktrees", "tui.core.problems", "tui.core.scan",
+    "tui.core.gitconfig", "tui.core.redact", "tui.core.config", "tui.core.paths", "tui.demo",
+    "tui.core.write.locking", "tui.core.write.ownership", "tui.core.write.journal", "tui.core.write.shadows", "tui.core.write.worktree_edit",
+    "tui.core.sync.plan", "tui.core.sync.synclog", "tui.core.sync.gitsync", "tui.core.sync.jobs", "tui.core.fsutil", "tui.core.libgit2",
 ]
 
 
@@ -33,6 +33,6 @@ def test_core_never_imports_textual_or_the_app():
 
 def test_scan_path_imports_pygit2_lazily():
     """Discovery and parsing must not pay for pygit2 unless a verdict needs objects."""
-    code = "import sys, tui.core.scan, tui.cli; print('pygit2' in sys.modules)"
+    code = "import sys, tui.core.scan, tui.cli.main; print('pygit2' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -20,8 +20,8 @@ from test_sync_support import (
 )
 
 from tui.core.config import Config, SyncConfig
-from tui.core.jobs import JobRunner, JobState
-from tui.core.sync import SyncError, SyncRequest
+from tui.core.sync.jobs import JobRunner, JobState
+from tui.core.sync.plan import SyncError, SyncRequest
 
 
 @pytest.fixture

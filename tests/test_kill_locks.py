@@ -26,7 +26,7 @@ import pytest
 
 from gitrepo import commit_chain, for_each_ref, git, init_bare, init_with_worktrees
 from test_refedit_support import ROOT, fsck_errors, run_cli
-from tui.core.journal import Journal
+from tui.core.write.journal import Journal
 
 N_STALE = 200  # loose older than packed: the loose file is unlinked
 N_DEAD = 200  # loose newer than packed: the packed line is dropped
@@ -84,7 +84,7 @@ def many(tmp_path_factory):
 def start_prune(repo: Path, env: dict | None = None) -> subprocess.Popen:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "tui.cli_write", "shadows", "prune", str(repo), "--yes"],
+        [sys.executable, "-m", "tui.cli.write", "shadows", "prune", str(repo), "--yes"],
         cwd=ROOT, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 

@@ -11,9 +11,9 @@ import subprocess
 from compare_support import run_cli
 from gitrepo import commit_chain, git, init_bare, write_loose
 
-from tui.core.checksum import ZERO_CHECKSUM, format_checksum
+from tui.core.compare.checksum import ZERO_CHECKSUM, format_checksum
 from tui.core.discovery import repository_at
-from tui.core.manifest import ManifestReader, read_repo, write_manifest_file
+from tui.core.compare.manifest import ManifestReader, read_repo, write_manifest_file
 from tui.core.refstore import iter_refs
 
 # Written out again here on purpose (not imported): Gitaly's internal/git/checksum.go.

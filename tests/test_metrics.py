@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from gitrepo import commit_chain, git, init_bare, write_loose
 
-from tui.cli import main
+from tui.cli.main import main
 from tui.core import metrics
-from tui.core.demo import build_demo
+from tui.demo import build_demo
 
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool not installed (Debian package prometheus)")

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tui.core.redact import KeyBlockRedactor, escape_terminal, json_safe, redact_text, redact_url, sanitize_terminal
-from tui.core.synclog import LineSplitter
+from tui.core.sync.synclog import LineSplitter
 
 URL_CASES = [
     # plain password: the user stays, the password goes

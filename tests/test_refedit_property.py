@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from gitrepo import commit_chain, for_each_ref, git, init_bare, write_loose
 from test_refedit_support import fsck_errors, ref_files
-from tui.core import refedit
-from tui.core.journal import Journal, undo
+from tui.core.write import shadows as refedit
+from tui.core.write.journal import Journal, undo
 from tui.core.model import Verdict
 
 KINDS = ("stale", "dead", "identical", "diverged", "undecidable", "broken", "missing", "packed", "loose")

@@ -74,12 +74,12 @@ WITHOUT_DAC_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_searc
 
 
 def run_cli(*args, env: dict | None = None, input: str | None = None, wrap: list[str] = (), cwd=None):
-    """``python -m tui.cli_write ARGS`` as a subprocess (the CLI as operators run it)."""
+    """``python -m tui.cli.write ARGS`` as a subprocess (the CLI as operators run it)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(ROOT)
     return subprocess.run(
-        [*wrap, sys.executable, "-m", "tui.cli_write", *map(str, args)],
+        [*wrap, sys.executable, "-m", "tui.cli.write", *map(str, args)],
         cwd=cwd or ROOT,
         env=full_env,
         input=input,

@@ -194,7 +194,7 @@ def test_json_encoded_in_workers_equals_the_object_path(tmp_path, jobs):
     """scan --json splices worker-encoded repos: the document must be exactly HostScan.to_json()."""
     import json
 
-    from tui.core.demo import build_demo
+    from tui.demo import build_demo
     from tui.core.scan import PARALLEL_THRESHOLD, scan_host_json
 
     host = build_demo(str(tmp_path / "demo"))

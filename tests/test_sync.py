@@ -31,8 +31,8 @@ from test_sync_support import (
 )
 
 from tui.core import paths
-from tui.core.jobs import JobRunner, JobState, run_sync
-from tui.core.sync import (
+from tui.core.sync.jobs import JobRunner, JobState, run_sync
+from tui.core.sync.plan import (
     LOCAL_HOST,
     SyncError,
     SyncKind,
@@ -389,5 +389,5 @@ def test_commit_chain_helper_and_upstreams_agree(tmp_path):
 def test_the_sync_core_never_imports_textual_and_loads_pygit2_lazily():
     from test_import_hygiene import unwanted_imports
 
-    sync_modules = ["tui.core.sync", "tui.core.gitsync", "tui.core.synclog", "tui.core.jobs", "tui.cli_sync"]
+    sync_modules = ["tui.core.sync.plan", "tui.core.sync.gitsync", "tui.core.sync.synclog", "tui.core.sync.jobs", "tui.cli.sync"]
     assert unwanted_imports(sync_modules, ("textual", "rich", "pygit2")) == ""

@@ -23,7 +23,7 @@ from test_sync_support import (
     slow_upstream,
 )
 
-from tui import cli_sync
+from tui.cli import sync as cli_sync
 
 
 def gitward(capsys, *argv: str) -> tuple[int, str, str]:
@@ -131,7 +131,7 @@ def test_ctrl_c_cancels_within_a_second_and_exits_130(mirror, tmp_path):
     _, mirror_path = mirror
     slow, refs_before = behind_slow_upstream(mirror, tmp_path / "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli_sync", "sync", str(mirror_path)],
+        [sys.executable, "-m", "tui.cli.sync", "sync", str(mirror_path)],
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(cli_sync.__file__))),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

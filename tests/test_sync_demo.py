@@ -10,9 +10,9 @@ import pytest
 from gitrepo import for_each_ref, git
 from test_sync_support import add_commits, log_texts
 
-from tui.core.demo import GIT_SYNC_LINK, NFS_LOCK_REASON, build_demo
-from tui.core.jobs import JobState, run_sync
-from tui.core.sync import SyncKind, SyncRequest, plan_sync, preflight
+from tui.demo import GIT_SYNC_LINK, NFS_LOCK_REASON, build_demo
+from tui.core.sync.jobs import JobState, run_sync
+from tui.core.sync.plan import SyncKind, SyncRequest, plan_sync, preflight
 
 
 @pytest.fixture(scope="module")

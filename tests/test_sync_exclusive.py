@@ -15,9 +15,9 @@ from asuser import adversary_user, chown_tree, run_cli_as, shared_dir
 from gitrepo import for_each_ref, git
 from test_sync_support import WAIT, upstream_and_mirror, add_commits, behind_slow_upstream, make_upstream, mirror_of, process_gone
 
-from tui import cli_sync
-from tui.core.jobs import JobRunner, JobState, run_sync
-from tui.core.sync import SyncRequest
+from tui.cli import sync as cli_sync
+from tui.core.sync.jobs import JobRunner, JobState, run_sync
+from tui.core.sync.plan import SyncRequest
 
 WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
 

@@ -15,9 +15,9 @@ import pytest
 from gitrepo import for_each_ref
 from test_sync_support import WAIT, upstream_and_mirror, add_commits, make_upstream
 
-from tui import cli_sync
-from tui.core.jobs import ABANDON_GRACE_SECONDS, JobState, run_sync
-from tui.core.sync import SyncRequest
+from tui.cli import sync as cli_sync
+from tui.core.sync.jobs import ABANDON_GRACE_SECONDS, JobState, run_sync
+from tui.core.sync.plan import SyncRequest
 
 WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
 TIMEOUT = 2.0
@@ -109,8 +109,8 @@ def release_readers(fifo: Path) -> None:
 def test_the_consoles_preflight_is_bounded_too(mirror, monkeypatch):
     """The console asks ``JobRunner.preflight`` from a worker (holding the object-store lock):
     a read that never returns (a volume that does not answer) must come back as a refusal."""
-    from tui.core import jobs
-    from tui.core.sync import SyncError
+    from tui.core.sync import jobs
+    from tui.core.sync.plan import SyncError
 
     upstream, mirror_path = mirror
     volume_answers = threading.Event()
@@ -139,7 +139,7 @@ def test_the_consoles_preflight_is_bounded_too(mirror, monkeypatch):
 def test_gitwards_own_read_that_never_returns_is_abandoned_at_the_deadline(mirror, monkeypatch):
     """Not git's process, gitward's own read (here: the preflight, stuck as on a dead NFS
     mount): the job still ends at its deadline, and the work, when it comes back, changes nothing."""
-    from tui.core import jobs
+    from tui.core.sync import jobs
 
     upstream, mirror_path = mirror
     add_commits(upstream)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tui.core.synclog import (
+from tui.core.sync.synclog import (
     MAX_LINE_BYTES,
     JobLog,
     LineSplitter,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.demo import build_demo
+from tui.demo import build_demo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (apt-get install tmux)")

@@ -16,10 +16,10 @@ import pytest
 from gitrepo import commit_chain, git, init_repo, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
 from test_refedit_support import fsck_errors, run_cli
-from tui.core import worktree_edit
-from tui.core.journal import Journal
-from tui.core.locking import RefusedError
-from tui.core.worktree_edit import WorktreeRepo
+from tui.core.write import worktree_edit
+from tui.core.write.journal import Journal
+from tui.core.write.locking import RefusedError
+from tui.core.write.worktree_edit import WorktreeRepo
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from textual.content import Content
 from textual.screen import Screen
 
 from tui.app import commands as command_line
-from tui.app.host import Host
-from tui.app.mutations import mutation_allowed
+from tui.app.backend import Host
+from tui.app.read_only import mutation_allowed
 from tui.app.screens.host import HostScreen
 from tui.app.syncing import SyncingApp
 from tui.app.text import clean

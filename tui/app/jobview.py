@@ -1,6 +1,6 @@
 """How a sync job looks in the console: state symbols, one-line summaries, changed refs, table rows.
 
-Shared by the repository's Log pane and the jobs screen. Jobs are ``tui.core.jobs.SyncJob``
+Shared by the repository's Log pane and the jobs screen. Jobs are ``tui.core.sync.jobs.SyncJob``
 objects, read from the UI thread (their attributes are plain values the job's thread replaces).
 Every string from a job (names, paths, git's error line, ref names) is untrusted: it goes
 through ``clean`` into ``Content``/``Text`` as plain text, never markup.

@@ -190,7 +190,7 @@ def _identity(name: str) -> str:
 
 def judge(snapshot: RefSnapshot) -> None:
     """Shadow verdicts (pygit2 ancestry), serialised with the other object-store readers."""
-    from tui.app.objects import OBJECT_STORE_LOCK
+    from tui.app.commit_dates import OBJECT_STORE_LOCK
 
     with OBJECT_STORE_LOCK:
         judge_shadows(snapshot)

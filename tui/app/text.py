@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 
 import humanize
-from tui.cli_common import short  # noqa: F401  (an object id as the tables show it; re-exported)
+from tui.cli.common import short  # noqa: F401  (an object id as the tables show it; re-exported)
 from tui.core.redact import sanitize_terminal
 
 ELLIPSIS = "…"

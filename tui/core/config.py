@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
-from . import paths
+from tui.core import paths
 
 CONFIG_FILE_NAME = "config.toml"
 MiB = 1024 * 1024

@@ -29,9 +29,9 @@ import stat
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .fsutil import open_for_reading, read_up_to
-from .model import Remote
-from .redact import redact_url
+from tui.core.fsutil import open_for_reading, read_up_to
+from tui.core.model import Remote
+from tui.core.redact import redact_url
 
 # A config larger than this is not a config; reading it would stall a scan.
 MAX_CONFIG_BYTES = 16 * 1024 * 1024

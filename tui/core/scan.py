@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from tui.core import analysis
+from tui.core import problems as analysis
 from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, discover
 from tui.core.fsutil import special_kind
 from tui.core.gitconfig import read_config, repo_settings

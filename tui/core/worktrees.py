@@ -42,9 +42,9 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .fsutil import open_for_reading, read_file, read_up_to
-from .gitconfig import parse_bool, read_config
-from .model import Problem, Severity, Worktree
+from tui.core.fsutil import open_for_reading, read_file, read_up_to
+from tui.core.gitconfig import parse_bool, read_config
+from tui.core.model import Problem, Severity, Worktree
 
 __all__ = ["GitdirResolver", "git_sync_view", "is_git_sync_root", "list_worktrees"]
 

@@ -25,11 +25,11 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.filtering import RowFilter
-from tui.app.host import Host
+from tui.app.backend import Host
 from tui.app.text import clean, display_path
 from tui.app.widgets.compare_tables import CompareRepoTable, FindingTable
 from tui.app.widgets.vtable import VirtualTable
-from tui.core.compare import Comparison, Kind, RepoComparison
+from tui.core.compare.diff import Comparison, Kind, RepoComparison
 
 __all__ = ["CompareScreen", "CompareRepoScreen"]
 
@@ -172,9 +172,9 @@ class CompareScreen(_FilteredTableScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def _compare(self, generation: int, cancel: threading.Event) -> None:
-        from tui.app.objects import OBJECT_STORE_LOCK
-        from tui.core.compare import compare
-        from tui.core.compare_sides import SideError, open_side
+        from tui.app.commit_dates import OBJECT_STORE_LOCK
+        from tui.core.compare.diff import compare
+        from tui.core.compare.sides import SideError, open_side
 
         worker = get_current_worker()
 
@@ -352,7 +352,7 @@ class CompareRepoScreen(_FilteredTableScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare-dates")
     def _read_commit_times(self) -> None:
-        from tui.app.objects import CommitDates
+        from tui.app.commit_dates import CommitDates
 
         repo = self.repo
         stores = [p for p in (repo.replica_git_dir if repo.replica_local else None,) if p]

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.app.commands import COMMANDS
-from tui.app.mutations import MUTATING_ACTIONS
+from tui.app.read_only import MUTATING_ACTIONS
 
 DESCRIPTION_WIDTH = 66  # binding ids line up after the descriptions
 

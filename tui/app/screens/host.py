@@ -18,9 +18,9 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.filtering import RowFilter
-from tui.app.host import Host
-from tui.app.mutations import MutationGate
-from tui.app.objects import OBJECT_STORE_LOCK
+from tui.app.backend import Host
+from tui.app.read_only import MutationGate
+from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
 from tui.app.widgets.summary import SEVERITY_STYLE, Banner, HostSummary, ScanStatus, severity_counts

@@ -18,9 +18,9 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from tui.app.host import Host
+from tui.app.backend import Host
 from tui.app.jobview import JOB_COLUMNS, job_detail, job_row
-from tui.app.mutations import MutationGate
+from tui.app.read_only import MutationGate
 from tui.app.text import plural
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.summary import Banner

@@ -21,15 +21,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from tui.app import actions
-from tui.app.actions import Outcome
+from tui.app import writes as actions
+from tui.app.writes import Outcome
 from tui.app.dialogs.confirm import Choice, ConfirmDialog
-from tui.app.host import Host
-from tui.app.mutations import MutationGate
+from tui.app.backend import Host
+from tui.app.read_only import MutationGate
 from tui.app.text import clean, display_path
 from tui.app.widgets.summary import Banner
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
-from tui.core.journal import JournalEntry
+from tui.core.write.journal import JournalEntry
 from tui.core.model import RepoReport
 
 JOURNAL_COLUMNS = [

@@ -14,8 +14,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from tui.app.host import Host
-from tui.app.mutations import MutationGate
+from tui.app.backend import Host
+from tui.app.read_only import MutationGate
 from tui.app.screens.repo_writes import RepoWrites
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.log_view import SyncLog

@@ -20,15 +20,15 @@ from textual.content import Content
 from textual.message import Message
 from textual.worker import Worker, WorkerState
 
-from tui.app import actions
-from tui.app.actions import Outcome
+from tui.app import writes as actions
+from tui.app.writes import Outcome
 from tui.app.dialogs.confirm import Choice, ConfirmDialog
 from tui.app.dialogs.prompts import PathDialog, ReasonDialog, TypeNameDialog
 from tui.app.dialogs.shadow_preview import ShadowPreview
-from tui.app.mutations import WRITE_ACTIONS
+from tui.app.read_only import WRITE_ACTIONS
 from tui.app.text import clean, display_path, duration
-from tui.core.journal import Journal
-from tui.core.locking import WriteError
+from tui.core.write.journal import Journal
+from tui.core.write.locking import WriteError
 from tui.core.model import LockFile, RepoReport, Source, Worktree
 
 # The actions of this mixin (WRITE_ACTIONS) are all in MUTATING_ACTIONS: read-only hides them.

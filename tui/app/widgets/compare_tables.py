@@ -13,7 +13,7 @@ from rich.text import Text
 from tui.app.filtering import RowFilter
 from tui.app.text import age, clean
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
-from tui.core.compare import Finding, Kind, RepoComparison
+from tui.core.compare.diff import Finding, Kind, RepoComparison
 
 __all__ = ["CompareRepoTable", "FindingTable", "class_summary", "SEVERITY_SYMBOL"]
 

@@ -21,7 +21,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.dialogs.ref_detail import RefDetail
-from tui.app.objects import CommitDates
+from tui.app.commit_dates import CommitDates
 from tui.app.refindex import RefIndex
 from tui.core.refstore import RefsUnavailable, load_snapshot
 from tui.app.text import clean

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from tui.app.objects import MISSING, NOT_A_COMMIT
+from tui.app.commit_dates import MISSING, NOT_A_COMMIT
 from tui.app.text import age, clean, short
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
 from tui.core.model import Ref, Source, Verdict

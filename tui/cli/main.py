@@ -14,8 +14,9 @@ from collections.abc import Sequence
 
 import humanize
 
-from tui import __version__, cli_compare, cli_fleet, cli_sync, cli_write
-from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short, write_json_text
+from tui import __version__
+from tui.cli import compare as cli_compare, fleet as cli_fleet, sync as cli_sync, write as cli_write
+from tui.cli.common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short, write_json_text
 from tui.core.model import Problem, RepoReport, Severity
 
 EXIT_FINDINGS = 1
@@ -311,7 +312,7 @@ def cmd_worktrees(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from tui.core.demo import build_demo
+    from tui.demo import build_demo
 
     started = time.time()
     root = build_demo(os.path.abspath(args.dir))
@@ -336,7 +337,7 @@ def cmd_paths() -> int:
 def demo_root() -> str:
     """Build the demo host under the user data dir once; return its host root."""
     from tui.core import paths
-    from tui.core.demo import build_demo
+    from tui.demo import build_demo
 
     target = paths.demo_dir()
     marker = os.path.join(target, "host")

@@ -12,7 +12,7 @@ import os
 import shlex
 import sys
 
-from tui.cli_common import EXIT_OK, UsageError, clean, open_repo, print_table, short
+from tui.cli.common import EXIT_OK, UsageError, clean, open_repo, print_table, short
 
 EXIT_DIFFERENCES = 1
 COMMANDS = ("manifest", "compare", "gc-preview")
@@ -56,7 +56,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
-    from tui.core.manifest import write_manifest, write_manifest_file
+    from tui.core.compare.manifest import write_manifest, write_manifest_file
 
     missing = [r for r in args.roots if not os.path.isdir(r)]
     if missing:
@@ -74,8 +74,8 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from tui.core.compare import compare, threshold
-    from tui.core.compare_sides import SideError, open_side
+    from tui.core.compare.diff import compare, threshold
+    from tui.core.compare.sides import SideError, open_side
 
     try:
         at_least = threshold(args.fail_on)
@@ -108,7 +108,7 @@ def _write_compare_metrics(path: str, replica: str, result) -> None:
     """The comparison as textfile metrics: differences by class (every class, zeros included, so
     an alert can tell "fixed" from "not reported") and when this replica was compared."""
     from tui.core import metrics
-    from tui.core.compare import Kind
+    from tui.core.compare.diff import Kind
 
     counts = result.counts()
     text = metrics.render(metrics.compare_families({replica: {k.value: counts.get(k.value, 0) for k in Kind}},
@@ -166,7 +166,7 @@ def print_comparison(result) -> None:
 
 def print_plan(result, source_spec: str, replica_spec: str, sides) -> None:
     """What to run, with real paths. Printed only: nothing here is ever executed."""
-    from tui.core.compare import Kind
+    from tui.core.compare.diff import Kind
 
     q = shlex.quote
     out = ["", "# Plan (printed, not run). Review each command; preview with --dry-run first."]
@@ -242,7 +242,7 @@ def _rsync_target(spec: str) -> str | None:
 
 
 def cmd_gc_preview(args: argparse.Namespace) -> int:
-    from tui.core.gcpreview import gc_preview
+    from tui.core.compare.gcpreview import gc_preview
     from tui.core.refstore import RefsUnavailable
 
     candidate = open_repo(args.repo)

@@ -52,7 +52,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
-from tui.core.locking import (
+from tui.core.write.locking import (
     ApplyError,
     LockSet,
     ReadOnlyError,
@@ -70,7 +70,7 @@ from tui.core.locking import (
     unlink_if_exists,
     write_durably,
 )
-from tui.core.ownership import user_label
+from tui.core.write.ownership import user_label
 
 ENTRY_FILE = "entry.json"
 INTENT_FILE = "intent.json"
@@ -86,12 +86,12 @@ EXPIRED_NOTE = "undo expired (journal cap)"
 
 # Which module undoes which kind of entry (imported lazily: the journal sits below them).
 UNDO_MODULES = {
-    "shadows-prune": "tui.core.refedit",
-    "lock-clear": "tui.core.refedit",
-    "worktree-lock": "tui.core.worktree_edit",
-    "worktree-unlock": "tui.core.worktree_edit",
-    "worktree-prune": "tui.core.worktree_edit",
-    "worktree-repair": "tui.core.worktree_edit",
+    "shadows-prune": "tui.core.write.shadows",
+    "lock-clear": "tui.core.write.shadows",
+    "worktree-lock": "tui.core.write.worktree_edit",
+    "worktree-unlock": "tui.core.write.worktree_edit",
+    "worktree-prune": "tui.core.write.worktree_edit",
+    "worktree-repair": "tui.core.write.worktree_edit",
 }
 
 READ_ONLY_MESSAGE = (

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from tui.core import analysis
-from tui.core.checksum import gitaly_checksum, storage_checksum
+from tui.core import problems as analysis
+from tui.core.compare.checksum import gitaly_checksum, storage_checksum
 from tui.core.discovery import Candidate, discover
 from tui.core.fsutil import read_bytes, replacing
 from tui.core.gitconfig import GitConfig, read_config, repo_settings
@@ -241,7 +241,7 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
             if refs_only:
                 return manifest
             if objects is None:
-                from tui.core.objectstore import ObjectStore  # opened lazily, only if needed
+                from tui.core.compare.objectstore import ObjectStore  # opened lazily, only if needed
 
                 objects = ObjectStore(git_dir)
             manifest.gitaly_checksum = gitaly_checksum(snapshot, objects.any_missing)

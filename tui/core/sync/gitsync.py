@@ -35,11 +35,11 @@ import shutil
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .discovery import read_gitfile
-from .fsutil import fsync_dir, read_bytes
-from .redact import redact_url
-from .sync import GIT_SYNC_BRANCH, GitRunner, RefChange, SyncError, SyncPlan, diff_refs, read_refs
-from .worktrees import git_sync_view, list_worktrees
+from tui.core.discovery import read_gitfile
+from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.redact import redact_url
+from tui.core.sync.plan import GIT_SYNC_BRANCH, GitRunner, RefChange, SyncError, SyncPlan, diff_refs, read_refs
+from tui.core.worktrees import git_sync_view, list_worktrees
 
 WORKTREES_DIR = ".worktrees"
 TMP_LINK = "tmp-link"

@@ -4,7 +4,7 @@ Rules the runner keeps: never two syncs of one repository at once (a second requ
 same repository and the same options while one is queued or running returns that job; other
 options wait for it), and at most ``max_per_host`` syncs against one remote host at a time
 (default 3), the rest queued in order. Each running job has its own thread; git runs in its own
-process group (``tui.core.sync.GitRunner``).
+process group (``tui.core.sync.plan.GitRunner``).
 
 For a UI (no Textual here; the app wires these up):
 
@@ -41,12 +41,12 @@ from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
-from . import paths
-from .locking import RefusedError
-from .ownership import check_owned, user_label
-from .redact import redact_text
-from .synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir
-from .sync import (
+from tui.core import paths
+from tui.core.write.locking import RefusedError
+from tui.core.write.ownership import check_owned, user_label
+from tui.core.redact import redact_text
+from tui.core.sync.synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir
+from tui.core.sync.plan import (
     AUTH_HINT,
     DEFAULT_TIMEOUT_SECONDS,
     Cancelled,
@@ -481,7 +481,7 @@ def _prepare_environment(runner: GitRunner, plan: SyncPlan, settings: _Settings)
 
 def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
     if plan.kind is SyncKind.GIT_SYNC:
-        from .gitsync import sync_git_sync_root
+        from tui.core.sync.gitsync import sync_git_sync_root
 
         outcome = sync_git_sync_root(runner, plan)
         job.changed_refs = outcome.changed_refs
@@ -580,7 +580,7 @@ class JobRunner:
     def from_config(cls, config=None, **overrides) -> JobRunner:
         """A runner with the ``[sync]`` settings of gitward's config (``load_config()``)."""
         if config is None:
-            from .config import load_config
+            from tui.core.config import load_config
 
             config = load_config()
         settings = {

@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from .redact import KeyBlockRedactor, redact_text, sanitize_terminal
+from tui.core.redact import KeyBlockRedactor, redact_text, sanitize_terminal
 
 DEFAULT_BUFFER_LINES = 10_000
 # A "line" without a terminator this long is cut (at a space, so a URL is not split in two and

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tui.core.manifest import RepoManifest
+from tui.core.compare.manifest import RepoManifest
 from tui.core.model import Ref, Severity, Source
-from tui.core.objectstore import ObjectStore
+from tui.core.compare.objectstore import ObjectStore
 from tui.core.refstore import RefSnapshot, ref_for
 
 
@@ -393,7 +393,7 @@ def compare_repo(name: str, source: RepoManifest | None, replica: RepoManifest |
 
 
 def _gc_preview(git_dir: str) -> dict | None:
-    from tui.core.gcpreview import gc_preview
+    from tui.core.compare.gcpreview import gc_preview
     from tui.core.refstore import RefsUnavailable
 
     try:
@@ -461,7 +461,7 @@ def compare(
     ``jobs``: processes for two local directories (default: the CPU count; 1 from a threaded
     caller such as the console, since forking a threaded process is unsafe).
     """
-    from tui.core.manifest import select
+    from tui.core.compare.manifest import select
 
     started = time.time()
     result = Comparison(source=source.description, replica=replica.description, source_roots=list(source.roots),
@@ -506,7 +506,7 @@ def _compare_chunk(pairs: list) -> list[RepoComparison]:
 
 
 def _read_ref(ref) -> RepoManifest | None:
-    from tui.core.manifest import ManifestLine, read_repo
+    from tui.core.compare.manifest import ManifestLine, read_repo
 
     if ref is None:
         return None

@@ -1,7 +1,7 @@
 """The commands that change repositories: shadows, worktree, locks, journal, undo.
 
 ``register(subparsers)`` adds them to gitward's parser; ``dispatch(args)`` runs one and returns
-its exit code, or None when ``args.command`` is not one of these. ``python -m tui.cli_write``
+its exit code, or None when ``args.command`` is not one of these. ``python -m tui.cli.write``
 runs them on their own.
 
 Exit codes:
@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tui.cli_common import EXIT_ERROR, EXIT_OK, UsageError, clean, fail, open_repo, print_table, run_command, short, write_json_text
+from tui.cli.common import EXIT_ERROR, EXIT_OK, UsageError, clean, fail, open_repo, print_table, run_command, short, write_json_text
 
 EXIT_REFUSED = 1
 
@@ -108,7 +108,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in COMMANDS:
         return None
-    from tui.core.locking import RefusedError, WriteError
+    from tui.core.write.locking import RefusedError, WriteError
 
     handler = {
         "shadows": cmd_shadows_prune,
@@ -143,7 +143,7 @@ def _worktree_handler(args: argparse.Namespace):
 def _journal_for(args: argparse.Namespace):
     """The journal, read-only when --read-only (here or global) or the config says so."""
     from tui.core.config import ConfigError, load_config
-    from tui.core.journal import Journal
+    from tui.core.write.journal import Journal
 
     read_only = bool(getattr(args, "write_read_only", False) or getattr(args, "read_only", False))
     if not read_only:
@@ -166,8 +166,8 @@ def _writable_journal(args: argparse.Namespace):
 
 
 def cmd_shadows_prune(args: argparse.Namespace) -> int:
-    from tui.core import refedit
-    from tui.core.locking import RefusedError
+    from tui.core.write import shadows as refedit
+    from tui.core.write.locking import RefusedError
 
     candidate = open_repo(args.repo)
     if args.dry_run:
@@ -205,7 +205,7 @@ def _show_recovered(paths, as_json: bool) -> None:
 
 def _recover(journal, git_dir: str | None, as_json: bool = False) -> None:
     """Before a change (or a listing): remove what interrupted gitward runs left, and say so."""
-    from tui.core.journal import recover_interrupted
+    from tui.core.write.journal import recover_interrupted
 
     _show_recovered(recover_interrupted(journal, git_dir), as_json)
 
@@ -269,13 +269,13 @@ def _verdict(item) -> str:
 
 
 def _worktree_repo(path: str):
-    from tui.core.worktree_edit import WorktreeRepo
+    from tui.core.write.worktree_edit import WorktreeRepo
 
     return WorktreeRepo.from_candidate(open_repo(path))
 
 
 def cmd_worktree_lock(args: argparse.Namespace) -> int:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
     journal = _writable_journal(args)
@@ -288,7 +288,7 @@ def cmd_worktree_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_unlock(args: argparse.Namespace) -> int:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
     journal = _writable_journal(args)
@@ -300,7 +300,7 @@ def cmd_worktree_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_prune(args: argparse.Namespace) -> int:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
     expire = None
@@ -331,7 +331,7 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_repair(args: argparse.Namespace) -> int:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
     plan = worktree_edit.plan_repair(repo, args.paths)
@@ -358,7 +358,7 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_locks_clear(args: argparse.Namespace) -> int:
-    from tui.core import refedit
+    from tui.core.write import shadows as refedit
 
     candidate = open_repo(args.repo)
     journal = _journal_for(args)
@@ -397,7 +397,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     try:
         journal = _journal_for(args)
     except UsageError:
-        from tui.core.journal import Journal
+        from tui.core.write.journal import Journal
 
         journal = Journal(read_only=True)  # a broken config: list, change nothing
     if not journal.read_only:
@@ -460,7 +460,7 @@ def _show_entry(entry, as_json: bool) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from tui.core.journal import undo
+    from tui.core.write.journal import undo
 
     journal = _journal_for(args)
     if not journal.read_only:

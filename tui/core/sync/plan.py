@@ -3,8 +3,8 @@
 On a git host "sync" means: bring this repository up to date with its upstream now, and show
 what happens while it happens. Mirrors (``remote.<name>.mirror`` or ``+refs/*:refs/*``) and
 ordinary clones get ``git fetch --prune --progress <remote>`` with their own refspecs; git-sync
-roots get git-sync's whole update (``tui.core.gitsync``). The job machinery (queue, states,
-listeners) is in ``tui.core.jobs``; this module holds what one sync needs:
+roots get git-sync's whole update (``tui.core.sync.gitsync``). The job machinery (queue, states,
+listeners) is in ``tui.core.sync.jobs``; this module holds what one sync needs:
 
 - ``plan_sync(request)``: what will run, against which remote and host; cheap file reads, raises
   ``SyncError`` for input that cannot be synced (not a repository, no such remote).
@@ -36,12 +36,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from .discovery import Candidate, NotARepository, repository_at
-from .fsutil import read_bytes
-from .gitconfig import GitConfig, read_config
-from .model import Layout
-from .redact import redact_text, redact_url
-from .synclog import JobLog
+from tui.core.discovery import Candidate, NotARepository, repository_at
+from tui.core.fsutil import read_bytes
+from tui.core.gitconfig import GitConfig, read_config
+from tui.core.model import Layout
+from tui.core.redact import redact_text, redact_url
+from tui.core.sync.synclog import JobLog
 
 DEFAULT_REMOTE = "origin"
 DEFAULT_TIMEOUT_SECONDS = 300.0
@@ -254,7 +254,7 @@ def is_git_sync_root(candidate: Candidate) -> bool:
 def _plan_git_sync(
     request: SyncRequest, candidate: Candidate, config: GitConfig, remote: str, raw_url: str, timeout: float
 ) -> SyncPlan:
-    from .gitsync import default_link_name, find_link, tracked_ref
+    from tui.core.sync.gitsync import default_link_name, find_link, tracked_ref
 
     root = candidate.path
     if request.url is not None and request.url != raw_url:
@@ -282,7 +282,7 @@ def _plan_git_sync(
 
 
 def _plan_new_git_sync_root(request: SyncRequest, path: str, timeout: float) -> SyncPlan:
-    from .gitsync import default_link_name
+    from tui.core.sync.gitsync import default_link_name
 
     url = request.url or ""
     link = request.link or default_link_name(url)
@@ -346,8 +346,8 @@ def preflight(plan: SyncPlan) -> list[PreflightWarning]:
     """
     if plan.initialise:
         return []
-    from .gitconfig import repo_settings
-    from .refstore import iter_refs, judge_shadows, read_snapshot
+    from tui.core.gitconfig import repo_settings
+    from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
 
     config, _ = read_config(os.path.join(plan.git_dir, "config"))
     settings = repo_settings(config)

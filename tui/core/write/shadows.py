@@ -37,8 +37,8 @@ from enum import StrEnum
 
 from tui.core.fsutil import fsync_dir, read_bytes
 from tui.core.gitconfig import GitConfig, RepoSettings, read_config, repo_settings
-from tui.core.journal import Journal, JournalEntry, recover_interrupted, run_journaled
-from tui.core.locking import (
+from tui.core.write.journal import Journal, JournalEntry, recover_interrupted, run_journaled
+from tui.core.write.locking import (
     FILES_REF_LOCK_TIMEOUT_MS,
     PACKED_REFS_TIMEOUT_MS,
     ApplyError,
@@ -62,7 +62,7 @@ from tui.core.locking import (
 )
 from tui.core.loose import LooseRef, parse_loose_contents
 from tui.core.model import Verdict
-from tui.core.ownership import Meta, check_owned, copy_metadata, owner_hint
+from tui.core.write.ownership import Meta, check_owned, copy_metadata, owner_hint
 from tui.core.packed import PackedRefs, bytes_key, invalid_refname, parse_packed_refs
 from tui.core.refstore import HEX_WIDTH, ObjectReader, RefSnapshot, judge_shadows, read_snapshot
 
@@ -940,7 +940,7 @@ class LockClearPlan:
 
 def plan_lock_clear(git_dir: str, lockfile: str, *, journal: Journal | None = None, now: float | None = None) -> LockClearPlan:
     """Check that ``lockfile`` (relative to the git dir, as scans list it) may be removed."""
-    from tui.core.analysis import LOCK_GRACE_SECONDS
+    from tui.core.problems import LOCK_GRACE_SECONDS
 
     now = time.time() if now is None else now
     path, relpath = _lock_path(git_dir, lockfile)
@@ -995,7 +995,7 @@ def _lock_path(git_dir: str, lockfile: str) -> tuple[str, str]:
 
 
 def _lock_kind(relpath: str) -> str:
-    from tui.core.analysis import LOCK_GRACE_SECONDS
+    from tui.core.problems import LOCK_GRACE_SECONDS
 
     name = os.path.basename(relpath)
     if relpath.startswith("refs/"):
@@ -1006,7 +1006,7 @@ def _lock_kind(relpath: str) -> str:
 
 
 def _left_by_gitward(journal: Journal | None, git_dir: str, path: str) -> str | None:
-    from tui.core.journal import entry_left_lock
+    from tui.core.write.journal import entry_left_lock
 
     if journal is None:
         return None

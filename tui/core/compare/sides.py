@@ -18,8 +18,8 @@ from glob import escape as glob_escape
 
 from tui.core.discovery import Candidate
 from tui.core.loose import read_loose_file
-from tui.core.manifest import ManifestError, ManifestReader, RepoManifest, local_candidates, packed_refs_stat, read_repo
-from tui.core.compare import Side
+from tui.core.compare.manifest import ManifestError, ManifestReader, RepoManifest, local_candidates, packed_refs_stat, read_repo
+from tui.core.compare.diff import Side
 
 
 class SideError(Exception):

@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
-from tui.core.journal import Journal, JournalEntry, recover_interrupted, run_journaled
-from tui.core.locking import (
+from tui.core.write.journal import Journal, JournalEntry, recover_interrupted, run_journaled
+from tui.core.write.locking import (
     FILES_REF_LOCK_TIMEOUT_MS,
     ApplyError,
     HeldLock,
@@ -44,7 +44,7 @@ from tui.core.locking import (
     unlink_if_exists,
 )
 from tui.core.model import Layout, Worktree
-from tui.core.ownership import Meta, check_owned, owner_hint
+from tui.core.write.ownership import Meta, check_owned, owner_hint
 from tui.core.worktrees import GitdirResolver, _c_string, list_worktrees
 
 __all__ = [

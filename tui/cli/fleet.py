@@ -20,7 +20,7 @@ import argparse
 import sys
 import time
 
-from tui.cli_common import EXIT_OK, UsageError, clean, fail, print_table
+from tui.cli.common import EXIT_OK, UsageError, clean, fail, print_table
 
 COMMANDS = ("fleet",)
 

@@ -26,10 +26,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from tui.core.analysis import list_names
+from tui.core.problems import list_names
 from tui.core.fsutil import read_bytes
 from tui.core.model import Verdict
-from tui.core.objectstore import ObjectStore
+from tui.core.compare.objectstore import ObjectStore
 from tui.core.refstore import judge_shadows, load_snapshot
 
 LIST_LIMIT = 1000  # commits listed per kind; the counts are always complete

@@ -34,7 +34,7 @@ import stat
 import time
 from dataclasses import dataclass, field
 
-from .fsutil import fsync_dir, read_bytes
+from tui.core.fsutil import fsync_dir, read_bytes
 
 LOCK_SUFFIX = ".lock"
 
@@ -189,7 +189,7 @@ def write_durably(fd: int, data: bytes, like: os.stat_result | None = None) -> N
     """Write all of ``data`` to ``fd``, give the file ``like``'s mode, owner and group, fsync it."""
     write_all(fd, data)
     if like is not None:
-        from tui.core.ownership import copy_metadata  # ownership imports this module
+        from tui.core.write.ownership import copy_metadata  # ownership imports this module
 
         copy_metadata(fd, like)
     os.fsync(fd)

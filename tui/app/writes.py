@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tui.app.text import clean
-from tui.core.journal import Journal, JournalEntry
-from tui.core.locking import ApplyError, RefusedError, StateChangedError, WriteError
+from tui.core.write.journal import Journal, JournalEntry
+from tui.core.write.locking import ApplyError, RefusedError, StateChangedError, WriteError
 from tui.core.model import Layout, LockFile, RepoReport, Worktree
 
 BULK_REFS = 10  # more changed refs than this (or auto on the whole repository): type the name
@@ -103,7 +103,7 @@ def confirm_name(report: RepoReport) -> str:
 
 
 def worktree_repo(report: RepoReport):
-    from tui.core.worktree_edit import WorktreeRepo
+    from tui.core.write.worktree_edit import WorktreeRepo
 
     return WorktreeRepo.from_candidate(report)
 
@@ -120,7 +120,7 @@ def worktree_label(wt: Worktree) -> str:
 
 
 def lock_worktree(report: RepoReport, wt: Worktree, reason: str | None, journal: Journal) -> Outcome:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     def job() -> Outcome:
         plan = worktree_edit.plan_lock(worktree_repo(report), worktree_arg(wt), reason or None)
@@ -148,7 +148,7 @@ def lock_worktrees(report: RepoReport, worktrees: Iterable[Worktree], reason: st
 
 
 def unlock_worktree(report: RepoReport, wt: Worktree, journal: Journal) -> Outcome:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     def job() -> Outcome:
         plan = worktree_edit.plan_unlock(worktree_repo(report), worktree_arg(wt))
@@ -184,7 +184,7 @@ class PrunePreview:
 
 def plan_prune(report: RepoReport) -> PrunePreview:
     """The prune plan (git's rules, gitward's extra care) and the reasons to lock or repair instead."""
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     plan = worktree_edit.plan_prune(worktree_repo(report))
     return PrunePreview(plan, prune_cautions(report, plan))
@@ -293,7 +293,7 @@ def _mount_point(path: str) -> str:
 
 
 def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     def job() -> Outcome:
         entry = worktree_edit.apply(plan, journal)
@@ -306,13 +306,13 @@ def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 
 def plan_repair(report: RepoReport, path: str | None):
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     return worktree_edit.plan_repair(worktree_repo(report), [path] if path else [], cwd=report.path)
 
 
 def apply_repair(report: RepoReport, plan, journal: Journal) -> Outcome:
-    from tui.core import worktree_edit
+    from tui.core.write import worktree_edit
 
     def job() -> Outcome:
         entry = worktree_edit.apply(plan, journal)
@@ -328,7 +328,7 @@ def apply_repair(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_shadows(report: RepoReport, refs: list[str] | None):
     """``shadows prune --keep auto`` for the marked refs (None: every shadow of the repository)."""
-    from tui.core import refedit
+    from tui.core.write import shadows as refedit
 
     return refedit.plan_shadow_prune(report.git_dir, refedit.Keep.AUTO, refs)
 
@@ -338,7 +338,7 @@ def is_bulk(plan, refs: list[str] | None) -> bool:
 
 
 def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
-    from tui.core import refedit
+    from tui.core.write import shadows as refedit
 
     def job() -> Outcome:
         result = refedit.apply(plan, journal)
@@ -359,13 +359,13 @@ def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_lock_clear(report: RepoReport, lock: LockFile, journal: Journal, now: float | None = None):
     """``now``: the console's clock (None: the real time), so the dialog agrees with the table."""
-    from tui.core import refedit
+    from tui.core.write import shadows as refedit
 
     return refedit.plan_lock_clear(report.git_dir, lock.path, journal=journal, now=now)
 
 
 def apply_lock_clear(report: RepoReport, plan, journal: Journal) -> Outcome:
-    from tui.core import refedit
+    from tui.core.write import shadows as refedit
 
     def job() -> Outcome:
         result = refedit.apply(plan, journal)
@@ -396,7 +396,7 @@ def undo_reason(entry: JournalEntry) -> str | None:
 
 
 def undo(journal: Journal, entry_id: str) -> Outcome:
-    from tui.core.journal import undo as core_undo
+    from tui.core.write.journal import undo as core_undo
 
     def job() -> Outcome:
         undo_entry = core_undo(journal, entry_id)

@@ -1,0 +1,4 @@
+from tui.cli.main import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
