@@ -24,7 +24,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "tests"))  # the real-process helpers the fleet tests use
+sys.path.insert(0, str(REPO_ROOT / "tests" / "support"))  # the real-process helpers the fleet tests use
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
 from test_fleet_support import Processes, free_port, query, start_node_exporter, wait_until  # noqa: E402

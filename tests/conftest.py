@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))  # tests import their helpers (gitrepo.py)
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))  # tests import their helpers (gitrepo.py)
 
 from gitutil import GIT_ENV  # noqa: E402  the same git environment gitutil passes to its own calls
 

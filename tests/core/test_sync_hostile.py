@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from asuser import User, adversary_user, chown_tree, run_cli_as, shared_dir
 from gitrepo import git as _git
-from test_sync_support import add_commits, make_upstream
+from sync_support import add_commits, make_upstream
 
 from tui.core.sync.jobs import JobState, run_sync
 from tui.core.sync.plan import SyncRequest

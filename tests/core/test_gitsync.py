@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import for_each_ref, git
-from test_sync_support import (
+from sync_support import (
     WAIT,
     add_commits,
     fsck_ok,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import fixtures  # noqa: E402

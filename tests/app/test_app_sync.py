@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from textual import events
 from gitrepo import for_each_ref, git, write_loose
-from test_sync_support import (
+from sync_support import (
     WAIT,
     add_commits,
     make_upstream,

@@ -33,7 +33,7 @@ from gitutil import (
     worktree_list,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOT_EXISTING = "gitdir file points to non-existent location"
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from gitrepo import git, init_with_worktrees
-from test_refedit_support import run_cli
+from refedit_support import run_cli
 from tui.core.config import ConfigError, JournalConfig, load_config
 from tui.core.write.journal import EXPIRED_NOTE, PREVIEW, Journal, JournalLimits, undo
 from tui.core.write.locking import RefusedError

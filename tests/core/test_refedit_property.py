@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitrepo import commit_chain, for_each_ref, git, init_bare, write_loose
-from test_refedit_support import fsck_errors, ref_files
+from refedit_support import fsck_errors, ref_files
 from tui.core.write import shadows as refedit
 from tui.core.write.journal import Journal, undo
 from tui.core.model import Verdict

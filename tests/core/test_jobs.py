@@ -8,7 +8,7 @@ import time
 
 import pytest
 from gitrepo import git
-from test_sync_support import (
+from sync_support import (
     WAIT,
     add_commits,
     git_daemon,  # noqa: F401  (fixture)

@@ -15,7 +15,7 @@ import pytest
 
 from tui.demo import build_demo
 
-CONTRIB = Path(__file__).resolve().parent.parent / "contrib"
+CONTRIB = Path(__file__).resolve().parents[2] / "contrib"
 RULES = CONTRIB / "prometheus" / "gitward.rules.yml"
 RULE_TESTS = CONTRIB / "prometheus" / "gitward.rules.test.yml"
 PROMTOOL = shutil.which("promtool")

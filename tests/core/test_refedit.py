@@ -16,7 +16,7 @@ import time
 import pytest
 
 from gitrepo import git, write_loose
-from test_refedit_support import (
+from refedit_support import (
     SHADOW_KINDS,
     WITHOUT_DAC_OVERRIDE,
     build_shadows,

@@ -15,7 +15,7 @@ import pytest
 
 from gitrepo import commit_chain, git, init_repo, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
-from test_refedit_support import fsck_errors, run_cli
+from refedit_support import fsck_errors, run_cli
 from tui.core.write import worktree_edit
 from tui.core.write.journal import Journal
 from tui.core.write.locking import RefusedError
@@ -236,7 +236,7 @@ def test_prune_keeps_what_it_cannot_check(repo, tmp_path):
     git(repo, "worktree", "add", "-q", str(tmp_path / "vol" / "wt"))
     os.chmod(tmp_path / "vol", 0o000)
     try:
-        from test_refedit_support import WITHOUT_DAC_OVERRIDE
+        from refedit_support import WITHOUT_DAC_OVERRIDE
 
         result = run_cli("worktree", "prune", repo, wrap=WITHOUT_DAC_OVERRIDE)
     finally:

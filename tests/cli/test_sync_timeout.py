@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 from gitrepo import for_each_ref
-from test_sync_support import WAIT, upstream_and_mirror, add_commits, make_upstream
+from sync_support import WAIT, upstream_and_mirror, add_commits, make_upstream
 
 from tui.cli import sync as cli_sync
 from tui.core.sync.jobs import ABANDON_GRACE_SECONDS, JobState, run_sync
 from tui.core.sync.plan import SyncRequest
 
-WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
+WORKTREE = Path(cli_sync.__file__).resolve().parents[2]
 TIMEOUT = 2.0
 # The sync must end within its timeout plus the grace for stopping, plus a loaded machine's slack.
 BOUND = TIMEOUT + ABANDON_GRACE_SECONDS + WAIT

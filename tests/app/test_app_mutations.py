@@ -17,7 +17,7 @@ import pytest
 
 from gitrepo import commit_chain, git, init_repo, rev_parse
 from gitutil import worktree_list
-from test_refedit_support import fsck_errors
+from refedit_support import fsck_errors
 from tui.app import writes as actions
 from tui.app.app import create_app
 from tui.app.dialogs.confirm import ConfirmDialog

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import commit_chain, for_each_ref, git, write_loose
-from test_sync_support import (
+from sync_support import (
     WAIT,
     add_commits,
     behind_slow_upstream,

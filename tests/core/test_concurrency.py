@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from gitrepo import commit_chain, for_each_ref, git, init_bare
-from test_refedit_support import fsck_errors
+from refedit_support import fsck_errors
 from tui.core.write import shadows as refedit
 from tui.core.write.journal import Journal
 from tui.core.write.locking import LockHeldError, StateChangedError

@@ -11,7 +11,7 @@ import pytest
 
 from gitrepo import git, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
-from test_refedit_support import build_shadows, fsck_errors, ref_files, resolve, run_cli
+from refedit_support import build_shadows, fsck_errors, ref_files, resolve, run_cli
 from tui.core.write import shadows as refedit, worktree_edit
 from tui.core.write.journal import Journal, UnknownEntryError, undo
 from tui.core.write.locking import ReadOnlyError, RefusedError, StateChangedError

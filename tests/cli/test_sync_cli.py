@@ -8,10 +8,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from gitrepo import for_each_ref, git, write_loose
-from test_sync_support import (
+from sync_support import (
     WAIT,
     add_commits,
     behind_slow_upstream,
@@ -132,7 +133,7 @@ def test_ctrl_c_cancels_within_a_second_and_exits_130(mirror, tmp_path):
     slow, refs_before = behind_slow_upstream(mirror, tmp_path / "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "tui.cli.sync", "sync", str(mirror_path)],
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(cli_sync.__file__))),
+        cwd=str(Path(cli_sync.__file__).resolve().parents[2]),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

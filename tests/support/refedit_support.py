@@ -14,7 +14,7 @@ from pathlib import Path
 
 from gitrepo import commit_chain, git, init_bare, write_loose
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # name -> (loose value key, packed value key, verdict) over a chain c0..c5 and an unrelated u1
 SHADOW_KINDS = {

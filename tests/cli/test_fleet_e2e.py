@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from test_fleet_support import (
+from fleet_support import (
     Processes,
     free_port,
     http_get,

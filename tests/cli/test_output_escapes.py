@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import commit_chain, git, init_bare, init_repo, write_loose
-from test_sync_support import add_commits, make_upstream, mirror_of
+from sync_support import add_commits, make_upstream, mirror_of
 
 # One of each: OSC 52 (clipboard), CSI clear screen, BEL, CR, LF + a line to forge, C1 CSI,
 # DEL, right-to-left override, Rich markup (no "/": it names files too).

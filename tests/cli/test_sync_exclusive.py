@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from asuser import adversary_user, chown_tree, run_cli_as, shared_dir
 from gitrepo import for_each_ref, git
-from test_sync_support import WAIT, upstream_and_mirror, add_commits, behind_slow_upstream, make_upstream, mirror_of, process_gone
+from sync_support import WAIT, upstream_and_mirror, add_commits, behind_slow_upstream, make_upstream, mirror_of, process_gone
 
 from tui.cli import sync as cli_sync
 from tui.core.sync.jobs import JobRunner, JobState, run_sync
 from tui.core.sync.plan import SyncRequest
 
-WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
+WORKTREE = Path(cli_sync.__file__).resolve().parents[2]
 
 
 @pytest.fixture

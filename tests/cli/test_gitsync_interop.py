@@ -17,13 +17,13 @@ from pathlib import Path
 
 import pytest
 from gitrepo import git
-from test_sync_support import add_commits, fsck_ok, make_upstream
+from sync_support import add_commits, fsck_ok, make_upstream
 
 from tui.cli import sync as cli_sync
 from tui.core.sync.jobs import JobState, run_sync
 from tui.core.sync.plan import SyncRequest
 
-WORKTREE = Path(cli_sync.__file__).resolve().parent.parent
+WORKTREE = Path(cli_sync.__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("GITWARD_GIT_SYNC_BUILD", WORKTREE.parent / "shared" / "tools" / "git-sync" / "build"))
 # What git-sync logs when it is about to wipe a root it finds unusable.
 WIPE_MESSAGES = ("repo directory was empty or failed checks", "can't wipe unusable root directory")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import for_each_ref, git
-from test_sync_support import add_commits, log_texts
+from sync_support import add_commits, log_texts
 
 from tui.demo import GIT_SYNC_LINK, NFS_LOCK_REASON, build_demo
 from tui.core.sync.jobs import JobState, run_sync

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from gitrepo import commit_chain, for_each_ref, git, init_bare, init_with_worktrees
-from test_refedit_support import ROOT, fsck_errors, run_cli
+from refedit_support import ROOT, fsck_errors, run_cli
 from tui.core.write.journal import Journal
 
 N_STALE = 200  # loose older than packed: the loose file is unlinked
