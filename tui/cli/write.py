@@ -12,6 +12,10 @@ Exit codes:
   2  error: bad arguments, not a repository, unknown journal entry, or a change that stopped
      half-way (the journal entry says what; `gitward undo ID` restores it)
 Errors and refusals are one line on stderr, starting with "gitward: ".
+
+Every change asks first (``common.confirm``): ``shadows prune``, ``worktree prune``, ``locks
+clear`` and ``undo`` ask on a terminal and need ``--yes`` anywhere else (cron, pipes, ``--json``);
+``--dry-run`` never asks. ``worktree lock``/``unlock`` only add or remove a marker and do not ask.
 """
 
 from __future__ import annotations
@@ -23,9 +27,21 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tui.cli.common import EXIT_ERROR, EXIT_OK, UsageError, clean, fail, open_repo, print_table, run_command, short, write_json_text
-
-EXIT_REFUSED = 1
+from tui.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    Parser,
+    UsageError,
+    clean,
+    confirm,
+    fail,
+    open_repo,
+    print_table,
+    run_command,
+    short,
+    write_json_text,
+)
 
 COMMANDS = ("shadows", "worktree", "locks", "journal", "undo")
 
@@ -46,7 +62,12 @@ def register(subparsers) -> None:
     journal.add_argument("--json", action="store_true")
     undo = subparsers.add_parser("undo", help="restore the before-image of a journal entry")
     undo.add_argument("entry_id", metavar="ENTRY_ID")
+    _yes_flag(undo)
     _read_only_flag(undo)
+
+
+def _yes_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", help="apply without asking (needed without a terminal)")
 
 
 def _read_only_flag(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +97,7 @@ def _add_shadows(subparsers) -> None:
         help="auto: by verdict (stale-loose: packed; dead-packed, identical: loose; others untouched)",
     )
     prune.add_argument("--ref", dest="refs", action="extend", nargs="+", metavar="NAME", help="only these refs")
-    prune.add_argument("--yes", action="store_true", help="apply without asking")
+    _yes_flag(prune)
 
 
 def _add_worktree(subparsers) -> None:
@@ -89,6 +110,7 @@ def _add_worktree(subparsers) -> None:
     unlock.add_argument("worktree", metavar="WORKTREE")
     prune = _action(sub, "prune", "remove admin dirs of worktrees git considers prunable")
     prune.add_argument("--expire", metavar="TIME", default=None, help="only worktrees older than TIME (e.g. 2.weeks.ago)")
+    _yes_flag(prune)
     repair = _action(sub, "repair", "rewrite gitdir and .git files after paths changed")
     repair.add_argument("paths", nargs="*", metavar="PATH", help="where moved worktrees are now")
 
@@ -98,6 +120,7 @@ def _add_locks(subparsers) -> None:
     sub = locks.add_subparsers(dest="locks_command", metavar="ACTION", required=True)
     clear = _action(sub, "clear", "remove a lock file older than its grace period")
     clear.add_argument("lockfile", metavar="LOCKFILE", help="relative to the git dir, as 'gitward scan' lists it")
+    _yes_flag(clear)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -167,7 +190,6 @@ def _writable_journal(args: argparse.Namespace):
 
 def cmd_shadows_prune(args: argparse.Namespace) -> int:
     from tui.core.write import shadows as refedit
-    from tui.core.write.locking import RefusedError
 
     candidate = open_repo(args.repo)
     if args.dry_run:
@@ -182,8 +204,8 @@ def cmd_shadows_prune(args: argparse.Namespace) -> int:
     if plan.changes and not plan.refusals and not args.yes:
         # The preview first, then the question (the TUI asks the same in its dialog).
         _show_shadow_plan(plan, args.json, entry_id=None, dry_run=True)
-        if not _confirmed(args, candidate, len(plan.changes)):
-            raise RefusedError("not applied: add --yes to apply (or --dry-run to only preview)")
+        name = _repo_name(candidate.path)
+        confirm(f"Apply {_changes(len(plan.changes))} to {name}?", yes=args.yes, as_json=args.json, typed=name)
         result = refedit.apply(plan, journal)
         _show_applied(result)
         return EXIT_OK
@@ -224,17 +246,19 @@ def _write_plan_json(plan, dry_run: bool, entry_id: str | None, **extra) -> None
     _write_json({**plan.to_json(), "dry_run": dry_run, **extra, "journal_entry": entry_id})
 
 
-def _confirmed(args: argparse.Namespace, candidate, count: int) -> bool:
-    if args.yes:
-        return True
-    if args.json or not sys.stdin.isatty():
-        return False
-    name = os.path.basename(os.path.normpath(candidate.path))
-    try:
-        answer = input(f"Apply {count} change(s) to {name}? Type the repository name to confirm: ")
-    except EOFError:
-        return False
-    return answer.strip() == name
+def _repo_name(path: str) -> str:
+    """What the operator types to confirm a bulk change: the repository's directory name."""
+    return os.path.basename(os.path.normpath(path))
+
+
+def _changes(count: int) -> str:
+    return _plural(count, "change")
+
+
+def _plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    from tui.core.units import plural
+
+    return plural(count, singular, plural_form)
 
 
 def _show_shadow_plan(plan, as_json: bool, *, entry_id: str | None, dry_run: bool, recovered=()) -> None:
@@ -311,6 +335,12 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     plan = worktree_edit.plan_prune(repo, expire=expire)
     entry = None
+    if not args.dry_run and plan.items and not plan.refusals and not args.yes:
+        if not args.json:  # what goes, then the question
+            for item in plan.items:
+                print(f"Would remove worktrees/{clean(item.id)}: {clean(item.reason)}")
+        name = _repo_name(repo.main_path or repo.common_dir)
+        confirm(f"Remove {_plural(len(plan.items), 'worktree')} of {name}?", yes=args.yes, as_json=args.json, typed=name)
     if not args.dry_run:
         journal = _writable_journal(args)
         _recover(journal, repo.common_dir, args.json)
@@ -372,6 +402,9 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
     entry_id = None
     if not args.dry_run:
         journal.check_writable()
+        if not plan.refusals:  # a refusal is said as one, not asked about
+            where = _repo_name(candidate.path)
+            confirm(f"Remove {clean(plan.relpath)} from {where}?", yes=args.yes, as_json=args.json)
         entry_id = refedit.apply(plan, journal).entry_id
         _recover(journal, candidate.git_dir, args.json)  # whatever else interrupted runs left here
     if args.json:
@@ -463,9 +496,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from tui.core.write.journal import undo
 
     journal = _journal_for(args)
-    if not journal.read_only:
-        entry = journal.get(args.entry_id)
-        _recover(journal, entry.repo)
+    entry = journal.get(args.entry_id)  # an unknown id: exit 2 before anything is asked
+    journal.check_writable()
+    confirm(f"Undo {clean(entry.id)} ({clean(entry.summary)})?", yes=args.yes, dry_run=False)
+    _recover(journal, entry.repo)
     undo_entry = undo(journal, args.entry_id)
     print(f"undone {clean(args.entry_id)}: {clean(undo_entry.summary)}; journal entry {undo_entry.id}")
     return EXIT_OK
@@ -482,7 +516,7 @@ def _write_json(data) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gitward", description="gitward's write commands")
+    parser = Parser(prog="gitward", description="gitward's write commands")
     parser.add_argument("--read-only", action="store_true", help="refuse every change")
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     return parser
