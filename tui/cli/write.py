@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 
 from tui.cli.common import (
@@ -438,7 +437,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
         _recover(journal, None, args.json)
     if args.entry_id:
         return _show_entry(journal.get(args.entry_id), args.json)
-    entries = journal.entries()
+    entries = journal.entries()  # JSON: oldest first, as it always was; text: as the console lists them
     if args.json:
         # One entry per line: 10,000 entries print in a second (an indented dump takes 10 s).
         out = sys.stdout
@@ -450,36 +449,29 @@ def cmd_journal(args: argparse.Namespace) -> int:
     if not entries:
         print("the journal is empty")
         return EXIT_OK
-    rows = [[entry.id, _when(entry.created), _status_text(entry), entry.kind, entry.summary] for entry in entries]
+    from tui.core.write.journal_words import newest_first, status_words, when
+
+    rows = [[entry.id, when(entry), status_words(entry), entry.kind, entry.summary] for entry in newest_first(entries)]
     print_table(["ID", "WHEN (UTC)", "STATUS", "KIND", "WHAT"], rows)
     return EXIT_OK
 
 
-def _when(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
-
-
-def _status_text(entry) -> str:
-    status = entry.status + (f" by {entry.undone_by}" if entry.undone_by else "")
-    if entry.status == "interrupted" and not entry.has_before:
-        status += ", nothing changed"
-    if entry.undo_expired:
-        status += f", {entry.undo_expired}"
-    return status
-
-
 def _show_entry(entry, as_json: bool) -> int:
     """One entry in full: every item (the before-image once recorded) and every lock."""
+    from tui.core.write.journal_words import links, status_words, when
+
     data = entry.to_json(full=True)
     if as_json:
         _write_json(data)
         return EXIT_OK
-    print(f"entry {clean(entry.id)}  {clean(entry.kind)}  {_status_text(entry)}")
+    print(f"entry {clean(entry.id)}  {clean(entry.kind)}  {status_words(entry)}")
     print(f"repository {clean(entry.repo)}")
-    print(f"by {clean(entry.user) or '?'} on {clean(entry.host) or '?'}, pid {entry.pid}, at {_when(entry.created)} UTC")
+    print(f"by {clean(entry.user) or '?'} on {clean(entry.host) or '?'}, pid {entry.pid}, at {when(entry)} UTC")
     print(clean(entry.summary))
     if entry.failed:
         print(f"failed: {clean(entry.failed)}")
+    for link, other in links(entry):
+        print(f"{link} {clean(other)}")
     if entry.expired:
         print(f"{entry.undo_expired}: {clean(entry.expired)}")
     for item in data["items"]:

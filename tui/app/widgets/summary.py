@@ -142,12 +142,12 @@ class ScanStatus(Static):
             frame = SPINNER[spinner % len(SPINNER)]
             parts += [
                 (f"{frame} scanning… ", "bold $text-accent"),
-                f"{scanned:,} repos read" + (f", {elapsed:.1f} s" if elapsed is not None else ""),
+                f"{plural(scanned, 'repo')} read" + (f", {elapsed:.1f} s" if elapsed is not None else ""),
             ]
         elif error:
             parts += [("scan failed: ", "bold $text-error"), error]
         else:
-            parts += [f"scanned {total:,} repos{took}"]
+            parts += [f"scanned {plural(total, 'repo')}{took}"]
         parts += ["  ·  ", f"showing {shown:,} of {total:,}"]
         if faults_only:
             parts += ["  ·  ", ("faults only", "bold $text-warning")]
