@@ -143,6 +143,8 @@ def test_a_linked_worktree_names_its_repository(tmp_path):
     assert json.loads(result.stdout) == by_main
     listed = json.loads(gitward("worktrees", str(linked), "--json").stdout)
     assert [w["path"] for w in listed] == [str(main), str(linked)]
+    scanned = json.loads(gitward("scan", str(linked), "--json").stdout)["repos"]  # as a root: its repository
+    assert [repo["path"] for repo in scanned] == [str(main)]
     for argv in (["gc-preview", str(linked)], ["shadows", "prune", str(linked), "--dry-run"],
                  ["worktree", "prune", str(linked), "--dry-run"]):
         result = gitward(*argv)

@@ -23,6 +23,7 @@ from tui.cli.common import (
     clean,
     open_repo,
     print_table,
+    repo_argument,
     run_command,
     short,
     suggest,
@@ -169,7 +170,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.json and args.format:
         raise UsageError(f"--json and --format {args.format} together: give one (--json is --format json)")
     fmt = args.format or ("json" if args.json else "text")
-    _check_roots(args.roots, "; scan failed, metrics not written" if fmt == "prometheus" else "")
+    args.roots = _check_roots(args.roots, "; scan failed, metrics not written" if fmt == "prometheus" else "")
     if getattr(args, "output", None) and fmt != "prometheus":
         raise UsageError("--output is for --format prometheus")
     if fmt == "json":
@@ -227,14 +228,16 @@ def _check_max_depth(max_depth: int) -> None:
         raise UsageError("--max-depth must be 0 or more")
 
 
-def _check_roots(roots: Sequence[str], consequence: str = "") -> None:
-    """A root that is not there is a typo (or a volume that is not mounted): exit 2 before any
-    output. One that is there but cannot be listed is scanned and reported as 'unreadable'."""
+def _check_roots(roots: Sequence[str], consequence: str = "") -> list[str]:
+    """The roots to scan. A root that is not there is a typo (or a volume that is not mounted):
+    exit 2 before any output. One that is there but cannot be listed is scanned and reported as
+    'unreadable'. A linked worktree stands for its repository (scanning it alone finds none)."""
     for root in roots:
         if not os.path.exists(root):
             raise UsageError(f"{root}: no such directory{consequence}")
         if not os.path.isdir(root):
             raise UsageError(f"{root}: not a directory{consequence}")
+    return [repo_argument(root) for root in roots]
 
 
 def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration: float) -> None:
@@ -408,7 +411,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         roots = args.roots
     else:
         roots = _configured_roots() or ["."]
-    _check_roots(roots)
+    roots = _check_roots(roots)
     if not sys.stdout.isatty():
         # No terminal (cron, pipes): print the scan instead of drawing a screen.
         return cmd_scan(
