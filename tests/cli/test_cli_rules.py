@@ -56,6 +56,7 @@ BAD_INPUT = [
     (["scna", "REPO"], ["'scna' is not a gitward command", "did you mean 'scan'"]),
     (["wortkrees", "REPO"], ["did you mean 'worktrees'"]),
     (["--bogus"], ["unknown option: --bogus"]),
+    (["help"], ["gitward --help lists them"]),
     (["refs", "REPO", "--prefix", "heads"], ["did you mean --prefix refs/heads/"]),
     (["refs", "GONE"], ["no such directory"]),
     (["worktrees", "FILE"], ["not a directory"]),

@@ -135,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _not_a_command(word: str, hint: str) -> int:
+    if word == "help":
+        raise UsageError("'help' is not a command: gitward --help lists them, gitward COMMAND --help explains one")
     if hint:
         raise UsageError(f"{word!r} is not a gitward command{hint} (no directory {word!r} either)")
     raise UsageError(f"{word!r} is neither a gitward command nor a directory (commands: {', '.join(COMMANDS)})")
