@@ -165,8 +165,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from tui.core.scan import scan_host, scan_host_json
-
     _check_jobs(args.jobs)
     _check_max_depth(args.max_depth)
     if args.json and args.format:
@@ -175,6 +173,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     args.roots = _check_roots(args.roots, "; scan failed, metrics not written" if fmt == "prometheus" else "")
     if getattr(args, "output", None) and fmt != "prometheus":
         raise UsageError("--output is for --format prometheus")
+    # After the checks: bad input is answered before the scanning code (pygit2) is loaded.
+    from tui.core.scan import scan_host, scan_host_json
+
     if fmt == "json":
         text, severities = scan_host_json(args.roots, jobs=args.jobs, max_depth=args.max_depth)
         write_json_text(text + "\n")
