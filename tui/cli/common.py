@@ -86,7 +86,7 @@ def confirm(question: str, *, yes: bool, as_json: bool = False, typed: str | Non
     if as_json or not sys.stdin.isatty():
         preview = " (or --dry-run to only preview)" if dry_run else ""
         raise NotConfirmed(f"not applied: no terminal to ask; add --yes to apply{preview}")
-    prompt = f"Type {typed} to confirm: " if typed else "Proceed? [y/N] "
+    prompt = f"Type {clean(typed)} to confirm: " if typed else "Proceed? [y/N] "  # a name is untrusted text
     try:
         answer = input(f"{question} {prompt}")
     except EOFError:

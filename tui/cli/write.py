@@ -204,7 +204,7 @@ def cmd_shadows_prune(args: argparse.Namespace) -> int:
         # The preview first, then the question (the TUI asks the same in its dialog).
         _show_shadow_plan(plan, args.json, entry_id=None, dry_run=True)
         name = _repo_name(candidate.path)
-        confirm(f"Apply {_changes(len(plan.changes))} to {name}?", yes=args.yes, as_json=args.json, typed=name)
+        confirm(f"Apply {_changes(len(plan.changes))} to {clean(name)}?", yes=args.yes, as_json=args.json, typed=name)
         result = refedit.apply(plan, journal)
         _show_applied(result)
         return EXIT_OK
@@ -339,7 +339,7 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
             for item in plan.items:
                 print(f"Would remove worktrees/{clean(item.id)}: {clean(item.reason)}")
         name = _repo_name(repo.main_path or repo.common_dir)
-        confirm(f"Remove {_plural(len(plan.items), 'worktree')} of {name}?", yes=args.yes, as_json=args.json, typed=name)
+        confirm(f"Remove {_plural(len(plan.items), 'worktree')} of {clean(name)}?", yes=args.yes, as_json=args.json, typed=name)
     if not args.dry_run:
         journal = _writable_journal(args)
         _recover(journal, repo.common_dir, args.json)
@@ -403,7 +403,7 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
         journal.check_writable()
         if not plan.refusals:  # a refusal is said as one, not asked about
             where = _repo_name(candidate.path)
-            confirm(f"Remove {clean(plan.relpath)} from {where}?", yes=args.yes, as_json=args.json)
+            confirm(f"Remove {clean(plan.relpath)} from {clean(where)}?", yes=args.yes, as_json=args.json)
         entry_id = refedit.apply(plan, journal).entry_id
         _recover(journal, candidate.git_dir, args.json)  # whatever else interrupted runs left here
     if args.json:
