@@ -149,6 +149,8 @@ def test_worktree_prune_on_a_terminal_wants_the_repository_name(prunable):
     wrong = gitward("worktree", "prune", str(prunable), answer="y")
     assert wrong.returncode == 1 and "Type main to confirm" in wrong.stdout
     assert porcelain(prunable) == before
+    read_only = gitward("worktree", "prune", str(prunable), "--read-only", answer="main")
+    assert read_only.returncode == 1 and "read-only" in read_only.stderr and "Type main" not in read_only.stdout
     right = gitward("worktree", "prune", str(prunable), answer="main")
     assert right.returncode == 0, right.stderr
     assert "gone" not in porcelain(prunable)

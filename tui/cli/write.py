@@ -334,14 +334,9 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     plan = worktree_edit.plan_prune(repo, expire=expire)
     entry = None
-    if not args.dry_run and plan.items and not plan.refusals and not args.yes:
-        if not args.json:  # what goes, then the question
-            for item in plan.items:
-                print(f"Would remove worktrees/{clean(item.id)}: {clean(item.reason)}")
-        name = _repo_name(repo.main_path or repo.common_dir)
-        confirm(f"Remove {_plural(len(plan.items), 'worktree')} of {clean(name)}?", yes=args.yes, as_json=args.json, typed=name)
     if not args.dry_run:
-        journal = _writable_journal(args)
+        journal = _writable_journal(args)  # read-only refuses before anything is asked
+        _confirm_prune(plan, repo, args)
         _recover(journal, repo.common_dir, args.json)
         entry = worktree_edit.apply(plan, journal)
     elif plan.refusals and plan.items:
@@ -357,6 +352,17 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
         print(f"Kept worktrees/{clean(item.id)}: {clean(item.reason)}")
     _show_undo_hint(entry_id)
     return EXIT_REFUSED if args.dry_run and plan.refusals and plan.items else EXIT_OK
+
+
+def _confirm_prune(plan, repo, args: argparse.Namespace) -> None:
+    """What goes, then the question (a refused plan is refused by apply, not asked about)."""
+    if not plan.items or plan.refusals or args.yes:
+        return
+    if not args.json:
+        for item in plan.items:
+            print(f"Would remove worktrees/{clean(item.id)}: {clean(item.reason)}")
+    name = _repo_name(repo.main_path or repo.common_dir)
+    confirm(f"Remove {_plural(len(plan.items), 'worktree')} of {clean(name)}?", yes=args.yes, as_json=args.json, typed=name)
 
 
 def cmd_worktree_repair(args: argparse.Namespace) -> int:
