@@ -521,7 +521,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.unrecognized(args, extras)  # exits 2, naming them
     return run_command(lambda: dispatch(args))
 
 
