@@ -27,7 +27,7 @@ from refedit_support import (
 )
 from tui.core.write import shadows as refedit
 from tui.core.write.journal import Journal
-from tui.core.write.locking import LockHeldError, OwnershipError, RefusedError, StateChangedError, UnsupportedError
+from tui.core.write.errors import LockHeldError, OwnershipError, RefusedError, StateChangedError, UnsupportedError
 from tui.core.write.shadows import Action, Keep
 
 

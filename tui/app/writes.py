@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from tui.app.text import clean
 from tui.core.write.journal import Journal, JournalEntry
-from tui.core.write.locking import ApplyError, RefusedError, StateChangedError, WriteError
+from tui.core.write.errors import ApplyError, RefusedError, StateChangedError, WriteError
 from tui.core.model import Layout, LockFile, RepoReport, Worktree
 
 BULK_REFS = 10  # more changed refs than this (or auto on the whole repository): type the name

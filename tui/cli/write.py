@@ -108,7 +108,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in COMMANDS:
         return None
-    from tui.core.write.locking import RefusedError, WriteError
+    from tui.core.write.errors import RefusedError, WriteError
 
     handler = {
         "shadows": cmd_shadows_prune,
@@ -167,7 +167,7 @@ def _writable_journal(args: argparse.Namespace):
 
 def cmd_shadows_prune(args: argparse.Namespace) -> int:
     from tui.core.write import shadows as refedit
-    from tui.core.write.locking import RefusedError
+    from tui.core.write.errors import RefusedError
 
     candidate = open_repo(args.repo)
     if args.dry_run:

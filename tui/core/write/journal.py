@@ -52,13 +52,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.write.errors import ApplyError, ReadOnlyError, RefusedError, UnknownEntryError, WriteError, error_text
 from tui.core.write.locking import (
-    ApplyError,
     LockSet,
-    ReadOnlyError,
-    RefusedError,
-    WriteError,
-    error_text,
     fault_point,
     hostname,
     lock_left_by,
@@ -97,10 +93,6 @@ UNDO_MODULES = {
 READ_ONLY_MESSAGE = (
     "read-only mode (--read-only, or read_only = true in the config): gitward changes nothing"
 )
-
-
-class UnknownEntryError(WriteError):
-    """No journal entry with that id."""
 
 
 @dataclass

@@ -38,18 +38,20 @@ from enum import StrEnum
 from tui.core.fsutil import fsync_dir, read_bytes
 from tui.core.gitconfig import GitConfig, RepoSettings, read_config, repo_settings
 from tui.core.write.journal import Journal, JournalEntry, recover_interrupted, run_journaled
-from tui.core.write.locking import (
-    FILES_REF_LOCK_TIMEOUT_MS,
-    PACKED_REFS_TIMEOUT_MS,
+from tui.core.write.errors import (
     ApplyError,
-    HeldLock,
-    LockSet,
     RefusedError,
     StateChangedError,
     UnsupportedError,
     WriteError,
-    clear_lock_command,
     error_text,
+)
+from tui.core.write.locking import (
+    FILES_REF_LOCK_TIMEOUT_MS,
+    PACKED_REFS_TIMEOUT_MS,
+    HeldLock,
+    LockSet,
+    clear_lock_command,
     fault_point,
     link_no_replace,
     make_marker,

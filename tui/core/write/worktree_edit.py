@@ -30,14 +30,11 @@ from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
 from tui.core.write.journal import Journal, JournalEntry, recover_interrupted, run_journaled
+from tui.core.write.errors import ApplyError, RefusedError, StateChangedError, WriteError
 from tui.core.write.locking import (
     FILES_REF_LOCK_TIMEOUT_MS,
-    ApplyError,
     HeldLock,
     LockSet,
-    RefusedError,
-    StateChangedError,
-    WriteError,
     fault_point,
     make_marker,
     new_nonce,
