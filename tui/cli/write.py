@@ -89,6 +89,12 @@ def _add_worktree(subparsers) -> None:
     unlock.add_argument("worktree", metavar="WORKTREE")
     prune = _action(sub, "prune", "remove admin dirs of worktrees git considers prunable")
     prune.add_argument("--expire", metavar="TIME", default=None, help="only worktrees older than TIME (e.g. 2.weeks.ago)")
+    prune.add_argument("--yes", action="store_true", help="prune worktrees that look moved or away (cautions) anyway")
+    prune.add_argument(
+        "--force-moved",
+        action="store_true",
+        help="prune even when every linked worktree looks gone (an unmounted volume looks like this)",
+    )
     repair = _action(sub, "repair", "rewrite gitdir and .git files after paths changed")
     repair.add_argument("paths", nargs="*", metavar="PATH", help="where moved worktrees are now")
 
@@ -300,34 +306,76 @@ def cmd_worktree_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_prune(args: argparse.Namespace) -> int:
-    from tui.core.write import worktree_edit
+    # Deferred, as every write-side import here: read-only commands start without loading it.
+    from tui.core.scan import scan_repo
+    from tui.core.write import RefusedError, apply_worktree_plan, parse_expire, preview_prune
 
-    repo = _worktree_repo(args.repo)
+    candidate = open_repo(args.repo)
     expire = None
     if args.expire is not None:
         try:
-            expire = worktree_edit.parse_expire(args.expire)
+            expire = parse_expire(args.expire)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    plan = worktree_edit.plan_prune(repo, expire=expire)
-    entry = None
-    if not args.dry_run:
-        journal = _writable_journal(args)
-        _recover(journal, repo.common_dir, args.json)
-        entry = worktree_edit.apply(plan, journal)
-    elif plan.refusals and plan.items:
-        _show_refusals(plan.refusals)
-    entry_id = entry.id if entry else None
-    if args.json:
-        _write_plan_json(plan, args.dry_run, entry_id)
-        return EXIT_OK
-    verb = "Would remove" if args.dry_run else "Removed"
+    # The cautions need the scan's view (git-sync link, moved paths); refs are not judged.
+    preview = preview_prune(scan_repo(candidate, judge=False), expire=expire)
+    plan = preview.plan
+    if args.dry_run:
+        if plan.refusals and plan.items:
+            _show_refusals(plan.refusals)
+        _show_prune(preview, args.json, entry_id=None, dry_run=True)
+        return EXIT_REFUSED if plan.refusals and plan.items else EXIT_OK
+    journal = _writable_journal(args)
+    if preview.cautions and not _moved_consent(args, preview):
+        # DESIGN.md incident 2: a volume that is away looks deleted to git. The preview
+        # first, then the question; every worktree gone asks for --force-moved, nothing less.
+        _show_prune(preview, args.json, entry_id=None, dry_run=True)
+        if preview.every_worktree_gone or not _confirmed(args, candidate, len(plan.items)):
+            raise RefusedError(_moved_refusal(preview, candidate.path))
+    _recover(journal, plan.repo.common_dir, args.json)
+    entry = apply_worktree_plan(plan, journal)
+    _show_prune(preview, args.json, entry_id=entry.id if entry else None, dry_run=False)
+    return EXIT_OK
+
+
+def _moved_consent(args: argparse.Namespace, preview) -> bool:
+    """Did the command line say to prune worktrees that look moved or away?"""
+    if preview.every_worktree_gone:
+        return args.force_moved
+    return args.yes or args.force_moved
+
+
+def _moved_refusal(preview, repo_path: str) -> str:
+    count = len(preview.cautions)
+    ids = " ".join(clean(c.worktree_id) for c in preview.cautions)
+    lock = f"lock them ('gitward worktree lock {clean(repo_path)} ID --reason ...' for {ids})"
+    if preview.every_worktree_gone:
+        return (
+            f"every linked worktree of {clean(repo_path)} is missing and {count} look moved or away "
+            f"(an unmounted volume looks like this); nothing was pruned. Mount the volume, or {lock}; "
+            "--force-moved prunes them anyway"
+        )
+    repair = "; repair a moved one ('gitward worktree repair REPO PATH')" if preview.suggests_repair else ""
+    return (
+        f"{count} worktree(s) look moved or away, not deleted; nothing was pruned. "
+        f"Check them, {lock}{repair}, or add --yes to prune anyway"
+    )
+
+
+def _show_prune(preview, as_json: bool, *, entry_id: str | None, dry_run: bool) -> None:
+    plan = preview.plan
+    if as_json:
+        cautions = [c.to_json() for c in preview.cautions]
+        _write_plan_json(plan, dry_run, entry_id, cautions=cautions, every_worktree_gone=preview.every_worktree_gone)
+        return
+    verb = "Would remove" if dry_run or entry_id is None else "Removed"
     for item in plan.items:
         print(f"{verb} worktrees/{clean(item.id)}: {clean(item.reason)}")
     for item in plan.kept:
         print(f"Kept worktrees/{clean(item.id)}: {clean(item.reason)}")
+    for caution in preview.cautions:
+        print(f"Caution: {clean(caution.message)} (suggest: {caution.suggest})")
     _show_undo_hint(entry_id)
-    return EXIT_REFUSED if args.dry_run and plan.refusals and plan.items else EXIT_OK
 
 
 def cmd_worktree_repair(args: argparse.Namespace) -> int:
