@@ -20,7 +20,7 @@ from tui.core.write.journal import Journal, JournalEntry
 from tui.core.write.errors import ApplyError, RefusedError, StateChangedError, WriteError
 from tui.core.model import LockFile, RepoReport, Worktree
 # Re-exported for the screens: the cautions are the core's (the CLI shows the same ones).
-from tui.core.write.prune_cautions import NOT_EXISTING, Caution, PrunePreview, preview_prune, prune_cautions
+from tui.core.write.prune_cautions import NOT_EXISTING, Caution, PrunePreview, preview_prune, prune_cautions  # noqa: F401
 
 BULK_REFS = 10  # more changed refs than this (or auto on the whole repository): type the name
 
@@ -230,16 +230,16 @@ def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_lock_clear(report: RepoReport, lock: LockFile, journal: Journal, now: float | None = None):
     """``now``: the console's clock (None: the real time), so the dialog agrees with the table."""
-    from tui.core.write import shadows as refedit
+    from tui.core.write import lock_clear
 
-    return refedit.plan_lock_clear(report.git_dir, lock.path, journal=journal, now=now)
+    return lock_clear.plan_lock_clear(report.git_dir, lock.path, journal=journal, now=now)
 
 
 def apply_lock_clear(report: RepoReport, plan, journal: Journal) -> Outcome:
-    from tui.core.write import shadows as refedit
+    from tui.core.write import lock_clear
 
     def job() -> Outcome:
-        result = refedit.apply(plan, journal)
+        result = lock_clear.apply(plan, journal)
         return Outcome(True, f"removed {clean(plan.relpath)}; journal entry {result.entry_id}", result.entry_id)
 
     return attempt(f"clear {clean(plan.relpath)}", job)
@@ -267,7 +267,7 @@ def undo_reason(entry: JournalEntry) -> str | None:
 
 
 def undo(journal: Journal, entry_id: str) -> Outcome:
-    from tui.core.write.journal import undo as core_undo
+    from tui.core.write.undo import undo as core_undo
 
     def job() -> Outcome:
         undo_entry = core_undo(journal, entry_id)

@@ -211,7 +211,7 @@ def _show_recovered(paths, as_json: bool) -> None:
 
 def _recover(journal, git_dir: str | None, as_json: bool = False) -> None:
     """Before a change (or a listing): remove what interrupted gitward runs left, and say so."""
-    from tui.core.write.journal import recover_interrupted
+    from tui.core.write.recovery import recover_interrupted
 
     _show_recovered(recover_interrupted(journal, git_dir), as_json)
 
@@ -406,11 +406,11 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_locks_clear(args: argparse.Namespace) -> int:
-    from tui.core.write import shadows as refedit
+    from tui.core.write import lock_clear
 
     candidate = open_repo(args.repo)
     journal = _journal_for(args)
-    plan = refedit.plan_lock_clear(candidate.git_dir, args.lockfile, journal=journal)
+    plan = lock_clear.plan_lock_clear(candidate.git_dir, args.lockfile, journal=journal)
     if not args.json:
         # Show the age before anything happens: the operator sees what is being judged stale.
         left = f"; left by interrupted gitward entry {plan.left_by}" if plan.left_by else ""
@@ -420,7 +420,7 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
     entry_id = None
     if not args.dry_run:
         journal.check_writable()
-        entry_id = refedit.apply(plan, journal).entry_id
+        entry_id = lock_clear.apply(plan, journal).entry_id
         _recover(journal, candidate.git_dir, args.json)  # whatever else interrupted runs left here
     if args.json:
         _write_plan_json(plan, args.dry_run, entry_id)
@@ -508,7 +508,7 @@ def _show_entry(entry, as_json: bool) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from tui.core.write.journal import undo
+    from tui.core.write.undo import undo
 
     journal = _journal_for(args)
     if not journal.read_only:

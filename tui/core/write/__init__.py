@@ -3,6 +3,12 @@
 Each change is a pure *plan* (shown as a preview, refusals inside), then an *apply* that takes
 git's locks, compares-and-swaps against the plan, journals the before-image and acts; ``undo``
 restores a journal entry. Callers (``tui.cli``, ``tui.app``) import from this package.
+
+Modules, bottom up: ``errors``; ``ownership``, ``locking`` (git's lock files); ``journal_entry``,
+``journal``, ``recovery``; the writers ``files_backend`` + ``shadows``, ``lock_clear``,
+``worktree_common`` + ``worktree_lock`` / ``worktree_prune`` / ``worktree_repair`` (one entry
+point: ``worktree_edit``), ``prune_cautions``; on top ``undo``, which imports the writers (they
+never import it).
 """
 
 from tui.core.write.errors import (
@@ -17,19 +23,14 @@ from tui.core.write.errors import (
     UnsupportedError,
     WriteError,
 )
-from tui.core.write.journal import Journal, JournalEntry, JournalLimits, recover_interrupted, undo
+from tui.core.write.journal import ApplyResult, Journal, JournalEntry, JournalLimits
+from tui.core.write.lock_clear import LockClearPlan, plan_lock_clear
+from tui.core.write.lock_clear import apply as apply_lock_clear
 from tui.core.write.prune_cautions import Caution, PrunePreview, preview_prune, prune_cautions
-from tui.core.write.shadows import (
-    Action,
-    ApplyResult,
-    Keep,
-    LockClearPlan,
-    ShadowItem,
-    ShadowPlan,
-    plan_lock_clear,
-    plan_shadow_prune,
-)
+from tui.core.write.recovery import recover_interrupted
+from tui.core.write.shadows import Action, Keep, ShadowItem, ShadowPlan, plan_shadow_prune
 from tui.core.write.shadows import apply as apply_shadow_prune
+from tui.core.write import undo  # the module (undo.undo(journal, entry_id)): one name, not two
 from tui.core.write.worktree_edit import (
     LockPlan,
     PrunePlan,
@@ -62,7 +63,7 @@ __all__ = [
     "JournalEntry",
     "JournalLimits",
     "recover_interrupted",
-    "undo",
+    "undo",  # module
     # shadows prune, stale lock clearing
     "Action",
     "ApplyResult",
@@ -70,6 +71,7 @@ __all__ = [
     "LockClearPlan",
     "ShadowItem",
     "ShadowPlan",
+    "apply_lock_clear",
     "apply_shadow_prune",
     "plan_lock_clear",
     "plan_shadow_prune",

@@ -11,8 +11,6 @@ The CLI maps the first to exit code 1 and the rest to 2 (``tui/cli/write.py``).
 
 from __future__ import annotations
 
-import os
-
 __all__ = [
     "ApplyError",
     "LockHeldError",

@@ -22,7 +22,8 @@ import os
 from dataclasses import dataclass, field
 
 from tui.core.model import Layout, RepoReport, Worktree
-from tui.core.write.worktree_edit import PrunePlan, WorktreeRepo, plan_prune
+from tui.core.write.worktree_common import WorktreeRepo
+from tui.core.write.worktree_prune import PrunePlan, plan_prune
 
 __all__ = ["MOVED_CODES", "NOT_EXISTING", "Caution", "PrunePreview", "preview_prune", "prune_cautions"]
 
