@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -347,8 +348,8 @@ def _moved_consent(args: argparse.Namespace, preview) -> bool:
 
 def _moved_refusal(preview, repo_path: str) -> str:
     count = len(preview.cautions)
-    ids = " ".join(clean(c.worktree_id) for c in preview.cautions)
-    lock = f"lock them ('gitward worktree lock {clean(repo_path)} ID --reason ...' for {ids})"
+    ids = ", ".join(clean(c.worktree_id) for c in preview.cautions)
+    lock = f"lock them ('gitward worktree lock {shlex.quote(clean(repo_path))} ID --reason ...', ID: {ids})"
     if preview.every_worktree_gone:
         return (
             f"every linked worktree of {clean(repo_path)} is missing and {count} look moved or away "
