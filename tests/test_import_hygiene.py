@@ -7,7 +7,11 @@ CORE_MODULES = [
     "tui.core.model", "tui.core.packed", "tui.core.loose", "tui.core.refstore",
     "tui.core.discovery", "tui.core.worktrees", "tui.core.problems", "tui.core.scan",
     "tui.core.gitconfig", "tui.core.redact", "tui.core.config", "tui.core.paths", "tui.demo",
-    "tui.core.write.locking", "tui.core.write.ownership", "tui.core.write.journal", "tui.core.write.shadows", "tui.core.write.worktree_edit",
+    "tui.core.packed_check", "tui.core.write", "tui.core.write.errors", "tui.core.write.locking",
+    "tui.core.write.ownership", "tui.core.write.journal", "tui.core.write.journal_entry", "tui.core.write.recovery",
+    "tui.core.write.undo", "tui.core.write.files_backend", "tui.core.write.shadows", "tui.core.write.lock_clear",
+    "tui.core.write.worktree_common", "tui.core.write.worktree_lock", "tui.core.write.worktree_prune",
+    "tui.core.write.worktree_repair", "tui.core.write.worktree_edit", "tui.core.write.prune_cautions",
     "tui.core.sync.plan", "tui.core.sync.synclog", "tui.core.sync.gitsync", "tui.core.sync.jobs", "tui.core.fsutil", "tui.core.libgit2",
 ]
 

@@ -440,7 +440,7 @@ async def test_help_marks_the_write_bindings_hidden_in_read_only(template):
 
 
 def test_failures_are_one_line_outcomes_that_say_what_happened():
-    from tui.core.write.locking import ApplyError, LockHeldError, StateChangedError
+    from tui.core.write.errors import ApplyError, LockHeldError, StateChangedError
 
     moved = actions.failure(StateChangedError("refs/heads/x moved\nsince the plan"), "prune shadows")
     assert not moved.ok and moved.refused and moved.moved and moved.severity == "error"

@@ -18,7 +18,7 @@ from gitrepo import commit_chain, for_each_ref, git, init_bare
 from refedit_support import fsck_errors
 from tui.core.write import shadows as refedit
 from tui.core.write.journal import Journal
-from tui.core.write.locking import LockHeldError, StateChangedError
+from tui.core.write.errors import LockHeldError, StateChangedError
 from tui.core.packed import read_packed_refs
 
 PRUNES = 40

@@ -25,7 +25,8 @@ from gitrepo import for_each_ref, git, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
 from refedit_support import build_shadows, fsck_errors, ref_files, run_cli
 from tui.core.write import shadows as refedit, worktree_edit
-from tui.core.write.journal import Journal, undo
+from tui.core.write.journal import Journal
+from tui.core.write.undo import undo
 from tui.core.write.worktree_edit import WorktreeRepo
 
 

@@ -13,8 +13,10 @@ from gitrepo import git, init_with_worktrees
 from gitutil import prune_dry_run, worktree_list
 from refedit_support import build_shadows, fsck_errors, ref_files, resolve, run_cli
 from tui.core.write import shadows as refedit, worktree_edit
-from tui.core.write.journal import Journal, UnknownEntryError, undo
-from tui.core.write.locking import ReadOnlyError, RefusedError, StateChangedError
+from tui.core.write.errors import UnknownEntryError
+from tui.core.write.journal import Journal
+from tui.core.write.undo import undo
+from tui.core.write.errors import ReadOnlyError, RefusedError, StateChangedError
 from tui.core.write.worktree_edit import WorktreeRepo
 
 

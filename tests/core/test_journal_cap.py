@@ -14,8 +14,10 @@ import pytest
 from gitrepo import git, init_with_worktrees
 from refedit_support import run_cli
 from tui.core.config import ConfigError, JournalConfig, load_config
-from tui.core.write.journal import EXPIRED_NOTE, PREVIEW, Journal, JournalLimits, undo
-from tui.core.write.locking import RefusedError
+from tui.core.write.journal import Journal, JournalLimits
+from tui.core.write.journal_entry import EXPIRED_NOTE, PREVIEW
+from tui.core.write.undo import undo
+from tui.core.write.errors import RefusedError
 
 DAY = 86400.0
 

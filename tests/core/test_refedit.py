@@ -27,7 +27,7 @@ from refedit_support import (
 )
 from tui.core.write import shadows as refedit
 from tui.core.write.journal import Journal
-from tui.core.write.locking import LockHeldError, OwnershipError, RefusedError, StateChangedError, UnsupportedError
+from tui.core.write.errors import LockHeldError, OwnershipError, RefusedError, StateChangedError, UnsupportedError
 from tui.core.write.shadows import Action, Keep
 
 
@@ -271,7 +271,7 @@ def test_rewrite_keeps_owner_group_and_mode(tmp_path, journal):
     st = os.stat(packed)
     assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (0o640, os.geteuid(), 4321)
     # undo puts the loose file back with its old mode
-    from tui.core.write.journal import undo
+    from tui.core.write.undo import undo
 
     undo(journal, result.entry_id)
     assert stat.S_IMODE(os.stat(loose).st_mode) == 0o600

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from gitrepo import commit_chain, for_each_ref, git, init_bare, write_loose
 from refedit_support import fsck_errors, ref_files
 from tui.core.write import shadows as refedit
-from tui.core.write.journal import Journal, undo
+from tui.core.write.journal import Journal
+from tui.core.write.undo import undo
 from tui.core.model import Verdict
 
 KINDS = ("stale", "dead", "identical", "diverged", "undecidable", "broken", "missing", "packed", "loose")

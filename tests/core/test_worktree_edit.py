@@ -18,7 +18,7 @@ from gitutil import prune_dry_run, worktree_list
 from refedit_support import fsck_errors, run_cli
 from tui.core.write import worktree_edit
 from tui.core.write.journal import Journal
-from tui.core.write.locking import RefusedError
+from tui.core.write.errors import RefusedError
 from tui.core.write.worktree_edit import WorktreeRepo
 
 

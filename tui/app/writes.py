@@ -11,21 +11,18 @@ changed; an ``ApplyError`` names the journal entry whose undo restores the rest.
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 from tui.app.text import clean, plural
 from tui.core.write.journal import Journal, JournalEntry
-from tui.core.write.locking import ApplyError, RefusedError, StateChangedError, WriteError
-from tui.core.model import Layout, LockFile, RepoReport, Worktree
+from tui.core.write.errors import ApplyError, RefusedError, StateChangedError, WriteError
+from tui.core.model import LockFile, RepoReport, Worktree
+# Re-exported for the screens: the cautions are the core's (the CLI shows the same ones).
+from tui.core.write.prune_cautions import NOT_EXISTING, Caution, PrunePreview, preview_prune, prune_cautions  # noqa: F401
 
 BULK_REFS = 10  # more changed refs than this (or auto on the whole repository): type the name
-
-# Problems that make a prunable worktree look like a moved or blinking volume, not a deleted one.
-MOVED_CODES = ("worktree-path-mismatch", "current-worktree-prunable")
-NOT_EXISTING = "gitdir file points to non-existent location"  # git's prunable reason
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -158,138 +155,12 @@ def unlock_worktree(report: RepoReport, wt: Worktree, journal: Journal) -> Outco
     return attempt(f"unlock {worktree_label(wt)}", job)
 
 
-@dataclass(frozen=True, slots=True)
-class Caution:
-    """Why pruning this worktree may destroy something that is only away for a while."""
-
-    worktree_id: str
-    message: str
-    suggest: str  # "lock" or "repair"
-    path: str | None = None  # repair: where the worktree seems to be now
-
-
-@dataclass
-class PrunePreview:
-    plan: object  # worktree_edit.PrunePlan
-    cautions: list[Caution] = field(default_factory=list)
-
-    @property
-    def suggests_lock(self) -> bool:
-        return any(c.suggest == "lock" for c in self.cautions)
-
-    @property
-    def suggests_repair(self) -> bool:
-        return any(c.suggest == "repair" for c in self.cautions)
-
-
 def plan_prune(report: RepoReport) -> PrunePreview:
-    """The prune plan (git's rules, gitward's extra care) and the reasons to lock or repair instead."""
-    from tui.core.write import worktree_edit
-
-    plan = worktree_edit.plan_prune(worktree_repo(report))
-    return PrunePreview(plan, prune_cautions(report, plan))
-
-
-def prune_cautions(report: RepoReport, plan) -> list[Caution]:
-    """Prunable worktrees whose directory looks moved or on a volume that may be away.
-
-    Reads the file system (a few stats): call it from a worker.
-    """
-    ids = {item.id: item for item in plan.items}
-    by_id = {wt.id: wt for wt in report.worktrees if wt.id}
-    cautions: dict[str, Caution] = {}
-    problems = list(report.problems) + [p for wt in report.worktrees for p in wt.problems]
-    for problem in problems:
-        if problem.subject in ids and problem.code in MOVED_CODES and problem.subject not in cautions:
-            suggest = "repair" if problem.code == "worktree-path-mismatch" else "lock"
-            cautions[problem.subject] = Caution(problem.subject, one_line(problem.message), suggest, _found_at(report, problem.subject))
-    common = _device(report.git_dir)
-    for item_id, item in ids.items():
-        if item_id in cautions or item.reason != NOT_EXISTING or not item.path:
-            continue
-        wt = by_id.get(item_id)
-        caution = _volume_caution(report, item_id, item.path, common, wt)
-        if caution is not None:
-            cautions[item_id] = caution
-    return [cautions[i] for i in ids if i in cautions]
-
-
-def _volume_caution(report: RepoReport, item_id: str, path: str, common_device: int | None, wt: Worktree | None) -> Caution | None:
-    label = f"worktrees/{clean(item_id)}"
-    if os.path.isdir(path):
-        return Caution(
-            item_id,
-            f"{label}: {clean(path)} exists but its .git file is gone or wrong: it looks moved or damaged, not deleted",
-            "repair",
-            path,
-        )
-    parent, missing_levels = _nearest_existing(path)
-    if parent is None:
-        return Caution(item_id, f"{label}: cannot tell whether {clean(path)} exists (unknown is not gone)", "lock")
-    if missing_levels > 1:
-        gone = os.path.dirname(path)
-        return Caution(
-            item_id,
-            f"{label}: its parent {clean(gone)} is missing too: an unmounted or moved volume looks like this",
-            "lock",
-        )
-    device = _device(parent)
-    if device is not None and common_device is not None and device != common_device:
-        return Caution(
-            item_id,
-            f"{label}: {clean(path)} was on another file system than the repository "
-            f"(mounted at {clean(_mount_point(parent))}): a blinking volume looks like this",
-            "lock",
-        )
-    if report.layout is Layout.GIT_SYNC:
-        return Caution(
-            item_id,
-            f"{label}: a git-sync worktree; when its (NFS) volume blinks it looks exactly like this. "
-            "Prune only if that commit is retired.",
-            "lock",
-        )
-    return None
-
-
-def _found_at(report: RepoReport, worktree_id: str) -> str | None:
-    """Where a git-sync worktree is found on this mount (``<root>/.worktrees/<id>``)."""
-    candidate = os.path.join(report.path, ".worktrees", worktree_id)
-    return candidate if os.path.isdir(candidate) else None
-
-
-def _nearest_existing(path: str) -> tuple[str | None, int]:
-    """The closest existing ancestor of ``path`` and how many levels are missing; None: unknown."""
-    levels = 0
-    current = path
-    while True:
-        try:
-            os.stat(current)
-            return current, levels
-        except OSError as exc:
-            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-                return None, levels
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None, levels
-        current = parent
-        levels += 1
-
-
-def _device(path: str) -> int | None:
-    try:
-        return os.stat(path).st_dev
-    except OSError:
-        return None
-
-
-def _mount_point(path: str) -> str:
-    current = os.path.abspath(path)
-    while not os.path.ismount(current):
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
-    return current
+    """The prune plan and the core's cautions (moved, or on a volume that may be away), with
+    their messages made safe to show (they hold paths from the repository)."""
+    preview = preview_prune(report)
+    preview.cautions = [replace(c, message=one_line(c.message)) for c in preview.cautions]
+    return preview
 
 
 def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
@@ -359,16 +230,16 @@ def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_lock_clear(report: RepoReport, lock: LockFile, journal: Journal, now: float | None = None):
     """``now``: the console's clock (None: the real time), so the dialog agrees with the table."""
-    from tui.core.write import shadows as refedit
+    from tui.core.write import lock_clear
 
-    return refedit.plan_lock_clear(report.git_dir, lock.path, journal=journal, now=now)
+    return lock_clear.plan_lock_clear(report.git_dir, lock.path, journal=journal, now=now)
 
 
 def apply_lock_clear(report: RepoReport, plan, journal: Journal) -> Outcome:
-    from tui.core.write import shadows as refedit
+    from tui.core.write import lock_clear
 
     def job() -> Outcome:
-        result = refedit.apply(plan, journal)
+        result = lock_clear.apply(plan, journal)
         return Outcome(True, f"removed {clean(plan.relpath)}; journal entry {result.entry_id}", result.entry_id)
 
     return attempt(f"clear {clean(plan.relpath)}", job)
@@ -398,7 +269,7 @@ def undo_reason(entry: JournalEntry) -> str | None:
 
 
 def undo(journal: Journal, entry_id: str) -> Outcome:
-    from tui.core.write.journal import undo as core_undo
+    from tui.core.write.undo import undo as core_undo
 
     def job() -> Outcome:
         undo_entry = core_undo(journal, entry_id)

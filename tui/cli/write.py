@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -30,6 +31,7 @@ from tui.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_REFUSED,
+    NotConfirmed,
     Parser,
     UsageError,
     clean,
@@ -110,6 +112,11 @@ def _add_worktree(subparsers) -> None:
     prune = _action(sub, "prune", "remove admin dirs of worktrees git considers prunable")
     prune.add_argument("--expire", metavar="TIME", default=None, help="only worktrees older than TIME (e.g. 2.weeks.ago)")
     _yes_flag(prune)
+    prune.add_argument(
+        "--force-moved",
+        action="store_true",
+        help="prune even when every linked worktree looks gone (an unmounted volume looks like this)",
+    )
     repair = _action(sub, "repair", "rewrite gitdir and .git files after paths changed")
     repair.add_argument("paths", nargs="*", metavar="PATH", help="where moved worktrees are now")
 
@@ -130,7 +137,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in COMMANDS:
         return None
-    from tui.core.write.locking import RefusedError, WriteError
+    from tui.core.write.errors import RefusedError, WriteError
 
     handler = {
         "shadows": cmd_shadows_prune,
@@ -226,7 +233,7 @@ def _show_recovered(paths, as_json: bool) -> None:
 
 def _recover(journal, git_dir: str | None, as_json: bool = False) -> None:
     """Before a change (or a listing): remove what interrupted gitward runs left, and say so."""
-    from tui.core.write.journal import recover_interrupted
+    from tui.core.write.recovery import recover_interrupted
 
     _show_recovered(recover_interrupted(journal, git_dir), as_json)
 
@@ -323,35 +330,83 @@ def cmd_worktree_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_prune(args: argparse.Namespace) -> int:
-    from tui.core.write import worktree_edit
+    # Deferred, as every write-side import here: read-only commands start without loading it.
+    from tui.core.scan import scan_repo
+    from tui.core.write import RefusedError, apply_worktree_plan, parse_expire, preview_prune
 
-    repo = _worktree_repo(args.repo)
+    candidate = open_repo(args.repo)
     expire = None
     if args.expire is not None:
         try:
-            expire = worktree_edit.parse_expire(args.expire)
+            expire = parse_expire(args.expire)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    plan = worktree_edit.plan_prune(repo, expire=expire)
-    entry = None
-    if not args.dry_run:
-        journal = _writable_journal(args)  # read-only refuses before anything is asked
-        _confirm_prune(plan, repo, args)
-        _recover(journal, repo.common_dir, args.json)
-        entry = worktree_edit.apply(plan, journal)
-    elif plan.refusals and plan.items:
-        _show_refusals(plan.refusals)
-    entry_id = entry.id if entry else None
-    if args.json:
-        _write_plan_json(plan, args.dry_run, entry_id)
-        return EXIT_OK
-    verb = "Would remove" if args.dry_run else "Removed"
+    # The cautions need the scan's view (git-sync link, moved paths); refs are not judged.
+    preview = preview_prune(scan_repo(candidate, judge=False), expire=expire)
+    plan = preview.plan
+    if args.dry_run:
+        if plan.refusals and plan.items:
+            _show_refusals(plan.refusals)
+        _show_prune(preview, args.json, entry_id=None, dry_run=True)
+        return EXIT_REFUSED if plan.refusals and plan.items else EXIT_OK
+    journal = _writable_journal(args)
+    if not preview.cautions:
+        _confirm_prune(plan, plan.repo, args)
+    elif not _moved_consent(args, preview):
+        # DESIGN.md incident 2: a volume that is away looks deleted to git. The preview
+        # first, then the question; every worktree gone asks for --force-moved, nothing less.
+        _show_prune(preview, args.json, entry_id=None, dry_run=True)
+        if preview.every_worktree_gone:
+            raise RefusedError(_moved_refusal(preview, candidate.path))
+        try:
+            name = _repo_name(candidate.path)
+            confirm(f"Prune {_plural(len(plan.items), 'worktree')} of {clean(name)} anyway?", yes=False, as_json=args.json, typed=name)
+        except NotConfirmed:
+            raise RefusedError(_moved_refusal(preview, candidate.path)) from None
+    _recover(journal, plan.repo.common_dir, args.json)
+    entry = apply_worktree_plan(plan, journal)
+    _show_prune(preview, args.json, entry_id=entry.id if entry else None, dry_run=False)
+    return EXIT_OK
+
+
+def _moved_consent(args: argparse.Namespace, preview) -> bool:
+    """Did the command line say to prune worktrees that look moved or away?"""
+    if preview.every_worktree_gone:
+        return args.force_moved
+    return args.yes or args.force_moved
+
+
+def _moved_refusal(preview, repo_path: str) -> str:
+    count = len(preview.cautions)
+    ids = ", ".join(clean(c.worktree_id) for c in preview.cautions)
+    lock = f"lock them ('gitward worktree lock {shlex.quote(clean(repo_path))} ID --reason ...', ID: {ids})"
+    if preview.every_worktree_gone:
+        return (
+            f"every linked worktree of {clean(repo_path)} is missing and {count} look moved or away "
+            f"(an unmounted volume looks like this); nothing was pruned. Mount the volume, or {lock}; "
+            "--force-moved prunes them anyway"
+        )
+    repair = "; repair a moved one ('gitward worktree repair REPO PATH')" if preview.suggests_repair else ""
+    return (
+        f"{count} worktree(s) look moved or away, not deleted; nothing was pruned. "
+        f"Check them, {lock}{repair}, or add --yes to prune anyway"
+    )
+
+
+def _show_prune(preview, as_json: bool, *, entry_id: str | None, dry_run: bool) -> None:
+    plan = preview.plan
+    if as_json:
+        cautions = [c.to_json() for c in preview.cautions]
+        _write_plan_json(plan, dry_run, entry_id, cautions=cautions, every_worktree_gone=preview.every_worktree_gone)
+        return
+    verb = "Would remove" if dry_run or entry_id is None else "Removed"
     for item in plan.items:
         print(f"{verb} worktrees/{clean(item.id)}: {clean(item.reason)}")
     for item in plan.kept:
         print(f"Kept worktrees/{clean(item.id)}: {clean(item.reason)}")
+    for caution in preview.cautions:
+        print(f"Caution: {clean(caution.message)} (suggest: {caution.suggest})")
     _show_undo_hint(entry_id)
-    return EXIT_REFUSED if args.dry_run and plan.refusals and plan.items else EXIT_OK
 
 
 def _confirm_prune(plan, repo, args: argparse.Namespace) -> None:
@@ -393,11 +448,11 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_locks_clear(args: argparse.Namespace) -> int:
-    from tui.core.write import shadows as refedit
+    from tui.core.write import lock_clear
 
     candidate = open_repo(args.repo)
     journal = _journal_for(args)
-    plan = refedit.plan_lock_clear(candidate.git_dir, args.lockfile, journal=journal)
+    plan = lock_clear.plan_lock_clear(candidate.git_dir, args.lockfile, journal=journal)
     if not args.json:
         # Show the age before anything happens: the operator sees what is being judged stale.
         left = f"; left by interrupted gitward entry {plan.left_by}" if plan.left_by else ""
@@ -410,7 +465,7 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
         if not plan.refusals:  # a refusal is said as one, not asked about
             where = _repo_name(candidate.path)
             confirm(f"Remove {clean(plan.relpath)} from {clean(where)}?", yes=args.yes, as_json=args.json)
-        entry_id = refedit.apply(plan, journal).entry_id
+        entry_id = lock_clear.apply(plan, journal).entry_id
         _recover(journal, candidate.git_dir, args.json)  # whatever else interrupted runs left here
     if args.json:
         _write_plan_json(plan, args.dry_run, entry_id)
@@ -491,7 +546,7 @@ def _show_entry(entry, as_json: bool) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from tui.core.write.journal import undo
+    from tui.core.write.undo import undo
 
     journal = _journal_for(args)
     entry = journal.get(args.entry_id)  # an unknown id: exit 2 before anything is asked

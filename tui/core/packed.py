@@ -33,18 +33,25 @@ import stat
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from itertools import islice
 from operator import ge
 
 from tui.core.fsutil import SpecialFile, open_regular
+# Anomaly, bytes_key, invalid_refname, refname_is_safe: also packed's API (callers import them here).
+from tui.core.packed_check import (  # noqa: F401
+    HEADER_PREFIX,
+    MAX_LINE,
+    Anomaly,
+    bytes_key,
+    invalid_refname,
+    may_hold_invalid_names,
+    only_missing_header,
+    parse_records,
+    read_header,
+    refname_is_safe,
+    stop_reading,
+)
 
-HEADER_PREFIX = "# pack-refs with:"
-KNOWN_TRAITS = frozenset({"peeled", "fully-peeled", "sorted"})
-
-# The longest line read as a possible ref: names are paths (PATH_MAX 4096 on Linux); a longer
-# line without a newline is garbage, and reading on would only cost time and memory.
-MAX_LINE = 64 * 1024
 # A file larger than this is judged from its first PROBE_BYTES before the rest is read.
 PROBE_BYTES = 4 * MAX_LINE
 # The byte-level passes over a canonical file work on pieces of this size (bounded copies).
@@ -53,33 +60,7 @@ CHUNK_BYTES = 1 << 20
 SAMPLE_BYTES = 1024  # ~1 sampled name per 15 Gerrit refs: about 7% of the file's size
 # Lookups remembered (a dict entry each, for names the caller already holds).
 MEMO_LIMIT = 1 << 20
-# Garbage lines after which, with more garbage than refs seen, the file is not read further.
-GARBAGE_LIMIT = 20
-# Anomalies of one kind listed one by one; the rest are counted.
-ANOMALY_LIMIT = 20
-
-# git's check_refname_format(): what makes a name invalid. git flags such refs as broken.
-_BAD_REFNAME = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|/\.|\.lock(?:/|$)|//|^/|/$|\.$|^\.|^@$")
-# A cheap whole-file pre-check: if none of these occur, every name is valid and the
-# per-line check can be skipped (it would cost more than the parse on 200,000 refs).
-_SUSPICIOUS_CHARS = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f~:?*\[\\@]")
-_SUSPICIOUS_SUBSTRINGS = (b"..", b"/.", b"//", b".lock\n", b".\n", b"/\n", b" .")
-
 _HEX = frozenset("0123456789abcdefABCDEF")  # git's get_oid_hex accepts both cases
-_HEX_BYTES = frozenset(b"0123456789abcdefABCDEF")
-# git's isspace() (ctype.c): what may separate the object id from the name.
-_GIT_SPACE = frozenset(b" \t\r")
-
-
-@dataclass(frozen=True, slots=True)
-class Anomaly:
-    line: int  # 1-based; 0 when about the file as a whole
-    message: str
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
-
-
 class PackedRefs:
     """What one ``packed-refs`` file says.
 
@@ -117,10 +98,6 @@ class PackedRefs:
     @property
     def sorted_claim(self) -> bool:
         return "sorted" in self.traits
-
-    @property
-    def fully_peeled(self) -> bool:
-        return "fully-peeled" in self.traits
 
     @property
     def values(self) -> dict[str, str]:
@@ -195,6 +172,11 @@ class PackedRefs:
         # rfind compares a candidate from its end: names share long prefixes, not tails.
         found = self._buf.rfind(needle, offsets[index - 1], end + self._sep + len(needle))
         return found - self._sep if found >= 0 else -1
+
+    def _use_dicts(self, buf, sep: int) -> tuple[dict[str, str], dict[str, str]]:
+        """Canonical bytes into the dicts: packed_check.parse_records, once names stop increasing."""
+        self._dict, self._peeled = _read_canonical(buf, 0, sep)
+        return self._dict, self._peeled
 
     def _use_buffer(self, buf: bytes | bytearray, start: int, sep: int, count: int) -> None:
         self._dict = self._peeled = None
@@ -305,15 +287,15 @@ def _parse(buf, size: int, hex_width: int, *, more_follows: bool = False) -> Pac
         if newline < 0:
             line = bytes(buf[:MAX_LINE])
             if len(buf) > MAX_LINE or more_follows:
-                _stop(result, 1, 0, line)
+                stop_reading(result, 1, 0, line)
             else:
                 anomalies.append(
                     Anomaly(1, "unterminated last line: git refuses this file "
                                "('unterminated line in packed-refs'), every git command here fails")
                 )
-                _read_header(line.decode("utf-8", "surrogateescape"), result)
+                read_header(line.decode("utf-8", "surrogateescape"), result)
             return result
-        _read_header(bytes(buf[:newline]).decode("utf-8", "surrogateescape"), result)
+        read_header(bytes(buf[:newline]).decode("utf-8", "surrogateescape"), result)
         start = newline + 1
     else:
         anomalies.append(
@@ -323,79 +305,13 @@ def _parse(buf, size: int, hex_width: int, *, more_follows: bool = False) -> Pac
                 "reads it, but has to sort it in memory and cannot trust peeled values",
             )
         )
-    if not more_follows and _only_missing_header(anomalies) and _use_canonical(buf, start, hex_width, result):
+    if not more_follows and only_missing_header(anomalies) and _use_canonical(buf, start, hex_width, result):
         return result
-    _parse_records(buf, start, hex_width, result, more_follows=more_follows)
+    parse_records(buf, start, hex_width, result, more_follows=more_follows)
     if result.stopped_at is not None and not len(result):
         # Garbage from the start: "missing header" would only be noise next to the real verdict.
         result.anomalies[:] = [a for a in anomalies if not a.message.startswith("missing header")]
     return result
-
-
-def _read_header(header: str, result: PackedRefs) -> None:
-    if header.startswith(HEADER_PREFIX):
-        result.has_header = True
-        result.traits = frozenset(t for t in header[len(HEADER_PREFIX) :].split(" ") if t)
-        unknown = sorted(result.traits - KNOWN_TRAITS)
-        if unknown:
-            result.anomalies.append(
-                Anomaly(1, f"unknown header traits {', '.join(map(repr, unknown))}: git ignores them")
-            )
-    else:
-        result.anomalies.append(
-            Anomaly(
-                1,
-                "odd header: git expects '# pack-refs with: ...'; git refuses this "
-                "file ('unexpected line in packed-refs'), every git command here fails",
-            )
-        )
-
-
-def _stop(result: PackedRefs, lineno: int, offset: int, line: bytes) -> None:
-    what = "NUL bytes" if line[:1] == b"\x00" else f"{_preview(line.decode('utf-8', 'surrogateescape'))}"
-    result.anomalies.append(
-        Anomaly(
-            lineno,
-            f"garbage: no newline in {MAX_LINE // 1024} KiB ({what}); not a packed-refs line. git refuses "
-            f"this file, every git command here fails; gitward stops reading at byte {offset:,}",
-        )
-    )
-    result.stopped_at = offset
-
-
-def _may_hold_invalid_names(buf, start: int) -> bool:
-    """A cheap whole-file test: False means every name is valid (no per-line check needed)."""
-    if _SUSPICIOUS_CHARS.search(buf, start):
-        return True
-    if any(buf.find(needle, start) != -1 for needle in _SUSPICIOUS_SUBSTRINGS):
-        return True
-    peel_lines = buf.count(b"\n^", max(start - 1, 0)) + (buf[start : start + 1] == b"^")
-    if buf.count(b"^", start) != peel_lines:
-        return True  # a '^' inside a name, not at the start of a peeled line
-    # Every ref line has exactly one space: a second one is inside a name.
-    return buf.count(b" ", start) != buf.count(b"\n", start) - peel_lines
-
-
-# Names made only of these characters, with no empty or dot-led component, are always valid.
-_PLAIN_REFNAME = re.compile(r"[A-Za-z0-9_+=,-]+(?:/[A-Za-z0-9_+=,-]+)*")
-
-
-def invalid_refname(name: str) -> bool:
-    """True when git's check_refname_format() rejects ``name`` (one-level names allowed)."""
-    if _PLAIN_REFNAME.fullmatch(name):
-        return False
-    return bool(_BAD_REFNAME.search(name)) or any(
-        part.startswith(".") or part.endswith(".lock") or not part for part in name.split("/")
-    )
-
-
-def refname_is_safe(name: str) -> bool:
-    """git's refname_is_safe(): an invalid name that is unsafe makes git die, not skip it."""
-    if name.startswith("refs/"):
-        rest = name[5:]
-        # normalize_path_copy() must leave the rest unchanged: no empty, '.' or '..' parts.
-        return bool(rest) and all(part not in ("", ".", "..") for part in rest.split("/"))
-    return bool(name) and all(c == "_" or "A" <= c <= "Z" for c in name)
 
 
 _CANONICAL_BODIES: dict[int, re.Pattern] = {}
@@ -424,10 +340,6 @@ def _strict_body(hex_width: int) -> re.Pattern:
     return _STRICT_BODIES[hex_width]
 
 
-def _only_missing_header(anomalies: list[Anomaly]) -> bool:
-    return all(a.message.startswith("missing header") for a in anomalies)
-
-
 def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
     """Keep a canonical file as raw bytes (200,000 refs checked in well under 0.1 s).
 
@@ -438,7 +350,7 @@ def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
     if _strict_body(hex_width).fullmatch(buf, start):
         if buf.find(b".lock\n", start) != -1 or buf.find(b".lock/", start) != -1:
             return False
-    elif not _canonical_body(hex_width).fullmatch(buf, start) or _may_hold_invalid_names(buf, start):
+    elif not _canonical_body(hex_width).fullmatch(buf, start) or may_hold_invalid_names(buf, start):
         return False
     count = _count_if_increasing(buf, start)
     if count is None:
@@ -466,200 +378,6 @@ def _count_if_increasing(buf, start: int) -> int | None:
         previous = names[-1]
         count += len(names)
     return count
-
-
-class _Reporter:
-    """Anomalies, at most ANOMALY_LIMIT of each kind; the rest are counted."""
-
-    def __init__(self, anomalies: list[Anomaly]) -> None:
-        self.anomalies = anomalies
-        self.counts: dict[str, int] = {}
-
-    def add(self, kind: str, lineno: int, message: str) -> None:
-        seen = self.counts.get(kind, 0) + 1
-        self.counts[kind] = seen
-        if seen <= ANOMALY_LIMIT:
-            self.anomalies.append(Anomaly(lineno, message))
-
-    def close(self) -> None:
-        for kind, seen in self.counts.items():
-            if seen > ANOMALY_LIMIT:
-                self.anomalies.append(Anomaly(0, f"{seen - ANOMALY_LIMIT:,} more lines with {kind} not listed"))
-
-
-def _parse_records(buf, start: int, hex_width: int, result: PackedRefs, *, more_follows: bool) -> None:
-    """The exact line-by-line reader: every anomaly with its line, one line in memory at a time.
-
-    ``more_follows``: ``buf`` is the start of the file; an incomplete last line ends the parse.
-
-    While names keep increasing (a sorted file with a few bad lines, the usual damage), the
-    good lines are copied in canonical form into one buffer that is then searched like a
-    canonical file: about the file's size, nothing per line. From the first name out of order
-    or repeated on, a dict (git sorts such a file in memory, too).
-    """
-    values = result._dict
-    peeled = result._peeled
-    clean: bytearray | None = bytearray()  # the canonical copy, while names increase
-    previous_key = b""
-    refs = 0
-    report = _Reporter(result.anomalies)
-    check_sorted = result.sorted_claim
-    previous_name: str | None = None  # the last ref with a value: sorting is checked against it
-    peel_target: str | None = None  # the ref a '^' line on the next line peels
-    previous_line_had_ref = False
-    unsorted_reported = False
-    garbage = 0
-    sep = hex_width  # position of the separator between id and name
-    lineno = 1 if start else 0
-    pos = start
-    end = len(buf)
-    while pos < end:
-        lineno += 1
-        newline = buf.find(b"\n", pos, min(end, pos + MAX_LINE + 1))
-        if newline < 0:
-            if end - pos > MAX_LINE:
-                _stop(result, lineno, pos, bytes(buf[pos : pos + 60]))
-                break
-            if more_follows:
-                break  # the rest of this line is not read yet
-            # No value from it: an unterminated line is often a torn write, its name cut short.
-            report.add(
-                "unterminated", lineno,
-                f"unterminated last line {_preview(_text(bytes(buf[pos:pos + 80])))}: git refuses this file "
-                "('unterminated line in packed-refs'), every git command here fails",
-            )
-            break
-        else:
-            line = bytes(buf[pos:newline])
-        pos = newline + 1
-        if line[:1] == b"^":
-            if not previous_line_had_ref:
-                report.add("orphan peeled", lineno, "peeled line '^...' without a ref before it: git refuses this file")
-            elif len(line) != sep + 1 or not _HEX_BYTES.issuperset(line[1:]):
-                report.add("garbage peeled", lineno, f"garbage peeled line {_preview(_text(line))}: git refuses this file")
-            elif peel_target is None:
-                pass  # git suppresses the peel of a broken ref
-            elif clean is not None:
-                clean += line.lower() + b"\n"
-            else:
-                peeled[peel_target] = line[1:].decode("ascii").lower()
-            previous_line_had_ref = False
-            continue
-        previous_line_had_ref = False
-        peel_target = None
-        if len(line) <= sep or line[sep] not in _GIT_SPACE or not _HEX_BYTES.issuperset(line[:sep]):
-            garbage += 1
-            report.add(
-                "garbage", lineno,
-                f"garbage line {_preview(_text(line))}: git refuses this packed-refs "
-                "('unexpected line in packed-refs')",
-            )
-            if garbage >= GARBAGE_LIMIT and garbage > refs:
-                result.stopped_at = pos
-                result.anomalies.append(
-                    Anomaly(lineno, f"{garbage} garbage lines and {refs} refs: not a packed-refs file, "
-                                    f"git refuses it; gitward stops reading at byte {pos:,}")
-                )
-                break
-            continue
-        value = line[:sep].decode("ascii").lower()
-        raw_name = line[sep + 1 :]
-        name = raw_name.decode("utf-8", "surrogateescape")
-        if line[sep] != 0x20:
-            report.add(
-                "odd separator", lineno,
-                f"{_preview(_text(line[sep:sep + 1]))} between id and name: git reads it, but writes a space",
-            )
-        previous_line_had_ref = True  # its peeled line is read either way
-        if not _ref_git_resolves(name, lineno, report):
-            continue
-        if not name.startswith("refs/"):
-            report.add(
-                "outside refs/", lineno,
-                f"ref {_preview(name)} outside refs/: git lists and resolves it but never writes such a name",
-            )
-        refs += 1
-        if clean is not None:
-            if raw_name > previous_key:  # bytes compare as git's memcmp
-                clean += value.encode() + b" " + raw_name + b"\n"
-                previous_key = raw_name
-                previous_name = peel_target = name
-                continue
-            values, peeled = _read_canonical(clean, 0, sep)
-            result._dict, result._peeled = values, peeled
-            clean = None
-        if name in values:
-            report.add(
-                "duplicate", lineno,
-                f"duplicate ref {_preview(name)}: git lists both values, and a lookup "
-                "finds the one its binary search lands on",
-            )
-        elif check_sorted and previous_name is not None and _sorts_before(name, previous_name):
-            if not unsorted_reported:
-                report.add(
-                    "unsorted", lineno,
-                    f"false 'sorted' claim: {_preview(name)} sorts before the line above; "
-                    "git's binary search silently misses refs in this file",
-                )
-                unsorted_reported = True
-        values[name] = value
-        previous_name = peel_target = name
-    report.close()
-    if clean is not None:
-        result._use_buffer(clean, 0, sep, refs)
-
-
-def _ref_git_resolves(name: str, lineno: int, report: _Reporter) -> bool:
-    """False (with the anomaly) for a name git skips, cuts or dies on; it gets no value."""
-    if "\x00" in name:
-        report.add(
-            "NUL", lineno,
-            f"NUL byte in ref name {_preview(name)}: git cannot resolve it (for-each-ref shows "
-            "the name cut at the NUL, rev-parse finds nothing); gitward gives it no value",
-        )
-        return False
-    if "\r" in name:
-        report.add(
-            "CR", lineno,
-            f"CRLF line ending: the CR is part of the name {_preview(name)}, which git rejects; "
-            "git ignores this ref ('ignoring ref with broken name')",
-        )
-        return False
-    if invalid_refname(name):
-        if not refname_is_safe(name):
-            report.add(
-                "dangerous name", lineno,
-                f"dangerous ref name {_preview(name)}: git refuses this file when listing refs "
-                "('packed refname is dangerous')",
-            )
-        else:
-            report.add(
-                "invalid name", lineno,
-                f"invalid ref name {_preview(name)}: git ignores this ref ('ignoring ref with broken name')",
-            )
-        return False
-    return True
-
-
-def _sorts_before(name: str, other: str) -> bool:
-    """git compares packed ref names byte-wise (memcmp)."""
-    if name.isascii() and other.isascii():
-        return name < other  # same order as bytes, and much cheaper
-    return bytes_key(name) < bytes_key(other)
-
-
-def bytes_key(name: str) -> bytes:
-    """Sort key giving git's byte-wise order for names decoded with surrogateescape."""
-    return name.encode("utf-8", "surrogateescape")
-
-
-def _text(line: bytes) -> str:
-    return line.decode("utf-8", "surrogateescape")
-
-
-def _preview(text: str, limit: int = 60) -> str:
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    return repr(shown)
 
 
 def read_packed_refs(git_dir: str, hex_width: int = 40, after_read=None) -> PackedRefs:
@@ -766,3 +484,82 @@ def _after(after_read, result: PackedRefs) -> PackedRefs:
     if after_read is not None:
         after_read(0)
     return result
+
+
+# --------------------------------------------------------------------------- byte edits
+#
+# The writing half, next to the reader (as dulwich's read_packed_refs / write_packed_refs).
+# Pure bytes in, bytes out: taking packed-refs.lock and replacing the file is the write
+# side's (core/write/files_backend.py), with git's lock protocol.
+
+# What git 2.39 writes as the first line (refs/packed-backend.c).
+GIT_PACKED_HEADER = b"# pack-refs with: peeled fully-peeled sorted \n"
+
+
+def record_name(line: bytes, hex_width: int) -> str:
+    """The ref name of one record line ("<id> <name>\n")."""
+    return line[hex_width + 1 :].rstrip(b"\n").decode("utf-8", "surrogateescape")
+
+
+def packed_records(data: bytes, names: set[str], hex_width: int) -> dict[str, list[bytes]]:
+    """The lines (record + its peeled line) of ``names`` in a well-formed packed-refs."""
+    return drop_packed_records(data, names, hex_width)[1]
+
+
+def drop_packed_records(data: bytes, names: set[str], hex_width: int) -> tuple[bytes, dict[str, list[bytes]]]:
+    """``data`` without the records of ``names`` (and their ``^`` peeled lines).
+
+    Everything else stays byte for byte: the header with its traits, the order, other peeled
+    lines. Removing records keeps a sorted file sorted and a fully-peeled file fully peeled.
+    """
+    kept: list[bytes] = []
+    removed: dict[str, list[bytes]] = {}
+    dropping: str | None = None
+    for line in data.splitlines(keepends=True):
+        if line.startswith(b"^"):
+            (removed[dropping] if dropping is not None else kept).append(line)
+            continue
+        dropping = None
+        if line.startswith(b"#"):
+            kept.append(line)
+            continue
+        name = record_name(line, hex_width)
+        if name in names:
+            removed.setdefault(name, []).append(line)
+            dropping = name
+        else:
+            kept.append(line)
+    return b"".join(kept), removed
+
+
+def insert_packed_records(data: bytes, records: dict[str, list[bytes]], hex_width: int, header: bytes) -> bytes:
+    """``data`` with ``records`` put back at their byte-order position (undo of a drop).
+
+    One merge pass (the file is sorted when git wrote it), so undoing 10,000 refs in a
+    200,000-ref file stays linear.
+    """
+    lines = data.splitlines(keepends=True)
+    head: list[bytes] = []
+    if lines and lines[0].startswith(b"#"):
+        head = [lines.pop(0)]
+    elif not lines and header:
+        head = [header]
+    pending = sorted((bytes_key(name), record) for name, record in records.items())
+    out: list[bytes] = []
+    position = 0
+    for line in lines:
+        if not line.startswith(b"^"):
+            key = bytes_key(record_name(line, hex_width))
+            while position < len(pending) and pending[position][0] < key:
+                out.extend(pending[position][1])
+                position += 1
+        out.append(line)
+    for _key, record in pending[position:]:
+        out.extend(record)
+    return b"".join(head + out)
+
+
+def header_line(data: bytes) -> bytes:
+    """The header line of a packed-refs (with its newline), or b"" when it has none."""
+    first = data.split(b"\n", 1)[0]
+    return first + b"\n" if first.startswith(b"#") else b""

@@ -28,7 +28,7 @@ from tui.app.dialogs.shadow_preview import ShadowPreview
 from tui.app.read_only import WRITE_ACTIONS
 from tui.app.text import clean, display_path, duration
 from tui.core.write.journal import Journal
-from tui.core.write.locking import WriteError
+from tui.core.write.errors import WriteError
 from tui.core.model import LockFile, RepoReport, Source, Worktree
 
 # The actions of this mixin (WRITE_ACTIONS) are all in MUTATING_ACTIONS: read-only hides them.

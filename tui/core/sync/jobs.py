@@ -42,7 +42,7 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from tui.core import paths
-from tui.core.write.locking import RefusedError
+from tui.core.write.errors import RefusedError
 from tui.core.write.ownership import check_owned, user_label
 from tui.core.redact import redact_text
 from tui.core.sync.synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir

@@ -29,10 +29,11 @@ killed at any point leaves either no entry (nothing touched; at most a ``.tmp-*`
 removed by the next run), an entry without a before-image (only its own lock files, which hold
 the marker from the instant they exist, see locking.py), or a complete before-image. A refusal
 before any change discards the entry. ``begin()`` is also the single gate for read-only mode.
+(One entry, as read back: ``journal_entry.py``.)
 
 An entry without ``done`` or ``failed`` whose process is gone was interrupted: the listing
-shows it as ``interrupted`` and ``gitward undo`` restores what it had changed (and removes the
-lock files it left).
+shows it as ``interrupted``, ``recovery.py`` removes the lock files it left, and ``gitward undo``
+(``undo.py``) restores what it had changed.
 
 The cap (config ``[journal] max_bytes``, ``max_age_days``): after each action, finished entries
 past the age, then the oldest finished entries while the journal is over the size, lose their
@@ -42,8 +43,8 @@ undo data; never the newest entry, never an unfinished one (its locks may still 
 from __future__ import annotations
 
 import base64
+import calendar
 import errno
-import importlib
 import json
 import os
 import shutil
@@ -51,206 +52,38 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from tui.core import paths
+from tui.core.config import ConfigError, JournalConfig, load_config
 from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.write.errors import ApplyError, ReadOnlyError, UnknownEntryError, WriteError, error_text
+from tui.core.write.journal_entry import (
+    BEFORE_DIR,
+    BEFORE_FILE,
+    ENTRY_FILE,
+    INTENT_FILE,
+    PREVIEW,
+    SIZE_FILE,
+    JournalEntry,
+    load_entry,
+)
 from tui.core.write.locking import (
-    ApplyError,
     LockSet,
-    ReadOnlyError,
-    RefusedError,
-    WriteError,
-    error_text,
     fault_point,
     hostname,
-    lock_left_by,
-    marker_nonce,
     new_nonce,
     process_alive,
     process_start_ticks,
-    staging_lock_path,
     unlink_if_exists,
     write_durably,
 )
 from tui.core.write.ownership import user_label
 
-ENTRY_FILE = "entry.json"
-INTENT_FILE = "intent.json"
-BEFORE_DIR = "before"
-BEFORE_FILE = "before.json"
-SIZE_FILE = "size"
+__all__ = ["ApplyResult", "Journal", "JournalEntry", "JournalLimits", "b64", "run_journaled", "unb64"]
+
 STAGING_PREFIX = ".tmp-"
-MARKERS = ("done", "failed", "undone", "recovered", "expired")
-# Items and lock paths a listing shows per entry (the header keeps these; the rest is in
-# intent.json): enough to recognise an action, bounded whatever its size.
-PREVIEW = 5
-EXPIRED_NOTE = "undo expired (journal cap)"
-
-# Which module undoes which kind of entry (imported lazily: the journal sits below them).
-UNDO_MODULES = {
-    "shadows-prune": "tui.core.write.shadows",
-    "lock-clear": "tui.core.write.shadows",
-    "worktree-lock": "tui.core.write.worktree_edit",
-    "worktree-unlock": "tui.core.write.worktree_edit",
-    "worktree-prune": "tui.core.write.worktree_edit",
-    "worktree-repair": "tui.core.write.worktree_edit",
-}
-
 READ_ONLY_MESSAGE = (
     "read-only mode (--read-only, or read_only = true in the config): gitward changes nothing"
 )
-
-
-class UnknownEntryError(WriteError):
-    """No journal entry with that id."""
-
-
-@dataclass
-class JournalEntry:
-    id: str
-    kind: str
-    repo: str  # the git (common) dir the entry changes
-    summary: str  # one line for listings
-    created: float
-    pid: int = 0
-    start_ticks: int | None = None
-    host: str = ""
-    user: str = ""
-    nonce: str = ""
-    undo_of: str | None = None
-    path: str = ""
-    item_count: int = 0
-    items_preview: list[dict] = field(default_factory=list)  # the first PREVIEW intent items
-    lock_count: int = 0
-    locks_preview: list[str] = field(default_factory=list)  # the first PREVIEW lock paths
-    has_before: bool = False
-    # state, from the marker files
-    finished: float | None = None
-    failed: str | None = None
-    undone_by: str | None = None
-    recovered: list[str] = field(default_factory=list)
-    expired: str | None = None  # why the cap removed the undo data
-    # read on demand (intent.json, before/before.json): never by a listing
-    _intent: list[dict] | None = field(default=None, repr=False)
-    _locks: list[dict] | None = field(default=None, repr=False)
-    _items: list[dict] | None = field(default=None, repr=False)
-    _held_locks: list[dict] | None = field(default=None, repr=False)
-
-    @property
-    def intent(self) -> list[dict]:
-        """What the action set out to change (before the locks and the CAS)."""
-        if self._intent is None:
-            self._load_intent()
-        return self._intent or []
-
-    @property
-    def locks(self) -> list[dict]:
-        """The lock files the action planned to create: path + marker."""
-        if self._locks is None:
-            self._load_intent()
-        return self._locks or []
-
-    @property
-    def items(self) -> list[dict]:
-        """The before-image items ([] until recorded, or once expired)."""
-        if self._items is None:
-            self._load_before()
-        return self._items or []
-
-    @property
-    def held_locks(self) -> list[dict]:
-        """The locks held when the before-image was taken, with inodes."""
-        if self._held_locks is None:
-            self._load_before()
-        return self._held_locks or []
-
-    def _load_intent(self) -> None:
-        data = _read_marker(self.path, INTENT_FILE) or {}
-        self._intent, self._locks = data.get("intent", []), data.get("locks", [])
-
-    def _load_before(self) -> None:
-        data = _read_marker(os.path.join(self.path, BEFORE_DIR), BEFORE_FILE) or {}
-        self._items, self._held_locks = data.get("items", []), data.get("locks", [])
-
-    @property
-    def unfinished(self) -> bool:
-        return self.finished is None and self.failed is None
-
-    @property
-    def process_gone(self) -> bool:
-        """True when the process that wrote this entry is known to be dead (same host only)."""
-        if self.host != hostname():
-            return False
-        return not process_alive(self.pid, self.start_ticks)
-
-    @property
-    def status(self) -> str:
-        if self.undone_by:
-            return "undone"
-        if self.finished is not None:
-            return "done"
-        if self.failed is not None:
-            return "failed"
-        if self.host != hostname():
-            return "unfinished"  # another host's process: we cannot tell whether it runs
-        return "interrupted" if self.process_gone else "running"
-
-    @property
-    def undo_expired(self) -> str | None:
-        """"undo expired (journal cap)" once the cap removed the undo data, else None."""
-        return EXPIRED_NOTE if self.expired else None
-
-    def blob_path(self, name: str) -> str:
-        return os.path.join(self.path, BEFORE_DIR, "blobs", name)
-
-    def tree_path(self, name: str) -> str:
-        return os.path.join(self.path, BEFORE_DIR, "trees", name)
-
-    def _identity(self) -> dict:
-        # What says which change this is: first in the header file and in the JSON view alike.
-        return {"id": self.id, "kind": self.kind, "repo": self.repo, "summary": self.summary, "created": self.created}
-
-    def to_json(self, *, full: bool = False) -> dict:
-        """The entry as ``gitward journal --json`` lists it: ``items`` and ``locks`` are the first
-        PREVIEW of ``item_count``/``lock_count`` (what will change, without before-images).
-        ``full``: every item (the before-image, once recorded) and every lock (``journal ID``)."""
-        if full:
-            items = self.items if self.has_before and not self.expired else self.intent
-            locks = [lock["path"] for lock in self.locks]
-        else:
-            items, locks = self.items_preview[:PREVIEW], self.locks_preview[:PREVIEW]
-        return {
-            **self._identity(),
-            "status": self.status,
-            "before_image": self.has_before,  # False: stopped before any change
-            "finished": self.finished,
-            "error": self.failed,
-            "undo_of": self.undo_of,
-            "undone_by": self.undone_by,
-            "user": self.user,
-            "host": self.host,
-            "pid": self.pid,
-            "items": items,
-            "item_count": self.item_count,
-            "locks": locks,
-            "lock_count": self.lock_count,
-            "recovered_locks": self.recovered,
-            "undo_expired": self.undo_expired,
-            "expired_reason": self.expired,
-        }
-
-    def _header(self) -> dict:
-        return {
-            **self._identity(),
-            "pid": self.pid,
-            "start_ticks": self.start_ticks,
-            "host": self.host,
-            "user": self.user,
-            "nonce": self.nonce,
-            "undo_of": self.undo_of,
-            "item_count": self.item_count,
-            "items_preview": self.items_preview,
-            "lock_count": self.lock_count,
-            "locks_preview": self.locks_preview,
-        }
 
 
 @dataclass(frozen=True)
@@ -262,8 +95,6 @@ class JournalLimits:
 
     @classmethod
     def from_config(cls) -> JournalLimits:
-        from tui.core.config import ConfigError, JournalConfig, load_config
-
         try:
             settings = load_config().journal
         except ConfigError:
@@ -285,8 +116,6 @@ class Journal:
     @property
     def root(self) -> str:
         if self._root is None:
-            from tui.core import paths
-
             self._root = os.path.join(paths.state_dir(), "journal")
         return self._root
 
@@ -577,47 +406,7 @@ class Journal:
         return removed
 
     def _load(self, entry_id: str) -> JournalEntry:
-        path = os.path.join(self.root, entry_id)
-        present = set(os.listdir(path))
-        with open(os.path.join(path, ENTRY_FILE), encoding="utf-8") as handle:
-            data = json.load(handle)
-        entry = JournalEntry(
-            id=data["id"],
-            kind=data["kind"],
-            repo=data["repo"],
-            summary=data["summary"],
-            created=data["created"],
-            pid=data.get("pid", 0),
-            start_ticks=data.get("start_ticks"),
-            host=data.get("host", ""),
-            user=data.get("user", ""),
-            nonce=data.get("nonce", ""),
-            undo_of=data.get("undo_of"),
-            path=path,
-        )
-        if "intent" in data:  # written before intent.json existed: the header holds it all
-            intent, locks = data.get("intent", []), data.get("locks", [])
-            entry._intent, entry._locks = intent, locks
-            entry.item_count, entry.items_preview = len(intent), intent[:PREVIEW]
-            entry.lock_count, entry.locks_preview = len(locks), [lock["path"] for lock in locks[:PREVIEW]]
-        else:
-            entry.item_count, entry.items_preview = data.get("item_count", 0), data.get("items_preview", [])
-            entry.lock_count, entry.locks_preview = data.get("lock_count", 0), data.get("locks_preview", [])
-        entry.has_before = BEFORE_DIR in present
-        if "done" in present:
-            # The marker's mtime is the time it holds (written together): a stat, not a parse.
-            entry.finished = os.stat(os.path.join(path, "done")).st_mtime
-        if "failed" in present:
-            entry.failed = (_read_marker(path, "failed") or {}).get("error", "failed")
-        if "undone" in present:
-            entry.undone_by = (_read_marker(path, "undone") or {}).get("by")
-        if "recovered" in present:
-            entry.recovered = list((_read_marker(path, "recovered") or {}).get("removed", []))
-        if "expired" in present:
-            expired = _read_marker(path, "expired") or {}
-            entry.expired = expired.get("reason") or "journal cap"
-            entry.has_before = entry.has_before or bool(expired.get("had_before"))
-        return entry
+        return load_entry(os.path.join(self.root, entry_id))
 
 
 def run_journaled(
@@ -655,163 +444,22 @@ def run_journaled(
     journal.mark_done(entry)
 
 
-def recover_interrupted(journal: Journal, repo: str | None) -> list[str]:
-    """Remove what interrupted gitward processes left in ``repo`` (None: in every repository):
-    their lock files (proven theirs: the marker their journaled intent names, or the inode
-    their before-image recorded; process gone, same host), the staging files those locks were
-    linked from, a ``packed-refs.new`` created under such a lock, their
-    ``gitward-trash-<nonce>-*`` dirs, and the journal's own dead ``.tmp-*`` staging dirs.
+@dataclass
+class ApplyResult:
+    """What a journaled ref change did (shadows prune, lock clear)."""
 
-    Returns the paths removed. Nothing that another process created is touched.
-    """
-    journal.check_writable()
-    removed: list[str] = journal.remove_dead_staging()
-    for entry in journal.unfinished_for(repo):
-        removed_here = _recover_entry(entry)
-        if removed_here:
-            journal.mark_recovered(entry, removed_here)
-            removed.extend(removed_here)
-    return removed
+    entry_id: str | None  # None: nothing to do, nothing journaled
+    changed: list[str] = field(default_factory=list)
+    recovered_locks: list[str] = field(default_factory=list)
 
 
-def _recover_entry(entry: JournalEntry) -> list[str]:
-    removed = _remove_entry_staging(entry)
-    held = {record["path"]: record for record in entry.held_locks}
-    planned = {record["path"]: record for record in entry.locks}
-    for path in dict.fromkeys([*planned, *held]):
-        staging = _staging_left_by_entry(entry, path, planned.get(path))
-        if staging is not None and unlink_if_exists(staging):
-            removed.append(staging)
-        if not _left_by_entry(path, planned.get(path), held.get(path)):
-            continue
-        if os.path.basename(path) == "packed-refs.lock":
-            # packed-refs.new can only be created by the holder of packed-refs.lock: ours.
-            new = os.path.join(os.path.dirname(path), "packed-refs.new")
-            if unlink_if_exists(new):
-                removed.append(new)
-        if unlink_if_exists(path):
-            removed.append(path)
-            fsync_dir(os.path.dirname(path))
-    for item in entry.intent:
-        # A file an action puts back by staging and link(2) (a cleared lock): the staging copy
-        # is named with this entry's nonce.
-        if isinstance(item.get("file"), str) and entry.nonce:
-            staging = staging_lock_path(item["file"], entry.nonce)
-            if unlink_if_exists(staging):
-                removed.append(staging)
-    for trash in entry_trash_dirs(entry):
-        if os.path.lexists(trash):
-            shutil.rmtree(trash, ignore_errors=True)
-            if not os.path.lexists(trash):
-                removed.append(trash)
-    return removed
+def b64(data: bytes) -> str:
+    """Before-images keep file bytes as base64 text in JSON."""
+    return base64.b64encode(data).decode("ascii")
 
 
-def _remove_entry_staging(entry: JournalEntry) -> list[str]:
-    """An interrupted entry's half-written before-image (``.before-tmp``) and markers (``*.tmp``)."""
-    removed = []
-    try:
-        names = os.listdir(entry.path)
-    except OSError:
-        return []
-    for name in names:
-        path = os.path.join(entry.path, name)
-        if name == ".before-tmp":
-            shutil.rmtree(path, ignore_errors=True)
-        elif name.endswith(".tmp"):
-            unlink_if_exists(path)
-        else:
-            continue
-        removed.append(path)
-    return removed
-
-
-def _staging_left_by_entry(entry: JournalEntry, lock_path: str, planned: dict | None) -> str | None:
-    """The staging file ``acquire_lock`` writes before linking ``lock_path``, if this entry left
-    it: named with the entry's nonce, holding (a prefix of) the marker."""
-    if planned is None:
-        return None
-    try:
-        nonce = marker_nonce(planned["marker"].encode())
-    except ValueError:
-        return None
-    if nonce != entry.nonce:
-        return None
-    staging = staging_lock_path(lock_path, nonce)
-    try:
-        content = read_bytes(staging)
-    except OSError:
-        return None
-    return staging if planned["marker"].encode().startswith(content) else None
-
-
-def entry_left_lock(entry: JournalEntry, path: str) -> bool:
-    """Is the lock file at ``path`` one that (interrupted) ``entry`` created?"""
-    real = os.path.realpath(path)
-    planned = next((r for r in entry.locks if os.path.realpath(r["path"]) == real), None)
-    held = next((r for r in entry.held_locks if os.path.realpath(r["path"]) == real), None)
-    return _left_by_entry(path, planned, held)
-
-
-def _left_by_entry(path: str, planned: dict | None, held: dict | None) -> bool:
-    if held is not None:
-        content = base64.b64decode(held["planned_b64"]) if held.get("planned_b64") is not None else None
-        return lock_left_by(held, content)
-    if planned is None:
-        return False
-    try:
-        return read_bytes(path) == planned["marker"].encode()
-    except OSError:
-        return False
-
-
-def entry_trash_dirs(entry: JournalEntry) -> list[str]:
-    """Scratch directories an action names in its items ("trash": path with its nonce)."""
-    items = entry.items if entry.has_before else entry.intent
-    return [item["trash"] for item in items if item.get("trash") and entry.nonce in item["trash"]]
-
-
-def undo(journal: Journal, entry_id: str) -> JournalEntry:
-    """Restore the before-image of ``entry_id``; returns the new (undo) entry.
-
-    The handlers take the same locks as the action and compare-and-swap: an item whose file
-    moved on since the entry refuses the whole undo.
-    """
-    journal.check_writable()
-    entry = journal.get(entry_id)
-    if entry.undo_of:
-        raise RefusedError(
-            f"{entry.id} is itself the undo of {entry.undo_of}; to redo, run the original action again"
-        )
-    if entry.undone_by:
-        raise RefusedError(f"{entry.id} was already undone by {entry.undone_by}")
-    status = entry.status
-    if status in ("running", "unfinished"):
-        where = f"pid {entry.pid}" + ("" if entry.host == hostname() else f" on {entry.host}")
-        raise RefusedError(f"{entry.id} is still in progress ({where}); wait for it to finish")
-    if entry.expired:
-        raise RefusedError(
-            f"{entry.id}: {EXPIRED_NOTE}: its before-image was removed ({entry.expired}); "
-            "nothing was changed. The cap is [journal] max_bytes / max_age_days in the config"
-        )
-    module_name = UNDO_MODULES.get(entry.kind)
-    if module_name is None:
-        raise WriteError(f"{entry.id}: gitward does not know how to undo a {entry.kind!r} entry")
-    if not entry.has_before:
-        return _nothing_to_undo(journal, entry)
-    module = importlib.import_module(module_name)
-    return module.undo_entry(entry, journal)
-
-
-def _nothing_to_undo(journal: Journal, entry: JournalEntry) -> JournalEntry:
-    """The entry stopped before its first change: remove the locks it left, record the undo."""
-    removed = recover_interrupted(journal, entry.repo)
-    summary = f"undo {entry.id}: nothing had changed" + (f"; removed {len(removed)} lock file(s) it left" if removed else "")
-    undo_entry = journal.begin(entry.kind, entry.repo, summary, [], undo_of=entry.id)
-    journal.record_before(undo_entry, [])
-    journal.mark_done(undo_entry)
-    journal.mark_undone(entry, undo_entry)
-    return undo_entry
+def unb64(text: str | None) -> bytes:
+    return base64.b64decode(text) if text else b""
 
 
 # --------------------------------------------------------------------------- file helpers
@@ -819,16 +467,6 @@ def _nothing_to_undo(journal: Journal, entry: JournalEntry) -> JournalEntry:
 
 def _dumps(data: dict) -> bytes:
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
-
-
-def _read_marker(path: str, name: str) -> dict | None:
-    try:
-        with open(os.path.join(path, name), encoding="utf-8") as handle:
-            return json.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {}
 
 
 def _staging_name(entry_id: str) -> str:
@@ -851,8 +489,6 @@ def _staging_writer_alive(name: str) -> bool:
 
 def _id_time(entry_id: str) -> float:
     """The creation time an entry id starts with (20260101-120000-3f9a), in seconds (UTC)."""
-    import calendar
-
     return float(calendar.timegm(time.strptime(entry_id[:15], "%Y%m%d-%H%M%S")))
 
 

@@ -1,4 +1,4 @@
-"""The write primitives every gitward change is built from: errors, git's lock files, fault points.
+"""The write primitives every gitward change is built from: git's lock files, fault points.
 
 Lock files follow git's ``lockfile.c``/``tempfile.c``: ``<path>.lock`` is created with
 ``O_CREAT|O_EXCL`` (the lock *is* the file's existence), a held lock is retried with git's
@@ -28,6 +28,7 @@ import errno
 import os
 import random
 import secrets
+import shlex
 import signal
 import socket
 import stat
@@ -35,6 +36,8 @@ import time
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.write.errors import LockHeldError, PermissionRefusedError
+from tui.core.write.ownership import copy_metadata
 
 LOCK_SUFFIX = ".lock"
 
@@ -46,71 +49,6 @@ FILES_REF_LOCK_TIMEOUT_MS = 100
 # lockfile.c: first backoff ~1 ms, growing quadratically up to 1000x.
 _INITIAL_BACKOFF_MS = 1
 _BACKOFF_MAX_MULTIPLIER = 1000
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class WriteError(Exception):
-    """Anything that stops a change. ``str(error)`` is one line an operator can act on."""
-
-    exit_code = 2
-
-
-class RefusedError(WriteError):
-    """A precondition does not hold; nothing was changed."""
-
-    exit_code = 1
-
-
-class ReadOnlyError(RefusedError):
-    """gitward runs in read-only mode."""
-
-
-class UnsupportedError(RefusedError):
-    """The repository holds something gitward does not fully understand (reftable, a damaged
-    packed-refs, a leftover packed-refs.new, unknown admin files)."""
-
-
-class StateChangedError(RefusedError):
-    """Compare-and-swap failed: the files moved on since the plan was made. Rescan."""
-
-
-class OwnershipError(RefusedError):
-    """The running user is not the owner of a file the change would replace."""
-
-    def __init__(self, message: str, owner_uid: int, owner_name: str | None) -> None:
-        super().__init__(message)
-        self.owner_uid = owner_uid
-        self.owner_name = owner_name
-
-
-class LockHeldError(RefusedError):
-    """Someone else holds a lock we need, past the retry time."""
-
-    def __init__(self, message: str, path: str) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class PermissionRefusedError(RefusedError):
-    """The operating system refused the first write (nothing was changed)."""
-
-
-class ApplyError(WriteError):
-    """A change failed half-way. Each file is at its old or its new state; the journal entry
-    is marked failed and ``gitward undo`` can restore the rest."""
-
-    def __init__(self, message: str, entry_id: str | None = None) -> None:
-        super().__init__(message)
-        self.entry_id = entry_id
-
-
-def error_text(exc: BaseException) -> str:
-    """What went wrong, in one line: "path: strerror" for an OS error, else the message."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename or ''}: {exc.strerror}".lstrip(": ")
-    return str(exc) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------- fault points
@@ -189,8 +127,6 @@ def write_durably(fd: int, data: bytes, like: os.stat_result | None = None) -> N
     """Write all of ``data`` to ``fd``, give the file ``like``'s mode, owner and group, fsync it."""
     write_all(fd, data)
     if like is not None:
-        from tui.core.write.ownership import copy_metadata  # ownership imports this module
-
         copy_metadata(fd, like)
     os.fsync(fd)
 
@@ -219,8 +155,6 @@ def _lock_held_message(lock_path: str, repo: str | None) -> str:
 def clear_lock_command(repo: str | None, lock_path: str) -> str:
     """The ``gitward locks clear`` command line for ``lock_path``, ready to paste: the real
     repository path and the lock relative to it (as scans list it), shell-quoted."""
-    import shlex
-
     lock_path = os.path.abspath(lock_path)
     if repo is None:
         return f"gitward locks clear REPO {shlex.quote(lock_path)}"

@@ -16,7 +16,7 @@ import stat
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from tui.core.write.locking import OwnershipError, PermissionRefusedError
+from tui.core.write.errors import OwnershipError, PermissionRefusedError
 
 
 def user_label(uid: int) -> str:
