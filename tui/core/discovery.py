@@ -14,7 +14,7 @@ import stat
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
-from tui.core.fsutil import read_bytes
+from tui.core import gitfile
 from tui.core.gitconfig import read_config
 from tui.core.model import Layout, Problem, Severity
 
@@ -56,20 +56,9 @@ def is_git_dir(path: str) -> bool:
 
 
 def read_gitfile(path: str) -> str | None:
-    """The git dir named by a ``.git`` file ("gitdir: <path>"), resolved; None if invalid."""
-    try:
-        data = read_bytes(path, 4096)  # a FIFO or a device named .git must not hang discovery
-    except OSError:
-        return None
-    text = data.decode("utf-8", "surrogateescape").strip()
-    if not text.startswith("gitdir:"):
-        return None
-    target = text[len("gitdir:") :].strip()
-    if not target:
-        return None
-    if not os.path.isabs(target):
-        target = os.path.join(os.path.dirname(path), target)
-    return os.path.normpath(target)
+    """The git dir a ``.git`` file names (its real path), or None where git would not use it:
+    git 2.39's rules, in ``tui.core.gitfile`` (the one reader)."""
+    return gitfile.read_gitfile(path).git_dir
 
 
 def _is_linked_worktree_gitdir(git_dir: str) -> bool:

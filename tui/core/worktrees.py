@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tui.core.fsutil import open_for_reading, read_file, read_up_to
+from tui.core.gitfile import GitfileError, read_gitfile
 from tui.core.gitconfig import parse_bool, read_config
 from tui.core.model import Problem, Severity, Worktree
 
@@ -428,43 +429,22 @@ def _known_missing(path: str, problems: list[Problem], subject: str) -> bool:
     return False
 
 
-def _read_gitfile_target(dotgit: str) -> str:
-    """setup.c ``read_gitfile_gently``: "gitdir: <path>", relative to the file's directory.
-
-    Raises OSError/ValueError (unreadable) or _GitfileError (not a gitfile).
-    """
-    data = read_file(dotgit).rstrip(b"\r\n")
-    if not data.startswith(b"gitdir: "):
-        raise _GitfileError("does not start with 'gitdir: '")
-    target = _c_string(data[len(b"gitdir: ") :])
-    if not target:
-        raise _GitfileError("has an empty gitdir")
-    return os.path.join(os.path.dirname(dotgit), os.fsdecode(target))
-
-
-class _GitfileError(Exception):
-    pass
-
-
 def _gitfile_problem(wt: Worktree, admin: str) -> Problem | None:
     """The worktree's own .git file must point back at worktrees/<id>."""
     dotgit = os.path.join(wt.path, ".git")
     repair = f"`git worktree repair {wt.path}` rewrites it"
-    try:
-        if stat.S_ISDIR(os.lstat(dotgit).st_mode):
-            why = f"{dotgit} is a directory, not a .git file (a clone was put in its place?)"
-            return _broken_gitfile(wt, why)
-        target = _read_gitfile_target(dotgit)
-    except _GitfileError as err:
-        return _broken_gitfile(wt, f"{dotgit} {err}; {repair}")
-    except OSError as err:
-        if _is_absent(err):
-            return _broken_gitfile(wt, f"{dotgit} is missing; {repair}")
-        return _unreadable(dotgit, err, wt.id or "")
-    except ValueError as err:
-        return _unreadable(dotgit, err, wt.id or "")
-    if not _same_path(target, admin):
-        why = f"{dotgit} points to {target}, not to {admin}; {repair}"
+    found = read_gitfile(dotgit)
+    if found.unknown:
+        return _unreadable(found.os_error.filename or dotgit, found.os_error, wt.id or "")
+    if found.error is GitfileError.STAT_FAILED:
+        return _broken_gitfile(wt, f"{dotgit} is missing; {repair}")
+    if found.error is GitfileError.NOT_A_FILE:
+        kind = "a directory" if _is_directory(dotgit) else "not a regular file"
+        return _broken_gitfile(wt, f"{dotgit} is {kind}, not a .git file (a clone was put in its place?)")
+    if found.target is None:
+        return _broken_gitfile(wt, f"{found.message}; {repair}")
+    if not _same_path(found.target, admin):
+        why = f"{dotgit} points to {os.path.normpath(found.target)}, not to {admin}; {repair}"
         return _broken_gitfile(wt, why)
     return None
 
@@ -749,10 +729,10 @@ def _sync_links(root: str, problems: list[Problem]) -> list[tuple[str, str]]:
 
 def _backlink_id(entry_path: str) -> str | None:
     """The admin id a worktree directory's .git file points to (``.../worktrees/<id>``)."""
-    try:
-        target = os.path.normpath(_read_gitfile_target(os.path.join(entry_path, ".git")))
-    except (OSError, ValueError, _GitfileError):
+    found = read_gitfile(os.path.join(entry_path, ".git"))
+    if found.target is None:
         return None
+    target = os.path.normpath(found.target)
     parent, admin_id = os.path.split(target)
     return admin_id if os.path.basename(parent) == "worktrees" else None
 
