@@ -20,8 +20,7 @@ from gitrepo import git
 from sync_support import add_commits, fsck_ok, make_upstream
 
 from tui.cli import sync as cli_sync
-from tui.core.sync.jobs import JobState, run_sync
-from tui.core.sync.plan import SyncRequest
+from tui.core.sync import JobState, SyncRequest, run_sync
 
 WORKTREE = Path(cli_sync.__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("GITWARD_GIT_SYNC_BUILD", WORKTREE.parent / "shared" / "tools" / "git-sync" / "build"))

@@ -63,8 +63,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from tui.core.config import ConfigError, load_config
-    from tui.core.sync.jobs import JobRunner
-    from tui.core.sync.plan import SyncError, SyncRequest, TimedOut, call_within
+    from tui.core.sync import JobRunner
+    from tui.core.sync import SyncError, SyncRequest, TimedOut, call_within
 
     try:
         config = load_config()
@@ -103,7 +103,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _preflight_refusal(plan, shown: str, seconds: float) -> int | None:
-    from tui.core.sync.plan import call_within, preflight
+    from tui.core.sync import call_within, preflight
 
     warnings = call_within(preflight, plan, seconds=seconds, what=f"reading the refs of {shown}")
     if not warnings:
@@ -169,7 +169,7 @@ def _follow(job) -> None:
 
 
 def _report(job) -> int:
-    from tui.core.sync.jobs import JobState
+    from tui.core.sync import JobState
 
     if job.state is JobState.OK:
         for warning in job.warnings:

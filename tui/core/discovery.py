@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from tui.core import gitfile
 from tui.core.gitconfig import read_config
+from tui.core.gitsync_layout import is_git_sync_root
 from tui.core.model import Layout, Problem, Severity
 
 DEFAULT_MAX_DEPTH = 8  # GitLab hashed storage is 4 deep; leave room for nested roots
@@ -77,7 +78,7 @@ def classify(path: str, root: str) -> Candidate | None:
         if stat.S_ISDIR(st.st_mode):
             if not is_git_dir(dot_git):
                 return None
-            layout = Layout.GIT_SYNC if _looks_like_git_sync(path) else Layout.NON_BARE
+            layout = Layout.GIT_SYNC if is_git_sync_root(path, dot_git) else Layout.NON_BARE
             return Candidate(root, path, dot_git, layout)
         if stat.S_ISREG(st.st_mode):
             target = read_gitfile(dot_git)
@@ -89,7 +90,7 @@ def classify(path: str, root: str) -> Candidate | None:
     if is_git_dir(path):
         if _is_linked_worktree_gitdir(path):
             return None
-        layout = Layout.GIT_SYNC if _looks_like_git_sync(path) else Layout.BARE
+        layout = Layout.GIT_SYNC if is_git_sync_root(path, path) else Layout.BARE
         return Candidate(root, path, path, layout)
     return None
 
@@ -140,15 +141,6 @@ def work_tree_owning(git_dir: str) -> Candidate | None:
     if owner is None or os.path.realpath(owner.git_dir) != real:
         return None
     return owner
-
-
-def _looks_like_git_sync(path: str) -> bool:
-    # git-sync keeps its worktrees at <root>/.worktrees/<sha> and a symlink to one of them.
-    worktrees_dir = f"{path}/.worktrees"
-    try:
-        return stat.S_ISDIR(os.lstat(worktrees_dir).st_mode)
-    except OSError:
-        return False
 
 
 def discover(

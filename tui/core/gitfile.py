@@ -31,7 +31,7 @@ import stat
 from dataclasses import dataclass
 from enum import IntEnum
 
-from tui.core.fsutil import open_regular, read_up_to
+from tui.core.fsutil import SpecialFile, open_regular, read_up_to
 
 __all__ = ["GitfileError", "Gitfile", "is_git_directory", "parse_gitfile", "read_gitfile"]
 
@@ -104,6 +104,8 @@ def read_gitfile(path: str) -> Gitfile:
         # Non-blocking and checked on the descriptor: a file swapped for a FIFO after the stat
         # is refused instead of hanging us.
         fd, _ = open_regular(path)
+    except SpecialFile:
+        return Gitfile(path, error=GitfileError.NOT_A_FILE)
     except OSError as exc:
         return Gitfile(path, error=GitfileError.OPEN_FAILED, os_error=exc)
     try:

@@ -119,10 +119,6 @@ class PackedRefs:
         return "sorted" in self.traits
 
     @property
-    def fully_peeled(self) -> bool:
-        return "fully-peeled" in self.traits
-
-    @property
     def values(self) -> dict[str, str]:
         """name -> object id for every packed ref git lists (built on first use)."""
         if self._dict is None:

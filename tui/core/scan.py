@@ -16,7 +16,8 @@ from tui.core.fsutil import special_kind
 from tui.core.gitconfig import read_config, repo_settings
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
 from tui.core.refstore import HEX_WIDTH, RefSnapshot, count_refs, judge_shadows, read_snapshot, reftable_in_use
-from tui.core.worktrees import git_sync_view, list_worktrees
+from tui.core.gitsync_layout import git_sync_view
+from tui.core.worktrees import list_worktrees
 
 # Below this many repositories a process pool costs more than it saves (measured: see README).
 PARALLEL_THRESHOLD = 48

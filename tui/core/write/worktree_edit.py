@@ -46,7 +46,8 @@ from tui.core.write.locking import (
 )
 from tui.core.model import Layout, Worktree
 from tui.core.write.ownership import Meta, check_owned, owner_hint
-from tui.core.worktrees import GitdirResolver, _c_string, list_worktrees
+from tui.core.worktree_head import c_string
+from tui.core.worktrees import GitdirResolver, list_worktrees
 
 __all__ = [
     "ApplyError",
@@ -404,7 +405,7 @@ def _why_keep(item: PruneItem, gitdirs: GitdirResolver) -> str | None:
 
 def _gitdir_target(admin: str, gitdirs: GitdirResolver) -> str | None:
     try:
-        data = _c_string(read_bytes(os.path.join(admin, "gitdir")).rstrip(b"\r\n"))
+        data = c_string(read_bytes(os.path.join(admin, "gitdir")).rstrip(b"\r\n"))
     except OSError:
         return None
     return os.fsdecode(gitdirs.resolve(admin, data)) if data else None
