@@ -47,6 +47,7 @@ from tui.core.sync.git import (
 from tui.core.sync.gitsync import sync_git_sync_root
 from tui.core.sync.lock import RepoSyncLock
 from tui.core.sync.plan import PreflightWarning, SyncKind, SyncPlan, fetch_remote
+from tui.core.sync.record import record_sync
 from tui.core.sync.plan import preflight as preflight_plan
 from tui.core.sync.synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir
 from tui.core.write.locking import RefusedError
@@ -93,6 +94,7 @@ class SyncJob:
         self.unreadable: list[str] = []  # what could not be read ("PATH: strerror"): unknown, kept
         self.preflight_warnings: list[PreflightWarning] = []  # why it refused, when it did
         self.log_path: str | None = None
+        self.journal_id: str | None = None  # the journal entry that records it, once done
         self.version = 0  # bumped on every change (lines or state)
         self._cancel = threading.Event()
         self._done = threading.Event()
@@ -198,6 +200,7 @@ class SyncJob:
             "unreadable": list(self.unreadable),
             "preflight_warnings": [w.to_json() for w in self.preflight_warnings],
             "log_path": self.log_path,
+            "journal_id": self.journal_id,
             "log_lines": self.log.total,
             "log_dropped": self.log.dropped,
         }
@@ -406,5 +409,25 @@ def _finish(job: SyncJob, log: JobLog, state: JobState, seconds: float) -> None:
             log.note(job.hint)
     if log.file_error:
         job.warnings.append(log.file_error)
+    _record(job, state)
     log.close()
     job._set_state(state)
+
+
+def _record(job: SyncJob, state: JobState) -> None:
+    """Journal the sync and keep its outcome for "last fetch" (``tui.core.sync.record``)."""
+    plan = job.plan
+    job.journal_id, warnings = record_sync(
+        repo_key=plan.repo_key,
+        git_dir=plan.git_dir,
+        name=plan.name,
+        remote=plan.remote,
+        url=plan.url,
+        state=state.value,
+        started=job.started_at,
+        ended=time.time(),
+        exit_code=job.exit_code,
+        error=job.error,
+        changes=job.changed_refs,
+    )
+    job.warnings.extend(warnings)
