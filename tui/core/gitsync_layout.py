@@ -223,7 +223,7 @@ def is_git_sync_root(path: str, git_dir: str | None = None) -> bool:
         git_dir = os.path.join(path, ".git")
         if not is_directory(git_dir):
             git_dir = path
-    if os.path.normpath(git_dir) != os.path.normpath(path) and _head_is_git_sync_branch(git_dir):
+    if git_dir != path and _head_is_git_sync_branch(git_dir):  # git-sync's roots have a work tree
         return True
     wt_dir = os.path.join(path, WORKTREES_DIR)
     try:
