@@ -136,3 +136,20 @@ def test_planned_content_parses_like_the_file_on_disk(tmp_path, real):
     path = str(tmp_path / "w" / ".git")
     assert parse_gitfile(path, b"gitdir: ../real/.git\n").git_dir == str(real / ".git")
     assert parse_gitfile(path, b"gitdir: ../real\n").error is GitfileError.NOT_A_REPO
+
+
+@pytest.mark.parametrize("case", sorted(USABLE) + sorted(BROKEN))
+def test_every_former_reader_now_answers_as_git_does(tmp_path, real, case):
+    """discovery, the git-sync health check and worktree repair used three readers with three
+    rules (one accepted "gitdir:path", one stripped spaces, one normalised ".." lexically)."""
+    from tui.core.discovery import read_gitfile as discovery_reads
+    from tui.core.sync.gitsync import _gitfile_check
+    from tui.core.write.worktree_edit import _PlannedFiles
+
+    content = USABLE[case](real) if case in USABLE else BROKEN[case][0](real)
+    directory = gitfile_in(tmp_path, "w", content)
+    git_uses_it = ask_git(directory, tmp_path)[0] == 0
+    dotgit = str(directory / ".git")
+    assert (discovery_reads(dotgit) is not None) is git_uses_it
+    assert (_gitfile_check(dotgit) is None) is git_uses_it
+    assert _PlannedFiles().read_gitfile(dotgit).ok is git_uses_it
