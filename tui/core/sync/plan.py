@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from tui.core.discovery import Candidate, NotARepository, repository_at
 from tui.core.fsutil import read_bytes
-from tui.core.gitconfig import GitConfig, read_config
+from tui.core.gitconfig import GitConfig, read_config, repo_settings
 from tui.core.gitsync_layout import find_link
 from tui.core.model import Layout
 from tui.core.redact import redact_url
@@ -298,7 +298,8 @@ def preflight(plan: SyncPlan) -> list[PreflightWarning]:
     """
     if plan.initialise:
         return []
-    from tui.core.gitconfig import repo_settings
+    # Deferred: the ref store (and pygit2 behind its verdicts) only when a preflight runs, not
+    # for every importer of the sync package (`gitward sync --help`, the console's start-up).
     from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
 
     config, _ = read_config(os.path.join(plan.git_dir, "config"))

@@ -95,6 +95,7 @@ class JobRunner:
     def from_config(cls, config=None, **overrides) -> JobRunner:
         """A runner with the ``[sync]`` settings of gitward's config (``load_config()``)."""
         if config is None:
+            # Deferred: reading gitward's config only when the caller did not pass one.
             from tui.core.config import load_config
 
             config = load_config()
