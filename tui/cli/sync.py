@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -50,6 +51,11 @@ def register(subparsers) -> None:
     sync.add_argument("--ref", metavar="REF", help="git-sync: what to track (default: what it tracks now, else HEAD)")
     sync.add_argument("--link", metavar="NAME", help="git-sync: the link (default: the one in the root)")
     sync.add_argument("--url", metavar="URL", help="git-sync: the upstream, to initialise an empty root")
+    sync.add_argument(
+        "--json", action="store_true",
+        help="print the outcome as JSON on stdout (state, exit code, duration, refs changed old -> new, "
+        "log file, journal entry); the live log goes to stderr",
+    )
     # Own dest: a subparser default must not overwrite gitward's global --read-only.
     sync.add_argument("--read-only", dest="sync_read_only", action="store_true", help="refuse (syncing writes)")
 
@@ -95,10 +101,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return _fail(f"sync timed-out: {exc}", EXIT_TIMED_OUT)
     except SyncError as exc:
         return _fail(str(exc), EXIT_ERROR)
+    as_json = getattr(args, "json", False)
     try:
-        _follow(job)
+        _follow(job, sys.stderr if as_json else None)  # --json: stdout is the outcome alone
     finally:
         runner.shutdown()
+    if as_json:
+        _write_outcome(job)
     return _report(job)
 
 
@@ -152,8 +161,8 @@ class _Printer:
         self.open_drawn = False
 
 
-def _follow(job) -> None:
-    printer = _Printer(job)
+def _follow(job, stream=None) -> None:
+    printer = _Printer(job, stream)
     cancelling = False
     while True:
         try:
@@ -166,6 +175,19 @@ def _follow(job) -> None:
                 print("gitward: cancelling (the git process group is being terminated)", file=sys.stderr)
                 job.cancel()
                 cancelling = True
+
+
+def _write_outcome(job) -> None:
+    """``gitward sync --json``: the job as ``SyncJob.to_json`` gives it, its texts redacted."""
+    from tui.core.redact import redact_text
+
+    data = job.to_json()
+    for key in ("error", "hint"):
+        if data[key]:
+            data[key] = redact_text(data[key])
+    data["warnings"] = [redact_text(w) for w in data["warnings"]]
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    sys.stdout.flush()
 
 
 def _report(job) -> int:
