@@ -132,3 +132,14 @@ def test_a_fetch_gitward_did_not_run_is_judged_by_fetch_head(mirror):
     report = report_of(mirror_path)
     assert report.last_fetch is None
     assert report.last_fetch_failure.state == "incomplete"
+
+
+def test_an_up_to_date_sync_is_not_journaled_but_counts_as_a_fetch(mirror):
+    _, mirror_path = mirror
+    git(mirror_path, "fetch", "-q")  # up to date
+    job = run_sync(SyncRequest(str(mirror_path)), timeout=60)
+    assert job.state is JobState.OK and job.changed_refs == [] and job.journal_id is None
+    assert sync_entries() == []
+    last, last_ok = read_outcomes(os.path.realpath(mirror_path))
+    assert last == last_ok and last.state == "ok"
+    assert report_of(mirror_path).last_fetch == last_ok.ended

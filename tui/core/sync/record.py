@@ -2,9 +2,10 @@
 
 When a job ends (``tui.core.sync.jobs``: every sync, whether the CLI or the console ran it):
 
-1. a journal entry of kind ``sync``, through the journal's public API: its summary says how it
-   ended and which refs it changed, its items are those refs (old -> new), and it is marked done
-   or failed with the error. A sync is not undoable (the old objects may be gone upstream, and
+1. a journal entry of kind ``sync``, through the journal's public API, for a sync that changed
+   refs or did not end ok (one that found everything up to date changed nothing to tell): its
+   summary says how it ended and which refs it changed, its items are those refs (old -> new),
+   and it is marked done or failed with the error. A sync is not undoable (the old objects may be gone upstream, and
    the next fetch would redo it), so the summary says "not undoable";
 2. the outcome in the per-repository store of ``tui.core.fetch_status``, which the scan reads
    to show the last *successful* fetch and a newer failed, cancelled or timed-out one as such.
@@ -68,23 +69,30 @@ def record_sync(
     """Journal the sync and store its outcome; returns (journal entry id, warnings)."""
     warnings: list[str] = []
     entry_id = None
-    journal = journal or Journal()
-    items = [
-        {"ref": change.name, "old": change.old, "new": change.new, "change": change.kind, "remote": remote, "url": url}
-        for change in changes[:MAX_JOURNALED_REFS]
-    ]
-    try:
-        entry = journal.begin(JOURNAL_KIND, git_dir, sync_summary(name, remote, state, changes, error), items)
-        if state == "ok":
-            journal.mark_done(entry)
-        else:
-            journal.mark_failed(entry, error or state)
-        entry_id = entry.id
-    except Exception as exc:  # noqa: BLE001  a journal that cannot be written must not fail the sync
-        warnings.append(f"the sync was not journaled: {exc}")
+    # A sync that found everything up to date changed nothing to tell: the outcome store below
+    # says when it was checked (a cron sync every minute must not add 1,440 entries a day).
+    if state != "ok" or changes:
+        try:
+            entry_id = _journal(journal or Journal(), git_dir, sync_summary(name, remote, state, changes, error),
+                                state, error, [_item(change, remote, url) for change in changes[:MAX_JOURNALED_REFS]])
+        except Exception as exc:  # noqa: BLE001  a journal that cannot be written must not fail the sync
+            warnings.append(f"the sync was not journaled: {exc}")
     outcome = SyncOutcome(state, ended, started, exit_code, error, len(changes), entry_id)
     try:
         write_outcome(repo_key, outcome)
     except OSError as exc:
         warnings.append(f"the sync's outcome was not recorded ({exc.strerror or exc}): 'last fetch' may not show it")
     return entry_id, warnings
+
+
+def _journal(journal: Journal, git_dir: str, summary: str, state: str, error: str | None, items: list[dict]) -> str:
+    entry = journal.begin(JOURNAL_KIND, git_dir, summary, items)
+    if state == "ok":
+        journal.mark_done(entry)
+    else:
+        journal.mark_failed(entry, error or state)
+    return entry.id
+
+
+def _item(change: RefChange, remote: str, url: str) -> dict:
+    return {"ref": change.name, "old": change.old, "new": change.new, "change": change.kind, "remote": remote, "url": url}
