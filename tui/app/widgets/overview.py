@@ -86,7 +86,7 @@ def last_fetch_parts(report: RepoReport, now: float) -> list:
     ok = age(now - report.last_fetch) if report.last_fetch is not None else None
     failure = report.last_fetch_failure
     if failure is None:
-        return [ok or "never"]
+        return [ok or "never (no FETCH_HEAD)"]
     return [
         (f"✗ {failure.state} {age(now - failure.at)}", "bold $text-error"),
         f" · last ok {ok}" if ok else " · no successful fetch known",
