@@ -35,7 +35,7 @@ from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.ref_browser import RefBrowser
 from tui.core.config import SyncConfig
 from tui.demo import FIXED_EPOCH, build_demo
-from tui.core.sync.jobs import JobState
+from tui.core.sync import JobState
 
 NOW = FIXED_EPOCH + 7 * 86400
 SIZE = (140, 40)

@@ -20,8 +20,7 @@ from gitrepo import git
 from sync_support import add_commits, fsck_ok, make_upstream
 
 from tui.cli import sync as cli_sync
-from tui.core.sync.jobs import JobState, run_sync
-from tui.core.sync.plan import SyncRequest
+from tui.core.sync import JobState, SyncRequest, run_sync
 
 WORKTREE = Path(cli_sync.__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("GITWARD_GIT_SYNC_BUILD", WORKTREE.parent / "shared" / "tools" / "git-sync" / "build"))
@@ -170,3 +169,26 @@ def test_the_lock_dialog_says_what_a_lock_protects():
     text = " ".join(part.plain for part in ReasonDialog("worktrees/x").body)
     assert "git-sync's cleanup) keeps" not in text
     assert "protects the admin dir, not the directory" in text and "git-sync's cleanup still removes" in text
+
+
+@pytest.mark.parametrize("state", ["as-made", "worktrees-deleted", "fresh-init"])
+def test_the_one_git_sync_root_test_knows_git_syncs_own_roots(git_sync_binary, upstream, tmp_path, state):
+    """Discovery, the sync plan and is_git_sync_root agree on roots the real git-sync made."""
+    from tui.core.discovery import classify
+    from tui.core.gitsync_layout import is_git_sync_root
+    from tui.core.model import Layout
+    from tui.core.sync import SyncKind, plan_sync
+
+    root = tmp_path / "root"
+    real_git_sync(git_sync_binary, upstream, root)
+    if state == "worktrees-deleted":
+        subprocess.run(["rm", "-rf", str(root / ".worktrees"), str(root / link_name(upstream))], check=True)
+    elif state == "fresh-init":
+        # What git-sync's initRepo leaves before its first worktree: the root, on its branch.
+        subprocess.run(["rm", "-rf", str(root / ".worktrees"), str(root / link_name(upstream))], check=True)
+        git(root, "update-ref", "-d", "refs/heads/git-sync")
+    assert git(root, "symbolic-ref", "HEAD").strip() == "refs/heads/git-sync"
+    candidate = classify(str(root), str(tmp_path))
+    assert is_git_sync_root(str(root))
+    assert candidate.layout is Layout.GIT_SYNC
+    assert plan_sync(SyncRequest(str(root))).kind is SyncKind.GIT_SYNC

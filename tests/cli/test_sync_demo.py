@@ -11,8 +11,7 @@ from gitrepo import for_each_ref, git
 from sync_support import add_commits, log_texts
 
 from tui.demo import GIT_SYNC_LINK, NFS_LOCK_REASON, build_demo
-from tui.core.sync.jobs import JobState, run_sync
-from tui.core.sync.plan import SyncKind, SyncRequest, plan_sync, preflight
+from tui.core.sync import JobState, SyncKind, SyncRequest, plan_sync, preflight, run_sync
 
 
 @pytest.fixture(scope="module")

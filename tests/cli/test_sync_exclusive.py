@@ -16,8 +16,7 @@ from gitrepo import for_each_ref, git
 from sync_support import WAIT, upstream_and_mirror, add_commits, behind_slow_upstream, make_upstream, mirror_of, process_gone
 
 from tui.cli import sync as cli_sync
-from tui.core.sync.jobs import JobRunner, JobState, run_sync
-from tui.core.sync.plan import SyncRequest
+from tui.core.sync import JobRunner, JobState, SyncRequest, run_sync
 
 WORKTREE = Path(cli_sync.__file__).resolve().parents[2]
 

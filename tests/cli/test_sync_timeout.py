@@ -16,8 +16,8 @@ from gitrepo import for_each_ref
 from sync_support import WAIT, upstream_and_mirror, add_commits, make_upstream
 
 from tui.cli import sync as cli_sync
-from tui.core.sync.jobs import ABANDON_GRACE_SECONDS, JobState, run_sync
-from tui.core.sync.plan import SyncRequest
+from tui.core.sync import JobState, SyncRequest, run_sync
+from tui.core.sync.jobs import ABANDON_GRACE_SECONDS
 
 WORKTREE = Path(cli_sync.__file__).resolve().parents[2]
 TIMEOUT = 2.0
@@ -109,8 +109,7 @@ def release_readers(fifo: Path) -> None:
 def test_the_consoles_preflight_is_bounded_too(mirror, monkeypatch):
     """The console asks ``JobRunner.preflight`` from a worker (holding the object-store lock):
     a read that never returns (a volume that does not answer) must come back as a refusal."""
-    from tui.core.sync import jobs
-    from tui.core.sync.plan import SyncError
+    from tui.core.sync import SyncError, runner as runner_module
 
     upstream, mirror_path = mirror
     volume_answers = threading.Event()
@@ -119,8 +118,8 @@ def test_the_consoles_preflight_is_bounded_too(mirror, monkeypatch):
         volume_answers.wait()
         return []
 
-    monkeypatch.setattr(jobs, "preflight_plan", stuck_preflight)
-    runner = jobs.JobRunner(timeout=TIMEOUT)
+    monkeypatch.setattr(runner_module, "preflight_plan", stuck_preflight)
+    runner = runner_module.JobRunner(timeout=TIMEOUT)
     errors = []
 
     def ask() -> None:

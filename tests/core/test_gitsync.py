@@ -23,13 +23,16 @@ from sync_support import (
     wait_for_line,
 )
 
+from tui.core import gitfile
+from tui.core.fsutil import SpecialFile
 from tui.core.sync import gitsync
 from tui.core.discovery import classify
-from tui.core.sync.gitsync import Check, Health, default_link_name, tracked_ref
-from tui.core.sync.jobs import JobRunner, JobState, run_sync
+from tui.core.sync.gitsync import Check, Health
+from tui.core.sync.plan import default_link_name, tracked_ref
+from tui.core.sync import JobRunner, JobState, run_sync
 from tui.core.model import Layout, Severity
 from tui.core.scan import scan_repo
-from tui.core.sync.plan import GitRunner, SyncError, SyncKind, SyncRequest, git_environment, plan_sync
+from tui.core.sync import GitRunner, SyncError, SyncKind, SyncRequest, git_environment, plan_sync
 from tui.core.sync.synclog import JobLog, LogBuffer
 
 LINK = "up.git"  # git-sync's default --link: the last element of the repo URL
@@ -393,13 +396,15 @@ def test_what_reading_the_gitfile_answers(root, monkeypatch, error, health):
     sha = served(root)
     worktree = root / ".worktrees" / sha
 
-    def failing_read(path, *args, **kwargs):
+    def failing_open(path, *args, **kwargs):
         if path == str(worktree / ".git"):
+            if error == errno.EINVAL:
+                raise SpecialFile(path, "FIFO")  # what fsutil says of a file that is not regular
             raise OSError(error, os.strerror(error), path)
-        return real_read(path, *args, **kwargs)
+        return real_open(path, *args, **kwargs)
 
-    real_read = gitsync.read_bytes
-    monkeypatch.setattr(gitsync, "read_bytes", failing_read)
+    real_open = gitfile.open_regular
+    monkeypatch.setattr(gitfile, "open_regular", failing_open)
     runner = sync_runner()
     check = gitsync.check_worktree(runner, str(worktree), sha)
     assert check.health is health

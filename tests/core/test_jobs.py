@@ -20,8 +20,7 @@ from sync_support import (
 )
 
 from tui.core.config import Config, SyncConfig
-from tui.core.sync.jobs import JobRunner, JobState
-from tui.core.sync.plan import SyncError, SyncRequest
+from tui.core.sync import JobRunner, JobState, SyncError, SyncRequest
 
 
 @pytest.fixture

@@ -31,17 +31,8 @@ from sync_support import (
 )
 
 from tui.core import paths
-from tui.core.sync.jobs import JobRunner, JobState, run_sync
-from tui.core.sync.plan import (
-    LOCAL_HOST,
-    SyncError,
-    SyncKind,
-    SyncRequest,
-    git_environment,
-    host_key,
-    plan_sync,
-    preflight,
-)
+from tui.core.sync import JobRunner, JobState, SyncError, SyncKind, SyncRequest, git_environment, plan_sync, preflight, run_sync
+from tui.core.sync.plan import LOCAL_HOST, host_key
 
 
 @pytest.fixture
@@ -389,5 +380,5 @@ def test_commit_chain_helper_and_upstreams_agree(tmp_path):
 def test_the_sync_core_never_imports_textual_and_loads_pygit2_lazily():
     from test_import_hygiene import unwanted_imports
 
-    sync_modules = ["tui.core.sync.plan", "tui.core.sync.gitsync", "tui.core.sync.synclog", "tui.core.sync.jobs", "tui.cli.sync"]
+    sync_modules = ["tui.core.sync.git", "tui.core.sync.plan", "tui.core.sync.gitsync", "tui.core.sync.synclog", "tui.core.sync.jobs", "tui.core.sync.runner", "tui.core.sync.lock", "tui.cli.sync"]
     assert unwanted_imports(sync_modules, ("textual", "rich", "pygit2")) == ""

@@ -16,8 +16,7 @@ from asuser import User, adversary_user, chown_tree, run_cli_as, shared_dir
 from gitrepo import git as _git
 from sync_support import add_commits, make_upstream
 
-from tui.core.sync.jobs import JobState, run_sync
-from tui.core.sync.plan import SyncRequest
+from tui.core.sync import JobState, SyncRequest, run_sync
 
 LINK = "up.git"  # git-sync's default --link: the last element of the repo URL
 ROOT = User("root", 0, 0)

@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tui.core.model import Severity, Worktree
-from tui.core.worktrees import git_sync_view, is_git_sync_root, list_worktrees
+from tui.core.gitsync_layout import git_sync_view, is_git_sync_root
+from tui.core.worktrees import list_worktrees
 
 NOT_EXISTING = "gitdir file points to non-existent location"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -257,7 +258,7 @@ def test_packed_refs_search_across_chunk_boundaries(
     for name in ("b00", "b17", "b39"):
         add(repo, f"../wt-{name}")
         (admin(repo, f"wt-{name}") / "HEAD").write_text(f"ref: refs/heads/{name}\n")
-    monkeypatch.setattr("tui.core.worktrees._PACKED_CHUNK", chunk)
+    monkeypatch.setattr("tui.core.worktree_head._PACKED_CHUNK", chunk)
     wts = by_id(check(repo))
     assert wts["wt-b17"].head == git(repo, "rev-parse", "b17").strip()
     assert wts["wt-b00"].head != wts["wt-b17"].head

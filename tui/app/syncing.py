@@ -34,7 +34,7 @@ from tui.app.text import clean, plural
 from tui.core.model import RepoReport
 
 if TYPE_CHECKING:
-    from tui.core.sync.jobs import JobRunner, SyncJob
+    from tui.core.sync import JobRunner, SyncJob
 
 NEWS_INTERVAL = 0.05  # at most 20 SyncNews a second: what arrives meanwhile is read together
 # Under a sustained flood (news waiting at every tick) the console repaints 10 times a second:
@@ -126,7 +126,7 @@ class SyncCenter:
             if self._runner_factory is not None:
                 self._runner = self._runner_factory()
             else:
-                from tui.core.sync.jobs import JobRunner
+                from tui.core.sync import JobRunner
 
                 settings = self.settings
                 options: dict[str, Any] = {}
@@ -142,7 +142,7 @@ class SyncCenter:
 
     def submit(self, path: str, *, force: bool, name: str | None = None) -> SyncJob:
         """Queue a sync (raises ``SyncError``); the news pump starts with the first job."""
-        from tui.core.sync.plan import SyncRequest
+        from tui.core.sync import SyncRequest
 
         job = self.runner.submit(SyncRequest(path, force=force))
         if name:
@@ -157,7 +157,7 @@ class SyncCenter:
 
     def preflight(self, path: str) -> list:
         """Warnings to confirm first (``SyncError`` if it cannot be synced). A worker calls this."""
-        from tui.core.sync.plan import SyncRequest
+        from tui.core.sync import SyncRequest
 
         with OBJECT_STORE_LOCK:
             return self.runner.preflight(SyncRequest(path))
@@ -295,7 +295,7 @@ class SyncingApp:
 
     @work(thread=True, exit_on_error=False, group="sync-preflight")
     def _preflight(self, report: RepoReport, show_log: bool) -> None:
-        from tui.core.sync.plan import SyncError
+        from tui.core.sync import SyncError
 
         try:
             warnings = self.syncs.preflight(report.path)
@@ -323,7 +323,7 @@ class SyncingApp:
         self.push_screen(SyncConfirm(report.name, message.warnings), callback=chosen)  # type: ignore[attr-defined]
 
     def _submit(self, report: RepoReport, show_log: bool) -> SyncJob | None:
-        from tui.core.sync.plan import SyncError
+        from tui.core.sync import SyncError
 
         try:
             # Confirmed: the preflight ran a moment ago (under the object-store lock) and was
@@ -409,7 +409,7 @@ class SyncingApp:
 
     @work(thread=True, exit_on_error=False, group="sync-preflight")
     def _plan_bulk(self, reports: list[RepoReport], label: str) -> None:
-        from tui.core.sync.plan import SyncError
+        from tui.core.sync import SyncError
 
         plan = BulkPlan(label)
         for report in reports:
@@ -451,7 +451,7 @@ class SyncingApp:
         self.push_screen(BulkSyncConfirm(plan), callback=chosen)  # type: ignore[attr-defined]
 
     def _submit_quietly(self, report: RepoReport) -> SyncJob | None:
-        from tui.core.sync.plan import SyncError
+        from tui.core.sync import SyncError
 
         try:
             return self.syncs.submit(report.path, force=True, name=report.name)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -52,6 +53,11 @@ def register(subparsers) -> None:
     sync.add_argument("--link", metavar="NAME", help="git-sync: the link (default: the one in the root)")
     sync.add_argument("--url", metavar="URL", help="git-sync: the upstream, to initialise an empty root")
     sync.add_argument("--yes", action="store_true", help="mirrors: fetch --prune without asking (needed without a terminal)")
+    sync.add_argument(
+        "--json", action="store_true",
+        help="print the outcome as JSON on stdout (state, exit code, duration, refs changed old -> new, "
+        "log file, journal entry); the live log goes to stderr",
+    )
     # Own dest: a subparser default must not overwrite gitward's global --read-only.
     sync.add_argument("--read-only", dest="sync_read_only", action="store_true", help="refuse (syncing writes)")
 
@@ -65,8 +71,8 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from tui.core.config import ConfigError, load_config
-    from tui.core.sync.jobs import JobRunner
-    from tui.core.sync.plan import SyncError, SyncRequest, TimedOut, call_within
+    from tui.core.sync import JobRunner
+    from tui.core.sync import SyncError, SyncRequest, TimedOut, call_within
 
     try:
         config = load_config()
@@ -93,7 +99,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if refusal is not None:
                 return refusal
         asked = time.monotonic()
-        _confirm_sync(plan, args.yes)
+        _confirm_sync(plan, args.yes, as_json=args.json)
         # The time the operator took to answer is not the sync's: --timeout bounds gitward and git.
         plan = dataclasses.replace(plan, began=began + (time.monotonic() - asked))
         job = runner.submit(request, plan)
@@ -101,29 +107,33 @@ def cmd_sync(args: argparse.Namespace) -> int:
         return _fail(f"sync timed-out: {exc}", EXIT_TIMED_OUT)
     except SyncError as exc:
         return _fail(str(exc), EXIT_ERROR)
+    as_json = getattr(args, "json", False)
     try:
-        _follow(job)
+        _follow(job, sys.stderr if as_json else None)  # --json: stdout is the outcome alone
     finally:
         runner.shutdown()
+    if as_json:
+        _write_outcome(job)
     return _report(job)
 
 
-def _confirm_sync(plan, yes: bool) -> None:
+def _confirm_sync(plan, yes: bool, *, as_json: bool = False) -> None:
     """A mirror's fetch --prune deletes every ref the upstream no longer has: asked first, as
     every change gitward makes from the command line is (common.confirm)."""
-    from tui.core.sync.plan import SyncKind
+    from tui.core.sync import SyncKind
 
     if plan.kind is not SyncKind.MIRROR:
         return
     confirm(
         f"Fetch {_clean(plan.name)} from {_clean(plan.url)} with --prune (refs the upstream no longer has are deleted)?",
         yes=yes,
+        as_json=as_json,  # a question on stdout would corrupt the JSON: refuse instead of asking
         dry_run=False,
     )
 
 
 def _preflight_refusal(plan, shown: str, seconds: float) -> int | None:
-    from tui.core.sync.plan import call_within, preflight
+    from tui.core.sync import call_within, preflight
 
     warnings = call_within(preflight, plan, seconds=seconds, what=f"reading the refs of {shown}")
     if not warnings:
@@ -172,8 +182,8 @@ class _Printer:
         self.open_drawn = False
 
 
-def _follow(job) -> None:
-    printer = _Printer(job)
+def _follow(job, stream=None) -> None:
+    printer = _Printer(job, stream)
     cancelling = False
     while True:
         try:
@@ -188,8 +198,21 @@ def _follow(job) -> None:
                 cancelling = True
 
 
+def _write_outcome(job) -> None:
+    """``gitward sync --json``: the job as ``SyncJob.to_json`` gives it, its texts redacted."""
+    from tui.core.redact import redact_text
+
+    data = job.to_json()
+    for key in ("error", "hint"):
+        if data[key]:
+            data[key] = redact_text(data[key])
+    data["warnings"] = [redact_text(w) for w in data["warnings"]]
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
 def _report(job) -> int:
-    from tui.core.sync.jobs import JobState
+    from tui.core.sync import JobState
 
     if job.state is JobState.OK:
         for warning in job.warnings:

@@ -14,8 +14,9 @@ import stat
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
-from tui.core.fsutil import read_bytes
+from tui.core import gitfile
 from tui.core.gitconfig import read_config
+from tui.core.gitsync_layout import is_git_sync_root
 from tui.core.model import Layout, Problem, Severity
 
 DEFAULT_MAX_DEPTH = 8  # GitLab hashed storage is 4 deep; leave room for nested roots
@@ -56,20 +57,9 @@ def is_git_dir(path: str) -> bool:
 
 
 def read_gitfile(path: str) -> str | None:
-    """The git dir named by a ``.git`` file ("gitdir: <path>"), resolved; None if invalid."""
-    try:
-        data = read_bytes(path, 4096)  # a FIFO or a device named .git must not hang discovery
-    except OSError:
-        return None
-    text = data.decode("utf-8", "surrogateescape").strip()
-    if not text.startswith("gitdir:"):
-        return None
-    target = text[len("gitdir:") :].strip()
-    if not target:
-        return None
-    if not os.path.isabs(target):
-        target = os.path.join(os.path.dirname(path), target)
-    return os.path.normpath(target)
+    """The git dir a ``.git`` file names (its real path), or None where git would not use it:
+    git 2.39's rules, in ``tui.core.gitfile`` (the one reader)."""
+    return gitfile.read_gitfile(path).git_dir
 
 
 def _is_linked_worktree_gitdir(git_dir: str) -> bool:
@@ -88,7 +78,7 @@ def classify(path: str, root: str) -> Candidate | None:
         if stat.S_ISDIR(st.st_mode):
             if not is_git_dir(dot_git):
                 return None
-            layout = Layout.GIT_SYNC if _looks_like_git_sync(path) else Layout.NON_BARE
+            layout = Layout.GIT_SYNC if is_git_sync_root(path, dot_git) else Layout.NON_BARE
             return Candidate(root, path, dot_git, layout)
         if stat.S_ISREG(st.st_mode):
             target = read_gitfile(dot_git)
@@ -100,7 +90,7 @@ def classify(path: str, root: str) -> Candidate | None:
     if is_git_dir(path):
         if _is_linked_worktree_gitdir(path):
             return None
-        layout = Layout.GIT_SYNC if _looks_like_git_sync(path) else Layout.BARE
+        layout = Layout.GIT_SYNC if is_git_sync_root(path, path) else Layout.BARE
         return Candidate(root, path, path, layout)
     return None
 
@@ -151,15 +141,6 @@ def work_tree_owning(git_dir: str) -> Candidate | None:
     if owner is None or os.path.realpath(owner.git_dir) != real:
         return None
     return owner
-
-
-def _looks_like_git_sync(path: str) -> bool:
-    # git-sync keeps its worktrees at <root>/.worktrees/<sha> and a symlink to one of them.
-    worktrees_dir = f"{path}/.worktrees"
-    try:
-        return stat.S_ISDIR(os.lstat(worktrees_dir).st_mode)
-    except OSError:
-        return False
 
 
 def discover(

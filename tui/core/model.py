@@ -191,6 +191,19 @@ class Remote:
         return {"name": self.name, "url": self.url, "mirror": self.mirror, "fetch": list(self.fetch)}
 
 
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """The newest fetch of a repository did not succeed (and is newer than the last that did)."""
+
+    at: float  # epoch seconds: when it ended (or, for an empty FETCH_HEAD, when it started)
+    state: str  # failed | cancelled | timed-out | incomplete (an empty FETCH_HEAD)
+    error: str | None = None
+    exit_code: int | None = None
+
+    def to_json(self) -> dict:
+        return {"at": self.at, "state": self.state, "error": self.error, "exit_code": self.exit_code}
+
+
 @dataclass(slots=True)
 class RepoReport:
     """Everything one scan knows about one repository."""
@@ -209,7 +222,8 @@ class RepoReport:
     locks: list[LockFile] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     packed_refs_size: int | None = None
-    last_fetch: float | None = None  # FETCH_HEAD mtime, epoch seconds
+    last_fetch: float | None = None  # the last successful fetch, epoch seconds (tui.core.fetch_status)
+    last_fetch_failure: FetchFailure | None = None  # the newest fetch, when it did not succeed
     sync_link: str | None = None  # git-sync: the link path
     sync_link_target: str | None = None  # git-sync: what it points to
 
@@ -248,6 +262,7 @@ class RepoReport:
             "problems": [p.to_json() for p in self.problems],
             "packed_refs_size": self.packed_refs_size,
             "last_fetch": self.last_fetch,
+            "last_fetch_failure": None if self.last_fetch_failure is None else self.last_fetch_failure.to_json(),
             "sync_link": self.sync_link,
             "sync_link_target": self.sync_link_target,
         }

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 from tui.core import problems as analysis
 from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, discover
+from tui.core.fetch_status import fetch_status
 from tui.core.fsutil import special_kind
 from tui.core.gitconfig import read_config, repo_settings
 from tui.core.model import Layout, Problem, RepoReport, Severity, Worktree
 from tui.core.refstore import HEX_WIDTH, RefSnapshot, count_refs, judge_shadows, read_snapshot, reftable_in_use
-from tui.core.worktrees import git_sync_view, list_worktrees
+from tui.core.gitsync_layout import git_sync_view
+from tui.core.worktrees import list_worktrees
 
 # Below this many repositories a process pool costs more than it saves (measured: see README).
 PARALLEL_THRESHOLD = 48
@@ -128,8 +130,8 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     report.packed_refs_size = snapshot.packed.size if snapshot.packed.exists else None
     # One listing of the git dir answers "is there a FETCH_HEAD?" and "which lock files?".
     git_dir_names = analysis.list_names(git_dir)
-    if git_dir_names is None or "FETCH_HEAD" in git_dir_names:
-        report.last_fetch = _mtime(f"{git_dir}/FETCH_HEAD")
+    fetched = fetch_status(git_dir, fetch_head_listed=git_dir_names is None or "FETCH_HEAD" in git_dir_names)
+    report.last_fetch, report.last_fetch_failure = fetched.last_ok, fetched.failure
     worktree_dirs = _fill_worktrees(report, candidate, settings, now, snapshot)
     report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs, git_dir_names)
     report.problems.extend(repo_problems(snapshot, report))
@@ -198,13 +200,6 @@ def _main_head(snapshot: RefSnapshot | None) -> tuple[str | None, str | None] | 
         if resolved is not None and (resolved.broken_reason or resolved.symbolic_target):
             return None
     return snapshot.resolve("HEAD"), target
-
-
-def _mtime(path: str) -> float | None:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return None
 
 
 def _scan_chunk(candidates: list[Candidate], now: float) -> list[RepoReport]:

@@ -74,10 +74,24 @@ def fact_rows(report: RepoReport, now: float) -> list[tuple[str, Content]]:
     stale_locks = sum(1 for lock in report.locks if lock.stale)
     add("locks", f"{len(report.locks)}", (f" · {stale_locks} stale", "$text-warning") if stale_locks else "")
     add("packed-refs", size(report.packed_refs_size) if report.packed_refs_size is not None else "none")
-    add("last fetch", age(now - report.last_fetch) if report.last_fetch is not None else "never (no FETCH_HEAD)")
+    add("last fetch", *last_fetch_parts(report, now))
     if report.sync_link:
         add("git-sync link", display_path(report.sync_link), " → ", display_path(report.sync_link_target))
     return rows
+
+
+def last_fetch_parts(report: RepoReport, now: float) -> list:
+    """The last *successful* fetch; a newer one that failed, was cancelled or timed out is
+    shown as such first (``tui.core.fetch_status``: an emptied FETCH_HEAD is not a fetch)."""
+    ok = age(now - report.last_fetch) if report.last_fetch is not None else None
+    failure = report.last_fetch_failure
+    if failure is None:
+        return [ok or "never (no FETCH_HEAD)"]
+    return [
+        (f"✗ {failure.state} {age(now - failure.at)}", "bold $text-error"),
+        f" · last ok {ok}" if ok else " · no successful fetch known",
+        (f" · {clean(failure.error)}", "$text-muted") if failure.error else "",
+    ]
 
 
 def problem_head(problem: Problem) -> Content:

@@ -207,7 +207,10 @@ class RepoTable(VirtualTable):
         stale, dead = _shadow_counts(report)
         total, locked, prunable = _worktree_counts(report)
         lock_total, stale_locks = _lock_counts(report)
-        fetched = age(self._now() - report.last_fetch) if report.last_fetch is not None else "-"
+        if report.last_fetch_failure is not None:
+            fetched = f"✗ {report.last_fetch_failure.state}"  # the newest fetch did not succeed
+        else:
+            fetched = age(self._now() - report.last_fetch) if report.last_fetch is not None else "-"
         return _Texts(
             name=name,
             haystack=f"{name} {report.layout.value} {codes}",
@@ -290,6 +293,6 @@ class RepoTable(VirtualTable):
             worktrees,
             locks,
             Text(texts.size, style="" if report.packed_refs_size is not None else palette.dim),
-            Text(texts.fetched, style="" if report.last_fetch is not None else palette.dim),
+            Text(texts.fetched, style=palette.error if report.last_fetch_failure else "" if report.last_fetch is not None else palette.dim),
         ]
 

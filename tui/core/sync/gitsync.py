@@ -35,14 +35,13 @@ import shutil
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tui.core.discovery import read_gitfile
 from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.gitfile import Gitfile, GitfileError, read_gitfile
+from tui.core.gitsync_layout import GIT_SYNC_BRANCH, TMP_LINK, WORKTREES_DIR, git_sync_view
 from tui.core.redact import redact_url
-from tui.core.sync.plan import GIT_SYNC_BRANCH, GitRunner, RefChange, SyncError, SyncPlan, diff_refs, read_refs
-from tui.core.worktrees import git_sync_view, list_worktrees
-
-WORKTREES_DIR = ".worktrees"
-TMP_LINK = "tmp-link"
+from tui.core.sync.git import GitRunner, RefChange, SyncError, diff_refs, read_refs
+from tui.core.sync.plan import SyncPlan
+from tui.core.worktrees import list_worktrees
 CHECK_TIMEOUT_SECONDS = 30.0  # one health-check command; running out means *unknown*
 # Plumbing inside a worktree must not run the repository's hooks or fsmonitor.
 _NO_HOOKS = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"]
@@ -67,62 +66,6 @@ def _git_dir_of(root: str) -> str:
     # git-sync's roots are non-bare (<root>/.git); a bare repository with .worktrees/ is its own
     dot_git = os.path.join(root, ".git")
     return dot_git if os.path.isdir(dot_git) else root
-
-
-def default_link_name(url: str) -> str:
-    """git-sync's default ``--link``: the last ``/``-separated element of the repository URL,
-    exactly as git-sync takes it (``up.git`` stays ``up.git``), so that gitward and git-sync
-    serve one link on a root they take turns on."""
-    leaf = url.strip("/").rsplit("/", 1)[-1]
-    return leaf if leaf and leaf not in (".", "..") else "current"
-
-
-def find_link(root: str) -> str | None:
-    """The name of the symlink in ``root`` that points into ``.worktrees/`` (not ``tmp-link``)."""
-    try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except OSError:
-        return None
-    wt_dir = os.path.normpath(os.path.join(root, WORKTREES_DIR))
-    for entry in entries:
-        if entry.name == TMP_LINK:
-            continue
-        try:
-            if not entry.is_symlink():
-                continue
-            target = os.path.normpath(os.path.join(root, os.readlink(entry.path)))
-        except OSError:
-            continue
-        if os.path.dirname(target) == wt_dir:
-            return entry.name
-    return None
-
-
-_FETCH_HEAD_DESCRIPTION = re.compile(r"^(?:(branch|tag) )?'(.+)' of ")
-
-
-def tracked_ref(git_dir: str) -> str:
-    """What the last fetch fetched, from FETCH_HEAD (git-sync fetches exactly its ``--ref``).
-
-    ``branch 'main' of URL`` -> ``refs/heads/main``; ``tag 'v1' of URL`` -> ``refs/tags/v1``;
-    ``'refs/x' of URL`` -> ``refs/x``; a bare ``URL`` (HEAD was fetched) or no FETCH_HEAD -> HEAD.
-    """
-    try:
-        first = read_bytes(os.path.join(git_dir, "FETCH_HEAD"), 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
-    except OSError:
-        return "HEAD"
-    fields = first.rstrip("\n").split("\t")
-    if len(fields) < 3:
-        return "HEAD"
-    match = _FETCH_HEAD_DESCRIPTION.match(fields[2])
-    if match is None:
-        return "HEAD"
-    kind, name = match.groups()
-    if kind == "branch":
-        return f"refs/heads/{name}"
-    if kind == "tag":
-        return f"refs/tags/{name}"
-    return name
 
 
 # --------------------------------------------------------------------------- health
@@ -170,12 +113,9 @@ def check_worktree(runner: GitRunner, path: str, sha: str) -> Check:
         return _broken(_EMPTY)
     if ".git" not in names:
         return _broken("it has no .git file")
-    gitfile = os.path.join(path, ".git")
-    answer = _gitfile_check(gitfile)
+    answer = _gitfile_check(os.path.join(path, ".git"))
     if answer is not None:
         return answer
-    if read_gitfile(gitfile) is None:
-        return _broken("its .git file does not name a git dir")
     head = _git_check(runner, ["rev-parse", "--verify", "-q", "HEAD"], path, "rev-parse HEAD")
     if isinstance(head, Check):
         return head
@@ -192,18 +132,24 @@ def check_worktree(runner: GitRunner, path: str, sha: str) -> Check:
 
 
 def _gitfile_check(gitfile: str) -> Check | None:
-    """What the ``.git`` file alone says: None when it could be read (then parse it), else the
-    answer. EACCES, EIO, ESTALE: *unknown* ("cannot read PATH: strerror"). Opened non-blocking
-    and refused unless regular, so a FIFO planted there cannot hang the check."""
-    try:
-        read_bytes(gitfile, 4096)
-    except OSError as exc:
-        if exc.errno in _ABSENT:
-            return _broken("it has no .git file")
-        if exc.errno == errno.EINVAL:
-            return _broken("its .git is not a regular file")
-        return _unknown(f"cannot read {gitfile}: {exc.strerror or exc}")
-    return None
+    """What the ``.git`` file alone says, by git's rules (``tui.core.gitfile``): None when it
+    names a git dir, else the answer. A read that failed on the way (EACCES, EIO, ESTALE) is
+    *unknown* ("cannot read PATH: strerror"); a FIFO planted there is never opened."""
+    found = read_gitfile(gitfile)
+    if found.ok:
+        return None
+    if found.unknown:
+        return _unknown(_cannot_read(found))
+    if found.error is GitfileError.STAT_FAILED:
+        return _broken("it has no .git file")
+    if found.error is GitfileError.NOT_A_FILE:
+        return _broken("its .git is not a regular file")
+    return _broken(f"its .git file does not name a git dir ({found.message})")
+
+
+def _cannot_read(found: Gitfile) -> str:
+    error = found.os_error
+    return f"cannot read {error.filename or found.path}: {error.strerror or error}"
 
 
 def _git_check(runner: GitRunner, args: list[str], cwd: str, what: str) -> str | Check:
@@ -388,7 +334,7 @@ def _build_worktree(runner: GitRunner, root: str, target: str, sha: str) -> None
 def _make_gitfile_relative(target: str) -> None:
     """The volume may be mounted at another path in the consumer: ``gitdir: ../../.git/worktrees/<id>``."""
     gitfile = os.path.join(target, ".git")
-    admin = read_gitfile(gitfile)
+    admin = read_gitfile(gitfile).git_dir
     if admin is None:
         raise SyncError(f"git wrote no usable .git file in {target}")
     temporary = gitfile + ".tmp"
@@ -476,13 +422,12 @@ def entry_lock(admins: AdminDirs, entry: str) -> LockState:
     if os.path.basename(entry) in admins.ids:
         ids.add(os.path.basename(entry))
     unreadable = list(admins.unreadable)
-    answer = _gitfile_check(os.path.join(entry, ".git"))
-    if answer is None:
-        named = admin_id_of(entry)
-        if named in admins.ids:
-            ids.add(named)
-    elif answer.health is Health.UNKNOWN:
-        unreadable.append(answer.reason)
+    found = read_gitfile(os.path.join(entry, ".git"))
+    if found.unknown:
+        unreadable.append(_cannot_read(found))
+    named = _admin_id(found)
+    if named in admins.ids:
+        ids.add(named)
     reasons = []
     for admin_id in sorted(ids):
         locked, text = lock_state(admins.git_dir, admin_id)
@@ -499,10 +444,16 @@ def entry_lock(admins: AdminDirs, entry: str) -> LockState:
 
 def admin_id_of(entry: str) -> str | None:
     """The admin dir id (``.git/worktrees/<id>``) a worktree directory's ``.git`` file names."""
-    admin = read_gitfile(os.path.join(entry, ".git"))
-    if admin is None or os.path.basename(os.path.dirname(admin)) != "worktrees":
+    return _admin_id(read_gitfile(os.path.join(entry, ".git")))
+
+
+def _admin_id(found: Gitfile) -> str | None:
+    # The path as named, whether or not it is still a valid git dir: a lock may sit in an admin
+    # dir git would no longer open, and a lock missed is a worktree deleted.
+    if found.target is None:
         return None
-    return os.path.basename(admin)
+    admin = os.path.normpath(found.target)
+    return os.path.basename(admin) if os.path.basename(os.path.dirname(admin)) == "worktrees" else None
 
 
 def lock_state(git_dir: str, admin_id: str) -> tuple[bool | None, str]:

@@ -1,12 +1,7 @@
-"""Sync jobs: one ``SyncJob`` per sync, run by a ``JobRunner`` that enforces the limits.
+"""Sync jobs: one ``SyncJob`` per sync, run to its end by ``run_job`` in a thread of its own.
 
-Rules the runner keeps: never two syncs of one repository at once (a second request for the
-same repository and the same options while one is queued or running returns that job; other
-options wait for it), and at most ``max_per_host`` syncs against one remote host at a time
-(default 3), the rest queued in order. Each running job has its own thread; git runs in its own
-process group (``tui.core.sync.plan.GitRunner``).
-
-For a UI (no Textual here; the app wires these up):
+The queue and its limits are ``tui.core.sync.runner.JobRunner``; git runs in its own process
+group (``tui.core.sync.git.GitRunner``). For a UI (no Textual here; the app wires these up):
 
 - ``runner.submit(SyncRequest(path))`` returns a ``SyncJob`` at once (``SyncError`` for a path
   that cannot be synced). Call ``preflight(request)`` first, in a worker: it scans the repo, and
@@ -28,47 +23,38 @@ For a UI (no Textual here; the app wires these up):
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
 import os
-import sys
 import threading
 import time
 import traceback
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
 from tui.core import paths
-from tui.core.write.errors import RefusedError
-from tui.core.write.ownership import check_owned, user_label
-from tui.core.redact import redact_text
-from tui.core.sync.synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir
-from tui.core.sync.plan import (
+from tui.core.sync.git import (
     AUTH_HINT,
-    DEFAULT_TIMEOUT_SECONDS,
     Cancelled,
     GitFailed,
     GitRunner,
-    PreflightWarning,
     RefChange,
     SyncError,
-    SyncKind,
-    SyncPlan,
-    SyncRequest,
     TimedOut,
-    call_within,
-    fetch_remote,
     git_environment,
-    plan_sync,
-    preflight as preflight_plan,
     ssh_command_from_config,
     wants_credentials,
 )
+from tui.core.sync.gitsync import sync_git_sync_root
+from tui.core.sync.lock import RepoSyncLock
+from tui.core.sync.plan import PreflightWarning, SyncKind, SyncPlan, fetch_remote
+from tui.core.sync.record import record_sync
+from tui.core.sync.plan import preflight as preflight_plan
+from tui.core.sync.synclog import DEFAULT_BUFFER_LINES, JobLog, LogBuffer, LogFile, job_log_budget, log_file_name, prune_log_dir
+from tui.core.write.errors import RefusedError
+from tui.core.write.ownership import check_owned
 
-DEFAULT_MAX_PER_HOST = 3
+__all__ = ["ABANDON_GRACE_SECONDS", "JobSettings", "JobState", "SyncJob", "run_job"]
+
 DEFAULT_LOG_DIR_MAX_BYTES = 50 * 1024 * 1024
 
 Listener = Callable[["SyncJob"], None]
@@ -108,6 +94,7 @@ class SyncJob:
         self.unreadable: list[str] = []  # what could not be read ("PATH: strerror"): unknown, kept
         self.preflight_warnings: list[PreflightWarning] = []  # why it refused, when it did
         self.log_path: str | None = None
+        self.journal_id: str | None = None  # the journal entry that records it, once done
         self.version = 0  # bumped on every change (lines or state)
         self._cancel = threading.Event()
         self._done = threading.Event()
@@ -149,10 +136,6 @@ class SyncJob:
         self._cancel.set()
         if self.state is JobState.QUEUED and self._on_cancel_queued is not None:
             self._on_cancel_queued(self)
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job is done; False if the timeout ran out first."""
@@ -217,6 +200,7 @@ class SyncJob:
             "unreadable": list(self.unreadable),
             "preflight_warnings": [w.to_json() for w in self.preflight_warnings],
             "log_path": self.log_path,
+            "journal_id": self.journal_id,
             "log_lines": self.log.total,
             "log_dropped": self.log.dropped,
         }
@@ -225,7 +209,9 @@ class SyncJob:
 # --------------------------------------------------------------------------- running one job
 
 
-class _Settings:
+class JobSettings:
+    """Where a job writes its log file, how large the log dir may grow, git's base environment."""
+
     def __init__(self, log_dir: str | None, log_dir_max_bytes: int, environ: dict[str, str] | None) -> None:
         self.log_dir = log_dir
         self.log_dir_max_bytes = log_dir_max_bytes
@@ -237,7 +223,7 @@ class _Settings:
 ABANDON_GRACE_SECONDS = 2.0
 
 
-def run_job(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]] = frozenset) -> None:
+def run_job(job: SyncJob, settings: JobSettings, active_logs: Callable[[], frozenset[str]] = frozenset) -> None:
     """Run a job to its end in the calling thread. Never raises: the outcome is on the job.
 
     The timeout bounds the whole sync, gitward's own reads included: the work runs in a thread
@@ -271,7 +257,7 @@ class _JobBody:
     """The work of one job, run in its own thread; its outcome goes onto the job unless the job
     gave up on it first (``abandon``), whichever comes first under one lock."""
 
-    def __init__(self, job: SyncJob, runner: GitRunner, settings: _Settings) -> None:
+    def __init__(self, job: SyncJob, runner: GitRunner, settings: JobSettings) -> None:
         self.job = job
         self.runner = runner
         self.settings = settings
@@ -350,7 +336,7 @@ class _JobBody:
             lock.release()
 
 
-def _open_log_file(job: SyncJob, settings: _Settings, active_logs: Callable[[], frozenset[str]]) -> LogFile | None:
+def _open_log_file(job: SyncJob, settings: JobSettings, active_logs: Callable[[], frozenset[str]]) -> LogFile | None:
     directory = settings.log_dir or paths.log_dir()
     name = log_file_name(job.name, job.started_at or time.time(), uuid.uuid4().hex[:8])
     try:
@@ -373,93 +359,6 @@ def _refuse_foreign_owner(plan: SyncPlan) -> None:
         raise SyncError(str(refused)) from None
 
 
-SYNC_LOCK_DIR = "sync-locks"  # under gitward's state dir
-
-
-class RepoSyncLock:
-    """One sync of a repository at a time across processes (two operators, cron and the console):
-    an advisory ``flock`` on a file in gitward's state dir, named after the repository's real
-    path; never a file in the repository. The holder writes who it is into the file, so a
-    refused sync can say who holds it. Every git the sync runs inherits the descriptor, so the
-    lock is held until gitward *and* its git are gone: a killed gitward whose fetch still runs
-    keeps it (and the next sync says so); then the kernel drops it, nothing is left behind.
-    The small file stays (removing it would race)."""
-
-    def __init__(self, plan: SyncPlan, state_dir: str | None = None) -> None:
-        self.plan = plan
-        directory = os.path.join(state_dir or paths.state_dir(), SYNC_LOCK_DIR)
-        digest = hashlib.sha256(os.fsencode(plan.repo_key)).hexdigest()[:32]
-        self.path = os.path.join(directory, digest + ".lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> int:
-        """Take it now (returns the descriptor holding it) or raise SyncError naming the
-        holder; never waits."""
-        try:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise SyncError(
-                f"cannot take the sync lock {self.path}: {exc.strerror or exc}; without it another sync "
-                "could run at the same time, so nothing was changed (GITWARD_STATE_DIR names a writable "
-                "state dir)"
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise SyncError(
-                f"another gitward sync of {self.plan.path} is running ({holder}); nothing was changed. "
-                "Wait for it, or stop it"
-            ) from None
-        os.ftruncate(fd, 0)
-        record = {
-            "pid": os.getpid(),
-            "user": user_label(os.geteuid()),
-            "command": redact_text(" ".join(["gitward", *sys.argv[1:]]) if sys.argv[1:] else "gitward console"),
-            "since": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-            "repo": self.plan.repo_key,
-        }
-        os.pwrite(fd, json.dumps(record).encode() + b"\n", 0)
-        self._fd = fd
-        return fd
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        fd, self._fd = self._fd, None
-        try:
-            os.ftruncate(fd, 0)  # no stale "who" for the next reader
-        finally:
-            os.close(fd)  # closing drops the flock
-
-
-def _read_holder(fd: int) -> str:
-    try:
-        record = json.loads(os.pread(fd, 4096, 0) or b"{}")
-        pid = int(record["pid"])
-        who = (
-            f"pid {pid}, user {record['user']}, since {record['since']}: "
-            f"{str(record['command'])[:200]}"
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return "its holder has not written who it is yet"
-    if not _alive(pid):
-        who += "; that gitward has ended, but a git it started still runs and holds the lock"
-    return who
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _refuse_unconfirmed(job: SyncJob, plan: SyncPlan) -> None:
     if plan.request.force:
         return
@@ -471,7 +370,7 @@ def _refuse_unconfirmed(job: SyncJob, plan: SyncPlan) -> None:
         )
 
 
-def _prepare_environment(runner: GitRunner, plan: SyncPlan, settings: _Settings) -> None:
+def _prepare_environment(runner: GitRunner, plan: SyncPlan, settings: JobSettings) -> None:
     # core.sshCommand as this repository's git sees it: GIT_SSH_COMMAND must extend it, not hide it.
     ssh_command = ssh_command_from_config(runner, plan.path) if os.path.isdir(plan.path) else None
     runner.env, notes = git_environment(settings.environ, ssh_command)
@@ -481,8 +380,6 @@ def _prepare_environment(runner: GitRunner, plan: SyncPlan, settings: _Settings)
 
 def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
     if plan.kind is SyncKind.GIT_SYNC:
-        from tui.core.sync.gitsync import sync_git_sync_root
-
         outcome = sync_git_sync_root(runner, plan)
         job.changed_refs = outcome.changed_refs
         if outcome.published or outcome.old_target != outcome.new_target:
@@ -512,224 +409,25 @@ def _finish(job: SyncJob, log: JobLog, state: JobState, seconds: float) -> None:
             log.note(job.hint)
     if log.file_error:
         job.warnings.append(log.file_error)
+    _record(job, state)
     log.close()
     job._set_state(state)
 
 
-# --------------------------------------------------------------------------- updates for a UI
-
-
-class JobUpdates:
-    """Which jobs have news since the last ``drain``: thread-safe and coalesced (a job appears
-    once per drain however many lines it wrote), so a flood of progress output costs the UI one
-    read per job per tick."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._pending: dict[int, SyncJob] = {}
-
-    def _mark(self, job: SyncJob) -> None:
-        with self._cond:
-            self._pending[job.id] = job
-            self._cond.notify_all()
-
-    def drain(self, timeout: float | None = 0.0) -> list[SyncJob]:
-        """Jobs with news, oldest job first; waits up to ``timeout`` s for some (None: forever)."""
-        with self._cond:
-            if not self._pending and timeout != 0:
-                self._cond.wait_for(lambda: bool(self._pending), timeout)
-            jobs = sorted(self._pending.values(), key=lambda j: j.id)
-            self._pending.clear()
-            return jobs
-
-
-# --------------------------------------------------------------------------- the runner
-
-
-class JobRunner:
-    """Queues and runs sync jobs within the limits. Thread-safe."""
-
-    def __init__(
-        self,
-        *,
-        max_per_host: int = DEFAULT_MAX_PER_HOST,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        buffer_lines: int = DEFAULT_BUFFER_LINES,
-        log_dir: str | None = None,
-        log_dir_max_bytes: int = DEFAULT_LOG_DIR_MAX_BYTES,
-        environ: dict[str, str] | None = None,
-    ) -> None:
-        if max_per_host < 1:
-            raise ValueError("max_per_host must be at least 1")
-        self.max_per_host = max_per_host
-        self.timeout = timeout
-        self.buffer_lines = buffer_lines
-        self.updates = JobUpdates()
-        self._settings = _Settings(log_dir, log_dir_max_bytes, environ)
-        self._lock = threading.Lock()
-        self._jobs: list[SyncJob] = []
-        self._queue: list[SyncJob] = []
-        self._running: dict[str, SyncJob] = {}  # repo key -> job
-        self._per_host: Counter[str] = Counter()
-        self._threads: dict[int, threading.Thread] = {}
-        self._listeners: list[Listener] = []
-        self._next_id = 1
-        self._closed = False
-
-    @classmethod
-    def from_config(cls, config=None, **overrides) -> JobRunner:
-        """A runner with the ``[sync]`` settings of gitward's config (``load_config()``)."""
-        if config is None:
-            from tui.core.config import load_config
-
-            config = load_config()
-        settings = {
-            "max_per_host": config.sync.max_per_host,
-            "timeout": config.sync.timeout_seconds,
-            "buffer_lines": config.sync.log_buffer_lines,
-            "log_dir_max_bytes": config.sync.log_dir_max_bytes,
-        }
-        settings.update(overrides)
-        return cls(**settings)
-
-    # -- asking
-
-    def plan(self, request: SyncRequest) -> SyncPlan:
-        return plan_sync(request, default_timeout=self.timeout)
-
-    def preflight(self, request: SyncRequest) -> list[PreflightWarning]:
-        """Warnings to confirm before submitting (scans the repository: call it from a worker).
-
-        Bounded by the sync timeout like the sync itself: a read that blocks (a FIFO planted as
-        a ref) ends in a SyncError saying so, instead of a worker that never returns."""
-        seconds = request.timeout if request.timeout is not None else self.timeout
-        try:
-            return call_within(lambda: preflight_plan(self.plan(request)), seconds=seconds, what=f"reading {request.path}")
-        except TimedOut as exc:
-            raise SyncError(str(exc)) from None
-
-    def submit(self, request: SyncRequest, plan: SyncPlan | None = None) -> SyncJob:
-        """Queue a sync and return its job (already running if the limits allow). ``plan``: the
-        request already planned (``self.plan(request)``), e.g. within a time limit."""
-        plan = plan or self.plan(request)
-        with self._lock:
-            if self._closed:
-                raise SyncError("the job runner is shut down")
-            existing = self._active_for(plan.repo_key)
-            if existing is not None and existing.plan.request == request:
-                return existing
-            job = SyncJob(self._next_id, plan, buffer_lines=self.buffer_lines)
-            self._next_id += 1
-            job._on_cancel_queued = self._cancel_queued
-            job.add_listener(self._relay)
-            self._jobs.append(job)
-            self._queue.append(job)
-            self._schedule_locked()
-        self.updates._mark(job)
-        return job
-
-    def jobs(self) -> list[SyncJob]:
-        """Every job of this runner, oldest first."""
-        with self._lock:
-            return list(self._jobs)
-
-    def active_for(self, path: str) -> SyncJob | None:
-        """The queued or running job of the repository at ``path``, if any."""
-        key = os.path.realpath(path)
-        with self._lock:
-            for job in self._jobs:
-                if not job.done and (job.plan.repo_key == key or os.path.realpath(job.path) == key):
-                    return job
-        return None
-
-    def counts(self) -> dict[str, int]:
-        with self._lock:
-            return {"queued": len(self._queue), "running": len(self._running)}
-
-    def add_listener(self, listener: Listener) -> None:
-        """``listener(job)`` on news from any job; called from that job's thread."""
-        self._listeners.append(listener)
-
-    # -- stopping
-
-    def cancel_all(self) -> None:
-        for job in self.jobs():
-            if not job.done:
-                job.cancel()
-
-    def shutdown(self, timeout: float = 5.0) -> bool:
-        """Cancel everything and wait for the threads; False if some did not end in time."""
-        with self._lock:
-            self._closed = True
-        self.cancel_all()
-        end = time.monotonic() + timeout
-        for thread in list(self._threads.values()):
-            thread.join(max(0.0, end - time.monotonic()))
-        return not any(t.is_alive() for t in self._threads.values())
-
-    # -- internals
-
-    def _active_for(self, repo_key: str) -> SyncJob | None:
-        for job in self._jobs:
-            if not job.done and job.plan.repo_key == repo_key:
-                return job
-        return None
-
-    def _schedule_locked(self) -> None:
-        """Start every queued job the limits allow, in submission order."""
-        for job in list(self._queue):
-            if job.plan.repo_key in self._running:
-                continue  # never two syncs of one repository at once
-            if self._per_host[job.host] >= self.max_per_host:
-                continue
-            self._queue.remove(job)
-            self._running[job.plan.repo_key] = job
-            self._per_host[job.host] += 1
-            job.state = JobState.RUNNING  # claimed; run_job announces it
-            thread = threading.Thread(target=self._run, args=(job,), name=f"gitward-sync-{job.id}", daemon=True)
-            self._threads[job.id] = thread
-            thread.start()
-
-    def _run(self, job: SyncJob) -> None:
-        try:
-            run_job(job, self._settings, self._active_logs)
-        finally:
-            with self._lock:
-                self._running.pop(job.plan.repo_key, None)
-                self._per_host[job.host] -= 1
-                self._threads.pop(job.id, None)
-                if not self._closed:
-                    self._schedule_locked()
-
-    def _active_logs(self) -> frozenset[str]:
-        with self._lock:
-            return frozenset(j.log_path for j in self._running.values() if j.log_path)
-
-    def _cancel_queued(self, job: SyncJob) -> bool:
-        with self._lock:
-            if job not in self._queue:
-                return False  # already started: its thread sees the cancel flag
-            self._queue.remove(job)
-        job.error = "cancelled before it started"
-        job._set_state(JobState.CANCELLED)
-        return True
-
-    def _relay(self, job: SyncJob) -> None:
-        self.updates._mark(job)
-        for listener in list(self._listeners):
-            try:
-                listener(job)
-            except Exception:
-                pass
-
-
-def run_sync(request: SyncRequest, *, timeout: float | None = None, log_dir: str | None = None,
-             log_dir_max_bytes: int = DEFAULT_LOG_DIR_MAX_BYTES, buffer_lines: int = DEFAULT_BUFFER_LINES,
-             listener: Listener | None = None) -> SyncJob:
-    """One sync in the calling thread (scripts, tests): plan, run, return the finished job."""
-    plan = plan_sync(request, default_timeout=timeout or DEFAULT_TIMEOUT_SECONDS)
-    job = SyncJob(1, plan, buffer_lines=buffer_lines)
-    if listener is not None:
-        job.add_listener(listener)
-    run_job(job, _Settings(log_dir, log_dir_max_bytes, None))
-    return job
+def _record(job: SyncJob, state: JobState) -> None:
+    """Journal the sync and keep its outcome for "last fetch" (``tui.core.sync.record``)."""
+    plan = job.plan
+    job.journal_id, warnings = record_sync(
+        repo_key=plan.repo_key,
+        git_dir=plan.git_dir,
+        name=plan.name,
+        remote=plan.remote,
+        url=plan.url,
+        state=state.value,
+        started=job.started_at,
+        ended=time.time(),
+        exit_code=job.exit_code,
+        error=job.error,
+        changes=job.changed_refs,
+    )
+    job.warnings.extend(warnings)

@@ -52,6 +52,11 @@ def undo(journal: Journal, entry_id: str) -> JournalEntry:
             f"{entry.id}: {EXPIRED_NOTE}: its before-image was removed ({entry.expired}); "
             "nothing was changed. The cap is [journal] max_bytes / max_age_days in the config"
         )
+    if entry.kind == "sync":
+        raise RefusedError(
+            f"{entry.id}: a sync is not undoable: its journal entry is a record of what the fetch changed "
+            "(old -> new per ref); nothing was changed"
+        )
     undo_entry = UNDO_BY_KIND.get(entry.kind)
     if undo_entry is None:
         raise WriteError(f"{entry.id}: gitward does not know how to undo a {entry.kind!r} entry")

@@ -30,7 +30,8 @@ from tui.core.write.worktree_common import (
     owner_refusals,
     run_journaled_change,
 )
-from tui.core.worktrees import GitdirResolver, _c_string
+from tui.core.worktree_head import c_string
+from tui.core.worktrees import GitdirResolver
 
 __all__ = ["MAX_BACKUP_BYTES", "PruneItem", "PrunePlan", "apply", "plan_prune", "undo_entry"]
 
@@ -132,7 +133,7 @@ def _why_keep(item: PruneItem, gitdirs: GitdirResolver) -> str | None:
 
 def _gitdir_target(admin: str, gitdirs: GitdirResolver) -> str | None:
     try:
-        data = _c_string(read_bytes(os.path.join(admin, "gitdir")).rstrip(b"\r\n"))
+        data = c_string(read_bytes(os.path.join(admin, "gitdir")).rstrip(b"\r\n"))
     except OSError:
         return None
     return os.fsdecode(gitdirs.resolve(admin, data)) if data else None

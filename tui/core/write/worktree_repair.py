@@ -8,8 +8,6 @@ never writes over a file it could not read (unknown is not broken).
 from __future__ import annotations
 
 import os
-import re
-import stat
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
@@ -32,16 +30,11 @@ from tui.core.write.worktree_common import (
     read_optional,
     run_journaled_change,
 )
+from tui.core.gitfile import Gitfile, GitfileError, parse_gitfile, read_gitfile
 from tui.core.worktrees import GitdirResolver
 
-__all__ = ["RepairItem", "RepairPlan", "apply", "plan_repair", "read_gitfile", "undo_entry"]
+__all__ = ["RepairItem", "RepairPlan", "apply", "plan_repair", "undo_entry"]
 
-# read_gitfile_gently() error codes (setup.c), as far as repair tells them apart.
-GITFILE_OK = 0
-GITFILE_STAT_FAILED = 1
-GITFILE_NOT_A_FILE = 2
-GITFILE_BROKEN = 3  # open/read failed, no "gitdir: ", no path, too large
-GITFILE_NOT_A_REPO = 4
 
 
 @dataclass
@@ -135,9 +128,9 @@ class _PlannedFiles:
             return self._written[path]
         return read_optional(path)
 
-    def read_gitfile(self, path: str) -> tuple[str | None, int]:
+    def read_gitfile(self, path: str) -> Gitfile:
         if path in self._written:
-            return _parse_gitfile(path, self._written[path])
+            return parse_gitfile(path, self._written[path])
         return read_gitfile(path)
 
     def write(self, plan: RepairPlan, item: RepairItem) -> None:
@@ -155,16 +148,17 @@ def _plan_at_path(plan: RepairPlan, files: _PlannedFiles, gitdirs: dict[str, byt
         plan.errors.append((path, "not a valid path"))
         return
     realdotgit = os.path.realpath(dotgit)
-    backlink, err = files.read_gitfile(realdotgit)
-    if err == GITFILE_NOT_A_FILE:
+    found = files.read_gitfile(realdotgit)
+    backlink = found.git_dir
+    if found.error is GitfileError.NOT_A_FILE:
         plan.errors.append((realdotgit, "unable to locate repository; .git is not a file"))
         return
-    if err == GITFILE_NOT_A_REPO:
+    if found.error is GitfileError.NOT_A_REPO:
         backlink = _infer_backlink(repo, realdotgit)
         if backlink is None:
             plan.errors.append((realdotgit, "unable to locate repository; .git file does not reference a repository"))
             return
-    elif err:
+    elif found.error is not None:
         plan.errors.append((realdotgit, "unable to locate repository; .git file broken"))
         return
     worktree_id = _own_admin_id(repo, backlink)
@@ -207,13 +201,13 @@ def _plan_gitfile(plan: RepairPlan, files: _PlannedFiles, worktree_id: str, gitd
         return
     repo_admin = os.path.realpath(plan.repo.admin_dir(worktree_id))
     dotgit = os.path.join(path, ".git")
-    backlink, err = files.read_gitfile(dotgit)
-    if err == GITFILE_NOT_A_FILE:
+    found = files.read_gitfile(dotgit)
+    if found.error is GitfileError.NOT_A_FILE:
         plan.errors.append((path, ".git is not a file"))
         return
-    if err:
+    if found.error is not None:
         message = ".git file broken"
-    elif backlink != repo_admin:
+    elif found.git_dir != repo_admin:
         message = ".git file incorrect"
     else:
         return
@@ -232,68 +226,6 @@ def _add_repair(plan: RepairPlan, item: RepairItem) -> None:
             plan.items[n] = RepairItem(item.file, item.message, item.shown, existing.old, item.new, item.worktree_id)
             return
     plan.items.append(item)
-
-
-def read_gitfile(path: str) -> tuple[str | None, int]:
-    """setup.c read_gitfile_gently(): (real path of the git dir, error code)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None, GITFILE_STAT_FAILED
-    if not stat.S_ISREG(st.st_mode):
-        return None, GITFILE_NOT_A_FILE
-    if st.st_size > 1 << 20:
-        return None, GITFILE_BROKEN
-    try:
-        data = read_bytes(path)
-    except OSError:
-        return None, GITFILE_BROKEN
-    return _parse_gitfile(path, data)
-
-
-def _parse_gitfile(path: str, data: bytes) -> tuple[str | None, int]:
-    """The content part of read_gitfile_gently(), for a file at ``path`` holding ``data``."""
-    if not data.startswith(b"gitdir: "):
-        return None, GITFILE_BROKEN
-    target = data[len(b"gitdir: ") :].rstrip(b"\r\n")
-    if not target:
-        return None, GITFILE_BROKEN
-    target_path = os.fsdecode(target)
-    if not os.path.isabs(target_path):
-        target_path = os.path.join(os.path.dirname(path), target_path)
-    if not is_git_directory(target_path):
-        return None, GITFILE_NOT_A_REPO
-    return os.path.realpath(target_path), GITFILE_OK
-
-
-def is_git_directory(path: str) -> bool:
-    """setup.c is_git_directory(): a valid HEAD, and objects/ and refs/ in its common dir."""
-    if not _valid_headref(os.path.join(path, "HEAD")):
-        return False
-    common = _common_dir_of(path)
-    return os.access(os.path.join(common, "objects"), os.X_OK) and os.access(os.path.join(common, "refs"), os.X_OK)
-
-
-def _valid_headref(path: str) -> bool:
-    """setup.c validate_headref()."""
-    try:
-        if os.path.islink(path):
-            return os.readlink(path).startswith("refs/")
-        data = read_bytes(path, limit=256)
-    except OSError:
-        return False
-    if data.startswith(b"ref:"):
-        return data[4:].lstrip().startswith(b"refs/")
-    return bool(re.match(rb"[0-9a-fA-F]{40}(?:[0-9a-fA-F]{24})?\s*$", data))
-
-
-def _common_dir_of(git_dir: str) -> str:
-    """setup.c get_common_dir_noenv(): ``commondir`` (relative to the git dir), else itself."""
-    try:
-        data = read_bytes(os.path.join(git_dir, "commondir")).rstrip(b"\r\n")
-    except OSError:
-        return git_dir
-    return os.path.realpath(os.path.join(git_dir, os.fsdecode(data)))
 
 
 def _infer_backlink(repo: WorktreeRepo, gitfile: str) -> str | None:
