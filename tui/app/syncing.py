@@ -110,6 +110,7 @@ class SyncCenter:
         return int(getattr(self.settings, "log_buffer_lines", None) or DEFAULT_BUFFER_LINES)
 
     def log_dir(self) -> str:
+        # lazy (import cost): core.paths loads on first use, not with this module
         from tui.core.paths import log_dir
 
         return log_dir()
@@ -126,6 +127,7 @@ class SyncCenter:
             if self._runner_factory is not None:
                 self._runner = self._runner_factory()
             else:
+                # lazy (import cost): core.sync.jobs loads on first use, not with this module
                 from tui.core.sync.jobs import JobRunner
 
                 settings = self.settings
@@ -142,6 +144,7 @@ class SyncCenter:
 
     def submit(self, path: str, *, force: bool, name: str | None = None) -> SyncJob:
         """Queue a sync (raises ``SyncError``); the news pump starts with the first job."""
+        # lazy (import cost): core.sync.plan loads on first use, not with this module
         from tui.core.sync.plan import SyncRequest
 
         job = self.runner.submit(SyncRequest(path, force=force))
@@ -151,12 +154,14 @@ class SyncCenter:
         return job
 
     def name_of(self, job: SyncJob) -> str:
+        # lazy (import cost): app.jobview loads on first use, not with this module
         from tui.app.jobview import display_name
 
         return display_name(job, self.names)
 
     def preflight(self, path: str) -> list:
         """Warnings to confirm first (``SyncError`` if it cannot be synced). A worker calls this."""
+        # lazy (import cost): core.sync.plan loads on first use, not with this module
         from tui.core.sync.plan import SyncRequest
 
         with OBJECT_STORE_LOCK:
@@ -277,6 +282,7 @@ class SyncingApp:
 
     def start_sync(self, report: RepoReport, *, show_log: bool = False) -> None:
         """``S``: preflight in a worker, confirm if it warns, then queue the sync."""
+        # lazy (import cost): app.read_only loads on first use, not with this module
         from tui.app.read_only import mutation_allowed
 
         if not mutation_allowed(self.host, "sync"):
@@ -295,6 +301,7 @@ class SyncingApp:
 
     @work(thread=True, exit_on_error=False, group="sync-preflight")
     def _preflight(self, report: RepoReport, show_log: bool) -> None:
+        # lazy (import cost): core.sync.plan loads on first use, not with this module
         from tui.core.sync.plan import SyncError
 
         try:
@@ -312,6 +319,7 @@ class SyncingApp:
         if not message.warnings:
             self._submit(report, message.show_log)
             return
+        # deferred: an import circle with app.dialogs.sync_confirm (KNOWN_CIRCLES in tests/test_layers.py)
         from tui.app.dialogs.sync_confirm import SyncConfirm
 
         def chosen(choice: str | None) -> None:
@@ -323,6 +331,7 @@ class SyncingApp:
         self.push_screen(SyncConfirm(report.name, message.warnings), callback=chosen)  # type: ignore[attr-defined]
 
     def _submit(self, report: RepoReport, show_log: bool) -> SyncJob | None:
+        # lazy (import cost): core.sync.plan loads on first use, not with this module
         from tui.core.sync.plan import SyncError
 
         try:
@@ -340,6 +349,7 @@ class SyncingApp:
         return job
 
     def _show_sync_log(self, report: RepoReport, show_log: bool) -> None:
+        # lazy (import cost): app.screens.repo loads on first use, not with this module
         from tui.app.screens.repo import RepoScreen
 
         screen = self.screen  # type: ignore[attr-defined]
@@ -348,6 +358,7 @@ class SyncingApp:
 
     def sync_command(self, argument: str) -> bool:
         """``:sync`` (the selected or open repository), ``:sync NAME``, ``:sync faulted``, ``:sync shown``."""
+        # lazy (import cost): app.read_only, app.screens.repo, app.widgets.repo_table load on first use, not with this module
         from tui.app.read_only import mutation_allowed
         from tui.app.screens.repo import RepoScreen
         from tui.app.widgets.repo_table import is_fault
@@ -395,6 +406,7 @@ class SyncingApp:
 
     def start_bulk_sync(self, reports: Iterable[RepoReport], label: str) -> None:
         """Sync every repository in ``reports`` through the queue, after one confirmation."""
+        # lazy (import cost): app.read_only loads on first use, not with this module
         from tui.app.read_only import mutation_allowed
 
         if not mutation_allowed(self.host, "sync_faulted"):
@@ -409,6 +421,7 @@ class SyncingApp:
 
     @work(thread=True, exit_on_error=False, group="sync-preflight")
     def _plan_bulk(self, reports: list[RepoReport], label: str) -> None:
+        # lazy (import cost): core.sync.plan loads on first use, not with this module
         from tui.core.sync.plan import SyncError
 
         plan = BulkPlan(label)
@@ -435,6 +448,7 @@ class SyncingApp:
         if not plan.ready:
             self.notify(bulk_summary(plan), title=f"sync {plan.label}: nothing to start", severity="warning", timeout=10, markup=False)  # type: ignore[attr-defined]
             return
+        # deferred: an import circle with app.dialogs.sync_confirm (KNOWN_CIRCLES in tests/test_layers.py)
         from tui.app.dialogs.sync_confirm import BulkSyncConfirm
 
         def chosen(go: bool | None) -> None:
@@ -451,6 +465,7 @@ class SyncingApp:
         self.push_screen(BulkSyncConfirm(plan), callback=chosen)  # type: ignore[attr-defined]
 
     def _submit_quietly(self, report: RepoReport) -> SyncJob | None:
+        # lazy (import cost): core.sync.plan loads on first use, not with this module
         from tui.core.sync.plan import SyncError
 
         try:
@@ -497,6 +512,7 @@ class SyncingApp:
 
     @work(thread=True, exit_on_error=False, group="sync-rescan")
     def _rescan_synced(self, path: str, root: str) -> None:
+        # lazy (import cost): core.discovery, core.scan load on first use, not with this module
         from tui.core.discovery import classify
         from tui.core.scan import scan_repo
 
@@ -508,6 +524,7 @@ class SyncingApp:
         self.post_message(SyncRescanned(report))  # type: ignore[attr-defined]
 
     def on_sync_rescanned(self, message: SyncRescanned) -> None:
+        # lazy (import cost): app.screens.repo loads on first use, not with this module
         from tui.app.screens.repo import RepoScreen
 
         report = message.report
@@ -519,6 +536,7 @@ class SyncingApp:
 
     async def action_quit(self) -> None:
         """q / ctrl+q: with syncs still running or queued, ask first (quitting cancels them)."""
+        # lazy (import cost): app.dialogs.confirm, textual.content load on first use, not with this module
         from tui.app.dialogs.confirm import Choice, ConfirmDialog
         from textual.content import Content
 

@@ -103,6 +103,7 @@ def confirm_name(report: RepoReport) -> str:
 
 
 def worktree_repo(report: RepoReport):
+    # lazy (import cost): core.write.worktree_edit loads on first use, not with this module
     from tui.core.write.worktree_edit import WorktreeRepo
 
     return WorktreeRepo.from_candidate(report)
@@ -120,6 +121,7 @@ def worktree_label(wt: Worktree) -> str:
 
 
 def lock_worktree(report: RepoReport, wt: Worktree, reason: str | None, journal: Journal) -> Outcome:
+    # lazy (import cost): core.write.worktree_edit loads on first use, not with this module
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -148,6 +150,7 @@ def lock_worktrees(report: RepoReport, worktrees: Iterable[Worktree], reason: st
 
 
 def unlock_worktree(report: RepoReport, wt: Worktree, journal: Journal) -> Outcome:
+    # lazy (import cost): core.write.worktree_edit loads on first use, not with this module
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -184,6 +187,7 @@ class PrunePreview:
 
 def plan_prune(report: RepoReport) -> PrunePreview:
     """The prune plan (git's rules, gitward's extra care) and the reasons to lock or repair instead."""
+    # lazy (import cost): core.write.worktree_edit loads on first use, not with this module
     from tui.core.write import worktree_edit
 
     plan = worktree_edit.plan_prune(worktree_repo(report))
@@ -293,6 +297,7 @@ def _mount_point(path: str) -> str:
 
 
 def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy (import cost): core.write.worktree_edit loads on first use, not with this module
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -306,12 +311,14 @@ def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 
 def plan_repair(report: RepoReport, path: str | None):
+    # lazy (import cost): core.write.worktree_edit loads on first use, not with this module
     from tui.core.write import worktree_edit
 
     return worktree_edit.plan_repair(worktree_repo(report), [path] if path else [], cwd=report.path)
 
 
 def apply_repair(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy (import cost): core.write.worktree_edit loads on first use, not with this module
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -328,6 +335,7 @@ def apply_repair(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_shadows(report: RepoReport, refs: list[str] | None):
     """``shadows prune --keep auto`` for the marked refs (None: every shadow of the repository)."""
+    # lazy (import cost): core.write.shadows loads on first use, not with this module
     from tui.core.write import shadows as refedit
 
     return refedit.plan_shadow_prune(report.git_dir, refedit.Keep.AUTO, refs)
@@ -338,6 +346,7 @@ def is_bulk(plan, refs: list[str] | None) -> bool:
 
 
 def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy (import cost): core.write.shadows loads on first use, not with this module
     from tui.core.write import shadows as refedit
 
     def job() -> Outcome:
@@ -359,12 +368,14 @@ def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_lock_clear(report: RepoReport, lock: LockFile, journal: Journal, now: float | None = None):
     """``now``: the console's clock (None: the real time), so the dialog agrees with the table."""
+    # lazy (import cost): core.write.shadows loads on first use, not with this module
     from tui.core.write import shadows as refedit
 
     return refedit.plan_lock_clear(report.git_dir, lock.path, journal=journal, now=now)
 
 
 def apply_lock_clear(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy (import cost): core.write.shadows loads on first use, not with this module
     from tui.core.write import shadows as refedit
 
     def job() -> Outcome:
@@ -396,6 +407,7 @@ def undo_reason(entry: JournalEntry) -> str | None:
 
 
 def undo(journal: Journal, entry_id: str) -> Outcome:
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.write.journal import undo as core_undo
 
     def job() -> Outcome:
@@ -415,6 +427,7 @@ def same_repo(git_dir: str, report: RepoReport) -> bool:
 
 def rescan(report: RepoReport, now: float) -> RepoReport | None:
     """Read one repository again (None: it is no longer a repository)."""
+    # lazy (import cost): core.discovery, core.scan load on first use, not with this module
     from tui.core.discovery import classify
     from tui.core.scan import scan_repo
 

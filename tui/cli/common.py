@@ -38,6 +38,7 @@ def run_command(command: Callable[[], int | None]) -> int:
         print("gitward: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001  a bug: exit 2, never Python's 1, which means "findings"
+        # deferred: only a crash (a bug) prints a traceback
         import traceback
 
         traceback.print_exc()
@@ -48,6 +49,7 @@ def run_command(command: Callable[[], int | None]) -> int:
 
 def open_repo(path: str):
     """The repository a REPO argument names, as ``discovery.classify`` sees it."""
+    # loaded when the command runs: --help and the other commands skip core.discovery
     from tui.core.discovery import NotARepository, repository_at
 
     try:
@@ -65,6 +67,7 @@ def clean(text: str, *, redact: bool = False) -> str:
     ``redact``: also mask credentials, for text that may quote a remote URL or git's output
     (escaped first: an escape sequence planted in a URL cannot hide its password).
     """
+    # loaded when the command runs: --help and the other commands skip core.redact
     from tui.core.redact import escape_terminal, redact_text
 
     safe = escape_terminal(str(text))
@@ -73,6 +76,7 @@ def clean(text: str, *, redact: bool = False) -> str:
 
 def write_json_text(encoded: str) -> None:
     """An encoded JSON document (or part of one) to stdout, never with a raw control byte."""
+    # loaded when the command runs: --help and the other commands skip core.redact
     from tui.core.redact import json_safe
 
     sys.stdout.write(json_safe(encoded))

@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_max_depth(parser: argparse.ArgumentParser) -> None:
+    # loaded when the command runs: --help and the other commands skip core.discovery
     from tui.core.discovery import DEFAULT_MAX_DEPTH
 
     parser.add_argument(
@@ -136,6 +137,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.scan
     from tui.core.scan import scan_host, scan_host_json
 
     _check_jobs(args.jobs)
@@ -157,6 +159,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _scan_prometheus(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.metrics, core.scan
     from tui.core import metrics
     from tui.core.scan import scan_host
 
@@ -243,6 +246,7 @@ def _fmt_age(timestamp: float | None) -> str:
 
 
 def cmd_refs(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.refstore
     from tui.core.refstore import RefsUnavailable, iter_refs, judge_shadows, load_snapshot
 
     candidate = open_repo(args.repo)
@@ -282,6 +286,7 @@ def cmd_refs(args: argparse.Namespace) -> int:
 
 
 def cmd_worktrees(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.scan
     from tui.core.scan import worktree_report
 
     candidate = open_repo(args.repo)
@@ -312,6 +317,7 @@ def cmd_worktrees(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip tui.demo
     from tui.demo import build_demo
 
     started = time.time()
@@ -322,6 +328,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_paths() -> int:
+    # loaded when the command runs: --help and the other commands skip core.paths
     from tui.core import paths
 
     rows = [
@@ -336,6 +343,7 @@ def cmd_paths() -> int:
 
 def demo_root() -> str:
     """Build the demo host under the user data dir once; return its host root."""
+    # loaded when the command runs: --help and the other commands skip core.paths, tui.demo
     from tui.core import paths
     from tui.demo import build_demo
 
@@ -372,6 +380,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def _configured_roots() -> list[str]:
+    # loaded when the command runs: --help and the other commands skip core.config
     from tui.core.config import ConfigError, load_config
 
     try:

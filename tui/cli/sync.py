@@ -62,6 +62,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.config, core.sync.jobs, core.sync.plan
     from tui.core.config import ConfigError, load_config
     from tui.core.sync.jobs import JobRunner
     from tui.core.sync.plan import SyncError, SyncRequest, TimedOut, call_within
@@ -103,6 +104,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def _preflight_refusal(plan, shown: str, seconds: float) -> int | None:
+    # loaded when the command runs: --help and the other commands skip core.sync.plan
     from tui.core.sync.plan import call_within, preflight
 
     warnings = call_within(preflight, plan, seconds=seconds, what=f"reading the refs of {shown}")
@@ -169,6 +171,7 @@ def _follow(job) -> None:
 
 
 def _report(job) -> int:
+    # loaded when the command runs: --help and the other commands skip core.sync.jobs
     from tui.core.sync.jobs import JobState
 
     if job.state is JobState.OK:

@@ -108,6 +108,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in COMMANDS:
         return None
+    # loaded when the command runs: --help and the other commands skip core.write.locking
     from tui.core.write.locking import RefusedError, WriteError
 
     handler = {
@@ -142,6 +143,7 @@ def _worktree_handler(args: argparse.Namespace):
 
 def _journal_for(args: argparse.Namespace):
     """The journal, read-only when --read-only (here or global) or the config says so."""
+    # loaded when the command runs: --help and the other commands skip core.config, core.write.journal
     from tui.core.config import ConfigError, load_config
     from tui.core.write.journal import Journal
 
@@ -166,6 +168,7 @@ def _writable_journal(args: argparse.Namespace):
 
 
 def cmd_shadows_prune(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.write.shadows, core.write.locking
     from tui.core.write import shadows as refedit
     from tui.core.write.locking import RefusedError
 
@@ -205,6 +208,7 @@ def _show_recovered(paths, as_json: bool) -> None:
 
 def _recover(journal, git_dir: str | None, as_json: bool = False) -> None:
     """Before a change (or a listing): remove what interrupted gitward runs left, and say so."""
+    # loaded when the command runs: --help and the other commands skip core.write.journal
     from tui.core.write.journal import recover_interrupted
 
     _show_recovered(recover_interrupted(journal, git_dir), as_json)
@@ -269,12 +273,14 @@ def _verdict(item) -> str:
 
 
 def _worktree_repo(path: str):
+    # loaded when the command runs: --help and the other commands skip core.write.worktree_edit
     from tui.core.write.worktree_edit import WorktreeRepo
 
     return WorktreeRepo.from_candidate(open_repo(path))
 
 
 def cmd_worktree_lock(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.write.worktree_edit
     from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
@@ -288,6 +294,7 @@ def cmd_worktree_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_unlock(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.write.worktree_edit
     from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
@@ -300,6 +307,7 @@ def cmd_worktree_unlock(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_prune(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.write.worktree_edit
     from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
@@ -331,6 +339,7 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_repair(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.write.worktree_edit
     from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
@@ -358,6 +367,7 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_locks_clear(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.write.shadows
     from tui.core.write import shadows as refedit
 
     candidate = open_repo(args.repo)
@@ -385,6 +395,7 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
 
 
 def _age(seconds: float) -> str:
+    # local by habit only: cli.main, which loads this module, imports humanize at the top
     import humanize
 
     return humanize.naturaldelta(seconds)
@@ -397,6 +408,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     try:
         journal = _journal_for(args)
     except UsageError:
+        # loaded when the command runs: --help and the other commands skip core.write.journal
         from tui.core.write.journal import Journal
 
         journal = Journal(read_only=True)  # a broken config: list, change nothing
@@ -460,6 +472,7 @@ def _show_entry(entry, as_json: bool) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.write.journal
     from tui.core.write.journal import undo
 
     journal = _journal_for(args)

@@ -481,6 +481,7 @@ def _prepare_environment(runner: GitRunner, plan: SyncPlan, settings: _Settings)
 
 def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
     if plan.kind is SyncKind.GIT_SYNC:
+        # lazy (import cost): core.sync.gitsync loads on first use, not with this module
         from tui.core.sync.gitsync import sync_git_sync_root
 
         outcome = sync_git_sync_root(runner, plan)
@@ -580,6 +581,7 @@ class JobRunner:
     def from_config(cls, config=None, **overrides) -> JobRunner:
         """A runner with the ``[sync]`` settings of gitward's config (``load_config()``)."""
         if config is None:
+            # lazy (import cost): core.config loads on first use, not with this module
             from tui.core.config import load_config
 
             config = load_config()

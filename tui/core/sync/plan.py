@@ -254,6 +254,7 @@ def is_git_sync_root(candidate: Candidate) -> bool:
 def _plan_git_sync(
     request: SyncRequest, candidate: Candidate, config: GitConfig, remote: str, raw_url: str, timeout: float
 ) -> SyncPlan:
+    # deferred: gitsync imports this module at the top (KNOWN_CIRCLES in tests/test_layers.py)
     from tui.core.sync.gitsync import default_link_name, find_link, tracked_ref
 
     root = candidate.path
@@ -282,6 +283,7 @@ def _plan_git_sync(
 
 
 def _plan_new_git_sync_root(request: SyncRequest, path: str, timeout: float) -> SyncPlan:
+    # deferred: gitsync imports this module at the top (KNOWN_CIRCLES in tests/test_layers.py)
     from tui.core.sync.gitsync import default_link_name
 
     url = request.url or ""
@@ -346,6 +348,7 @@ def preflight(plan: SyncPlan) -> list[PreflightWarning]:
     """
     if plan.initialise:
         return []
+    # lazy (import cost): core.refstore loads on first use, not with this module
     from tui.core.gitconfig import repo_settings
     from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
 

@@ -262,6 +262,7 @@ class JournalLimits:
 
     @classmethod
     def from_config(cls) -> JournalLimits:
+        # lazy (import cost): core.config loads on first use, not with this module
         from tui.core.config import ConfigError, JournalConfig, load_config
 
         try:
@@ -285,6 +286,7 @@ class Journal:
     @property
     def root(self) -> str:
         if self._root is None:
+            # lazy (import cost): core.paths loads on first use, not with this module
             from tui.core import paths
 
             self._root = os.path.join(paths.state_dir(), "journal")
@@ -851,6 +853,7 @@ def _staging_writer_alive(name: str) -> bool:
 
 def _id_time(entry_id: str) -> float:
     """The creation time an entry id starts with (20260101-120000-3f9a), in seconds (UTC)."""
+    # lazy (import cost): calendar loads on first use, not with this module
     import calendar
 
     return float(calendar.timegm(time.strptime(entry_id[:15], "%Y%m%d-%H%M%S")))

@@ -219,6 +219,7 @@ def _lock_held_message(lock_path: str, repo: str | None) -> str:
 def clear_lock_command(repo: str | None, lock_path: str) -> str:
     """The ``gitward locks clear`` command line for ``lock_path``, ready to paste: the real
     repository path and the lock relative to it (as scans list it), shell-quoted."""
+    # lazy (import cost): shlex loads on first use, not with this module
     import shlex
 
     lock_path = os.path.abspath(lock_path)

@@ -158,6 +158,7 @@ def open_repo_context(git_dir: str) -> RepoContext:
 
 
 def reftable_blocker(ctx: RepoContext) -> str | None:
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.refstore import reftable_in_use
 
     if reftable_in_use(ctx.git_dir, ctx.settings.ref_storage):
@@ -767,6 +768,7 @@ def committer_ident(git_dir: str) -> str:
         ident = ""
     if ident:
         return ident
+    # lazy (import cost): getpass loads on first use, not with this module
     import getpass
     import socket
 
@@ -940,6 +942,7 @@ class LockClearPlan:
 
 def plan_lock_clear(git_dir: str, lockfile: str, *, journal: Journal | None = None, now: float | None = None) -> LockClearPlan:
     """Check that ``lockfile`` (relative to the git dir, as scans list it) may be removed."""
+    # lazy (import cost): core.problems loads on first use, not with this module
     from tui.core.problems import LOCK_GRACE_SECONDS
 
     now = time.time() if now is None else now
@@ -995,6 +998,7 @@ def _lock_path(git_dir: str, lockfile: str) -> tuple[str, str]:
 
 
 def _lock_kind(relpath: str) -> str:
+    # lazy (import cost): core.problems loads on first use, not with this module
     from tui.core.problems import LOCK_GRACE_SECONDS
 
     name = os.path.basename(relpath)
@@ -1006,6 +1010,7 @@ def _lock_kind(relpath: str) -> str:
 
 
 def _left_by_gitward(journal: Journal | None, git_dir: str, path: str) -> str | None:
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.write.journal import entry_left_lock
 
     if journal is None:
@@ -1017,6 +1022,7 @@ def _left_by_gitward(journal: Journal | None, git_dir: str, path: str) -> str | 
 
 
 def _age(seconds: float) -> str:
+    # lazy (import cost): humanize loads on first use, not with this module
     import humanize
 
     return humanize.naturaldelta(seconds)

@@ -1029,6 +1029,7 @@ _UNITS = {
 def parse_expire(text: str, now: float | None = None) -> float:
     """git's --expire values that operators use: "now"/"all", "never", "<n>.<unit>[.ago]",
     "<n> <unit> [ago]", "@<epoch>", ISO dates. Epoch seconds; raise ValueError otherwise."""
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.worktrees import TIME_MAX
 
     now = time.time() if now is None else now
@@ -1042,6 +1043,7 @@ def parse_expire(text: str, now: float | None = None) -> float:
     match = re.fullmatch(r"(\d+)[. ]+([a-z]+)(?:[. ]+ago)?", value)
     if match and match.group(2) in _UNITS:
         return now - int(match.group(1)) * _UNITS[match.group(2)]
+    # lazy (import cost): datetime loads on first use, not with this module
     from datetime import datetime, timezone
 
     try:
