@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))  # tests import their helpers (gitrepo.py)
 
-from gitutil import GIT_ENV  # noqa: E402  the same git environment gitutil passes to its own calls
+from gitrepo import GIT_ENV  # noqa: E402  the same git environment gitrepo.git() passes to its own calls
 
 
 def _set_git_env(monkeypatch: pytest.MonkeyPatch) -> None:

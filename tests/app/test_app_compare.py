@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gitrepo import git
+from gitrepo import git, is_ancestor
 from tui.app.app import create_app
 from tui.app.dialogs.shadow_preview import ShadowPreview
 from tui.app.screens.compare import CompareRepoScreen, CompareScreen
@@ -49,12 +49,6 @@ def burst(app, *keys: str) -> None:
     for key in keys:
         char = {"slash": "/", "enter": "\r"}.get(key, key if len(key) == 1 else None)
         app.post_message(events.Key(key, char))
-
-
-def is_ancestor(git_dir: Path, older: str, newer: str) -> bool:
-    result = subprocess.run(["git", "-C", str(git_dir), "merge-base", "--is-ancestor", older, newer], capture_output=True)
-    assert result.returncode in (0, 1), result.stderr
-    return result.returncode == 0
 
 
 def test_the_demo_pair_shows_every_class_and_git_agrees_with_each(pair):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gitrepo import commit_chain, git, init_repo, rev_parse
-from gitutil import worktree_list
+from gitworktree import worktree_list
 from refedit_support import fsck_errors
 from tui.app import writes as actions
 from tui.app.app import create_app

@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import fixtures  # noqa: E402
-from gitcheck import GIT_ENV, for_each_ref, git, is_ancestor  # noqa: E402
+from gitrepo import for_each_ref, git, git_environ, is_ancestor  # noqa: E402
 
 SIZES = fixtures.QUICK
 
@@ -41,7 +41,7 @@ def test_f1_starred(cache: Path) -> None:
     refs = for_each_ref(repo)
     assert len(refs) == claim["refs"] == SIZES.f1.refs
     assert set(refs.values()) == {claim["value"]}
-    assert git(repo, "cat-file", "-t", claim["value"]).stdout.strip() == "blob"
+    assert git(repo, "cat-file", "-t", claim["value"]).strip() == "blob"
     assert len(loose_ref_files(repo)) == claim["loose"]
     assert len(packed_ref_lines(repo)) == claim["packed"]
     assert claim["loose"] + claim["packed"] == claim["refs"]
@@ -56,10 +56,10 @@ def test_f2_changes_and_stale_loose_shadows(cache: Path) -> None:
     assert sorted(set(loose) & set(packed)) == sorted(claim["stale_loose"])
     assert len(claim["stale_loose"]) == SIZES.f2.stale
     for name in claim["stale_loose"]:
-        resolved = git(repo, "rev-parse", "--verify", name).stdout.strip()
+        resolved = git(repo, "rev-parse", "--verify", name).strip()
         assert resolved == loose[name] != packed[name]
         assert is_ancestor(repo, loose[name], packed[name])
-    assert int(git(repo, "rev-list", "--count", "refs/heads/master").stdout) == SIZES.f2.commits
+    assert int(git(repo, "rev-list", "--count", "refs/heads/master")) == SIZES.f2.commits
     git(repo, "fsck", "--connectivity-only", "--no-progress")
 
 
@@ -83,7 +83,7 @@ def test_f3_shadows_resolve_as_claimed(host: fixtures.Fixture) -> None:
     for example in host.manifest["shadow_examples"]:
         repo = host.resolve(example["repo"])
         loose, packed = example["loose"], example["packed"]
-        assert git(repo, "rev-parse", example["ref"]).stdout.strip() == loose
+        assert git(repo, "rev-parse", example["ref"]).strip() == loose
         if example["kind"] == "stale-loose":
             assert loose != packed and is_ancestor(repo, loose, packed)
         elif example["kind"] == "dead-packed":
@@ -100,7 +100,7 @@ def test_f3_worktrees_are_locked_and_prunable_as_claimed(host: fixtures.Fixture)
         repo = host.resolve(relative)
         if not (repo / ".git").is_dir():
             continue
-        blocks = git(repo, "worktree", "list", "--porcelain").stdout.strip().split("\n\n")
+        blocks = git(repo, "worktree", "list", "--porcelain").strip().split("\n\n")
         assert len(blocks) == 3
         for block in blocks[1:]:
             linked += 1
@@ -154,7 +154,7 @@ def test_run_py_quick_writes_a_report(cache: Path, tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
-        env=GIT_ENV,
+        env=git_environ(),
         cwd=REPO_ROOT,
         timeout=300,
     )

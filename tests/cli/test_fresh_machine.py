@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from gitrepo import commit_chain, git, init_repo
-from gitutil import GIT_ENV
+from gitrepo import GIT_ENV
 
 # Seen by the module-scoped fixture below, before any function-scoped fixture has run.
 _seen_by_module_fixture: dict[str, str] = {}

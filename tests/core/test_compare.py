@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from compare_support import advance, make_incident, plan_commands, rsync, run_cli, stat_tree
-from gitrepo import commit_chain, git, init_bare, init_repo, write_loose
+from gitrepo import commit_chain, git, init_bare, init_repo, is_ancestor, write_loose
 
 from tui.core.compare.diff import Kind, compare
 from tui.core.compare.sides import LocalSide, ManifestSide
@@ -142,8 +142,6 @@ def test_every_ref_class(pair):
     assert found["refs/tags/v1"] == "storage-only"
     assert found["refs/heads/lost"] == "missing-object"
     # git is the judge of every ancestry answer
-    from gitcheck import is_ancestor
-
     for name, kind in found.items():
         if kind in ("replica-behind", "replica-ahead", "diverged"):
             s = git(src, "rev-parse", name).strip()

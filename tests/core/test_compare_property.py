@@ -8,12 +8,11 @@ ancestry answer is checked with ``git merge-base --is-ancestor``.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
-from gitrepo import git, init_bare
+from gitrepo import git, init_bare, is_ancestor
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -45,10 +44,6 @@ def objects(tmp_path_factory) -> tuple[Path, list[str]]:
     for i, c in enumerate(commits):
         git(repo, "update-ref", f"refs/keep/{i}", c)  # keep them; the sides get objects only
     return repo, commits
-
-
-def is_ancestor(repo: Path, older: str, newer: str) -> bool:
-    return subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", older, newer]).returncode == 0
 
 
 commit_index = st.integers(min_value=0, max_value=6)

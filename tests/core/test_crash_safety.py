@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from gitrepo import for_each_ref, git, init_with_worktrees
-from gitutil import prune_dry_run, worktree_list
+from gitworktree import prune_dry_run, worktree_list
 from refedit_support import build_shadows, fsck_errors, ref_files, run_cli
 from tui.core.write import shadows as refedit, worktree_edit
 from tui.core.write.journal import Journal

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gitcheck import for_each_ref, git, is_ancestor
+from gitrepo import for_each_ref, git, is_ancestor, run_git
 
 from tui.demo import build_demo
 
@@ -30,7 +30,7 @@ CLEAN_REPOS = [
 
 
 def rev_parse(repo: Path, ref: str) -> str:
-    return git(repo, "rev-parse", "--verify", "--end-of-options", ref).stdout.strip()
+    return git(repo, "rev-parse", "--verify", "--end-of-options", ref).strip()
 
 
 def packed_refs(git_dir: Path) -> dict[str, str]:
@@ -54,7 +54,7 @@ def loose_refs(git_dir: Path) -> dict[str, str]:
 
 def worktree_porcelain(repo: Path) -> list[dict[str, str]]:
     records = []
-    for block in git(repo, "worktree", "list", "--porcelain").stdout.strip().split("\n\n"):
+    for block in git(repo, "worktree", "list", "--porcelain").strip().split("\n\n"):
         record = {}
         for line in block.splitlines():
             key, _, value = line.partition(" ")
@@ -110,8 +110,8 @@ def test_gerrit_refs_are_all_visible_to_git(demo: Path) -> None:
     } <= set(refs)
     assert sum(name.endswith("/meta") for name in refs) == 14
     assert sum(name.startswith("refs/changes/") and not name.endswith("/meta") for name in refs) >= 20
-    assert git(alpha, "cat-file", "-t", "refs/tags/v1.1").stdout.strip() == "tag"
-    assert git(alpha, "cat-file", "-t", "refs/tags/v1.0").stdout.strip() == "commit"
+    assert git(alpha, "cat-file", "-t", "refs/tags/v1.1").strip() == "tag"
+    assert git(alpha, "cat-file", "-t", "refs/tags/v1.0").strip() == "commit"
 
 
 def test_stale_loose_refs_hide_newer_packed_values(demo: Path) -> None:
@@ -131,7 +131,7 @@ def test_git_itself_has_lost_the_newer_meta_values(demo: Path) -> None:
     # The danger the tool warns about: the newer NoteDB commits are unreachable for git.
     alpha = demo / "host/gerrit/project-alpha.git"
     packed, loose = packed_refs(alpha), loose_refs(alpha)
-    dangling = git(alpha, "fsck", "--no-progress").stdout
+    dangling = git(alpha, "fsck", "--no-progress")
     for name in set(packed) & set(loose):
         if name.endswith("/meta"):
             assert f"dangling commit {packed[name]}" in dangling
@@ -142,7 +142,7 @@ def test_all_users_starred_changes(demo: Path) -> None:
     starred = for_each_ref(all_users, "refs/starred-changes/")
     assert len(starred) == 3000
     assert len(set(starred.values())) == 1
-    assert git(all_users, "cat-file", "-t", next(iter(starred.values()))).stdout.strip() == "blob"
+    assert git(all_users, "cat-file", "-t", next(iter(starred.values()))).strip() == "blob"
     loose = [name for name in loose_refs(all_users) if name.startswith("refs/starred-changes/")]
     assert 0 < len(loose) < len(starred) / 10  # mostly packed, some loose
 
@@ -170,19 +170,19 @@ def test_markup_ref_is_a_file_git_ignores(demo: Path) -> None:
     busy = demo / "host/gitlab/busy-service.git"
     name = "refs/heads/[bold red]not-markup"
     assert (busy / name).is_file()
-    assert git(busy, "check-ref-format", name, check=False).returncode != 0
-    listing = git(busy, "for-each-ref")
+    assert run_git(busy, "check-ref-format", name).returncode != 0
+    listing = run_git(busy, "for-each-ref", text=True)
     assert name not in listing.stdout
     assert f"ignoring ref with broken name {name}" in listing.stderr
     # It is the only thing fsck objects to in this repo.
-    fsck = git(busy, "fsck", "--no-dangling", check=False)
+    fsck = run_git(busy, "fsck", "--no-dangling", text=True)
     errors = [line for line in (fsck.stdout + fsck.stderr).splitlines() if line.startswith("error")]
     assert errors and all(name in line for line in errors)
 
 
 def test_credential_in_remote_url_is_present_for_redaction(demo: Path) -> None:
     busy = demo / "host/gitlab/busy-service.git"
-    url = git(busy, "config", "remote.upstream.url").stdout.strip()
+    url = git(busy, "config", "remote.upstream.url").strip()
     assert url.startswith("https://ci-bot:not-a-real-secret@")
 
 
@@ -215,15 +215,15 @@ def test_tooling_worktrees(demo: Path) -> None:
     assert records["release"]["locked"] == "release build on usb disk; [bold red]not-markup[/] must show literally"
     assert records["experiment"]["prunable"] == "gitdir file points to non-existent location"
     assert (tooling / "README.md").is_file()  # the main worktree is checked out
-    assert git(tooling, "status", "--porcelain").stdout == ""
+    assert git(tooling, "status", "--porcelain") == ""
 
 
 def test_mirror_is_behind_its_upstream(demo: Path) -> None:
     mirror = demo / "host/mirrors/upstream-lib.git"
     upstream = demo / "upstreams/upstream-lib.git"
-    assert git(mirror, "config", "remote.origin.mirror").stdout.strip() == "true"
-    assert git(mirror, "config", "remote.origin.fetch").stdout.strip() == "+refs/*:refs/*"
-    assert git(mirror, "config", "remote.origin.url").stdout.strip() == upstream.as_uri()
+    assert git(mirror, "config", "remote.origin.mirror").strip() == "true"
+    assert git(mirror, "config", "remote.origin.fetch").strip() == "+refs/*:refs/*"
+    assert git(mirror, "config", "remote.origin.url").strip() == upstream.as_uri()
     ours, theirs = for_each_ref(mirror), for_each_ref(upstream)
     assert ours != theirs
     assert "refs/heads/old-feature" in ours and "refs/heads/old-feature" not in theirs
@@ -247,13 +247,13 @@ def test_corrupt_packed_refs_is_refused_by_git(demo: Path) -> None:
     assert text.startswith("# pack-refs with:") and " sorted " in text.splitlines()[0]
     names = [line.split(" ", 1)[1] for line in text.splitlines()[1:]]
     assert names != sorted(names)
-    result = git(repo, "for-each-ref", check=False)
+    result = run_git(repo, "for-each-ref", text=True)
     assert result.returncode != 0 and "unexpected line" in result.stderr
 
 
 @pytest.mark.parametrize("repo", CLEAN_REPOS)
 def test_fsck_clean(demo: Path, repo: str) -> None:
-    result = git(demo / repo, "fsck", "--no-dangling", "--no-progress", check=False)
+    result = run_git(demo / repo, "fsck", "--no-dangling", "--no-progress", text=True)
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr
 

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gitrepo import git, init_repo
+from gitrepo import git, init_repo, rev_parse
 
 from tui.core.model import Source, Verdict
 from tui.core.refstore import iter_refs, judge_shadows, read_snapshot
@@ -26,11 +26,6 @@ def gitward_refs(repo: Path) -> tuple[dict, list[str]]:
     judge_shadows(snapshot)
     refs = {ref.name: ref for ref in iter_refs(snapshot)}
     return refs, [str(a) for a in snapshot.packed.anomalies]
-
-
-def rev_parse(repo: Path, name: str) -> str | None:
-    result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=repo, capture_output=True)
-    return result.stdout.decode().strip() if result.returncode == 0 else None
 
 
 def agrees_with_git(repo: Path) -> dict:

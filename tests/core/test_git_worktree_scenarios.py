@@ -25,13 +25,8 @@ from pathlib import Path
 
 import pytest
 from asuser import adversary_user, call_as, chown_tree, run_cli_as, shared_dir
-from gitutil import (
-    PorcelainEntry,
-    git,
-    prune_dry_run,
-    run_git,
-    worktree_list,
-)
+from gitrepo import git, run_git
+from gitworktree import PorcelainEntry, prune_dry_run, worktree_list
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_EXISTING = "gitdir file points to non-existent location"

@@ -8,6 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import gitrepo
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -21,12 +22,12 @@ from tui.core.gitconfig import (
     repo_settings,
 )
 
-GIT_ENV = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "LC_ALL": "C"}
 HYPOTHESIS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-def run_git(*args: str, cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=cwd, env=GIT_ENV, capture_output=True, check=False)
+def run_git(*args: str, cwd: str | os.PathLike | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The suite's run_git with the directory last: most calls here need none."""
+    return gitrepo.run_git(cwd, *args)
 
 
 def git_list(path: Path) -> tuple[list[tuple[str, str | None]], int | None]:

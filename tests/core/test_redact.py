@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import pytest
+from gitrepo import run_git
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -92,9 +90,8 @@ def test_redact_text(text, expected):
 
 def test_redact_text_on_gits_real_error_output(tmp_path):
     """What git itself prints when a URL with credentials fails (no network needed: port 9)."""
-    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_TERMINAL_PROMPT": "0"}
     url = "http://deploy:Sup3rS3cret@127.0.0.1:9/platform/build.git"
-    result = subprocess.run(["git", "ls-remote", url], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    result = run_git(tmp_path, "ls-remote", url, text=True)
     assert result.returncode != 0
     assert "127.0.0.1" in result.stderr
     assert "Sup3rS3cret" not in redact_text(result.stderr)

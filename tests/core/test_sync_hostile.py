@@ -8,12 +8,11 @@ unreadable, locked or not, upstream moved or not. git is the judge of what is st
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from asuser import User, adversary_user, chown_tree, run_cli_as, shared_dir
-from gitrepo import git as _git
+from gitrepo import git, run_git
 from sync_support import add_commits, make_upstream
 
 from tui.core.sync import JobState, SyncRequest, run_sync
@@ -48,14 +47,12 @@ def synced(place, user):
     return upstream, root
 
 
-def git(cwd, *args: str) -> str:
-    """git as root on the user's repository (safe.directory: root is not its owner)."""
-    return _git(cwd, "-c", "safe.directory=*", *args)
+# git as root on the user's repository: root is not its owner, so git wants it named safe.
+SAFE = ("-c", "safe.directory=*")
 
 
 def fsck_ok(repo: Path) -> bool:
-    result = subprocess.run(["git", "-c", "safe.directory=*", "fsck", "--no-progress"], cwd=repo, capture_output=True)
-    return result.returncode == 0
+    return run_git(repo, *SAFE, "fsck", "--no-progress").returncode == 0
 
 
 def served(root: Path) -> str:
@@ -65,7 +62,7 @@ def served(root: Path) -> str:
 def porcelain(root: Path) -> dict[str, dict]:
     """`git worktree list --porcelain` of the root: basename of each linked worktree -> its fields."""
     result, current = {}, None
-    for line in git(root, "worktree", "list", "--porcelain").splitlines():
+    for line in git(root, *SAFE, "worktree", "list", "--porcelain").splitlines():
         if line.startswith("worktree "):
             current = {"path": line.split(" ", 1)[1]}
             result[os.path.basename(current["path"])] = current
@@ -100,7 +97,7 @@ def test_an_unreadable_current_gitfile_is_unknown_and_nothing_is_touched(synced,
     upstream, root = synced
     sha = served(root)
     if locked:
-        git(root, "worktree", "lock", "--reason", "nfs blinked", str(root / ".worktrees" / sha))
+        git(root, *SAFE, "worktree", "lock", "--reason", "nfs blinked", str(root / ".worktrees" / sha))
     gitfile = unreadable_gitfile(root, sha)
     before = snapshot(root)
     inode = os.stat(root / ".worktrees" / sha).st_ino
@@ -120,7 +117,7 @@ def test_upstream_moved_the_new_worktree_is_served_and_the_unreadable_old_one_is
     upstream, root = synced
     old = served(root)
     if locked:
-        git(root, "worktree", "lock", "--reason", "nfs blinked", str(root / ".worktrees" / old))
+        git(root, *SAFE, "worktree", "lock", "--reason", "nfs blinked", str(root / ".worktrees" / old))
     gitfile = unreadable_gitfile(root, old)
     new = move_upstream(upstream, user)
     result = run_cli_as(user, "sync", str(root), "--timeout", "60")
@@ -142,7 +139,7 @@ def test_upstream_moved_the_new_worktree_is_served_and_the_unreadable_old_one_is
 def test_an_old_locked_worktree_with_an_unreadable_gitfile_survives_two_moves(synced, user):
     upstream, root = synced
     first = served(root)
-    git(root, "worktree", "lock", "--reason", "kept for the audit", str(root / ".worktrees" / first))
+    git(root, *SAFE, "worktree", "lock", "--reason", "kept for the audit", str(root / ".worktrees" / first))
     second = move_upstream(upstream, user, "second")
     assert run_cli_as(user, "sync", str(root)).code == 0  # first is kept: locked
     gitfile = unreadable_gitfile(root, first)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gitrepo import commit_chain, git, init_repo, init_with_worktrees
-from gitutil import prune_dry_run, worktree_list
+from gitworktree import prune_dry_run, worktree_list
 from refedit_support import fsck_errors, run_cli
 from tui.core.write import worktree_edit
 from tui.core.write.journal import Journal

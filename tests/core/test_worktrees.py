@@ -13,14 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from gitutil import (
-    PorcelainEntry,
-    common_dir,
-    git,
-    prune_dry_run,
-    run_git,
-    worktree_list,
-)
+from gitrepo import git, run_git
+from gitworktree import PorcelainEntry, common_dir, prune_dry_run, worktree_list
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitrepo import commit_chain, git, init_bare, write_loose
+from gitrepo import commit_chain, git, init_bare, rev_parse, run_git, write_loose
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,14 +103,12 @@ def ref_files(git_dir: str | Path) -> dict[str, bytes]:
     return files
 
 
-def resolve(git_dir: str | Path, name: str) -> str | None:
-    result = subprocess.run(["git", "rev-parse", "--verify", "--quiet", name], cwd=git_dir, capture_output=True)
-    return result.stdout.decode().strip() or None if result.returncode == 0 else None
+resolve = rev_parse  # what git resolves ``name`` to, None when it does not resolve
 
 
 def fsck_errors(git_dir: str | Path) -> str:
     """git fsck's complaints ('' when clean)."""
-    result = subprocess.run(["git", "fsck", "--no-progress"], cwd=git_dir, capture_output=True, text=True)
+    result = run_git(git_dir, "fsck", "--no-progress", text=True)
     lines = [line for line in (result.stdout + result.stderr).splitlines() if not line.startswith(("dangling", "notice"))]
     if result.returncode != 0 and not lines:
         lines.append(f"git fsck exited {result.returncode}")

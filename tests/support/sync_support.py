@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gitrepo import commit_chain, for_each_ref, git, init_bare
+from gitrepo import commit_chain, for_each_ref, git, init_bare, run_git
 
 WAIT = 10.0  # generous upper bound for conditions that normally hold within milliseconds
 
@@ -174,8 +174,7 @@ def lock_files(git_dir: Path) -> list[str]:
 
 
 def fsck_ok(repo: Path) -> bool:
-    result = subprocess.run(["git", "fsck", "--no-progress"], cwd=repo, capture_output=True)
-    return result.returncode == 0
+    return run_git(repo, "fsck", "--no-progress").returncode == 0
 
 
 def log_texts(job) -> list[str]:
@@ -193,7 +192,7 @@ def free_port() -> int:
 
 
 def git_daemon_path() -> str | None:
-    exec_path = subprocess.run(["git", "--exec-path"], capture_output=True, text=True).stdout.strip()
+    exec_path = git(None, "--exec-path").strip()
     path = os.path.join(exec_path, "git-daemon")
     return path if os.access(path, os.X_OK) else None
 

@@ -106,6 +106,7 @@ class GitwardApp(SyncingApp, App[int]):
         self, report: RepoReport, tab: str = "overview", *, shadows_only: bool = False, keep_stack: bool = False
     ) -> None:
         """``keep_stack``: open on top of the current screen (from a comparison), so escape returns there."""
+        # lazy (import cost): app.screens.repo loads on first use, not with this module
         from tui.app.screens.repo import RepoScreen
 
         if not keep_stack:
@@ -114,6 +115,7 @@ class GitwardApp(SyncingApp, App[int]):
 
     def open_compare(self, source: str, replica: str, repo_globs: list[str] | None = None) -> None:
         """The migration rehearsal: ``replica`` compared with ``source`` (read only, in a worker)."""
+        # lazy (import cost): app.screens.compare loads on first use, not with this module
         from tui.app.screens.compare import CompareScreen
 
         self.push_screen(CompareScreen(self.host, source, replica, repo_globs=repo_globs))
@@ -127,12 +129,14 @@ class GitwardApp(SyncingApp, App[int]):
             self.pop_screen()
 
     def action_journal(self) -> None:
+        # lazy (import cost): app.screens.journal loads on first use, not with this module
         from tui.app.screens.journal import JournalScreen
 
         if not isinstance(self.screen, JournalScreen):
             self.push_screen(JournalScreen(self.host))
 
     def action_help(self) -> None:
+        # lazy (import cost): app.screens.help loads on first use, not with this module
         from tui.app.screens.help import HelpScreen
 
         if isinstance(self.screen, HelpScreen):
@@ -143,6 +147,7 @@ class GitwardApp(SyncingApp, App[int]):
         )
 
     def action_command_line(self) -> None:
+        # lazy (import cost): app.dialogs.command_prompt, app.widgets.command_line load on first use, not with this module
         from tui.app.dialogs.command_prompt import CommandPrompt
         from tui.app.widgets.command_line import CommandSuggester
 
@@ -175,6 +180,7 @@ class GitwardApp(SyncingApp, App[int]):
         elif name == "journal":
             self.action_journal()
         elif name == "jobs":
+            # lazy (import cost): app.screens.jobs loads on first use, not with this module
             from tui.app.screens.jobs import JobsScreen
 
             if not isinstance(self.screen, JobsScreen):
@@ -220,6 +226,7 @@ class GitwardApp(SyncingApp, App[int]):
 
     def _compare_host_with(self, source: str) -> bool:
         """``:compare SOURCE``: the open host is the replica."""
+        # local by habit only: importing this module already loads it (could move to the top)
         import os
 
         roots = self.host.roots
@@ -242,6 +249,7 @@ class GitwardApp(SyncingApp, App[int]):
         return True
 
     def _show_tab(self, tab: str, name: str) -> bool:
+        # lazy (import cost): app.screens.repo loads on first use, not with this module
         from tui.app.screens.repo import RepoScreen
 
         if name:
@@ -282,6 +290,7 @@ class GitwardApp(SyncingApp, App[int]):
 
 def binding_sections() -> list[tuple[str, list[Binding]]]:
     """Every gitward binding, grouped by where it applies (help screen, keymap validation)."""
+    # deferred: every screen and widget, for their bindings; only the help asks
     from tui.app.dialogs.confirm import ConfirmDialog
     from tui.app.dialogs.prompts import TextPrompt
     from tui.app.dialogs.ref_detail import RefDetail
@@ -354,6 +363,7 @@ def run_console(
     config, run the app, return its exit code."""
     config = None
     try:
+        # lazy (import cost): core.config loads on first use, not with this module
         from tui.core.config import ConfigError, load_config
     except ImportError:  # the config module is optional for the console
         load_config = None
@@ -380,6 +390,7 @@ def _exit_when_the_terminal_goes(app: App) -> None:
     watchdog thread checks the terminal twice a second (the tty answers EIO once hung up).
     Syncs still running are cancelled by the normal exit path.
     """
+    # deferred: only a console on a real terminal watches it (termios is Unix-only)
     import signal
     import termios
     import threading
@@ -411,6 +422,7 @@ def _exit_when_the_terminal_goes(app: App) -> None:
 
 def run_fleet_console(client: Any, *, stale_after_seconds: float, command: Sequence[str], keys: dict[str, str] | None = None) -> int:
     """Entry point for ``gitward fleet`` in a terminal: the fleet screen (``tui.app.screens.fleet``)."""
+    # lazy (import cost): app.screens.fleet loads on first use, not with this module
     from tui.app.screens.fleet import FleetApp
 
     app = FleetApp(client, stale_after_seconds=stale_after_seconds, command=command, keys=keys)

@@ -47,6 +47,7 @@ def exit_text(code: int | None) -> str:
     if code is None:
         return "-"
     if code < 0:
+        # local by habit only: importing this module already loads it (could move to the top)
         import signal
 
         try:

@@ -190,6 +190,7 @@ def _identity(name: str) -> str:
 
 def judge(snapshot: RefSnapshot) -> None:
     """Shadow verdicts (pygit2 ancestry), serialised with the other object-store readers."""
+    # lazy (import cost): app.commit_dates loads on first use, not with this module
     from tui.app.commit_dates import OBJECT_STORE_LOCK
 
     with OBJECT_STORE_LOCK:

@@ -42,6 +42,7 @@ async def wait_for_scan(pilot: Pilot) -> None:
 async def wait_for_sync(pilot: Pilot, job, timeout: float = 30.0) -> None:
     """Wait until ``job`` (a ``SyncJob``) ended, the console showed its end, and the repository
     was read again (the rescan worker and its message)."""
+    # local by habit only: importing this module already loads it (could move to the top)
     import asyncio
 
     if not await asyncio.to_thread(job.wait, timeout):

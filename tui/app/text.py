@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 
 import humanize
-from tui.cli.common import short  # noqa: F401  (an object id as the tables show it; re-exported)
 from tui.core.redact import sanitize_terminal
-from tui.core.units import plural, size  # noqa: F401  (one helper for the console and the CLI: "691 B", "1 ref")
+from tui.core.units import plural, short, size  # noqa: F401  (one helper for the console and the CLI: "691 B", "1 ref")
 
 ELLIPSIS = "…"
 

@@ -197,11 +197,6 @@ def fail(message: str, code: int, *, redact: bool = False) -> int:
     return code
 
 
-def short(value: str | None) -> str:
-    """An object id as the tables show it: its first 12 digits, or ``-``."""
-    return value[:12] if value else "-"
-
-
 def print_table(header: list[str], rows: Iterable[list[str]], indent: str = "") -> None:
     """Left-aligned columns two spaces apart, on stdout; cells are cleaned and kept on one line."""
     rows = [[clean(cell) for cell in row] for row in rows]

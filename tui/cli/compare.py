@@ -12,7 +12,8 @@ import os
 import shlex
 import sys
 
-from tui.cli.common import EXIT_OK, UsageError, clean, open_repo, print_table, short
+from tui.cli.common import EXIT_OK, UsageError, clean, open_repo, print_table
+from tui.core.units import short
 from tui.core.units import plural
 
 EXIT_DIFFERENCES = 1
@@ -57,6 +58,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 
 def cmd_manifest(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.compare.manifest
     from tui.core.compare.manifest import write_manifest, write_manifest_file
 
     missing = [r for r in args.roots if not os.path.isdir(r)]
@@ -75,6 +77,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.compare.diff, core.compare.sides
     from tui.core.compare.diff import compare, threshold
     from tui.core.compare.sides import SideError, open_side
 
@@ -108,6 +111,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def _write_compare_metrics(path: str, replica: str, result) -> None:
     """The comparison as textfile metrics: differences by class (every class, zeros included, so
     an alert can tell "fixed" from "not reported") and when this replica was compared."""
+    # loaded when the command runs: --help and the other commands skip core.metrics, core.compare.diff
     from tui.core import metrics
     from tui.core.compare.diff import Kind
 
@@ -168,6 +172,7 @@ def print_comparison(result) -> None:
 
 def print_plan(result, source_spec: str, replica_spec: str, sides) -> None:
     """What to run, with real paths. Printed only: nothing here is ever executed."""
+    # loaded when the command runs: --help and the other commands skip core.compare.diff
     from tui.core.compare.diff import Kind
 
     q = shlex.quote
@@ -244,6 +249,7 @@ def _rsync_target(spec: str) -> str | None:
 
 
 def cmd_gc_preview(args: argparse.Namespace) -> int:
+    # loaded when the command runs: --help and the other commands skip core.compare.gcpreview, core.refstore
     from tui.core.compare.gcpreview import gc_preview
     from tui.core.refstore import RefsUnavailable
 

@@ -46,6 +46,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 def fleet_settings(args: argparse.Namespace):
     """(client, stale_after_seconds, ssh command template, [keys]) from the config and the arguments."""
+    # loaded when the command runs: --help and the other commands skip core.config, core.fleet
     from tui.core.config import ConfigError, load_config
     from tui.core.fleet import DEFAULT_TIMEOUT_SECONDS, FleetError, PrometheusClient
 
@@ -70,8 +71,10 @@ def fleet_settings(args: argparse.Namespace):
 
 
 def cmd_fleet(args: argparse.Namespace) -> int:
+    # local by habit only: importing this module already loads it (could move to the top)
     import json
 
+    # loaded when the command runs: --help and the other commands skip core.fleet
     from tui.core.fleet import FleetError, read_fleet
 
     client, stale_after, command, keys = fleet_settings(args)
@@ -107,6 +110,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
 
 def _age(seconds: float | None) -> str:
+    # local by habit only: cli.main, which loads this module, imports humanize at the top
     import humanize
 
     return "-" if seconds is None else humanize.naturaldelta(seconds)

@@ -16,6 +16,7 @@ import humanize
 
 from tui import __version__
 from tui.cli import compare as cli_compare, fleet as cli_fleet, sync as cli_sync, write as cli_write
+from tui.core.units import short
 from tui.cli.common import (
     EXIT_OK,
     Parser,
@@ -25,7 +26,6 @@ from tui.cli.common import (
     print_table,
     repo_argument,
     run_command,
-    short,
     suggest,
     write_json_text,
 )

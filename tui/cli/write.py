@@ -27,6 +27,7 @@ import shlex
 import sys
 from collections.abc import Sequence
 
+from tui.core.units import short
 from tui.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -40,7 +41,6 @@ from tui.cli.common import (
     open_repo,
     print_table,
     run_command,
-    short,
     write_json_text,
 )
 

@@ -36,6 +36,7 @@ def load():
         if _module is None:
             module = _load_compiled_module()
             if module is None:
+                # deferred (pygit2 is slow to import): the full package only if its compiled module failed
                 import pygit2
 
                 module = pygit2
@@ -63,6 +64,7 @@ def _load_compiled_module():
         stand_in.__spec__ = spec
         sys.modules["pygit2"] = stand_in
         try:
+            # deferred: the stand-in above must be in sys.modules first
             import pygit2._pygit2 as compiled  # noqa: PLC0415
         finally:
             if sys.modules.get("pygit2") is stand_in:

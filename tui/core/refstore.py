@@ -71,6 +71,7 @@ def load_snapshot(git_dir: str, *, may_fork: bool = False) -> RefSnapshot:
 
     Raises RefsUnavailable for reftable: nothing is misread.
     """
+    # lazy (import cost): core.gitconfig loads on first use, not with this module
     from tui.core.gitconfig import read_config, repo_settings
 
     settings = repo_settings(read_config(f"{git_dir}/config")[0])

@@ -275,6 +275,7 @@ def _scan_in_processes(
     start_method: str,
     chunk_worker,
 ) -> Iterator:
+    # local by habit only: importing this module already loads it (could move to the top)
     import multiprocessing
 
     context = multiprocessing.get_context(start_method)

@@ -22,3 +22,8 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """``1 ref``, ``2 refs``, ``1,204 repositories`` (with ``plural_form`` for irregular nouns)."""
     word = singular if count == 1 else (plural_form or singular + "s")
     return f"{count:,} {word}"
+
+
+def short(value: str | None) -> str:
+    """An object id as the tables show it: its first 12 digits, or ``-``."""
+    return value[:12] if value else "-"

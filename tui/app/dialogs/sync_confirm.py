@@ -52,6 +52,7 @@ class BulkSyncConfirm(ConfirmDialog):
                 "per remote host; the rest wait. :jobs shows them; x cancels one."
             ),
         ]
+        # deferred: an import circle with app.syncing (KNOWN_CIRCLES in tests/test_layers.py)
         from tui.app.syncing import bulk_summary
 
         left_out = bulk_summary(plan) if (plan.needs_confirmation or plan.unsyncable or plan.busy) else ""

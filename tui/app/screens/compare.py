@@ -172,6 +172,7 @@ class CompareScreen(_FilteredTableScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare")
     def _compare(self, generation: int, cancel: threading.Event) -> None:
+        # lazy (import cost): app.commit_dates, core.compare.sides load on first use, not with this module
         from tui.app.commit_dates import OBJECT_STORE_LOCK
         from tui.core.compare.diff import compare
         from tui.core.compare.sides import SideError, open_side
@@ -352,6 +353,7 @@ class CompareRepoScreen(_FilteredTableScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare-dates")
     def _read_commit_times(self) -> None:
+        # lazy (import cost): app.commit_dates loads on first use, not with this module
         from tui.app.commit_dates import CommitDates
 
         repo = self.repo
@@ -395,6 +397,7 @@ class CompareRepoScreen(_FilteredTableScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="compare-open")
     def _open_replica(self, path: str) -> None:
+        # lazy (import cost): core.scan loads on first use, not with this module
         from tui.core.discovery import repository_at
         from tui.core.scan import scan_repo
 
@@ -423,6 +426,7 @@ def _local_git_dir(path: str | None) -> str | None:
     """The git dir of a repository of a local side."""
     if not path or not os.path.isdir(path):
         return None
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.discovery import repository_at
 
     try:

@@ -175,6 +175,7 @@ class HostScreen(MutationGate, Screen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def _scan(self, generation: int, cancel: threading.Event, now: float) -> None:
         """Runs the core scan in a helper thread; posts what arrived every BATCH_SECONDS."""
+        # lazy (import cost): core.scan loads on first use, not with this module
         from tui.core.scan import iter_host_scan
 
         worker = get_current_worker()

@@ -262,6 +262,7 @@ class JournalScreen(MutationGate, Screen):
     # --- the repository it touched --------------------------------------------------------------
 
     def _rescan_repo(self, git_dir: str) -> None:
+        # lazy (import cost): app.screens.repo loads on first use, not with this module
         from tui.app.screens.repo import RepoScreen
 
         opened = False

@@ -279,6 +279,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
     # --- syncs (tui/app/syncing.py) ---------------------------------------------------------------
 
     def _make_sync_log(self) -> SyncLog:
+        # lazy (import cost): app.jobview loads on first use, not with this module
         from tui.app.jobview import job_line
 
         syncs = self.syncs
@@ -323,6 +324,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="repo-rescan")
     def _rescan(self, path: str, root: str) -> None:
+        # lazy (import cost): core.scan loads on first use, not with this module
         from tui.core.discovery import classify
         from tui.core.scan import scan_repo
 

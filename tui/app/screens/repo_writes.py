@@ -155,6 +155,7 @@ class RepoWrites:
 
     def reload_after_write(self) -> None:
         """Read the repository again (tabs, title, host list) and the refs if they are loaded."""
+        # lazy (import cost): app.widgets.ref_browser loads on first use, not with this module
         from tui.app.widgets.ref_browser import RefBrowser
 
         self._rescan(self.report.path, self.report.root)  # type: ignore[attr-defined]

@@ -750,6 +750,7 @@ class SyncLog(Vertical):
             return
         directory = self._save_dir() if callable(self._save_dir) else self._save_dir
         if not directory:
+            # lazy (import cost): core.paths loads on first use, not with this module
             from tui.core.paths import log_dir
 
             directory = log_dir()

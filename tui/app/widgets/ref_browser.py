@@ -127,6 +127,7 @@ class RefBrowser(Vertical):
         # Verdicts on a shallow copy: the UI thread keeps reading the snapshot meanwhile.
         judged = dataclasses.replace(snapshot, verdicts={}, verdict_errors=[])
         judge_started = time.perf_counter()
+        # local by habit only: importing this module already loads it (could move to the top)
         from tui.app.refindex import judge
 
         judge(judged)

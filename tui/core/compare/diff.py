@@ -393,6 +393,7 @@ def compare_repo(name: str, source: RepoManifest | None, replica: RepoManifest |
 
 
 def _gc_preview(git_dir: str) -> dict | None:
+    # lazy (import cost): core.compare.gcpreview loads on first use, not with this module
     from tui.core.compare.gcpreview import gc_preview
     from tui.core.refstore import RefsUnavailable
 
@@ -461,6 +462,7 @@ def compare(
     ``jobs``: processes for two local directories (default: the CPU count; 1 from a threaded
     caller such as the console, since forking a threaded process is unsafe).
     """
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.compare.manifest import select
 
     started = time.time()
@@ -506,6 +508,7 @@ def _compare_chunk(pairs: list) -> list[RepoComparison]:
 
 
 def _read_ref(ref) -> RepoManifest | None:
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.compare.manifest import ManifestLine, read_repo
 
     if ref is None:
@@ -516,6 +519,7 @@ def _read_ref(ref) -> RepoManifest | None:
 
 
 def _compare_in_processes(pairs: list, jobs: int, result: Comparison, cancel, progress) -> None:
+    # deferred: only a run with several processes needs the process pool
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 

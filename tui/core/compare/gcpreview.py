@@ -135,6 +135,7 @@ def _ref_values(snapshot) -> list[str]:
 
 
 def _worktree_heads(git_dir: str) -> list[str]:
+    # local by habit only: importing this module already loads it (could move to the top)
     from tui.core.loose import read_loose_file
 
     heads = []

@@ -438,6 +438,7 @@ def _encoded_chunks(candidates: list[Candidate], now: float, cancel: threading.E
                 raise InterruptedError("cancelled")
             yield _manifest_chunk([candidate], now)
         return
+    # deferred: only a run with several processes needs the process pool
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 

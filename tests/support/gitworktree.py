@@ -1,44 +1,16 @@
-"""Ask the real git CLI about worktrees, with a fixed environment, and parse its answers.
-
-Independent of conftest.py on purpose: every call passes its own deterministic environment.
-"""
+"""Ask the real git CLI about worktrees and parse its answers (``worktree list --porcelain``,
+``worktree prune --dry-run``)."""
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gitrepo import git, run_git
+
 ZERO_OID = "0" * 40
-
-GIT_ENV = {
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_AUTHOR_NAME": "Test Author",
-    "GIT_AUTHOR_EMAIL": "author@example.com",
-    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
-    "GIT_COMMITTER_NAME": "Test Committer",
-    "GIT_COMMITTER_EMAIL": "committer@example.com",
-    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
-    "GIT_TERMINAL_PROMPT": "0",
-    "LC_ALL": "C",  # git's messages (and strerror texts) in English
-}
-
-
-def run_git(cwd: str | os.PathLike, *args: str) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | GIT_ENV
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, timeout=30)
-
-
-def git(cwd: str | os.PathLike, *args: str) -> str:
-    """Run git, fail loudly, return stdout."""
-    result = run_git(cwd, *args)
-    if result.returncode != 0:
-        stderr = result.stderr.decode(errors="replace")
-        raise AssertionError(f"git {' '.join(args)} failed: {stderr}")
-    return result.stdout.decode("utf-8", "surrogateescape")
 
 
 _C_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
