@@ -15,7 +15,8 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
 from textual.content import Content
-from textual.screen import Screen
+from textual.actions import SkipAction
+from textual.screen import ModalScreen, Screen
 
 from tui.app import commands as command_line
 from tui.app.backend import Host
@@ -23,6 +24,7 @@ from tui.app.read_only import mutation_allowed
 from tui.app.screens.host import HostScreen
 from tui.app.syncing import SyncingApp
 from tui.app.text import clean
+from tui.app.typeahead import typing
 from tui.core.model import RepoReport
 
 
@@ -54,7 +56,8 @@ class GitwardApp(SyncingApp, App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave gitward"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key binding"),
-        Binding("colon", "command_line", "Command", id="app.command_line", tooltip="Command line: :repos, :repo NAME, :refs, ..."),
+        # priority: run while ':' is handled, so the keys typed behind it reach the line (typeahead.py)
+        Binding("colon", "command_line", "Command", id="app.command_line", tooltip="Command line: :repos, :repo NAME, :refs, ...", priority=True),
         Binding("J", "journal", "Journal", id="app.journal", tooltip="What gitward changed; undo"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette", tooltip="Open the command palette"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.force_quit", tooltip="Quit from anywhere"),
@@ -146,10 +149,14 @@ class GitwardApp(SyncingApp, App[int]):
         from tui.app.dialogs.command_prompt import CommandPrompt
         from tui.app.widgets.command_line import CommandSuggester
 
-        if isinstance(self.screen, CommandPrompt):
-            return
+        if isinstance(self.screen, ModalScreen) or typing(self.screen):
+            # A dialog is open (or the prompt itself): ':' is not for the app there, as before
+            # this binding became a priority one. Inside an input ':' is text.
+            raise SkipAction()
         suggester = CommandSuggester(self.host_screen.table.names, lambda: sorted(self.available_themes))
-        self.push_screen(CommandPrompt(suggester), callback=self._command_entered)
+        prompt = CommandPrompt(suggester)
+        self.push_screen(prompt, callback=self._command_entered)
+        prompt.take_typing()
 
     def _command_entered(self, text: str | None) -> None:
         if text:

@@ -9,6 +9,7 @@ import time
 from typing import Any, ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
@@ -22,6 +23,7 @@ from tui.app.backend import Host
 from tui.app.read_only import MutationGate
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
+from tui.app.typeahead import FilterBox, open_for_typing, typing
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
 from tui.app.widgets.summary import SEVERITY_STYLE, Banner, HostSummary, ScanStatus, severity_counts
 from tui.app.widgets.vtable import VirtualTable
@@ -37,7 +39,8 @@ class HostScreen(MutationGate, Screen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_repo", "Open", id="host.open", tooltip="Open the repository under the cursor"),
-        Binding("slash", "filter", "Filter", id="host.filter", tooltip="Filter repos: text, regex, ! inverts"),
+        # priority: run while '/' is handled, so the keys behind it go to the box (tui/app/typeahead.py)
+        Binding("slash", "filter", "Filter", id="host.filter", tooltip="Filter repos: text, regex, ! inverts", priority=True),
         Binding("f", "toggle_faults", "Faults", id="host.faults", tooltip="Show only repos with warnings or errors"),
         Binding("r", "rescan", "Rescan", id="host.rescan", tooltip="Scan the roots again"),
         Binding("o", "sort_next", "Sort", id="host.sort", tooltip="Sort by the next column"),
@@ -95,6 +98,7 @@ class HostScreen(MutationGate, Screen):
             )
         yield HostSummary(id="summary")
         yield ScanStatus(id="scan-status")
+        yield FilterBox("filter: text · regex (^…$) · !text inverts · enter keeps, escape clears", id="filter")
         yield Static(id="root-problems")
         yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
         yield Footer(compact=True)
@@ -113,18 +117,9 @@ class HostScreen(MutationGate, Screen):
         return self.query_one(RepoTable)
 
     @property
-    def filter_box(self) -> Input | None:
-        """The filter input, created the first time it is needed (not before the first frame)."""
-        found = self.query("#filter")
-        return found.first(Input) if found else None
-
-    def _ensure_filter_box(self) -> Input:
-        box = self.filter_box
-        if box is None:
-            box = Input(placeholder="filter: text · regex (^…$) · !text inverts · enter keeps, escape clears", id="filter")
-            box.cursor_blink = False
-            self.mount(box, before=self.query_one("#root-problems"))
-        return box
+    def filter_box(self) -> FilterBox:
+        """The filter input (composed hidden: '/' must be able to focus it at once)."""
+        return self.query_one("#filter", FilterBox)
 
     def _tick(self) -> None:
         if self.scanning:
@@ -318,8 +313,7 @@ class HostScreen(MutationGate, Screen):
             return allowed
         if action == "clear_filter":
             table = self.table
-            box = self.filter_box
-            return bool(table.row_filter.active or table.faults_only or (box is not None and box.display))
+            return bool(table.row_filter.active or table.faults_only or self.filter_box.display)
         if action == "open_repo":
             return True if self.table.current is not None else None
         return True
@@ -329,14 +323,14 @@ class HostScreen(MutationGate, Screen):
         self.notify("rescanning the roots", timeout=2, markup=False)
 
     def action_filter(self) -> None:
-        box = self._ensure_filter_box()
-        box.display = True
-        box.focus()
+        if typing(self):
+            raise SkipAction()  # '/' inside an input is text
+        open_for_typing(self, self.filter_box)
         self.refresh_bindings()
 
     def set_filter_text(self, text: str) -> None:
         """Set the filter as if typed (``:filter TEXT``); empty text clears it."""
-        box = self._ensure_filter_box()
+        box = self.filter_box
         box.value = text
         box.display = bool(text)
         self.table.set_filter(RowFilter.parse(text))
@@ -351,9 +345,8 @@ class HostScreen(MutationGate, Screen):
 
     def action_clear_filter(self) -> None:
         box = self.filter_box
-        if box is not None:
-            box.value = ""
-            box.display = False
+        box.value = ""
+        box.display = False
         table = self.table
         table.set_filter(RowFilter())
         table.set_faults_only(False)

@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.app.backend import Host
 from tui.app.read_only import MutationGate
 from tui.app.screens.repo_writes import RepoWrites
+from tui.app.filtering import RowFilter
 from tui.app.text import clean, shorten_paths
+from tui.app.typeahead import Filterable, FilterBox, open_for_typing, typing
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.overview import Overview, stale_banner
 from tui.app.widgets.ref_browser import RefBrowser
@@ -48,7 +51,9 @@ class RepoTabs(TabbedContent):
 
 class RepoScreen(RepoWrites, MutationGate, Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="repo.back", tooltip="Back to the repository list"),
+        Binding("escape", "back", "Back", id="repo.back", tooltip="Close the filter, else back to the repository list"),
+        # priority: run while '/' is handled, so the keys behind it go to the box (tui/app/typeahead.py)
+        Binding("slash", "filter", "Filter", id="repo.filter", tooltip="Filter the list on this tab", priority=True),
         # The footer shows one "1-5 Tabs" entry; the help screen lists each key.
         Binding("1", "show_tab('overview')", "Tabs", key_display="1-5", id="repo.tab_overview", tooltip="Overview tab (2-5: Worktrees, Refs, Locks, Log)"),
         Binding("2", "show_tab('worktrees')", "Worktrees", show=False, id="repo.tab_worktrees", tooltip="Worktrees tab"),
@@ -101,6 +106,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             yield TabPane("Refs", id="refs")
             yield TabPane("Locks", id="locks")
             yield TabPane("Log", id="log")
+        yield FilterBox("filter this tab: text · regex (^…$) · !text inverts · enter keeps, escape closes", id="repo-filter")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -251,7 +257,33 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         return True
 
     def action_back(self) -> None:
+        box = self.query_one("#repo-filter", FilterBox)
+        if box.display or box.value:
+            box.value = ""  # Changed clears the tab's filter
+            box.display = False
+            self._focus_tab_content(self.active_tab)
+            return
         self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        if typing(self):
+            raise SkipAction()  # '/' inside an input is text
+        open_for_typing(self, self.query_one("#repo-filter", FilterBox))
+
+    @on(Input.Changed, "#repo-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        """The active tab's lists follow the box (tabs without a list ignore it)."""
+        row_filter = RowFilter.parse(event.value)
+        pane = self.query_one(f"#{self.active_tab}", TabPane)
+        for widget in pane.query("*"):
+            if isinstance(widget, Filterable):
+                widget.set_filter(row_filter)
+
+    @on(Input.Submitted, "#repo-filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.display = False
+        self._focus_tab_content(self.active_tab)
 
     def action_show_tab(self, tab: str) -> None:
         if tab not in TABS:
