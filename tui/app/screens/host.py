@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.filtering import RowFilter
 from tui.app.backend import Host
+from tui.app.messages import SyncRequested
 from tui.app.read_only import MutationGate
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
@@ -380,7 +381,7 @@ class HostScreen(MutationGate, Screen):
     def action_sync(self) -> None:
         report = self.table.current
         if report is not None:
-            self.app.start_sync(report)  # type: ignore[attr-defined]
+            self.post_message(SyncRequested(report))  # the App asks first, then queues it
 
     def refresh_summary(self) -> None:
         """A repository was read again (after a sync): the header's counts follow."""

@@ -16,6 +16,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.app.backend import Host
+from tui.app.messages import SyncRequested
 from tui.app.read_only import MutationGate
 from tui.app.screens.repo_writes import RepoWrites
 from tui.app.filtering import RowFilter
@@ -306,7 +307,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
                 browser.load()
 
     def action_sync(self) -> None:
-        self.app.start_sync(self.report, show_log=True)  # type: ignore[attr-defined]
+        self.post_message(SyncRequested(self.report, show_log=True))  # the App asks first, then queues it
 
     # --- syncs (tui/app/syncing.py) ---------------------------------------------------------------
 
