@@ -58,21 +58,33 @@ def preview_sync(plan: Any, report: RepoReport) -> SyncPreview:
 
 
 def _old_worktrees(report: RepoReport) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The git-sync worktrees the cleanup would remove (and keep), as the last scan saw them.
-    The sync reads the locks again before it removes anything."""
-    base = os.path.join(report.path, WORKTREES_DIR) + os.sep
+    """What git-sync's cleanup would do to ``.worktrees/`` now: the entries it removes, and the
+    ones it keeps with why (locked, NFS silly-rename files, unreadable). Locks are as the last
+    scan read them; the sync reads them again before it removes anything. Called in a worker."""
+    base = os.path.join(report.path, WORKTREES_DIR)
+    by_path = {os.path.normpath(w.path): w for w in report.worktrees if w.path and not w.main}
+    current = {os.path.normpath(w.path) for w in report.worktrees if w.current}
+    if report.sync_link_target:
+        current.add(os.path.normpath(os.path.join(report.path, report.sync_link_target)))
     removed: list[str] = []
     kept: list[str] = []
-    for worktree in report.worktrees:
-        if worktree.main or not worktree.path.startswith(base):
-            continue
-        name = worktree.path[len(base):]
-        if worktree.current:
-            continue  # what the link points to now: kept unless the link moves
-        if worktree.locked:
-            kept.append(f"{name}: locked" + (f" ({worktree.lock_reason})" if worktree.lock_reason else ""))
+    try:
+        entries = sorted(os.scandir(base), key=lambda entry: entry.name)
+    except FileNotFoundError:
+        return (), ()
+    except OSError as exc:
+        return (), (f"cannot list {WORKTREES_DIR}/ ({exc.strerror or exc}): nothing is removed while it cannot be read",)
+    for entry in entries:
+        path = os.path.normpath(entry.path)
+        if path in current:
+            continue  # what the link points to now: kept until the link has moved
+        worktree = by_path.get(path)
+        if entry.name.startswith(".nfs"):
+            kept.append(f"{entry.name}: an NFS silly-rename file (NFS removes it)")
+        elif worktree is not None and worktree.locked:
+            kept.append(f"{entry.name}: locked" + (f" ({worktree.lock_reason})" if worktree.lock_reason else ""))
         else:
-            removed.append(name)
+            removed.append(entry.name)
     return tuple(removed), tuple(kept)
 
 
