@@ -125,3 +125,15 @@ async def test_repo_screen_filter_burst_lands_in_the_box(demo_root, home):
         burst(app, "\x1b")  # escape closes the filter first, and stays on the repository
         await settle(pilot)
         assert app.screen is screen and not box.display and box.value == ""
+
+
+async def test_enter_in_the_filter_box_hands_the_keys_behind_it_to_the_list(demo_root, home):
+    app = make_app(demo_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot)
+        table = app.host_screen.table
+        burst(app, "/lib\ro")  # keep the filter, then 'o' sorts: in one burst
+        await settle(pilot)
+        assert app.host_screen.filter_box.value == "lib"
+        assert app.focused is table
+        assert table.sort_column not in (None, "name")  # 'o' reached the list as a hotkey

@@ -42,6 +42,9 @@ class HostScreen(MutationGate, Screen):
         Binding("enter", "open_repo", "Open", id="host.open", tooltip="Open the repository under the cursor"),
         # priority: run while '/' is handled, so the keys behind it go to the box (tui/app/typeahead.py)
         Binding("slash", "filter", "Filter", id="host.filter", tooltip="Filter repos: text, regex, ! inverts", priority=True),
+        # priority too: enter in the box hands the focus back to the list now, so keys typed
+        # right behind it are hotkeys again (the box's own Submitted would arrive too late)
+        Binding("enter", "keep_filter", "Keep filter", show=False, priority=True, id="host.keep_filter", tooltip="In the filter box: keep the filter, back to the list"),
         Binding("f", "toggle_faults", "Faults", id="host.faults", tooltip="Show only repos with warnings or errors"),
         Binding("r", "rescan", "Rescan", id="host.rescan", tooltip="Scan the roots again"),
         Binding("o", "sort_next", "Sort", id="host.sort", tooltip="Sort by the next column"),
@@ -317,6 +320,8 @@ class HostScreen(MutationGate, Screen):
             return bool(table.row_filter.active or table.faults_only or self.filter_box.display)
         if action == "open_repo":
             return True if self.table.current is not None else None
+        if action == "keep_filter":  # hidden (and enter passes on) unless the box has the focus
+            return self.focused is not None and self.focused.id == "filter"
         return True
 
     def action_rescan(self) -> None:
@@ -327,6 +332,18 @@ class HostScreen(MutationGate, Screen):
         if typing(self):
             raise SkipAction()  # '/' inside an input is text
         open_for_typing(self, self.filter_box)
+        self.refresh_bindings()
+
+    def action_keep_filter(self) -> None:
+        box = self.filter_box
+        if self.focused is not box:
+            raise SkipAction()  # enter on the list opens the repository
+        self._keep_filter(box)
+
+    def _keep_filter(self, box: Input) -> None:
+        if not box.value.strip():
+            box.display = False
+        self.set_focus(self.table)
         self.refresh_bindings()
 
     def set_filter_text(self, text: str) -> None:
@@ -404,9 +421,7 @@ class HostScreen(MutationGate, Screen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            event.input.display = False
-        self.table.focus()
+        self._keep_filter(event.input)  # enter rebound away from keep_filter
 
     @on(VirtualTable.Selected, "#repos")
     def _row_selected(self, event: VirtualTable.Selected) -> None:

@@ -55,6 +55,8 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         Binding("escape", "back", "Back", id="repo.back", tooltip="Close the filter, else back to the repository list"),
         # priority: run while '/' is handled, so the keys behind it go to the box (tui/app/typeahead.py)
         Binding("slash", "filter", "Filter", id="repo.filter", tooltip="Filter the list on this tab", priority=True),
+        # priority too: enter in the box hands the focus back to the tab now (keys behind it are hotkeys)
+        Binding("enter", "keep_filter", "Keep filter", show=False, priority=True, id="repo.keep_filter", tooltip="In the filter box: keep the filter, back to the list"),
         # The footer shows one "1-5 Tabs" entry; the help screen lists each key.
         Binding("1", "show_tab('overview')", "Tabs", key_display="1-5", id="repo.tab_overview", tooltip="Overview tab (2-5: Worktrees, Refs, Locks, Log)"),
         Binding("2", "show_tab('worktrees')", "Worktrees", show=False, id="repo.tab_worktrees", tooltip="Worktrees tab"),
@@ -187,7 +189,8 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
         self.refresh_write_bindings()
 
-    def _focus_tab_content(self, tab: str) -> None:
+    def _focus_tab_content(self, tab: str, *, now: bool = False) -> None:
+        """``now``: ``set_focus`` (the keys already queued go there), not the deferred ``focus()``."""
         target = {
             "worktrees": "#worktree-table",
             "refs": "#ref-list",
@@ -197,7 +200,11 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         }.get(tab)
         if target:
             try:
-                self.query_one(target).focus()
+                widget = self.query_one(target)
+                if now:
+                    self.set_focus(widget)
+                else:
+                    widget.focus()
             except Exception:
                 pass
 
@@ -255,6 +262,8 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             return allowed
         if action == "toggle_shadows":
             return self.active_tab == "refs"
+        if action == "keep_filter":  # hidden (and enter passes on) unless the box has the focus
+            return self.focused is not None and self.focused.id == "repo-filter"
         return True
 
     def action_back(self) -> None:
@@ -280,11 +289,20 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             if isinstance(widget, Filterable):
                 widget.set_filter(row_filter)
 
+    def action_keep_filter(self) -> None:
+        box = self.query_one("#repo-filter", FilterBox)
+        if self.focused is not box:
+            raise SkipAction()  # enter elsewhere keeps its meaning
+        self._keep_filter(box)
+
     @on(Input.Submitted, "#repo-filter")
     def _filter_kept(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            event.input.display = False
-        self._focus_tab_content(self.active_tab)
+        self._keep_filter(event.input)  # enter rebound away from keep_filter
+
+    def _keep_filter(self, box: Input) -> None:
+        if not box.value.strip():
+            box.display = False
+        self._focus_tab_content(self.active_tab, now=True)  # keys typed behind enter reach the tab
 
     def action_show_tab(self, tab: str) -> None:
         if tab not in TABS:
