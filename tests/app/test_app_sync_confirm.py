@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual import events
 from gitrepo import for_each_ref, git
 
 from tui.app.app import create_app
@@ -63,6 +64,9 @@ async def test_mirror_sync_says_it_deletes_refs_and_cancel_changes_nothing(demo)
         assert "every ref that no longer exists upstream is deleted" in text
         assert dialog.focused is not None and dialog.focused.id == "cancel"
         assert_buttons_on_screen(dialog, SIZE)
+        app.post_message(events.Key("colon", ":"))  # ':' is for the app, not over a dialog
+        await settle(pilot)
+        assert app.screen is dialog
         await pilot.press("enter")  # Cancel has the focus
         await settle(pilot)
         assert isinstance(app.screen, HostScreen) and app.syncs.jobs() == []
