@@ -80,8 +80,19 @@ async def start_sync(pilot, app, command: str | None = None):
         assert app.run_command(command)
         await settle(pilot)
     await pilot.press("S")
-    await settle(pilot)
+    await confirm_sync(pilot)
     return only_job(app)
+
+
+async def confirm_sync(pilot) -> str:
+    """S asks first (Cancel focused): choose Sync, wait for the job to be queued; the dialog's text."""
+    await settle(pilot)  # the preflight worker
+    dialog = pilot.app.screen
+    assert isinstance(dialog, SyncConfirm) and dialog.focused is not None and dialog.focused.id == "cancel"
+    text = " ".join(str(static.render()) for static in dialog.query("Static"))
+    await pilot.click("#choice-sync")
+    await settle(pilot)
+    return text
 
 
 def only_job(app):
@@ -181,7 +192,11 @@ async def test_sync_the_demo_mirror_from_the_host_screen(tmp_path, home):
         assert row_before.last_fetch is not None
         await select_row(pilot, "mirrors/upstream-lib.git")
         await pilot.press("S")
-        await settle(pilot)  # the preflight worker: clean, so the job is queued at once
+        await settle(pilot)  # the preflight worker: a dialog says what the fetch will delete
+        assert app.syncs.jobs() == []
+        text = await confirm_sync(pilot)
+        assert "git fetch --prune origin" in text and "upstream-lib.git" in text
+        assert "every ref that no longer exists upstream is deleted" in text
         job = only_job(app)
         await wait_for_sync(pilot, job)
         assert job.state is JobState.OK and job.exit_code == 0
@@ -492,7 +507,7 @@ async def test_a_log_flood_keeps_the_console_responsive_and_counts_what_it_dropp
         await settle(pilot)
         log = app.screen.query_one(SyncLog)
         await pilot.press("S")
-        await settle(pilot)
+        await confirm_sync(pilot)
         job = only_job(app)
         assert await in_thread(job.log.wait_for, lambda lines: bool(lines) and "flood line" in lines[-1].text, WAIT)
         # While git prints 10,000 lines a second, key presses are answered: each is a key event

@@ -76,7 +76,7 @@ def test_console_in_a_terminal(tmp_path):
     try:
         # The final state of the first scan, header and status line alike: starting Python and
         # Textual on a loaded 2-core machine has taken most of a minute.
-        screen = tmux.wait_for("scanned 8 repos", "showing 8 of 8", "8 repos (", timeout=180)
+        screen = tmux.wait_for("scanned 8 repos", "showing 8 of 8", "8 repos (", "gerrit/project-alpha.git", timeout=180)
         assert "~/demo/host" in header(screen) and "8 repos (" in header(screen)
         assert "gerrit/project-alpha.git" in screen
         assert "✖" in screen and "stale-loose-ref" in screen  # symbol and words, not colour alone
@@ -138,3 +138,36 @@ def test_console_exits_when_its_terminal_goes_away(tmp_path):
     while time.monotonic() < deadline and Path(f"/proc/{console[0]}").exists():
         time.sleep(0.05)
     assert not Path(f"/proc/{console[0]}").exists(), "the console kept running on a dead terminal"
+
+
+def test_type_ahead_over_a_laggy_link_at_80x24(tmp_path):
+    """Keys sent in one write (tmux send-keys -l), as a slow SSH link delivers them: the keys
+    after '/' and ':' land in the input, in order, never on the hotkeys under it."""
+    root = build_demo(str(tmp_path / "demo"))
+    tmux = Tmux(f"gitward-typeahead-{os.getpid()}")
+    command = (
+        f"env -u COLUMNS -u LINES HOME={shlex.quote(str(tmp_path))} TERM=xterm-256color "
+        f"{shlex.quote(sys.executable)} -m tui {shlex.quote(root)}; echo GITWARD-EXIT=$?; sleep 30"
+    )
+    tmux.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", "-c", str(REPO_ROOT), command)
+    try:
+        tmux.wait_for("showing 8 of 8", timeout=180)
+        # The mirror alone in the list, highlighted, the table focused again.
+        tmux.keys("-l", "/upstream-lib")
+        tmux.wait_for("showing 1 of 8")
+        tmux.keys("Enter")
+        tmux.wait_for("Rescan")
+        # The burst: '/', then 'm' and 'S' (sync) before the console has drawn anything. (The
+        # box selects its old text when it takes the focus: what is typed replaces it.)
+        tmux.keys("-l", "/mS")
+        screen = tmux.wait_for("filter text: mS", "showing 0 of 8")
+        assert "Sync mirrors/upstream-lib.git" not in screen  # S was text, not the sync key
+        tmux.keys("Escape")
+        tmux.wait_for("showing 8 of 8")
+        tmux.keys("-l", ":jobs")
+        tmux.keys("Enter")
+        tmux.wait_for("No sync has run in this session")  # ':jobs' arrived whole
+        tmux.keys("q")
+        tmux.wait_for("GITWARD-EXIT=0", timeout=10)
+    finally:
+        tmux.run("kill-server", check=False)

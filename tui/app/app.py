@@ -11,18 +11,30 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
 from textual.content import Content
-from textual.screen import Screen
+from textual.actions import SkipAction
+from textual.screen import ModalScreen, Screen
 
 from tui.app import commands as command_line
 from tui.app.backend import Host
+from tui.app.messages import (
+    BulkPlanned,
+    ShadowsWanted,
+    SyncNews,
+    SyncPreflighted,
+    SyncRequested,
+    SyncRescanned,
+    SyncStarted,
+)
 from tui.app.read_only import mutation_allowed
 from tui.app.screens.host import HostScreen
-from tui.app.syncing import SyncingApp
-from tui.app.text import clean
+from tui.app.syncing import SyncController
+from tui.app.text import clean, plural
+from tui.app.typeahead import typing
 from tui.core.model import RepoReport
 
 
@@ -44,7 +56,7 @@ class RepoCommands(Provider):
     # appear as soon as something is typed.
 
 
-class GitwardApp(SyncingApp, App[int]):
+class GitwardApp(App[int]):
     TITLE = "gitward"
     CSS_PATH = "gitward.tcss"
     COMMANDS = App.COMMANDS | {RepoCommands}
@@ -54,7 +66,8 @@ class GitwardApp(SyncingApp, App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit", tooltip="Leave gitward"),
         Binding("question_mark", "help", "Help", id="app.help", tooltip="Every key binding"),
-        Binding("colon", "command_line", "Command", id="app.command_line", tooltip="Command line: :repos, :repo NAME, :refs, ..."),
+        # priority: run while ':' is handled, so the keys typed behind it reach the line (typeahead.py)
+        Binding("colon", "command_line", "Command", id="app.command_line", tooltip="Command line: :repos, :repo NAME, :refs, ...", priority=True),
         Binding("J", "journal", "Journal", id="app.journal", tooltip="What gitward changed; undo"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette", tooltip="Open the command palette"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.force_quit", tooltip="Quit from anywhere"),
@@ -68,7 +81,9 @@ class GitwardApp(SyncingApp, App[int]):
         # from scanning; a console for incidents should change state, not glide.
         self.animation_level = "none"
         self.host = host
-        self.init_syncing()  # self.syncs: the job runner, news pump and sync-news signal
+        # The syncs (confirm, queue, rescan after) and their jobs (runner, news pump, signal).
+        self.sync = SyncController(self, host, lambda: self.host_screen.table.reports.values())
+        self.syncs = self.sync.center
         self.host_screen = HostScreen(host, syncs=self.syncs)
         self.config_warnings: list[str] = []
         if host.keys:  # (binding_ids() imports every screen: only when there is a keymap)
@@ -151,10 +166,14 @@ class GitwardApp(SyncingApp, App[int]):
         from tui.app.dialogs.command_prompt import CommandPrompt
         from tui.app.widgets.command_line import CommandSuggester
 
-        if isinstance(self.screen, CommandPrompt):
-            return
+        if isinstance(self.screen, ModalScreen) or typing(self.screen):
+            # A dialog is open (or the prompt itself): ':' is not for the app there, as before
+            # this binding became a priority one. Inside an input ':' is text.
+            raise SkipAction()
         suggester = CommandSuggester(self.host_screen.table.names, lambda: sorted(self.available_themes))
-        self.push_screen(CommandPrompt(suggester), callback=self._command_entered)
+        prompt = CommandPrompt(suggester)
+        self.push_screen(prompt, callback=self._command_entered)
+        prompt.take_typing()
 
     def _command_entered(self, text: str | None) -> None:
         if text:
@@ -265,6 +284,119 @@ class GitwardApp(SyncingApp, App[int]):
         self.open_repo(report, tab)
         return True
 
+    # --- syncs (tui/app/syncing.py does the work) ------------------------------------------------
+
+    @on(SyncRequested)
+    def _sync_requested(self, message: SyncRequested) -> None:
+        self.sync.start(message.report, show_log=message.show_log)
+
+    @on(SyncPreflighted)
+    def _sync_preflighted(self, message: SyncPreflighted) -> None:
+        self.sync.preflighted(message)
+
+    @on(BulkPlanned)
+    def _bulk_planned(self, message: BulkPlanned) -> None:
+        self.sync.bulk_planned(message)
+
+    @on(SyncNews)
+    def _sync_news(self, message: SyncNews) -> None:
+        self.sync.apply_news(self.syncs.take_news())
+
+    @on(SyncStarted)
+    def _sync_started(self, message: SyncStarted) -> None:
+        """``S`` on a repository screen: its Log tab shows the job."""
+        from tui.app.screens.repo import RepoScreen
+
+        screen = self.screen
+        if message.show_log and isinstance(screen, RepoScreen) and screen.report.path == message.report.path:
+            screen.select_tab("log")
+
+    @on(ShadowsWanted)
+    def _shadows_wanted(self, message: ShadowsWanted) -> None:
+        """The repository's Refs tab, shadows only (before a sync overwrites them)."""
+        self.open_repo(message.report, "refs", shadows_only=True)
+
+    @on(SyncRescanned)
+    def _sync_rescanned(self, message: SyncRescanned) -> None:
+        from tui.app.screens.repo import RepoScreen
+
+        report = message.report
+        self.repo_rescanned(report)
+        self.host_screen.refresh_summary()
+        for screen in self.screen_stack:
+            if isinstance(screen, RepoScreen) and screen.report.path == report.path:
+                screen.synced(report)
+
+    def sync_command(self, argument: str) -> bool:
+        """``:sync`` (the selected or open repository), ``:sync NAME``, ``:sync faulted``, ``:sync shown``."""
+        from tui.app.screens.repo import RepoScreen
+        from tui.app.widgets.repo_table import is_fault
+
+        if not mutation_allowed(self.host, "sync"):
+            self.notify("read-only: syncing is off", title="sync", severity="warning", markup=False)
+            return False
+        table = self.host_screen.table
+        word = argument.strip()
+        if word.lower() == "faulted":
+            self.sync.start_bulk([r for r in table.reports.values() if is_fault(r)], "faulted")
+            return True
+        if word.lower() == "shown":
+            self.sync.start_bulk(list(table.rows), "shown")
+            return True
+        screen = self.screen
+        if word:
+            report = table.find(word)
+        elif isinstance(screen, RepoScreen):
+            report = screen.report
+        else:
+            report = table.current
+        if report is None:
+            what = f"no single repository matches {clean(word)!r}" if word else "no repository selected; use :sync NAME"
+            self.notify(what, title="command", severity="error", markup=False)
+            return False
+        self.sync.start(report, show_log=isinstance(screen, RepoScreen) and screen.report.path == report.path)
+        return True
+
+    def action_sync_faulted(self) -> None:
+        self.sync_command("faulted")
+
+    def open_repo_log(self, path: str) -> None:
+        """The jobs screen's enter: the job's repository, on its Log tab."""
+        report = self.sync.report_for(path)
+        if report is None:
+            self.notify("that repository is not in the list any more", title="sync", severity="warning", markup=False)
+            return
+        self.open_repo(report, "log")
+
+    async def action_quit(self) -> None:
+        """q / ctrl+q: with syncs still running or queued, ask first (quitting cancels them)."""
+        from tui.app.dialogs.confirm import Choice, ConfirmDialog
+
+        active = self.sync.active_jobs()
+        if not active:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmDialog) and self.screen.id == "quit-confirm":
+            return  # asked already
+        names = ", ".join(self.syncs.name_of(job) for job in active[:5]) + (" …" if len(active) > 5 else "")
+        dialog = ConfirmDialog(
+            Content(f"Quit while {plural(len(active), 'sync')} still {'runs' if len(active) == 1 else 'run'}?"),
+            [
+                Content(names),
+                Content(
+                    f"Quitting cancels {'it' if len(active) == 1 else 'them'}: git and everything it started "
+                    "are terminated, which leaves the repository as git leaves it after ctrl-c. A later sync "
+                    "picks up from there."
+                ),
+            ],
+            [Choice("quit", "Cancel the syncs and quit", "error")],
+            id="quit-confirm",
+        )
+        self.push_screen(dialog, callback=lambda choice: self.exit() if choice == "quit" else None)
+
+    def on_unmount(self) -> None:
+        self.sync.shutdown()
+
     # --- palette and availability ---------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -361,19 +493,13 @@ def run_console(
 ) -> int:
     """Entry point for ``gitward [ROOT ...]`` (and ``gitward compare`` in a terminal): load the
     config, run the app, return its exit code."""
-    config = None
+    from tui.core.config import ConfigError, load_config
+
     try:
-        # lazy (import cost): core.config loads on first use, not with this module
-        from tui.core.config import ConfigError, load_config
-    except ImportError:  # the config module is optional for the console
-        load_config = None
-        ConfigError = Exception  # noqa: N806
-    if load_config is not None:
-        try:
-            config = load_config()
-        except ConfigError as exc:
-            print(f"gitward: {clean(str(exc))}", file=sys.stderr)
-            return 2
+        config = load_config()
+    except ConfigError as exc:
+        print(f"gitward: {clean(str(exc))}", file=sys.stderr)
+        return 2
     app = create_app(roots, read_only=read_only, jobs=jobs, config=config, max_depth=max_depth, compare=compare)
     _exit_when_the_terminal_goes(app)
     result = app.run()

@@ -1,4 +1,9 @@
-"""The ``:`` prompt as a small modal: returns the command text, or None when closed."""
+"""The ``:`` prompt as a small modal: returns the command text, or None when closed.
+
+Its ``CommandLine`` is built with the prompt, before the prompt is pushed, so that the app can
+give it the focus while ``:`` is handled: keys typed right behind ``:`` are queued to the line
+and handled, in order, once it is mounted (``tui/app/typeahead.py``).
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,14 @@ class CommandPrompt(ModalScreen[str | None]):
 
     def __init__(self, suggester: Suggester | None = None) -> None:
         super().__init__()
-        self._suggester = suggester
+        self.line = CommandLine(suggester, id="command-line")
 
     def compose(self) -> ComposeResult:
-        yield CommandLine(self._suggester, id="command-line")
+        yield self.line
+
+    def take_typing(self) -> None:
+        """Focus the line now (the prompt was just pushed; the line may not be mounted yet)."""
+        self.set_focus(self.line)
 
     @on(CommandLine.Run)
     def _run(self, event: CommandLine.Run) -> None:

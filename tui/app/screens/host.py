@@ -9,6 +9,7 @@ import time
 from typing import Any, ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -20,9 +21,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.filtering import RowFilter
 from tui.app.backend import Host
+from tui.app.messages import SyncRequested
 from tui.app.read_only import MutationGate
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
+from tui.app.typeahead import FilterBox, open_for_typing, typing
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
 from tui.app.widgets.summary import (
     SEVERITY_STYLE,
@@ -48,7 +51,11 @@ class HostScreen(MutationGate, Screen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open_repo", "Open", id="host.open", tooltip="Open the repository under the cursor"),
-        Binding("slash", "filter", "Filter", id="host.filter", tooltip="Filter repos: text, regex, ! inverts"),
+        # priority: run while '/' is handled, so the keys behind it go to the box (tui/app/typeahead.py)
+        Binding("slash", "filter", "Filter", id="host.filter", tooltip="Filter repos: text, regex, ! inverts", priority=True),
+        # priority too: enter in the box hands the focus back to the list now, so keys typed
+        # right behind it are hotkeys again (the box's own Submitted would arrive too late)
+        Binding("enter", "keep_filter", "Keep filter", show=False, priority=True, id="host.keep_filter", tooltip="In the filter box: keep the filter, back to the list"),
         Binding("f", "toggle_faults", "Faults", id="host.faults", tooltip="Show only repos with warnings or errors"),
         Binding("r", "rescan", "Rescan", id="host.rescan", tooltip="Scan the roots again"),
         Binding("o", "sort_next", "Sort", id="host.sort", tooltip="Sort by the next column"),
@@ -117,6 +124,7 @@ class HostScreen(MutationGate, Screen):
             yield HostSummary(id="summary")
             yield ScanAge(id="scan-age")
         yield ScanStatus(id="scan-status")
+        yield FilterBox("filter: text · regex (^…$) · !text inverts · enter keeps, escape clears", id="filter")
         yield Static(id="root-problems")
         yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
         yield Footer(compact=True)
@@ -136,18 +144,9 @@ class HostScreen(MutationGate, Screen):
         return self.query_one(RepoTable)
 
     @property
-    def filter_box(self) -> Input | None:
-        """The filter input, created the first time it is needed (not before the first frame)."""
-        found = self.query("#filter")
-        return found.first(Input) if found else None
-
-    def _ensure_filter_box(self) -> Input:
-        box = self.filter_box
-        if box is None:
-            box = Input(placeholder="filter: text · regex (^…$) · !text inverts · enter keeps, escape clears", id="filter")
-            box.cursor_blink = False
-            self.mount(box, before=self.query_one("#root-problems"))
-        return box
+    def filter_box(self) -> FilterBox:
+        """The filter input (composed hidden: '/' must be able to focus it at once)."""
+        return self.query_one("#filter", FilterBox)
 
     def _tick(self) -> None:
         if self.scanning:
@@ -389,10 +388,11 @@ class HostScreen(MutationGate, Screen):
             return allowed
         if action == "clear_filter":
             table = self.table
-            box = self.filter_box
-            return bool(table.row_filter.active or table.faults_only or (box is not None and box.display))
+            return bool(table.row_filter.active or table.faults_only or self.filter_box.display)
         if action == "open_repo":
             return True if self.table.current is not None else None
+        if action == "keep_filter":  # hidden (and enter passes on) unless the box has the focus
+            return self.focused is not None and self.focused.id == "filter"
         return True
 
     def action_rescan(self) -> None:
@@ -400,14 +400,26 @@ class HostScreen(MutationGate, Screen):
         self.notify("rescanning the roots", timeout=2, markup=False)
 
     def action_filter(self) -> None:
-        box = self._ensure_filter_box()
-        box.display = True
-        box.focus()
+        if typing(self):
+            raise SkipAction()  # '/' inside an input is text
+        open_for_typing(self, self.filter_box)
+        self.refresh_bindings()
+
+    def action_keep_filter(self) -> None:
+        box = self.filter_box
+        if self.focused is not box:
+            raise SkipAction()  # enter on the list opens the repository
+        self._keep_filter(box)
+
+    def _keep_filter(self, box: Input) -> None:
+        if not box.value.strip():
+            box.display = False
+        self.set_focus(self.table)
         self.refresh_bindings()
 
     def set_filter_text(self, text: str) -> None:
         """Set the filter as if typed (``:filter TEXT``); empty text clears it."""
-        box = self._ensure_filter_box()
+        box = self.filter_box
         box.value = text
         box.display = bool(text)
         self.table.set_filter(RowFilter.parse(text))
@@ -422,9 +434,8 @@ class HostScreen(MutationGate, Screen):
 
     def action_clear_filter(self) -> None:
         box = self.filter_box
-        if box is not None:
-            box.value = ""
-            box.display = False
+        box.value = ""
+        box.display = False
         table = self.table
         table.set_filter(RowFilter())
         table.set_faults_only(False)
@@ -458,7 +469,7 @@ class HostScreen(MutationGate, Screen):
     def action_sync(self) -> None:
         report = self.table.current
         if report is not None:
-            self.app.start_sync(report)  # type: ignore[attr-defined]
+            self.post_message(SyncRequested(report))  # the App asks first, then queues it
 
     def refresh_summary(self) -> None:
         """A repository was read again (after a sync): the header's counts follow."""
@@ -481,9 +492,7 @@ class HostScreen(MutationGate, Screen):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            event.input.display = False
-        self.table.focus()
+        self._keep_filter(event.input)  # enter rebound away from keep_filter
 
     @on(VirtualTable.Selected, "#repos")
     def _row_selected(self, event: VirtualTable.Selected) -> None:

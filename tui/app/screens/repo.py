@@ -5,19 +5,23 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.app.backend import Host
+from tui.app.messages import SyncRequested
 from tui.app.read_only import MutationGate
 from tui.app.screens.repo_writes import RepoWrites
+from tui.app.filtering import RowFilter
 from tui.app.text import clean, shorten_paths
+from tui.app.typeahead import Filterable, FilterBox, open_for_typing, typing
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.overview import Overview, stale_banner
 from tui.app.widgets.ref_browser import RefBrowser
@@ -48,7 +52,11 @@ class RepoTabs(TabbedContent):
 
 class RepoScreen(RepoWrites, MutationGate, Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back", id="repo.back", tooltip="Back to the repository list"),
+        Binding("escape", "back", "Back", id="repo.back", tooltip="Close the filter, else back to the repository list"),
+        # priority: run while '/' is handled, so the keys behind it go to the box (tui/app/typeahead.py)
+        Binding("slash", "filter", "Filter", id="repo.filter", tooltip="Filter the list on this tab", priority=True),
+        # priority too: enter in the box hands the focus back to the tab now (keys behind it are hotkeys)
+        Binding("enter", "keep_filter", "Keep filter", show=False, priority=True, id="repo.keep_filter", tooltip="In the filter box: keep the filter, back to the list"),
         # The footer shows one "1-5 Tabs" entry; the help screen lists each key.
         Binding("1", "show_tab('overview')", "Tabs", key_display="1-5", id="repo.tab_overview", tooltip="Overview tab (2-5: Worktrees, Refs, Locks, Log)"),
         Binding("2", "show_tab('worktrees')", "Worktrees", show=False, id="repo.tab_worktrees", tooltip="Worktrees tab"),
@@ -101,6 +109,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             yield TabPane("Refs", id="refs")
             yield TabPane("Locks", id="locks")
             yield TabPane("Log", id="log")
+        yield FilterBox("filter this tab: text · regex (^…$) · !text inverts · enter keeps, escape closes", id="repo-filter")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -180,7 +189,8 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
         self.refresh_write_bindings()
 
-    def _focus_tab_content(self, tab: str) -> None:
+    def _focus_tab_content(self, tab: str, *, now: bool = False) -> None:
+        """``now``: ``set_focus`` (the keys already queued go there), not the deferred ``focus()``."""
         target = {
             "worktrees": "#worktree-table",
             "refs": "#ref-list",
@@ -190,7 +200,11 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         }.get(tab)
         if target:
             try:
-                self.query_one(target).focus()
+                widget = self.query_one(target)
+                if now:
+                    self.set_focus(widget)
+                else:
+                    widget.focus()
             except Exception:
                 pass
 
@@ -248,10 +262,47 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             return allowed
         if action == "toggle_shadows":
             return self.active_tab == "refs"
+        if action == "keep_filter":  # hidden (and enter passes on) unless the box has the focus
+            return self.focused is not None and self.focused.id == "repo-filter"
         return True
 
     def action_back(self) -> None:
+        box = self.query_one("#repo-filter", FilterBox)
+        if box.display or box.value:
+            box.value = ""  # Changed clears the tab's filter
+            box.display = False
+            self._focus_tab_content(self.active_tab)
+            return
         self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        if typing(self):
+            raise SkipAction()  # '/' inside an input is text
+        open_for_typing(self, self.query_one("#repo-filter", FilterBox))
+
+    @on(Input.Changed, "#repo-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        """The active tab's lists follow the box (tabs without a list ignore it)."""
+        row_filter = RowFilter.parse(event.value)
+        pane = self.query_one(f"#{self.active_tab}", TabPane)
+        for widget in pane.query("*"):
+            if isinstance(widget, Filterable):
+                widget.set_filter(row_filter)
+
+    def action_keep_filter(self) -> None:
+        box = self.query_one("#repo-filter", FilterBox)
+        if self.focused is not box:
+            raise SkipAction()  # enter elsewhere keeps its meaning
+        self._keep_filter(box)
+
+    @on(Input.Submitted, "#repo-filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        self._keep_filter(event.input)  # enter rebound away from keep_filter
+
+    def _keep_filter(self, box: Input) -> None:
+        if not box.value.strip():
+            box.display = False
+        self._focus_tab_content(self.active_tab, now=True)  # keys typed behind enter reach the tab
 
     def action_show_tab(self, tab: str) -> None:
         if tab not in TABS:
@@ -274,7 +325,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
                 browser.load()
 
     def action_sync(self) -> None:
-        self.app.start_sync(self.report, show_log=True)  # type: ignore[attr-defined]
+        self.post_message(SyncRequested(self.report, show_log=True))  # the App asks first, then queues it
 
     # --- syncs (tui/app/syncing.py) ---------------------------------------------------------------
 
