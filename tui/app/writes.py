@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tui.app.text import clean
+from tui.core.write.gate import WriteGate
 from tui.core.write.journal import Journal, JournalEntry
 from tui.core.write.locking import ApplyError, RefusedError, StateChangedError, WriteError
 from tui.core.model import Layout, LockFile, RepoReport, Worktree
@@ -85,9 +86,10 @@ def attempt(what: str, job: Callable[[], Outcome]) -> Outcome:
         return failure(exc, what)
 
 
-def journal_for(read_only: bool) -> Journal:
-    """The journal in the state dir; read-only refuses every change at the core as well."""
-    return Journal(read_only=read_only)
+def journal_for(gate: WriteGate | bool) -> Journal:
+    """The journal in the state dir, holding the console's write gate (``host.gate``): the core
+    refuses every change a closed gate forbids. A bool is read-only or not (the journal screen)."""
+    return Journal(gate=gate if isinstance(gate, WriteGate) else WriteGate(gate))
 
 
 def repo_label(report: RepoReport) -> str:

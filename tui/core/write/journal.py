@@ -52,10 +52,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.write.gate import WriteGate
 from tui.core.write.locking import (
     ApplyError,
     LockSet,
-    ReadOnlyError,
     RefusedError,
     WriteError,
     error_text,
@@ -94,9 +94,6 @@ UNDO_MODULES = {
     "worktree-repair": "tui.core.write.worktree_edit",
 }
 
-READ_ONLY_MESSAGE = (
-    "read-only mode (--read-only, or read_only = true in the config): gitward changes nothing"
-)
 
 
 class UnknownEntryError(WriteError):
@@ -272,14 +269,22 @@ class JournalLimits:
 
 
 class Journal:
-    """The journal directory. ``read_only=True`` makes every ``begin()`` refuse.
+    """The journal directory. Every ``begin()`` asks ``gate`` (tui/core/write/gate.py) first;
+    ``read_only=True`` is short for a closed gate.
 
     ``limits``: the cap; None reads it from gitward's config when it is first needed.
     """
 
-    def __init__(self, root: str | None = None, *, read_only: bool = False, limits: JournalLimits | None = None) -> None:
+    def __init__(
+        self,
+        root: str | None = None,
+        *,
+        read_only: bool = False,
+        gate: WriteGate | None = None,
+        limits: JournalLimits | None = None,
+    ) -> None:
         self._root = root
-        self.read_only = read_only
+        self.gate = gate if gate is not None else WriteGate(read_only)
         self._limits = limits
 
     @property
@@ -298,9 +303,12 @@ class Journal:
 
     # ------------------------------------------------------------------ writing
 
+    @property
+    def read_only(self) -> bool:
+        return not self.gate.allowed
+
     def check_writable(self) -> None:
-        if self.read_only:
-            raise ReadOnlyError(READ_ONLY_MESSAGE)
+        self.gate.check()
 
     def begin(
         self,
