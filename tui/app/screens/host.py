@@ -324,6 +324,10 @@ class HostScreen(MutationGate, Screen):
             return True if self.table.current is not None else None
         return True
 
+    def repo_rescanned(self, report: RepoReport) -> None:
+        """One repository was read again elsewhere (its screen, after a write): update its row."""
+        self.table.upsert([report])
+
     def action_rescan(self) -> None:
         self.start_scan()
         self.notify("rescanning the roots", timeout=2, markup=False)

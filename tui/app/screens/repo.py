@@ -10,13 +10,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.app.backend import Host
-from tui.app.read_only import MutationGate
-from tui.app.screens.repo_writes import RepoWrites
+from tui.app.messages import RepoRescanned
+from tui.app.screens.repo_writes import RepoWritesScreen
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.overview import Overview, stale_banner
@@ -46,7 +45,9 @@ class RepoTabs(TabbedContent):
             event.prevent_default()
 
 
-class RepoScreen(RepoWrites, MutationGate, Screen):
+class RepoScreen(RepoWritesScreen):
+    """One repository's tabs; the write actions (and the write gate) come from ``RepoWritesScreen``."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="repo.back", tooltip="Back to the repository list"),
         # The footer shows one "1-5 Tabs" entry; the help screen lists each key.
@@ -274,7 +275,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
                 browser.load()
 
     def action_sync(self) -> None:
-        self.app.start_sync(self.report, show_log=True)  # type: ignore[attr-defined]
+        self.app.start_sync(self.report, show_log=True)  # type: ignore[attr-defined]  (h4: the App's sync controller)
 
     # --- syncs (tui/app/syncing.py) ---------------------------------------------------------------
 
@@ -335,9 +336,10 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
     def handle_rescanned(self, message: Rescanned) -> None:
         self._now = self.host.clock()
         self._fill(message.report)
-        self.app.repo_rescanned(message.report)  # type: ignore[attr-defined]
+        self.post_message(RepoRescanned(message.report))  # the App keeps the host list in step
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    @on(Worker.StateChanged)
+    def _rescan_worker_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "repo-rescan" and event.state == WorkerState.ERROR:
             self.notify(clean(str(event.worker.error)), title="reload failed", severity="error", markup=False)
 

@@ -1,0 +1,89 @@
+"""The console's messages: typed dataclasses, posted by workers and widgets, handled by screens.
+
+As Toolong's ``messages.py``: each message says what happened and carries real types, never a
+``kind`` string with an ``Any`` payload dispatched through a dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:  # types only: the plans live in the core, the outcomes in tui/app/writes.py
+    from tui.app.writes import Outcome, PrunePreview, RefFacts
+    from tui.core.model import RepoReport
+    from tui.core.write.shadows import LockClearPlan, ShadowPlan
+    from tui.core.write.worktree_edit import RepairPlan
+
+
+# =============================================================================================
+# Repository writes (screens/repo_writes.py): a worker plans, the screen previews the plan in a
+# dialog (Cancel focused), a worker applies exactly that plan, the screen says what happened.
+# =============================================================================================
+
+
+@dataclass
+class PrunePlanned(Message):
+    """A worktree prune was planned: preview it, with the reasons to lock or repair instead."""
+
+    preview: PrunePreview
+
+
+@dataclass
+class RepairPlanned(Message):
+    """A worktree repair was planned (the files git's own repair would rewrite): preview it."""
+
+    plan: RepairPlan
+
+
+@dataclass
+class ShadowsPlanned(Message):
+    """A shadows prune (``--keep auto``) was planned: preview it, per ref decisions allowed.
+
+    ``refs``: the marked refs it was planned for; None: every shadow of the repository.
+    """
+
+    plan: ShadowPlan
+    refs: list[str] | None
+
+
+@dataclass
+class ShadowDecisionsPlanned(Message):
+    """The operator's per-ref decisions became plans, one per side (auto, keep packed, keep loose).
+
+    ``plans`` are applied in order, each journaled as its own entry; ``bulk``: the operator
+    must type the repository's name first.
+    """
+
+    plans: list[ShadowPlan]
+    bulk: bool
+
+
+@dataclass
+class LockClearPlanned(Message):
+    """Clearing a stale lock was planned (its age, grace period, who left it): preview it."""
+
+    plan: LockClearPlan
+
+
+@dataclass
+class WriteFinished(Message):
+    """A write (or its planning) ended: say what happened, and read the repository again."""
+
+    outcome: Outcome
+
+
+@dataclass
+class RefFactsFound(Message):
+    """Facts about one shadowed ref's two values (commit subject, date, refs reaching them)."""
+
+    facts: RefFacts
+
+
+@dataclass
+class RepoRescanned(Message):
+    """A repository screen read its repository again; the App keeps the host list in step."""
+
+    report: RepoReport
