@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # types only: the plans live in the core, the outcomes in tui/app/writes.py
-    from tui.app.writes import Outcome, PrunePreview, RefFacts
+    from tui.app.ref_facts import RefFacts
+    from tui.app.writes import Outcome, PrunePreview
     from tui.core.model import RepoReport
     from tui.core.write.shadows import LockClearPlan, ShadowPlan
     from tui.core.write.worktree_edit import RepairPlan
@@ -51,13 +52,13 @@ class ShadowsPlanned(Message):
 
 @dataclass
 class ShadowDecisionsPlanned(Message):
-    """The operator's per-ref decisions became plans, one per side (auto, keep packed, keep loose).
+    """The operator's per-ref decisions (keep packed / keep loose) were planned by the core and
+    merged into the previewed plan: one plan, applied under one set of locks, one journal entry.
 
-    ``plans`` are applied in order, each journaled as its own entry; ``bulk``: the operator
-    must type the repository's name first.
+    ``bulk``: the operator must type the repository's name first.
     """
 
-    plans: list[ShadowPlan]
+    plan: ShadowPlan
     bulk: bool
 
 

@@ -22,7 +22,7 @@ from tui.app import writes as actions
 from tui.app.backend import Host
 from tui.app.dialogs.confirm import Choice, ConfirmDialog
 from tui.app.dialogs.prompts import PathDialog, ReasonDialog, TypeNameDialog
-from tui.app.dialogs.shadow_preview import ShadowPreview
+from tui.app.dialogs.shadow_preview import ShadowChoice, ShadowPreview
 from tui.app.messages import (
     LockClearPlanned,
     PrunePlanned,
@@ -397,7 +397,7 @@ class RepoWritesScreen(GatedScreen):
 
     def action_mark_shadow(self) -> None:
         ref_list = self.ref_list
-        if ref_list is None or self.host.read_only:
+        if ref_list is None or not self.host.gate.allowed:
             return
         ref = ref_list.current
         if ref is None:
@@ -422,13 +422,33 @@ class RepoWritesScreen(GatedScreen):
         plan, refs = message.plan, message.refs
         bulk = actions.is_bulk(plan, refs)
         name = actions.confirm_name(self.report)
-        dialog = ShadowPreview(plan, self.report.name, bulk=bulk, confirm_name=name, marked=len(refs or ()))
-        self._ask(dialog, lambda apply: self._shadows_confirmed(plan, bulk, bool(apply)))
+        dialog = ShadowPreview(plan, self.report.name, bulk=bulk, confirm_name=name, marked=len(refs or ()), git_dir=self.report.git_dir)
+        self._ask(dialog, lambda choice: self._shadows_chosen(plan, refs, choice))
 
-    def _shadows_confirmed(self, plan, bulk: bool, apply: bool) -> None:
-        if not apply:
+    def _shadows_chosen(self, plan, refs: list[str] | None, choice: ShadowChoice | None) -> None:
+        if choice is None:
             self._end()
             return
+        if not choice.decisions:
+            self._shadows_confirmed(plan, actions.is_bulk(plan, refs))
+            return
+        report, decisions = self.report, choice.decisions
+        self._plan_in_thread(
+            "prune shadows",
+            lambda: ShadowDecisionsPlanned(
+                decided := actions.plan_shadow_decisions(report, plan, decisions), actions.is_bulk(decided, refs)
+            ),
+        )
+
+    @on(ShadowDecisionsPlanned)
+    def _decisions_planned(self, message: ShadowDecisionsPlanned) -> None:
+        message.stop()
+        if message.plan.refusals:
+            self._refused(message.plan.refusals[0], "prune shadows")
+            return
+        self._shadows_confirmed(message.plan, message.bulk)
+
+    def _shadows_confirmed(self, plan, bulk: bool) -> None:
         if not bulk:
             self._apply_shadows(plan)
             return
