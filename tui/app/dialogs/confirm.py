@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, ScreenResultType
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
@@ -64,7 +64,36 @@ class Choice:
     variant: str = "error"  # a Button variant: "error" for destructive, "primary" otherwise
 
 
-class ConfirmDialog(ModalScreen[str | None]):
+SHORT_SCREEN = 30  # terminal rows: below this, dialog buttons are one line high (no border)
+
+
+class DialogScreen(ModalScreen[ScreenResultType]):
+    """What gitward's dialogs share: buttons docked at the bottom (one line high on a short
+    terminal, so an 80x24 window keeps room for the body), a body that scrolls (``scroll_dialog``),
+    left/right between the buttons."""
+
+    def on_mount(self) -> None:
+        self._fit_buttons()
+
+    def on_resize(self) -> None:
+        self._fit_buttons()
+
+    def _fit_buttons(self) -> None:
+        compact = self.app.size.height < SHORT_SCREEN
+        for button in self.query(".dialog-buttons Button").results(Button):
+            button.compact = compact
+
+    def action_focus_previous_button(self) -> None:
+        move_button_focus(self, -1)
+
+    def action_focus_next_button(self) -> None:
+        move_button_focus(self, 1)
+
+    def action_scroll_dialog(self, lines: int) -> None:
+        scroll_dialog(self, lines)
+
+
+class ConfirmDialog(DialogScreen[str | None]):
     """``title``, a body of Content parts, and Cancel + ``choices`` (Cancel focused)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -109,18 +138,6 @@ class ConfirmDialog(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    def action_focus_previous_button(self) -> None:
-        self._move(-1)
-
-    def action_focus_next_button(self) -> None:
-        self._move(1)
-
-    def _move(self, step: int) -> None:
-        move_button_focus(self, step)
-
-    def action_scroll_dialog(self, lines: int) -> None:
-        scroll_dialog(self, lines)
 
 
 def move_button_focus(screen, step: int) -> None:

@@ -23,10 +23,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.app.dialogs.confirm import DIALOG_CSS, move_button_focus, scroll_bindings, scroll_dialog
+from tui.app.dialogs.confirm import DIALOG_CSS, DialogScreen, scroll_bindings
 from tui.app.messages import RefFactsFound
 from tui.app.ref_facts import RefFacts, ValueFacts, ref_facts
 from tui.app.text import clean, short
@@ -184,38 +183,38 @@ def item_detail(row: PlanRow | None) -> Content:
 
 
 def facts_detail(facts: RefFacts | None, loading: bool) -> Content:
-    """Both values side by side: commit subject, author date, the refs that reach them."""
+    """Both values, one line each where it fits: commit subject, author date, the refs reaching it."""
     if facts is None:
         return Content("reading both values' commits…" if loading else "")
     if facts.error:
         return Content.assemble(("cannot read the values' commits: ", "$text-warning"), clean(facts.error))
     lines: list = []
     for label, value in (("loose ", facts.loose), ("packed", facts.packed)):
-        lines += [(label, "bold"), "  ", *_value_parts(value), "\n"]
+        lines += [(label, "bold"), " ", *_value_parts(value), "\n"]
     checked = f"{facts.checked:,} of {facts.total:,}" if facts.checked < facts.total else f"all {facts.total:,}"
-    lines.append((f"reached by: among {checked} other refs", "$text-muted"))
+    lines.append((f"(reached by: {checked} other refs checked)", "$text-muted"))
     return Content.assemble(*lines)
 
 
 def _value_parts(value: ValueFacts) -> list:
     if value.oid is None:
         return [("(no value: the loose file is broken)", "$text-warning")]
-    parts: list = [(short(value.oid), "$text-accent"), "  "]
+    parts: list = [(short(value.oid)[:SHORT_VALUE], "$text-accent"), " "]
     if value.kind is None:
         return parts + [("not in the object store", "$text-error")]
     if value.author_time is None:
         return parts + [(f"a {value.kind}, not a commit", "$text-muted")]
     when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(value.author_time))
-    parts += [(clean(value.subject) or "(no subject)", "bold"), "  ", (f"{when} UTC", "$text-muted"), " ", clean(value.author)]
+    parts += [(clean(value.subject) or "(no subject)", "bold"), " · ", (when, "$text-muted"), " ", clean(value.author), " · "]
     if value.reached_by:
         more = f" +{value.reached_more}" if value.reached_more else ""
-        parts += ["\n        reached by ", (", ".join(clean(n) for n in value.reached_by) + more, "$text-success")]
+        parts += ["reached by ", (", ".join(clean(n) for n in value.reached_by) + more, "$text-success")]
     else:
-        parts += ["\n        ", ("reached by no other ref", "$text-warning")]
+        parts += [("reached by no other ref", "$text-warning")]
     return parts
 
 
-class ShadowPreview(ModalScreen[ShadowChoice | None]):
+class ShadowPreview(DialogScreen[ShadowChoice | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="preview.cancel", tooltip="Close the preview; nothing is changed"),
         Binding("left", "focus_previous_button", "Previous", show=False, id="preview.previous", tooltip="Focus the button on the left"),
@@ -223,11 +222,14 @@ class ShadowPreview(ModalScreen[ShadowChoice | None]):
         Binding("p", "decide('packed')", "Keep packed", id="preview.keep_packed", tooltip="This ref: keep the packed value (remove the loose file)"),
         Binding("l", "decide('loose')", "Keep loose", id="preview.keep_loose", tooltip="This ref: keep the loose value (drop the packed entry)"),
         Binding("a", "decide('auto')", "As planned", id="preview.keep_auto", tooltip="This ref: back to what --keep auto planned"),
-        *scroll_bindings("preview"),
+        # With a button focused, up/down move the plan's cursor (p, l and a act on its row).
+        Binding("up", "cursor(-1)", "Previous ref", show=False, id="preview.row_up", tooltip="The ref above"),
+        Binding("down", "cursor(1)", "Next ref", show=False, id="preview.row_down", tooltip="The ref below"),
+        *scroll_bindings("preview")[2:],  # page up/page down scroll the dialog
     ]
     AUTO_FOCUS = "#cancel"
     DEFAULT_CSS = DIALOG_CSS.format(name="ShadowPreview", width=150) + """
-    ShadowPreview #plan-table { max-height: 40vh; min-height: 4; border: round $panel-lighten-2; }
+    ShadowPreview #plan-table { max-height: 35vh; min-height: 4; border: round $panel-lighten-2; }
     ShadowPreview .preview-line { height: auto; margin-bottom: 1; }
     ShadowPreview #plan-detail { height: auto; padding: 0 1; }
     ShadowPreview #plan-facts { height: auto; margin-bottom: 1; padding: 0 1; }
@@ -340,6 +342,10 @@ class ShadowPreview(ModalScreen[ShadowChoice | None]):
         if current is not None and current.name == message.facts.name:
             self.query_one("#plan-facts", Static).update(facts_detail(message.facts, loading=False))
 
+    def action_cursor(self, step: int) -> None:
+        table = self.query_one(PlanTable)
+        table.move_cursor(table.cursor + step)
+
     def action_decide(self, keep: str) -> None:
         table = self.query_one(PlanTable)
         row = table.current
@@ -371,12 +377,3 @@ class ShadowPreview(ModalScreen[ShadowChoice | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    def action_focus_previous_button(self) -> None:
-        move_button_focus(self, -1)
-
-    def action_focus_next_button(self) -> None:
-        move_button_focus(self, 1)
-
-    def action_scroll_dialog(self, lines: int) -> None:
-        scroll_dialog(self, lines)
