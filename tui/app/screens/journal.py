@@ -259,7 +259,7 @@ class JournalScreen(MutationGate, Screen):
 
     @work(thread=True, exit_on_error=False, group="journal-undo")
     def _undo(self, entry_id: str, repo: str) -> None:
-        outcome = actions.undo(actions.journal_for(self.host.read_only), entry_id)
+        outcome = actions.undo(actions.journal_for(self.host.gate), entry_id)
         self.post_message(self.Undone(outcome, repo))
 
     @on(Undone)

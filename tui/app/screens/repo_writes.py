@@ -20,9 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from tui.app import writes as actions
 from tui.app.backend import Host
-from tui.app.dialogs.confirm import Choice, ConfirmDialog
-from tui.app.dialogs.prompts import PathDialog, ReasonDialog, TypeNameDialog
-from tui.app.dialogs.shadow_preview import ShadowChoice, ShadowPreview
+from tui.app.dialogs import Choice, ConfirmDialog, PathDialog, ReasonDialog, ShadowChoice, ShadowPreview, TypeNameDialog
 from tui.app.messages import (
     LockClearPlanned,
     PrunePlanned,
