@@ -275,7 +275,7 @@ async def test_mark_two_shadows_apply_then_undo_from_the_journal(host):
         await choose(pilot, "apply")
         assert {name: rev_parse(git_dir, name) for name in names} == packed
         assert fsck_errors(git_dir) == ""
-        assert any(title == "done" and "resolved 2 shadowed ref(s)" in message for message, title, _ in notes)
+        assert any(title == "done" and "resolved 2 shadowed refs" in message for message, title, _ in notes)
         assert not ref_list.marked
         assert screen.report.refs.shadows.get("stale-loose") == 5  # rescanned
 

@@ -124,10 +124,12 @@ def test_bad_input_is_one_clear_line(capsys, argv, words):
     assert words in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_scan_missing_root_reports_problem(capsys, tmp_path):
-    code, out, _ = run(capsys, "scan", str(tmp_path / "gone"), "--json", "--fail-on", "error")
-    data = json.loads(out)
-    assert code == 1 and data["problems"][0]["code"] == "unreadable"
+def test_scan_missing_root_is_bad_input(capsys, tmp_path):
+    """A root that is not there is a typo or an unmounted volume: exit 2 before any output
+    (never exit 0 with an empty table). A root that cannot be listed is scanned and reported."""
+    code, out, err = run(capsys, "scan", str(tmp_path / "gone"), "--json", "--fail-on", "error")
+    assert code == 2 and out == "" and f"{tmp_path / 'gone'}: no such directory" in err
+    assert run(capsys, "scan", str(tmp_path / "gone"))[0] == 2
 
 
 def test_escape_codes_and_markup_in_names_never_reach_the_terminal(capsys, tmp_path):

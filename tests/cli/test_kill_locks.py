@@ -164,7 +164,7 @@ def test_kill_shadows_prune_during_lock_acquisition_and_after(many, tmp_path):
             assert leftovers(repo) == {} and for_each_ref(repo) == many.after, label
             assert fsck_errors(repo) == ""
             continue
-        undone = run_cli("undo", entry.id)
+        undone = run_cli("undo", entry.id, "--yes")
         assert undone.returncode == 0, (label, undone.stderr)
         assert f"undone {entry.id}" in undone.stdout
         # undo told the truth: the refs are as before, and no lock is left.
@@ -195,7 +195,7 @@ def test_held_lock_message_names_a_command_that_works(many, tmp_path):
     assert not foreign.exists() or foreign.read_bytes() == b""  # never removed by the prune
     past = time.time() - 7200
     os.utime(foreign, (past, past))
-    cleared = run_cli(*argv)
+    cleared = run_cli(*argv, "--yes")
     assert cleared.returncode == 0, cleared.stderr
     assert not foreign.exists()
     assert leftovers(repo) == {}
@@ -210,7 +210,7 @@ def test_the_packed_refs_new_hint_names_a_command_that_works(many, tmp_path):
     assert argv[2:] == [os.path.realpath(repo), "packed-refs.new"]
     past = time.time() - 7200
     os.utime(repo / "packed-refs.new", (past, past))
-    cleared = run_cli(*argv)
+    cleared = run_cli(*argv, "--yes")
     assert cleared.returncode == 0, cleared.stderr
     assert not (repo / "packed-refs.new").exists()
 
@@ -248,7 +248,7 @@ def test_kill_worktree_lock_and_unlock_while_taking_the_lock(tmp_path, command, 
     # And undo of the interrupted entry tells the truth: nothing had changed.
     journal = Journal()
     (interrupted,) = [e for e in journal.entries() if e.status == "interrupted"]
-    undone = run_cli("undo", interrupted.id)
+    undone = run_cli("undo", interrupted.id, "--yes")
     assert undone.returncode == 0 and "nothing had changed" in undone.stdout, undone.stdout + undone.stderr
     assert leftovers(admin) == {}
     after = {p.name: p.read_bytes() for p in admin.iterdir() if p.is_file()}
@@ -260,11 +260,11 @@ def test_kill_undo_while_taking_its_locks(many, tmp_path):
     applied = run_cli("shadows", "prune", repo, "--yes")
     assert applied.returncode == 0, applied.stderr
     entry_id = applied.stdout.rsplit("gitward undo ", 1)[1].split(")")[0]
-    kill_at("lock:staged@57", "undo", entry_id)
+    kill_at("lock:staged@57", "undo", entry_id, "--yes")
     left = leftovers(repo)
     assert len(left) == 57 and all(size > 0 for size in left.values())
     assert for_each_ref(repo) == many.after and fsck_errors(repo) == ""
-    undone = run_cli("undo", entry_id)  # again: removes the killed undo's locks, then undoes
+    undone = run_cli("undo", entry_id, "--yes")  # again: removes the killed undo's locks, then undoes
     assert undone.returncode == 0, undone.stderr
     assert sum("left by an interrupted gitward" in line for line in undone.stdout.splitlines()) == 57
     assert leftovers(repo) == {} and for_each_ref(repo) == many.before
@@ -277,17 +277,17 @@ def test_kill_locks_clear_and_its_undo_leave_nothing_unexplained(tmp_path):
     past = time.time() - 7200
     os.utime(lock, (past, past))
     # locks clear takes no lock of its own (it removes one): killed as its journal entry is staged
-    kill_at("journal:staged", "locks", "clear", main, "packed-refs.lock")
+    kill_at("journal:staged", "locks", "clear", main, "packed-refs.lock", "--yes")
     journal = Journal()
     assert lock.exists() and journal_staging(journal)
     listing = run_cli("journal")
     assert listing.returncode == 0 and journal_staging(journal) == []
-    cleared = run_cli("locks", "clear", main, "packed-refs.lock")
+    cleared = run_cli("locks", "clear", main, "packed-refs.lock", "--yes")
     assert cleared.returncode == 0 and not lock.exists(), cleared.stderr
     entry_id = cleared.stdout.rsplit("journal entry ", 1)[1].strip()
     # its undo recreates the (foreign) lock: killed half-way, the next undo finishes it
-    kill_at("journal:before:published", "undo", entry_id)
-    undone = run_cli("undo", entry_id)
+    kill_at("journal:before:published", "undo", entry_id, "--yes")
+    undone = run_cli("undo", entry_id, "--yes")
     assert undone.returncode == 0, undone.stderr
     assert lock.exists() and lock.read_bytes() == b""
 
@@ -315,15 +315,15 @@ def test_kill_the_undo_of_locks_clear_while_it_puts_the_lock_back(tmp_path, step
     past = time.time() - 7200
     os.utime(lock, (past, past))
     mtime_ns = lock.stat().st_mtime_ns
-    cleared = run_cli("locks", "clear", main, "packed-refs.lock")
+    cleared = run_cli("locks", "clear", main, "packed-refs.lock", "--yes")
     assert cleared.returncode == 0 and not lock.exists(), cleared.stderr
     entry_id = cleared.stdout.rsplit("journal entry ", 1)[1].strip()
-    kill_at(step, "undo", entry_id)
+    kill_at(step, "undo", entry_id, "--yes")
     left = leftovers(main / ".git")
     # never a half-written lock: either none yet, or the whole one (content and mtime)
     assert not lock.exists() or (lock.read_bytes() == b"held by pid 4242\n" and lock.stat().st_mtime_ns == mtime_ns)
     assert any(".gitward-" in path for path in left) == (step == "undo:lock-staged"), left
-    undone = run_cli("undo", entry_id)
+    undone = run_cli("undo", entry_id, "--yes")
     assert undone.returncode == 0, undone.stderr
     assert lock.read_bytes() == b"held by pid 4242\n" and lock.stat().st_mtime_ns == mtime_ns
     assert list(leftovers(main / ".git")) == [str(lock)]

@@ -138,7 +138,7 @@ def test_writes_and_the_journal_escape_in_text_and_keep_exact_values_in_json(hos
     entries = assert_json_safe(ok(gitward("journal", "--json"), "journal --json").stdout, "journal --json")
     assert any(HOSTILE in entry["summary"] for entry in entries)
     prune_entry = next(entry for entry in entries if entry["repo"] == bare)
-    undone = ok(gitward("undo", prune_entry["id"]), "undo")
+    undone = ok(gitward("undo", prune_entry["id"], "--yes"), "undo")
     assert_terminal_safe(undone.stdout, "undo")
     assert_terminal_safe(undone.stderr, "undo (stderr)")
 
@@ -184,7 +184,7 @@ def test_sync_log_stdout_and_log_file_hold_no_control_characters(tmp_path, host)
     )
     wrapper.chmod(0o755)
     git(mirror, "config", "remote.origin.uploadpack", str(wrapper))
-    result = ok(gitward("sync", str(mirror)), "sync")
+    result = ok(gitward("sync", str(mirror), "--yes"), "sync")
     out = assert_terminal_safe(result.stdout, "sync")
     assert_terminal_safe(result.stderr, "sync (stderr)")
     assert "[red]markup[blink]" in out and "forged" in out  # the remote's text is there, as text
@@ -234,7 +234,7 @@ def test_a_private_key_printed_by_the_remote_reaches_no_output(tmp_path):
     )
     wrapper.chmod(0o755)
     git(mirror, "config", "remote.origin.uploadpack", str(wrapper))
-    result = ok(gitward("sync", str(mirror)), "sync")
+    result = ok(gitward("sync", str(mirror), "--yes"), "sync")
     logs = sorted(Path(os.environ["GITWARD_LOG_DIR"]).glob("sync-*.log"))
     assert logs
     outputs = {"stdout": result.stdout.decode(), "stderr": result.stderr.decode()}

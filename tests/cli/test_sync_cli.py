@@ -28,10 +28,11 @@ from tui.cli import sync as cli_sync
 
 
 def gitward(capsys, *argv: str) -> tuple[int, str, str]:
-    """The way tui/cli.py wires it: register on the subparsers, dispatch the parsed args."""
+    """The way tui/cli.py wires it: register on the subparsers, dispatch the parsed args.
+    With --yes: without a terminal a mirror's fetch --prune needs it (test_cli_confirm.py)."""
     parser = argparse.ArgumentParser(prog="gitward")
     cli_sync.register(parser.add_subparsers(dest="command", required=True))
-    code = cli_sync.dispatch(parser.parse_args(list(argv)))
+    code = cli_sync.dispatch(parser.parse_args([*argv, "--yes"]))
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -132,7 +133,7 @@ def test_ctrl_c_cancels_within_a_second_and_exits_130(mirror, tmp_path):
     _, mirror_path = mirror
     slow, refs_before = behind_slow_upstream(mirror, tmp_path / "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli.sync", "sync", str(mirror_path)],
+        [sys.executable, "-m", "tui.cli.sync", "sync", str(mirror_path), "--yes"],
         cwd=str(Path(cli_sync.__file__).resolve().parents[2]),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

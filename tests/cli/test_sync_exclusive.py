@@ -29,7 +29,7 @@ def mirror(tmp_path):
 
 def start_cli_sync(*argv: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tui", "sync", *argv], cwd=WORKTREE,
+        [sys.executable, "-m", "tui", "sync", *argv, "--yes"], cwd=WORKTREE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -49,7 +49,7 @@ def test_a_second_sync_of_one_repository_is_refused_across_processes(mirror, tmp
         wait_for_output(first, slow.hello)  # the first sync holds the lock, its fetch hangs
         # Another process: refused at once, naming the holder.
         second = subprocess.run(
-            [sys.executable, "-m", "tui", "sync", str(mirror_path)], cwd=WORKTREE,
+            [sys.executable, "-m", "tui", "sync", str(mirror_path), "--yes"], cwd=WORKTREE,
             capture_output=True, text=True, timeout=WAIT,
         )
         assert second.returncode == 1, second
@@ -136,7 +136,7 @@ def test_cli_hooks_flag_runs_them(capsys, mirror, tmp_path):
     marker_hook(mirror_path, marker)
     add_commits(upstream)
     result = subprocess.run(
-        [sys.executable, "-m", "tui", "sync", str(mirror_path), "--hooks"], cwd=WORKTREE,
+        [sys.executable, "-m", "tui", "sync", str(mirror_path), "--hooks", "--yes"], cwd=WORKTREE,
         capture_output=True, text=True, timeout=60,
     )
     assert result.returncode == 0, result.stderr
@@ -168,7 +168,7 @@ def test_a_repository_owned_by_another_user_is_refused_up_front(monkeypatch):
         mirror_path = mirror_of(upstream, place / "mirror.git")  # built by root: root's
         add_commits(upstream)
         before = for_each_ref(mirror_path)
-        result = run_cli_as(user, "sync", str(mirror_path), "--timeout", "60")
+        result = run_cli_as(user, "sync", str(mirror_path), "--timeout", "60", "--yes")
         assert result.code == 1, result
         last = result.stderr.splitlines()[-1]
         assert f"{mirror_path} belongs to root (uid 0)" in last and "sudo -u root" in last, last

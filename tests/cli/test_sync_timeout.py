@@ -43,7 +43,7 @@ def sync_within_bound(repo: Path):
 def gitward_sync(*argv: str) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(
-            [sys.executable, "-m", "tui", "sync", *argv], cwd=WORKTREE,
+            [sys.executable, "-m", "tui", "sync", *argv, "--yes"], cwd=WORKTREE,
             capture_output=True, text=True, timeout=BOUND,
         )
     except subprocess.TimeoutExpired:

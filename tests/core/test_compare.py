@@ -36,7 +36,7 @@ def test_incident_compare_names_stale_refs_plan_fixes_them(tmp_path, capsys):
     for name in facts["stale"]:
         assert f"[replica-stale-loose] {name}" in out
     assert f"[loose-only-on-replica] {facts['leftover'][0]}" in out
-    assert "'git gc' on the replica now would throw away 2 packed value(s); 3 commit(s)" in out
+    assert "'git gc' on the replica now would throw away 2 packed values; 3 commits" in out
     # git agrees: the replica shows the older values, its own packed-refs holds the source's
     for name in facts["stale"]:
         replica_repo = replica / facts["repo"]

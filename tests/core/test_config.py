@@ -141,7 +141,16 @@ ERRORS = [
     ('[sync]\nlog_dir_max_bytes = "50MiB"\n', "'sync.log_dir_max_bytes' must be an integer, got a string ('50MiB')"),
     ("[sync]\nlog_dir_max_bytes = 1979-05-27\n", "'sync.log_dir_max_bytes' must be an integer, got a date/time (1979-05-27)"),
     ("jobs = [1]\n", "'jobs' must be an integer, got an array"),
+    ('refresh_interval = "1m"\n', "'refresh_interval' must be a number of seconds, got a string ('1m')"),
+    ("refresh_interval = 0\n", "'refresh_interval' must be a positive number of seconds, got 0"),
+    ("refresh_interval = 0.5\n", "'refresh_interval' must be at least 1 second, got 0.5"),
+    ("refresh_interval = true\n", "'refresh_interval' must be a number of seconds, got a boolean (true)"),
 ]
+
+
+def test_refresh_interval(tmp_path):
+    assert load_config(write_config(tmp_path, "refresh_interval = 60\n")).refresh_interval == 60.0
+    assert load_config(write_config(tmp_path, "jobs = 2\n")).refresh_interval is None  # unset: never
 
 
 @pytest.mark.parametrize(("text", "message"), ERRORS, ids=[m.split(" ")[0] + str(i) for i, (_, m) in enumerate(ERRORS)])

@@ -121,7 +121,7 @@ def test_kill_undo_of_shadows_prune_at_every_step(shadows, tmp_path):
     journal = Journal()
     probe = shadows.fresh()
     applied = refedit.apply(refedit.plan_shadow_prune(str(probe)), journal)
-    steps = trace_steps(tmp_path, ["undo", applied.entry_id])
+    steps = trace_steps(tmp_path, ["undo", applied.entry_id, "--yes"])
     print(f"\ncrash points, undo of shadows prune: {len(steps)}: {' '.join(steps)}")
     assert "undo:loose-restored@2" in steps and "undo:packed-refs-renamed@1" in steps
     for step in steps:
@@ -129,7 +129,7 @@ def test_kill_undo_of_shadows_prune_at_every_step(shadows, tmp_path):
         original_files = {k: v for k, v in ref_files(repo).items() if not k.startswith("logs/")}
         original = for_each_ref(repo)
         entry_id = refedit.apply(refedit.plan_shadow_prune(str(repo)), journal).entry_id
-        kill_at(step, ["undo", entry_id])
+        kill_at(step, ["undo", entry_id, "--yes"])
         shadows.check_each_ref_old_or_new(repo, original)
         assert fsck_errors(repo) == "", step
         if not step.startswith("journal:staged"):
@@ -230,7 +230,7 @@ def test_kill_worktree_prune_at_every_step(tmp_path):
         assert "kept" in now
         assert set(prune_dry_run(ctx["main"])) <= {"wt1", "wt2"}
 
-    covered = run_worktree_scenario(tmp_path, prepare, lambda ctx: ["worktree", "prune", ctx["main"]], check)
+    covered = run_worktree_scenario(tmp_path, prepare, lambda ctx: ["worktree", "prune", ctx["main"], "--yes"], check)
     assert covered >= 8
 
 
@@ -272,7 +272,7 @@ def test_kill_locks_clear_at_every_step(tmp_path):
     def check(ctx, before):
         pass  # the lock is there or not: both are fine
 
-    covered = run_worktree_scenario(tmp_path, prepare, lambda ctx: ["locks", "clear", ctx["main"], "packed-refs.lock"], check)
+    covered = run_worktree_scenario(tmp_path, prepare, lambda ctx: ["locks", "clear", ctx["main"], "packed-refs.lock", "--yes"], check)
     assert covered >= 5
 
 
@@ -281,7 +281,7 @@ def test_a_lock_left_by_a_killed_gitward_is_cleared_at_once(tmp_path):
     kill_at("worktree:locked-written", ["worktree", "lock", main, "wt1"])
     lock = main / ".git/worktrees/wt1/locked.lock"
     assert lock.exists()
-    result = run_cli("locks", "clear", main, "worktrees/wt1/locked.lock")
+    result = run_cli("locks", "clear", main, "worktrees/wt1/locked.lock", "--yes")
     # not past its grace period, but provably left by the killed gitward
     assert "left by interrupted gitward entry" in result.stdout
     assert result.returncode == 0 and not lock.exists()

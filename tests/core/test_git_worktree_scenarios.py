@@ -174,7 +174,7 @@ def prune_both(tmp_path: Path, build: Callable[[Path], Path], *extra: str) -> di
     assert_prune_agrees(by_gitward[1], *extra)
     code, err = git_says(by_git[1], "worktree", "prune", "-v", *extra)
     assert code == 0, err
-    result = gitward("worktree", "prune", by_gitward[1], *extra)
+    result = gitward("worktree", "prune", by_gitward[1], *extra, "--yes")
     assert result.returncode == 0, result.stderr
     for worktree_id, reason in expected.items():
         assert f"Removed worktrees/{worktree_id}: {reason}" in result.stdout
@@ -352,7 +352,7 @@ def test_t2401_differs_unreadable_gitdir_is_kept(tmp_path: Path, monkeypatch: py
         assert dry.code == 0, dry.stderr
         assert dry.stdout.startswith(kept) and len(dry.stdout.splitlines()) == 1
         assert "Would remove" not in dry.stdout
-        applied = run_cli_as(user, "worktree", "prune", str(gw_repo))
+        applied = run_cli_as(user, "worktree", "prune", str(gw_repo), "--yes")
         assert (applied.code, applied.stderr) == (0, "")
         assert applied.stdout.startswith(kept) and len(applied.stdout.splitlines()) == 1
         assert (gw_repo / ".git/worktrees/def/gitdir").exists()
@@ -377,7 +377,7 @@ def test_t2401_prune_copy_failure_is_one_line(tmp_path: Path, monkeypatch: pytes
         git_dry = call_as(user, run_git, repo, "worktree", "prune", "-n", "-v")
         assert git_dry.stderr.decode() == f"Removing worktrees/gone: {NOT_EXISTING}\n"
 
-        result = run_cli_as(user, "worktree", "prune", str(repo))
+        result = run_cli_as(user, "worktree", "prune", str(repo), "--yes")
         assert result.code == 2
         assert result.stderr.count("\n") == 1 and "[(" not in result.stderr
         assert f"cannot copy {stray} into the journal: " in result.stderr
@@ -600,7 +600,7 @@ def test_t2403_not_remove_missing_but_locked_worktree(t2403: Path) -> None:
     assert assert_prune_agrees(t2403) == {}  # locked: neither git nor gitward prunes it
     entry = {Path(e["path"]).name: e for e in assert_list_agrees(t2403)}["plain"]
     assert entry["locked"] and entry["missing"] and not entry["prunable"]
-    result = gitward("worktree", "prune", t2403)
+    result = gitward("worktree", "prune", t2403, "--yes")
     assert result.returncode == 0 and (t2403 / ".git/worktrees/plain/locked").exists()
 
 
@@ -777,19 +777,17 @@ def test_t2406_repair_gitfile_from_main_dot_git(tmp_path: Path) -> None:
 
 
 def test_t2406_differs_repair_from_linked_worktree(tmp_path: Path) -> None:
-    """`git -C other worktree repair` repairs from a linked worktree; gitward's REPO is always the
-    main repository (a linked worktree is refused, saying so): the same repair, run on REPO."""
+    """`git -C other worktree repair` repairs from a linked worktree; gitward's REPO may name a
+    linked worktree too, and means its repository: the same repair as run on REPO."""
     def build(base: Path) -> Path:
         repo = corrupt(base, lambda r: (r / "corrupt/.git").unlink())
         add(repo, "other")
         return repo
 
     by_git, by_gitward = twins(tmp_path, build)
-    refused = gitward("worktree", "repair", by_gitward[1] / "other")
-    assert refused.returncode == 2 and "give its main repository" in refused.stderr
     code, err = git_says(by_git[1] / "other", "worktree", "repair")
-    result = gitward("worktree", "repair", by_gitward[1])
-    assert code == 0 and result.returncode == 0
+    result = gitward("worktree", "repair", by_gitward[1] / "other")
+    assert code == 0 and result.returncode == 0, result.stderr
     assert messages(result.stdout) == messages(err) == ["repair: .git file broken: corrupt"]
     assert_twins_agree(by_git, by_gitward)
 

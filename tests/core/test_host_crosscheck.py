@@ -164,5 +164,5 @@ def test_demo_incident_is_healed_by_auto_prune_and_restored_by_undo(tmp_path, ca
     capsys.readouterr()
     assert main(["journal", "--json"]) == 0
     entry = json.loads(capsys.readouterr().out)[0]
-    assert main(["undo", entry["id"]]) == 0
+    assert main(["undo", entry["id"], "--yes"]) == 0
     assert {name: git(repo, "rev-parse", name).strip() for name in stale} == before

@@ -90,7 +90,7 @@ def test_undo_shadows_restores_every_file(tmp_path):
     applied = run_cli("shadows", "prune", repo.git_dir, "--yes")
     assert applied.returncode == 0, applied.stderr
     entry_id = entry_id_from(applied.stdout)
-    undone = run_cli("undo", entry_id)
+    undone = run_cli("undo", entry_id, "--yes")
     assert undone.returncode == 0, undone.stderr
     assert {name: resolve(repo.git_dir, name) for name in repo.shadows} == values
     after = ref_files(repo.git_dir)
@@ -101,7 +101,7 @@ def test_undo_shadows_restores_every_file(tmp_path):
     assert fsck_errors(repo.git_dir) == ""
     statuses = {e["id"]: e["status"] for e in json.loads(run_cli("journal", "--json").stdout)}
     assert statuses[entry_id] == "undone"
-    again = run_cli("undo", entry_id)
+    again = run_cli("undo", entry_id, "--yes")
     assert again.returncode == 1 and "already undone" in again.stderr
 
 
@@ -139,13 +139,13 @@ def test_undo_in_read_only_mode_is_refused(tmp_path):
 
 def test_undo_worktree_lock_and_unlock(wt_repo):
     locked = run_cli("worktree", "lock", wt_repo, "source", "--reason", "nfs")
-    assert run_cli("undo", entry_id_from(locked.stdout)).returncode == 0
+    assert run_cli("undo", entry_id_from(locked.stdout), "--yes").returncode == 0
     assert not (wt_repo / ".git/worktrees/source/locked").exists()
     run_cli("worktree", "lock", wt_repo, "source", "--reason", "keep me")
     os.chmod(wt_repo / ".git/worktrees/source/locked", 0o600)
     unlocked = run_cli("worktree", "unlock", wt_repo, "source")
     assert unlocked.returncode == 0, unlocked.stderr
-    assert run_cli("undo", entry_id_from(unlocked.stdout)).returncode == 0
+    assert run_cli("undo", entry_id_from(unlocked.stdout), "--yes").returncode == 0
     locked_file = wt_repo / ".git/worktrees/source/locked"
     assert locked_file.read_text() == "keep me\n" and locked_file.stat().st_mode & 0o777 == 0o600
     assert next(e for e in worktree_list(wt_repo) if e.path.endswith("/source")).lock_reason == "keep me"
@@ -165,10 +165,10 @@ def test_undo_prune_restores_the_admin_dir(wt_repo):
     admin = wt_repo / ".git/worktrees/source"
     files_before = {p.relative_to(admin): p.read_bytes() for p in admin.rglob("*") if p.is_file()}
     shutil.rmtree(wt_repo / "source")
-    pruned = run_cli("worktree", "prune", wt_repo)
+    pruned = run_cli("worktree", "prune", wt_repo, "--yes")
     assert pruned.returncode == 0 and not admin.exists()
     assert not any(name.startswith("gitward-") for name in os.listdir(wt_repo / ".git"))  # no trash left
-    assert run_cli("undo", entry_id_from(pruned.stdout)).returncode == 0
+    assert run_cli("undo", entry_id_from(pruned.stdout), "--yes").returncode == 0
     assert {p.relative_to(admin): p.read_bytes() for p in admin.rglob("*") if p.is_file()} == files_before
     assert prune_dry_run(wt_repo) == {"source": "gitdir file points to non-existent location"}
 
@@ -181,5 +181,5 @@ def test_undo_repair(tmp_path):
     repaired = run_cli("worktree", "repair", main, str(tmp_path / "moved"))
     assert repaired.returncode == 0, repaired.stderr
     assert gitdir.read_text() == f"{tmp_path}/moved/.git\n"
-    assert run_cli("undo", entry_id_from(repaired.stdout)).returncode == 0
+    assert run_cli("undo", entry_id_from(repaired.stdout), "--yes").returncode == 0
     assert gitdir.read_bytes() == original

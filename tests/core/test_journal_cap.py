@@ -100,10 +100,10 @@ def test_the_size_cap_expires_undo_and_says_so(tmp_path):
     assert not os.path.exists(os.path.join(old.path, "before")) and not os.path.exists(os.path.join(old.path, "intent.json"))
     text = run_cli("journal").stdout
     assert text.count(f"done, {EXPIRED_NOTE}") == 2
-    refused = run_cli("undo", listed[0]["id"])
+    refused = run_cli("undo", listed[0]["id"], "--yes")
     assert refused.returncode == 1 and EXPIRED_NOTE in refused.stderr and "max_bytes" in refused.stderr
     assert (main / ".git/worktrees/wt1/locked").exists()  # nothing was changed
-    newest = run_cli("undo", listed[2]["id"])  # the newest keeps its undo
+    newest = run_cli("undo", listed[2]["id"], "--yes")  # the newest keeps its undo
     assert newest.returncode == 0, newest.stderr
     assert not (main / ".git/worktrees/wt1/locked").exists()
 
@@ -178,6 +178,6 @@ def test_an_old_format_entry_is_still_listed_and_undone(tmp_path):
     os.unlink(Path(entry.path, "intent.json"))
     (listed,) = json.loads(run_cli("journal", "--json").stdout)
     assert listed["item_count"] == 1 and listed["items"] == intent["intent"]
-    assert run_cli("undo", entry.id).returncode == 0
+    assert run_cli("undo", entry.id, "--yes").returncode == 0
     assert not (main / ".git/worktrees/wt1/locked").exists()
     git(main, "worktree", "lock", "../wt1")  # git can lock it again

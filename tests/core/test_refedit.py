@@ -356,7 +356,7 @@ def test_locks_clear_refuses_a_fresh_lock(tmp_path):
     repo = build_shadows(tmp_path, kinds=())
     lock = repo.path / "packed-refs.lock"
     lock.write_bytes(b"")
-    result = run_cli("locks", "clear", repo.git_dir, "packed-refs.lock")
+    result = run_cli("locks", "clear", repo.git_dir, "packed-refs.lock", "--yes")
     assert result.returncode == 1
     assert "inside its grace period of an hour" in result.stderr
     assert "packed-refs.lock:" in result.stdout and "old" in result.stdout  # the age was shown
@@ -369,22 +369,22 @@ def test_locks_clear_removes_a_stale_lock_and_undo_restores_it(tmp_path):
     lock.write_bytes(b"abc\n")
     two_hours_ago = time.time() - 7200
     os.utime(lock, (two_hours_ago, two_hours_ago))
-    result = run_cli("locks", "clear", repo.git_dir, "refs/heads/plain.lock")
+    result = run_cli("locks", "clear", repo.git_dir, "refs/heads/plain.lock", "--yes")
     assert result.returncode == 0, result.stderr
     assert "2 hours old, grace period an hour" in result.stdout
     assert not lock.exists()
     git(repo.path, "update-ref", "refs/heads/plain", repo.values["c2"])  # git can write again
     entry_id = result.stdout.rsplit("journal entry ", 1)[1].split()[0]
-    undone = run_cli("undo", entry_id)
+    undone = run_cli("undo", entry_id, "--yes")
     assert undone.returncode == 0, undone.stderr
     assert lock.read_bytes() == b"abc\n"
 
 
 def test_locks_clear_only_takes_lock_files(tmp_path):
     repo = build_shadows(tmp_path, kinds=())
-    result = run_cli("locks", "clear", repo.git_dir, "packed-refs")
+    result = run_cli("locks", "clear", repo.git_dir, "packed-refs", "--yes")
     assert result.returncode == 1 and "not a lock file" in result.stderr
-    outside = run_cli("locks", "clear", repo.git_dir, "../elsewhere.lock")
+    outside = run_cli("locks", "clear", repo.git_dir, "../elsewhere.lock", "--yes")
     assert outside.returncode == 1 and "not inside the repository" in outside.stderr
 
 

@@ -112,7 +112,7 @@ def test_missing_but_locked_worktree_is_not_pruned(repo):
     assert run_cli("worktree", "lock", repo, "source", "--reason", "on NFS").returncode == 0
     shutil.rmtree(repo / "source")
     assert prune_dry_run(repo) == {}  # git keeps it
-    result = run_cli("worktree", "prune", repo)
+    result = run_cli("worktree", "prune", repo, "--yes")
     assert result.returncode == 0 and "source" not in result.stdout
     assert (repo / ".git/worktrees/source").is_dir()
     assert porcelain(repo)["source"].locked
@@ -143,7 +143,7 @@ def prune_and_compare(repo: Path, *extra: str) -> dict[str, str]:
         expire = worktree_edit.parse_expire(extra[0].split("=", 1)[1])
     plan = worktree_edit.plan_prune(wt_repo(repo), expire=expire)
     assert {item.id: item.reason for item in plan.items} == expected
-    result = run_cli("worktree", "prune", repo, *extra)
+    result = run_cli("worktree", "prune", repo, *extra, "--yes")
     assert result.returncode == 0, result.stderr
     for worktree_id, reason in expected.items():
         assert f"Removed worktrees/{worktree_id}: {reason}" in result.stdout
@@ -227,7 +227,7 @@ def test_prune_dry_run_and_json(repo):
     assert (repo / ".git/worktrees/source").is_dir()
     import json
 
-    report = json.loads(run_cli("worktree", "prune", repo, "--json").stdout)
+    report = json.loads(run_cli("worktree", "prune", repo, "--json", "--yes").stdout)
     assert [item["id"] for item in report["removes"]] == ["source"] and report["journal_entry"]
 
 
@@ -238,7 +238,7 @@ def test_prune_keeps_what_it_cannot_check(repo, tmp_path):
     try:
         from refedit_support import WITHOUT_DAC_OVERRIDE
 
-        result = run_cli("worktree", "prune", repo, wrap=WITHOUT_DAC_OVERRIDE)
+        result = run_cli("worktree", "prune", repo, "--yes", wrap=WITHOUT_DAC_OVERRIDE)
     finally:
         os.chmod(tmp_path / "vol", 0o755)
     assert result.returncode == 0, result.stderr
@@ -440,7 +440,7 @@ def test_prune_keeps_a_gitdir_it_could_not_read_whole(repo):
     gitdir.symlink_to(sysfs)
     reason = f"short read (expected {sysfs.stat().st_size} bytes, read {len(sysfs.read_bytes())})"
     assert prune_dry_run(repo) == {"source": reason}
-    result = run_cli("worktree", "prune", repo)
+    result = run_cli("worktree", "prune", repo, "--yes")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"Kept worktrees/source: its gitdir file could not be read ({reason})")
     assert (repo / ".git/worktrees/source").is_dir()

@@ -190,6 +190,8 @@ class GitwardApp(SyncingApp, App[int]):
         elif name == "rescan":
             self._pop_to_host()
             host.action_rescan()
+        elif name == "refresh":
+            return self._set_refresh(argument)
         elif name == "faults":
             self._pop_to_host()
             host.action_toggle_faults()
@@ -204,6 +206,22 @@ class GitwardApp(SyncingApp, App[int]):
                 return False
         elif name == "help":
             self.action_help()
+        return True
+
+    def _set_refresh(self, argument: str) -> bool:
+        """``:refresh 60`` / ``:refresh off``; alone, says the setting (the header shows it too)."""
+        from tui.app.widgets.summary import refresh_words
+
+        host = self.host_screen
+        if argument:
+            try:
+                seconds = command_line.refresh_seconds(argument)
+            except command_line.CommandError as exc:
+                self.notify(clean(str(exc)), title="command", severity="error", markup=False)
+                return False
+            host.set_refresh(seconds)
+        words = refresh_words(host.refresh_interval)
+        self.notify(f"background rescan: {words.removeprefix('refresh ') if words else 'off'}", title="refresh", timeout=3, markup=False)
         return True
 
     def _compare_host_with(self, source: str) -> bool:

@@ -24,6 +24,7 @@ class Host:
     keys: dict[str, str] = field(default_factory=dict)  # binding id -> key(s), from [keys]
     theme: str | None = None
     sync: Any = None  # [sync] from the config (SyncConfig: limits, timeout, log buffer); None: defaults
+    refresh_interval: float | None = None  # rescan in the background this many seconds after a scan; None: never
     # How scan worker processes start. "forkserver" and "spawn" need the resource tracker,
     # which cannot start once Textual has replaced sys.stderr (its fileno() is -1), so the
     # console forks; the scan holds OBJECT_STORE_LOCK until its workers exist (see host.py).
@@ -53,6 +54,7 @@ class Host:
             keys={str(k): str(v) for k, v in keys.items()},
             theme=getattr(config, "theme", None) or None,
             sync=getattr(config, "sync", None),
+            refresh_interval=getattr(config, "refresh_interval", None),
         )
 
     @property

@@ -25,6 +25,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("sync", (), "[NAME|faulted|shown]", "sync the selected (or named) repository, or every faulted or shown one"),
     CommandSpec("journal", ("jr", "history"), "", "what gitward changed, newest first; u undoes an entry"),
     CommandSpec("rescan", ("scan",), "", "scan the roots again"),
+    CommandSpec("refresh", ("auto",), "[SECONDS|off]", "rescan in the background SECONDS after each scan (off: never); alone: the setting"),
     CommandSpec("faults", (), "", "toggle faults-only on the repository list"),
     CommandSpec("filter", ("f",), "[TEXT]", "filter the repository list (empty: clear)"),
     CommandSpec("compare", ("cmp",), "SOURCE", "compare this host (the replica) with SOURCE: a directory, a manifest or ssh://host/path"),
@@ -66,6 +67,20 @@ def parse(text: str) -> Command:
     if spec.argument == "NAME" and not argument:
         raise CommandError(f"usage: :{spec.name} {spec.argument}")
     return Command(spec.name, argument)
+
+
+def refresh_seconds(argument: str) -> float | None:
+    """``:refresh 60`` -> 60.0, ``:refresh off`` -> None (never); at least a second."""
+    word = argument.strip().lower().removesuffix("s").strip()
+    if word in ("off", "never", "0", "no"):
+        return None
+    try:
+        seconds = float(word)
+    except ValueError:
+        raise CommandError(f"usage: :refresh SECONDS|off (got {argument.strip()!r})") from None
+    if not seconds >= 1 or seconds == float("inf"):
+        raise CommandError(":refresh takes at least 1 second (or off)")
+    return seconds
 
 
 def completions() -> list[str]:

@@ -13,6 +13,7 @@ import os
 import humanize
 from tui.cli.common import short  # noqa: F401  (an object id as the tables show it; re-exported)
 from tui.core.redact import sanitize_terminal
+from tui.core.units import plural, size  # noqa: F401  (one helper for the console and the CLI: "691 B", "1 ref")
 
 ELLIPSIS = "…"
 
@@ -74,14 +75,3 @@ def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
     return humanize.naturaldelta(max(0.0, seconds))
-
-
-def size(num_bytes: int | None) -> str:
-    if num_bytes is None:
-        return "-"
-    return humanize.naturalsize(num_bytes, binary=True).replace("Bytes", "B").replace(" Byte", " B")
-
-
-def plural(number: int, singular: str, plural_form: str | None = None) -> str:
-    word = singular if number == 1 else (plural_form or singular + "s")
-    return f"{number:,} {word}"

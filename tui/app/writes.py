@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from tui.app.text import clean
+from tui.app.text import clean, plural
 from tui.core.write.gate import WriteGate
 from tui.core.write.journal import Journal, JournalEntry
 from tui.core.write.locking import ApplyError, RefusedError, StateChangedError, WriteError
@@ -302,7 +302,7 @@ def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
         if entry is None:
             return Outcome(False, "nothing to prune", refused=True)
         ids = ", ".join(clean(item.id) for item in plan.items)
-        return Outcome(True, f"pruned {len(plan.items)} worktree(s): {ids}; journal entry {entry.id}", entry.id)
+        return Outcome(True, f"pruned {plural(len(plan.items), 'worktree')}: {ids}; journal entry {entry.id}", entry.id)
 
     return attempt("prune worktrees", job)
 
@@ -320,7 +320,7 @@ def apply_repair(report: RepoReport, plan, journal: Journal) -> Outcome:
         entry = worktree_edit.apply(plan, journal)
         if entry is None:
             return Outcome(False, "nothing to repair", refused=True)
-        return Outcome(True, f"repaired {len(plan.items)} file(s); journal entry {entry.id}", entry.id)
+        return Outcome(True, f"repaired {plural(len(plan.items), 'file')}; journal entry {entry.id}", entry.id)
 
     return attempt("repair worktrees", job)
 
@@ -381,10 +381,10 @@ def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
         result = refedit.apply(plan, journal)
         if result.entry_id is None:
             return Outcome(False, "nothing to change", refused=True)
-        recovered = f"; removed {len(result.recovered_locks)} lock(s) an interrupted gitward left" if result.recovered_locks else ""
+        recovered = f"; removed {plural(len(result.recovered_locks), 'lock')} an interrupted gitward left" if result.recovered_locks else ""
         return Outcome(
             True,
-            f"resolved {len(result.changed)} shadowed ref(s) in {repo_label(report)}{recovered}; journal entry {result.entry_id}",
+            f"resolved {plural(len(result.changed), 'shadowed ref')} in {repo_label(report)}{recovered}; journal entry {result.entry_id}",
             result.entry_id,
         )
 
@@ -415,8 +415,10 @@ def apply_lock_clear(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 
 def journal_entries(journal: Journal) -> list[JournalEntry]:
-    """Newest first. By creation time: ids made in the same second sort by their random part."""
-    return sorted(journal.entries(), key=lambda entry: (entry.created, entry.id), reverse=True)
+    """Newest first, as ``gitward journal`` lists them (journal_words.newest_first)."""
+    from tui.core.write.journal_words import newest_first
+
+    return newest_first(journal.entries())
 
 
 def undo_reason(entry: JournalEntry) -> str | None:

@@ -7,17 +7,93 @@ A module of its own because ``cli`` imports ``cli_write`` and ``cli_sync``: they
 
 from __future__ import annotations
 
+import argparse
+import ast
+import difflib
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 
 EXIT_OK = 0
+EXIT_REFUSED = 1  # nothing was changed: not confirmed, read-only, a held lock, ...
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
     """Bad input from the command line: one line on stderr, exit 2."""
+
+
+class NotConfirmed(Exception):
+    """A change was not confirmed (no terminal to ask and no --yes, or the answer was no):
+    one line on stderr, exit 1, nothing changed."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'scan'?"`` for the nearest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with gitward's rule for bad input: one line on stderr and exit 2 (argparse
+    prints its whole usage block first), naming the nearest choice for a typo."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]  (NoReturn: exits)
+        choice = re.match(r"argument (.+?): invalid choice: (.+?) \(choose from (.*)\)$", message)
+        if choice:
+            try:
+                value = ast.literal_eval(choice.group(2))
+                options = ast.literal_eval(f"[{choice.group(3)}]")
+            except (ValueError, SyntaxError):
+                pass
+            else:
+                message = f"{choice.group(1)}: {value!r} is not one of {', '.join(map(str, options))}{suggest(str(value), map(str, options))}"
+        self.exit(EXIT_ERROR, f"{self.prog}: {clean(message)} (see '{self.prog} --help')\n")
+
+    def unrecognized(self, args: argparse.Namespace, extras: list[str]) -> None:
+        """Arguments no parser took: named, with the nearest option of the (sub)command they
+        were given to. argparse collects them in the top parser, which knows no sub-option."""
+        parser = self._innermost(args)
+        flags = [extra for extra in extras if extra.startswith("-")]
+        hint = suggest(flags[0].split("=", 1)[0], parser._option_string_actions) if flags else ""
+        noun = "option" if flags and len(flags) == len(extras) else "argument"
+        parser.error(f"unknown {noun}{'s' if len(extras) > 1 else ''}: {' '.join(extras)}{hint}")
+
+    def _innermost(self, args: argparse.Namespace) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self
+        while True:
+            sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+            chosen = getattr(args, sub.dest, None) if sub is not None else None
+            if chosen is None or chosen not in sub.choices:
+                return parser
+            parser = sub.choices[chosen]
+
+
+# --------------------------------------------------------------------------- confirming
+
+
+def confirm(question: str, *, yes: bool, as_json: bool = False, typed: str | None = None, dry_run: bool = True) -> None:
+    """The one rule for every command that changes a repository: ``--yes`` goes ahead; on a
+    terminal the operator is asked (``typed``: they must type this, e.g. the repository's name,
+    else ``y``); anywhere else (cron, pipes, ``--json``) nothing happens. Raises NotConfirmed."""
+    if yes:
+        return
+    if as_json or not sys.stdin.isatty():
+        preview = " (or --dry-run to only preview)" if dry_run else ""
+        raise NotConfirmed(f"not applied: no terminal to ask; add --yes to apply{preview}")
+    prompt = f"Type {clean(typed)} to confirm: " if typed else "Proceed? [y/N] "  # a name is untrusted text
+    try:
+        answer = input(f"{question} {prompt}")
+    except EOFError:
+        answer = ""
+    agreed = answer.strip() == typed if typed else answer.strip().lower() in ("y", "yes")
+    if not agreed:
+        raise NotConfirmed("not applied: not confirmed")
 
 
 def run_command(command: Callable[[], int | None]) -> int:
@@ -30,6 +106,9 @@ def run_command(command: Callable[[], int | None]) -> int:
     except UsageError as exc:
         print(f"gitward: {clean(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
+    except NotConfirmed as exc:
+        print(f"gitward: {clean(str(exc))}", file=sys.stderr)
+        return EXIT_REFUSED
     except BrokenPipeError:
         # 'gitward refs ... | head' closes the pipe early; that is not an error.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -47,13 +126,47 @@ def run_command(command: Callable[[], int | None]) -> int:
 
 
 def open_repo(path: str):
-    """The repository a REPO argument names, as ``discovery.classify`` sees it."""
+    """The repository a REPO argument names, as ``discovery.classify`` sees it; a linked
+    worktree's path names the repository it belongs to (as git run there would)."""
     from tui.core.discovery import NotARepository, repository_at
 
     try:
         return repository_at(path)
     except NotARepository as exc:
+        common = linked_worktree_repository(path)
+        if common is None:
+            raise UsageError(str(exc)) from None
+    try:
+        return repository_at(common, shown=f"{path} (a linked worktree of {common})")
+    except NotARepository as exc:
         raise UsageError(str(exc)) from None
+
+
+def repo_argument(path: str) -> str:
+    """A REPO argument with a linked worktree's path replaced by its repository's."""
+    common = linked_worktree_repository(path)
+    return path if common is None else open_repo(path).path
+
+
+def linked_worktree_repository(path: str) -> str | None:
+    """The common git dir of the linked worktree at ``path`` (its ``.git`` file names
+    ``<common>/worktrees/<id>``, whose ``commondir`` leads back), or None if it is not one."""
+    from tui.core.discovery import read_gitfile
+    from tui.core.fsutil import read_bytes
+
+    dot_git = os.path.join(path, ".git")
+    if not os.path.isfile(dot_git):
+        return None
+    git_dir = read_gitfile(dot_git)
+    if git_dir is None:
+        return None
+    try:
+        relative = read_bytes(os.path.join(git_dir, "commondir"), 4096).decode("utf-8", "surrogateescape").strip()
+    except OSError:
+        return None
+    if not relative:
+        return None
+    return os.path.normpath(os.path.join(git_dir, relative))
 
 
 def clean(text: str, *, redact: bool = False) -> str:

@@ -13,6 +13,7 @@ import shlex
 import sys
 
 from tui.cli.common import EXIT_OK, UsageError, clean, open_repo, print_table, short
+from tui.core.units import plural
 
 EXIT_DIFFERENCES = 1
 COMMANDS = ("manifest", "compare", "gc-preview")
@@ -63,7 +64,7 @@ def cmd_manifest(args: argparse.Namespace) -> int:
         raise UsageError(f"{missing[0]}: no such directory")
     if args.output:
         count = write_manifest_file(args.output, args.roots, repo_globs=args.repo_globs)
-        print(f"{count} repositories written to {clean(args.output)}", file=sys.stderr)
+        print(f"{plural(count, 'repository', 'repositories')} written to {clean(args.output)}", file=sys.stderr)
     else:
         write_manifest(args.roots, sys.stdout, repo_globs=args.repo_globs)
         sys.stdout.flush()
@@ -155,13 +156,14 @@ def print_comparison(result) -> None:
     for repo in result.sorted_repos():
         preview = repo.gc_preview
         if preview and preview["lost_refs"]:
-            print(clean(f"! {repo.name}: 'git gc' on the replica now would throw away {len(preview['lost_refs'])} packed "
-                        f"value(s); {preview['unreachable_count']} commit(s) would then be reachable from nothing "
-                        f"({preview['reflog_only_count']} more only from reflogs). Fix the shadows first."))
+            print(clean(f"! {repo.name}: 'git gc' on the replica now would throw away "
+                        f"{plural(len(preview['lost_refs']), 'packed value')}; {plural(preview['unreachable_count'], 'commit')} "
+                        f"would then be reachable from nothing ({preview['reflog_only_count']} more only from reflogs). "
+                        "Fix the shadows first."))
     moving = result.moving
     reread = "the source was read again at the end" if result.source_reread else "the source could not be read again (a manifest)"
-    print(f"\n{len(result.repos)} repositories compared in {result.duration:.2f} s; {reread}"
-          + (f"; {moving} ref(s) moved during the run: re-run" if moving else ""))
+    print(f"\n{plural(len(result.repos), 'repository', 'repositories')} compared in {result.duration:.2f} s; {reread}"
+          + (f"; {plural(moving, 'ref')} moved during the run: re-run" if moving else ""))
 
 
 def print_plan(result, source_spec: str, replica_spec: str, sides) -> None:
@@ -256,7 +258,7 @@ def cmd_gc_preview(args: argparse.Namespace) -> int:
     if not preview.lost_refs:
         print("git pack-refs --all would throw no packed value away here.")
         return EXIT_OK
-    print(f"git pack-refs --all (and git gc) would replace {len(preview.lost_refs)} packed value(s) with the loose one:")
+    print(f"git pack-refs --all (and git gc) would replace {plural(len(preview.lost_refs), 'packed value')} with the loose one:")
     print_table(
         ["REF", "KEPT (LOOSE)", "THROWN AWAY (PACKED)", "VERDICT"],
         [[r.name, short(r.loose_value), short(r.packed_value), r.verdict.value if r.verdict else "-"] for r in preview.lost_refs],
@@ -265,12 +267,12 @@ def cmd_gc_preview(args: argparse.Namespace) -> int:
     if not preview.complete:
         print(f"commits at risk: unknown ({clean(preview.note)})")
         return EXIT_DIFFERENCES
-    print(f"\n{preview.unreachable_count} commit(s) then reachable from no ref, HEAD or reflog "
+    print(f"\n{plural(preview.unreachable_count, 'commit')} then reachable from no ref, HEAD or reflog "
           "(git prune deletes them once older than gc.pruneExpire):")
     for commit in preview.unreachable:
         print(f"  {commit}")
     if preview.reflog_only_count:
-        print(f"{preview.reflog_only_count} more commit(s) kept only by reflog entries "
+        print(f"{plural(preview.reflog_only_count, 'more commit')} kept only by reflog entries "
               "(lost when 'git reflog expire' drops them, gc.reflogExpireUnreachable):")
         for commit in preview.reflog_only:
             print(f"  {commit}")

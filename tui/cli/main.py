@@ -16,7 +16,20 @@ import humanize
 
 from tui import __version__
 from tui.cli import compare as cli_compare, fleet as cli_fleet, sync as cli_sync, write as cli_write
-from tui.cli.common import EXIT_OK, UsageError, clean, open_repo, print_table, run_command, short, write_json_text
+from tui.cli.common import (
+    EXIT_OK,
+    Parser,
+    UsageError,
+    clean,
+    open_repo,
+    print_table,
+    repo_argument,
+    run_command,
+    short,
+    suggest,
+    write_json_text,
+)
+from tui.core import units
 from tui.core.model import Problem, RepoReport, Severity
 
 EXIT_FINDINGS = 1
@@ -29,7 +42,7 @@ COMMANDS = (
 
 
 def build_console_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="gitward",
         description="A console for the operators of git servers. Without a command: open the TUI.",
         epilog="commands: " + ", ".join(COMMANDS) + " (gitward COMMAND --help)",
@@ -45,7 +58,7 @@ def build_console_parser() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gitward", description="Scriptable commands of gitward.")
+    parser = Parser(prog="gitward", description="Scriptable commands of gitward.")
     parser.add_argument("--version", action="version", version=f"gitward {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -108,9 +121,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # 'gitward ROOT...' opens the console; 'gitward COMMAND ...' runs a command. argparse
     # cannot mix optional positionals with subcommands, so pick the parser first.
-    parser = build_parser() if _first_positional(argv) in COMMANDS else build_console_parser()
-    args = parser.parse_args(argv)
+    first = _first_positional(argv)
+    if first is not None and first not in COMMANDS and not os.path.exists(first):
+        # 'gitward scna': a typo of a command, not a directory to open.
+        hint = suggest(first, COMMANDS)
+        if hint or os.sep not in first:
+            return run_command(lambda: _not_a_command(first, hint))
+    parser = build_parser() if first in COMMANDS else build_console_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.unrecognized(args, extras)
     return run_command(lambda: _dispatch(args))
+
+
+def _not_a_command(word: str, hint: str) -> int:
+    if word == "help":
+        raise UsageError("'help' is not a command: gitward --help lists them, gitward COMMAND --help explains one")
+    if hint:
+        raise UsageError(f"{word!r} is not a gitward command{hint} (no directory {word!r} either)")
+    raise UsageError(f"{word!r} is neither a gitward command nor a directory (commands: {', '.join(COMMANDS)})")
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -136,13 +165,17 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from tui.core.scan import scan_host, scan_host_json
-
     _check_jobs(args.jobs)
     _check_max_depth(args.max_depth)
+    if args.json and args.format:
+        raise UsageError(f"--json and --format {args.format} together: give one (--json is --format json)")
     fmt = args.format or ("json" if args.json else "text")
+    args.roots = _check_roots(args.roots, "; scan failed, metrics not written" if fmt == "prometheus" else "")
     if getattr(args, "output", None) and fmt != "prometheus":
         raise UsageError("--output is for --format prometheus")
+    # After the checks: bad input is answered before the scanning code (pygit2) is loaded.
+    from tui.core.scan import scan_host, scan_host_json
+
     if fmt == "json":
         text, severities = scan_host_json(args.roots, jobs=args.jobs, max_depth=args.max_depth)
         write_json_text(text + "\n")
@@ -198,6 +231,18 @@ def _check_max_depth(max_depth: int) -> None:
         raise UsageError("--max-depth must be 0 or more")
 
 
+def _check_roots(roots: Sequence[str], consequence: str = "") -> list[str]:
+    """The roots to scan. A root that is not there is a typo (or a volume that is not mounted):
+    exit 2 before any output. One that is there but cannot be listed is scanned and reported as
+    'unreadable'. A linked worktree stands for its repository (scanning it alone finds none)."""
+    for root in roots:
+        if not os.path.exists(root):
+            raise UsageError(f"{root}: no such directory{consequence}")
+        if not os.path.isdir(root):
+            raise UsageError(f"{root}: not a directory{consequence}")
+    return [repo_argument(root) for root in roots]
+
+
 def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration: float) -> None:
     rows = []
     for repo in repos:
@@ -217,7 +262,7 @@ def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration:
                 f"{shadows.get('stale-loose', 0)}/{shadows.get('dead-packed', 0)}",
                 f"{len(repo.worktrees)}/{locked}/{prunable}" if repo.worktrees else "-",
                 f"{len(repo.locks)}" + (f" ({stale_locks} stale)" if stale_locks else ""),
-                humanize.naturalsize(repo.packed_refs_size, binary=True) if repo.packed_refs_size is not None else "-",
+                units.size(repo.packed_refs_size),
                 _fmt_age(repo.last_fetch),
                 f"{worst.severity.symbol} {worst.code}" if worst else "ok",
             ]
@@ -230,7 +275,7 @@ def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration:
         for name, problem in sorted(problems, key=lambda item: -item[1].severity.rank):
             where = f"{clean(name)}: " if name else ""
             print(f"{problem.severity.symbol} {problem.severity.value:7} {where}[{problem.code}] {clean(problem.message)}")
-    print(f"\n{len(repos)} repositories scanned in {duration:.2f} s")
+    print(f"\n{units.plural(len(repos), 'repository', 'repositories')} scanned in {duration:.2f} s")
 
 
 def _fmt_age(timestamp: float | None) -> str:
@@ -245,6 +290,7 @@ def _fmt_age(timestamp: float | None) -> str:
 def cmd_refs(args: argparse.Namespace) -> int:
     from tui.core.refstore import RefsUnavailable, iter_refs, judge_shadows, load_snapshot
 
+    _check_prefix(args.prefix)
     candidate = open_repo(args.repo)
     try:
         snapshot = load_snapshot(candidate.git_dir, may_fork=True)  # the CLI has one thread
@@ -281,6 +327,13 @@ def cmd_refs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_prefix(prefix: str) -> None:
+    """``--prefix heads`` matches nothing (ref names are full: refs/heads/...): say so, not "no refs"."""
+    if not prefix or prefix.startswith("refs/") or "refs/".startswith(prefix) or "HEAD".startswith(prefix):
+        return
+    raise UsageError(f"--prefix {prefix}: ref names start with refs/; did you mean --prefix refs/{prefix.strip('/')}/?")
+
+
 def cmd_worktrees(args: argparse.Namespace) -> int:
     from tui.core.scan import worktree_report
 
@@ -315,7 +368,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from tui.demo import build_demo
 
     started = time.time()
-    root = build_demo(os.path.abspath(args.dir))
+    try:
+        root = build_demo(os.path.abspath(args.dir))
+    except FileExistsError as exc:  # a file, or a directory holding something else
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"{args.dir}: cannot build the demo there: {exc.strerror or exc}") from None
     print(f"demo host built in {time.time() - started:.1f} s: {clean(root)}")
     print(f"try: gitward scan {clean(root)}")
     return EXIT_OK
@@ -356,9 +414,7 @@ def cmd_console(args: argparse.Namespace) -> int:
         roots = args.roots
     else:
         roots = _configured_roots() or ["."]
-    missing = [r for r in roots if not os.path.isdir(r)]
-    if missing:
-        raise UsageError(f"{missing[0]}: no such directory")
+    roots = _check_roots(roots)
     if not sys.stdout.isatty():
         # No terminal (cron, pipes): print the scan instead of drawing a screen.
         return cmd_scan(

@@ -7,7 +7,8 @@ runs it on its own.
 Exit codes:
   0    synced (or already up to date)
   1    the sync failed (git's error is the last line, on stderr), or it was refused: the
-       preflight found stale-loose shadows (pass --force), or read-only mode
+       preflight found stale-loose shadows (pass --force), read-only mode, or a mirror's
+       fetch --prune was not confirmed (on a terminal it asks; elsewhere pass --yes)
   2    bad arguments: not a repository, no such remote, a broken config
   124  timed out (like timeout(1))
   130  cancelled with ctrl-c
@@ -21,7 +22,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tui.cli.common import clean, fail
+from tui.cli.common import Parser, clean, confirm, fail, repo_argument, run_command
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -50,6 +51,7 @@ def register(subparsers) -> None:
     sync.add_argument("--ref", metavar="REF", help="git-sync: what to track (default: what it tracks now, else HEAD)")
     sync.add_argument("--link", metavar="NAME", help="git-sync: the link (default: the one in the root)")
     sync.add_argument("--url", metavar="URL", help="git-sync: the upstream, to initialise an empty root")
+    sync.add_argument("--yes", action="store_true", help="mirrors: fetch --prune without asking (needed without a terminal)")
     # Own dest: a subparser default must not overwrite gitward's global --read-only.
     sync.add_argument("--read-only", dest="sync_read_only", action="store_true", help="refuse (syncing writes)")
 
@@ -77,7 +79,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.timeout is not None and not args.timeout > 0:
         return _fail("--timeout must be a positive number of seconds", EXIT_ERROR)
     request = SyncRequest(
-        path=args.repo, remote=args.remote, timeout=args.timeout, force=True, ref=args.ref, link=args.link, url=args.url,
+        path=repo_argument(args.repo), remote=args.remote, timeout=args.timeout, force=True, ref=args.ref, link=args.link, url=args.url,
         hooks=args.hooks,
     )
     runner = JobRunner.from_config(config)
@@ -92,6 +94,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             refusal = _preflight_refusal(plan, args.repo, left)
             if refusal is not None:
                 return refusal
+        asked = time.monotonic()
+        _confirm_sync(plan, args.yes)
+        # The time the operator took to answer is not the sync's: --timeout bounds gitward and git.
+        plan = dataclasses.replace(plan, began=began + (time.monotonic() - asked))
         job = runner.submit(request, plan)
     except TimedOut as exc:
         return _fail(f"sync timed-out: {exc}", EXIT_TIMED_OUT)
@@ -102,6 +108,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
     finally:
         runner.shutdown()
     return _report(job)
+
+
+def _confirm_sync(plan, yes: bool) -> None:
+    """A mirror's fetch --prune deletes every ref the upstream no longer has: asked first, as
+    every change gitward makes from the command line is (common.confirm)."""
+    from tui.core.sync.plan import SyncKind
+
+    if plan.kind is not SyncKind.MIRROR:
+        return
+    confirm(
+        f"Fetch {_clean(plan.name)} from {_clean(plan.url)} with --prune (refs the upstream no longer has are deleted)?",
+        yes=yes,
+        dry_run=False,
+    )
 
 
 def _preflight_refusal(plan, shown: str, seconds: float) -> int | None:
@@ -199,15 +219,17 @@ def _clean(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gitward", description="gitward sync")
+    parser = Parser(prog="gitward", description="gitward sync")
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    result = dispatch(args)
-    return EXIT_ERROR if result is None else result
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.unrecognized(args, extras)  # exits 2, naming them
+    return run_command(lambda: dispatch(args))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ Exit codes:
   2  error: bad arguments, not a repository, unknown journal entry, or a change that stopped
      half-way (the journal entry says what; `gitward undo ID` restores it)
 Errors and refusals are one line on stderr, starting with "gitward: ".
+
+Every change asks first (``common.confirm``): ``shadows prune``, ``worktree prune``, ``locks
+clear`` and ``undo`` ask on a terminal and need ``--yes`` anywhere else (cron, pipes, ``--json``);
+``--dry-run`` never asks. ``worktree lock``/``unlock`` only add or remove a marker and do not ask.
 """
 
 from __future__ import annotations
@@ -20,12 +24,23 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 
-from tui.cli.common import EXIT_ERROR, EXIT_OK, UsageError, clean, fail, open_repo, print_table, run_command, short, write_json_text
-
-EXIT_REFUSED = 1
+from tui.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    Parser,
+    UsageError,
+    clean,
+    confirm,
+    fail,
+    open_repo,
+    print_table,
+    run_command,
+    short,
+    write_json_text,
+)
 
 COMMANDS = ("shadows", "worktree", "locks", "journal", "undo")
 
@@ -46,7 +61,12 @@ def register(subparsers) -> None:
     journal.add_argument("--json", action="store_true")
     undo = subparsers.add_parser("undo", help="restore the before-image of a journal entry")
     undo.add_argument("entry_id", metavar="ENTRY_ID")
+    _yes_flag(undo)
     _read_only_flag(undo)
+
+
+def _yes_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true", help="apply without asking (needed without a terminal)")
 
 
 def _read_only_flag(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +96,7 @@ def _add_shadows(subparsers) -> None:
         help="auto: by verdict (stale-loose: packed; dead-packed, identical: loose; others untouched)",
     )
     prune.add_argument("--ref", dest="refs", action="extend", nargs="+", metavar="NAME", help="only these refs")
-    prune.add_argument("--yes", action="store_true", help="apply without asking")
+    _yes_flag(prune)
 
 
 def _add_worktree(subparsers) -> None:
@@ -89,6 +109,7 @@ def _add_worktree(subparsers) -> None:
     unlock.add_argument("worktree", metavar="WORKTREE")
     prune = _action(sub, "prune", "remove admin dirs of worktrees git considers prunable")
     prune.add_argument("--expire", metavar="TIME", default=None, help="only worktrees older than TIME (e.g. 2.weeks.ago)")
+    _yes_flag(prune)
     repair = _action(sub, "repair", "rewrite gitdir and .git files after paths changed")
     repair.add_argument("paths", nargs="*", metavar="PATH", help="where moved worktrees are now")
 
@@ -98,6 +119,7 @@ def _add_locks(subparsers) -> None:
     sub = locks.add_subparsers(dest="locks_command", metavar="ACTION", required=True)
     clear = _action(sub, "clear", "remove a lock file older than its grace period")
     clear.add_argument("lockfile", metavar="LOCKFILE", help="relative to the git dir, as 'gitward scan' lists it")
+    _yes_flag(clear)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -167,7 +189,6 @@ def _writable_journal(args: argparse.Namespace):
 
 def cmd_shadows_prune(args: argparse.Namespace) -> int:
     from tui.core.write import shadows as refedit
-    from tui.core.write.locking import RefusedError
 
     candidate = open_repo(args.repo)
     if args.dry_run:
@@ -182,8 +203,8 @@ def cmd_shadows_prune(args: argparse.Namespace) -> int:
     if plan.changes and not plan.refusals and not args.yes:
         # The preview first, then the question (the TUI asks the same in its dialog).
         _show_shadow_plan(plan, args.json, entry_id=None, dry_run=True)
-        if not _confirmed(args, candidate, len(plan.changes)):
-            raise RefusedError("not applied: add --yes to apply (or --dry-run to only preview)")
+        name = _repo_name(candidate.path)
+        confirm(f"Apply {_changes(len(plan.changes))} to {clean(name)}?", yes=args.yes, as_json=args.json, typed=name)
         result = refedit.apply(plan, journal)
         _show_applied(result)
         return EXIT_OK
@@ -224,17 +245,19 @@ def _write_plan_json(plan, dry_run: bool, entry_id: str | None, **extra) -> None
     _write_json({**plan.to_json(), "dry_run": dry_run, **extra, "journal_entry": entry_id})
 
 
-def _confirmed(args: argparse.Namespace, candidate, count: int) -> bool:
-    if args.yes:
-        return True
-    if args.json or not sys.stdin.isatty():
-        return False
-    name = os.path.basename(os.path.normpath(candidate.path))
-    try:
-        answer = input(f"Apply {count} change(s) to {name}? Type the repository name to confirm: ")
-    except EOFError:
-        return False
-    return answer.strip() == name
+def _repo_name(path: str) -> str:
+    """What the operator types to confirm a bulk change: the repository's directory name."""
+    return os.path.basename(os.path.normpath(path))
+
+
+def _changes(count: int) -> str:
+    return _plural(count, "change")
+
+
+def _plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    from tui.core.units import plural
+
+    return plural(count, singular, plural_form)
 
 
 def _show_shadow_plan(plan, as_json: bool, *, entry_id: str | None, dry_run: bool, recovered=()) -> None:
@@ -312,7 +335,8 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
     plan = worktree_edit.plan_prune(repo, expire=expire)
     entry = None
     if not args.dry_run:
-        journal = _writable_journal(args)
+        journal = _writable_journal(args)  # read-only refuses before anything is asked
+        _confirm_prune(plan, repo, args)
         _recover(journal, repo.common_dir, args.json)
         entry = worktree_edit.apply(plan, journal)
     elif plan.refusals and plan.items:
@@ -328,6 +352,17 @@ def cmd_worktree_prune(args: argparse.Namespace) -> int:
         print(f"Kept worktrees/{clean(item.id)}: {clean(item.reason)}")
     _show_undo_hint(entry_id)
     return EXIT_REFUSED if args.dry_run and plan.refusals and plan.items else EXIT_OK
+
+
+def _confirm_prune(plan, repo, args: argparse.Namespace) -> None:
+    """What goes, then the question (a refused plan is refused by apply, not asked about)."""
+    if not plan.items or plan.refusals or args.yes:
+        return
+    if not args.json:
+        for item in plan.items:
+            print(f"Would remove worktrees/{clean(item.id)}: {clean(item.reason)}")
+    name = _repo_name(repo.main_path or repo.common_dir)
+    confirm(f"Remove {_plural(len(plan.items), 'worktree')} of {clean(name)}?", yes=args.yes, as_json=args.json, typed=name)
 
 
 def cmd_worktree_repair(args: argparse.Namespace) -> int:
@@ -372,6 +407,9 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
     entry_id = None
     if not args.dry_run:
         journal.check_writable()
+        if not plan.refusals:  # a refusal is said as one, not asked about
+            where = _repo_name(candidate.path)
+            confirm(f"Remove {clean(plan.relpath)} from {clean(where)}?", yes=args.yes, as_json=args.json)
         entry_id = refedit.apply(plan, journal).entry_id
         _recover(journal, candidate.git_dir, args.json)  # whatever else interrupted runs left here
     if args.json:
@@ -405,7 +443,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
         _recover(journal, None, args.json)
     if args.entry_id:
         return _show_entry(journal.get(args.entry_id), args.json)
-    entries = journal.entries()
+    entries = journal.entries()  # JSON: oldest first, as it always was; text: as the console lists them
     if args.json:
         # One entry per line: 10,000 entries print in a second (an indented dump takes 10 s).
         out = sys.stdout
@@ -417,36 +455,29 @@ def cmd_journal(args: argparse.Namespace) -> int:
     if not entries:
         print("the journal is empty")
         return EXIT_OK
-    rows = [[entry.id, _when(entry.created), _status_text(entry), entry.kind, entry.summary] for entry in entries]
+    from tui.core.write.journal_words import newest_first, status_words, when
+
+    rows = [[entry.id, when(entry), status_words(entry), entry.kind, entry.summary] for entry in newest_first(entries)]
     print_table(["ID", "WHEN (UTC)", "STATUS", "KIND", "WHAT"], rows)
     return EXIT_OK
 
 
-def _when(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
-
-
-def _status_text(entry) -> str:
-    status = entry.status + (f" by {entry.undone_by}" if entry.undone_by else "")
-    if entry.status == "interrupted" and not entry.has_before:
-        status += ", nothing changed"
-    if entry.undo_expired:
-        status += f", {entry.undo_expired}"
-    return status
-
-
 def _show_entry(entry, as_json: bool) -> int:
     """One entry in full: every item (the before-image once recorded) and every lock."""
+    from tui.core.write.journal_words import links, status_words, when
+
     data = entry.to_json(full=True)
     if as_json:
         _write_json(data)
         return EXIT_OK
-    print(f"entry {clean(entry.id)}  {clean(entry.kind)}  {_status_text(entry)}")
+    print(f"entry {clean(entry.id)}  {clean(entry.kind)}  {status_words(entry)}")
     print(f"repository {clean(entry.repo)}")
-    print(f"by {clean(entry.user) or '?'} on {clean(entry.host) or '?'}, pid {entry.pid}, at {_when(entry.created)} UTC")
+    print(f"by {clean(entry.user) or '?'} on {clean(entry.host) or '?'}, pid {entry.pid}, at {when(entry)} UTC")
     print(clean(entry.summary))
     if entry.failed:
         print(f"failed: {clean(entry.failed)}")
+    for link, other in links(entry):
+        print(f"{link} {clean(other)}")
     if entry.expired:
         print(f"{entry.undo_expired}: {clean(entry.expired)}")
     for item in data["items"]:
@@ -463,9 +494,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from tui.core.write.journal import undo
 
     journal = _journal_for(args)
-    if not journal.read_only:
-        entry = journal.get(args.entry_id)
-        _recover(journal, entry.repo)
+    entry = journal.get(args.entry_id)  # an unknown id: exit 2 before anything is asked
+    journal.check_writable()
+    confirm(f"Undo {clean(entry.id)} ({clean(entry.summary)})?", yes=args.yes, dry_run=False)
+    _recover(journal, entry.repo)
     undo_entry = undo(journal, args.entry_id)
     print(f"undone {clean(args.entry_id)}: {clean(undo_entry.summary)}; journal entry {undo_entry.id}")
     return EXIT_OK
@@ -482,14 +514,17 @@ def _write_json(data) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gitward", description="gitward's write commands")
+    parser = Parser(prog="gitward", description="gitward's write commands")
     parser.add_argument("--read-only", action="store_true", help="refuse every change")
     register(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.unrecognized(args, extras)  # exits 2, naming them
     return run_command(lambda: dispatch(args))
 
 

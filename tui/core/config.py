@@ -8,9 +8,10 @@ ends up writing. Every error names the file and the dotted key.
     read_only = false
     jobs = 8                      # scan workers; unset: gitward decides
     theme = "textual-dark"
+    refresh_interval = 60         # console: rescan in the background, seconds after a scan; unset: never
 
-    [keys]                        # binding id -> key; ids are checked by the app
-    refresh = "ctrl+r"
+    [keys]                        # binding id -> key; ids are checked by the app (the help screen lists them)
+    "host.rescan" = "f5"
 
     [sync]
     timeout_seconds = 300
@@ -91,6 +92,7 @@ class Config:
     read_only: bool = False
     jobs: int | None = None
     theme: str | None = None
+    refresh_interval: float | None = None  # seconds; None: the console never rescans by itself
     keys: dict[str, str] = field(default_factory=dict)
     sync: SyncConfig = field(default_factory=SyncConfig)
     prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
@@ -123,7 +125,8 @@ def load_config(path: str | None = None) -> Config:
 
 # --- validation -------------------------------------------------------------------------------
 
-_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync", "journal", "prometheus", "fleet")
+_TOP_LEVEL_KEYS = ("roots", "read_only", "jobs", "theme", "keys", "sync", "journal", "prometheus", "fleet", "refresh_interval")
+MIN_REFRESH_SECONDS = 1.0  # the header's age ticks once a second: a shorter interval means nothing
 _PROMETHEUS_KEYS = ("url", "username", "password", "password_file", "bearer_token", "bearer_token_file")
 _FLEET_KEYS = ("command", "stale_after_seconds")
 _JOURNAL_KEYS = ("max_bytes", "max_age_days")
@@ -141,6 +144,8 @@ def _validate(document: dict[str, Any], path: str) -> Config:
         config.jobs = _positive_int(document["jobs"], "jobs", path)
     if "theme" in document:
         config.theme = _non_empty_string(document["theme"], "theme", path)
+    if "refresh_interval" in document:
+        config.refresh_interval = _refresh_interval(document["refresh_interval"], path)
     if "keys" in document:
         config.keys = _key_bindings(document["keys"], path)
     if "sync" in document:
@@ -170,6 +175,13 @@ def _roots(value: Any, path: str) -> list[str]:
     for i, item in enumerate(value):
         roots.append(os.path.expanduser(_non_empty_string(item, f"roots[{i}]", path)))
     return roots
+
+
+def _refresh_interval(value: Any, path: str) -> float:
+    seconds = _positive_seconds(value, "refresh_interval", path)
+    if seconds < MIN_REFRESH_SECONDS:
+        raise ConfigError(f"{path}: 'refresh_interval' must be at least {MIN_REFRESH_SECONDS:g} second, got {value}")
+    return seconds
 
 
 def _key_bindings(value: Any, path: str) -> dict[str, str]:

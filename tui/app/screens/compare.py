@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.filtering import RowFilter
 from tui.app.backend import Host
-from tui.app.text import clean, display_path
+from tui.app.text import clean, display_path, plural
 from tui.app.widgets.compare_tables import CompareRepoTable, FindingTable
 from tui.app.widgets.vtable import VirtualTable
 from tui.core.compare.diff import Comparison, Kind, RepoComparison
@@ -234,7 +234,7 @@ class CompareScreen(_FilteredTableScreen):
             # A fixed clock (tests, screenshots) stands for the start too, so a picture is the same every run.
             started = self.host.now if self.host.now is not None else result.started
             when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started))
-            moved = (f"the source moved during the run: {result.moving} ref(s) marked moving, run again"
+            moved = (f"the source moved during the run: {plural(result.moving, 'ref')} marked moving, run again"
                      if result.moving else
                      "the source did not move during the run" if result.source_reread else
                      "the source could not be read again: moving refs not detected")
@@ -343,7 +343,7 @@ class CompareRepoScreen(_FilteredTableScreen):
                      + (f"  checksum {repo.replica_checksum[:12]}" if repo.replica_checksum else ""))
         stale = len(repo.of_kind(Kind.REPLICA_STALE_LOOSE))
         if stale:
-            lines.append(f"✖ {stale} stale loose ref(s) hide newer packed values on the replica: "
+            lines.append(f"✖ {plural(stale, 'stale loose ref')} {'hides' if stale == 1 else 'hide'} newer packed values on the replica: "
                          "P opens the replica's shadows preview (keep packed), journaled and undoable")
         self.query_one("#compare-repo-header", Static).update(Content("\n".join(lines)))
         self.table.set_findings(repo.findings)

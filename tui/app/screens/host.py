@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
@@ -23,12 +24,22 @@ from tui.app.read_only import MutationGate
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
-from tui.app.widgets.summary import SEVERITY_STYLE, Banner, HostSummary, ScanStatus, severity_counts
+from tui.app.widgets.summary import (
+    SEVERITY_STYLE,
+    Banner,
+    HostSummary,
+    ScanAge,
+    ScanStatus,
+    refresh_words,
+    scanned_ago,
+    severity_counts,
+)
 from tui.app.widgets.vtable import VirtualTable
 from tui.core.model import Problem, RepoReport
 
 BATCH_SECONDS = 0.1  # rows reach the screen in batches, at most ten a second
 SPINNER_SECONDS = 0.25
+AGE_SECONDS = 1.0  # the header's "scanned 40 s ago" is recomputed this often (redrawn only when it changes)
 _DONE = object()
 
 
@@ -45,6 +56,10 @@ class HostScreen(MutationGate, Screen):
         Binding("escape", "clear_filter", "Clear", id="host.clear_filter", tooltip="Clear the filter and faults-only"),
         Binding("S", "sync", "Sync", id="host.sync", tooltip="Sync the selected repository from its upstream now (:sync faulted: every faulted one)"),
     ]
+
+    DEFAULT_CSS = """
+    HostScreen #host-header { height: auto; background: $panel; }
+    """
 
     class ScanBatch(Message):
         """Reports and root problems read since the last batch."""
@@ -83,6 +98,11 @@ class HostScreen(MutationGate, Screen):
         self._binding_state: tuple = ()
         self._spinner = 0
         self.batches = 0  # ScanBatch messages handled (diagnostics, tests)
+        self.scanned_at: float | None = None  # host.clock() when the last complete scan ended
+        self._finished_at = 0.0  # time.monotonic() then: when the next background rescan is due
+        self._age_text: tuple = ()
+        self.refresh_interval: float | None = host.refresh_interval
+        self._refresh_timer: Any = None
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -93,7 +113,9 @@ class HostScreen(MutationGate, Screen):
                 classes="-read-only",
                 id="read-only-banner",
             )
-        yield HostSummary(id="summary")
+        with Horizontal(id="host-header"):
+            yield HostSummary(id="summary")
+            yield ScanAge(id="scan-age")
         yield ScanStatus(id="scan-status")
         yield Static(id="root-problems")
         yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
@@ -102,6 +124,7 @@ class HostScreen(MutationGate, Screen):
     def on_mount(self) -> None:
         self.query_one(RepoTable).focus()
         self.set_interval(SPINNER_SECONDS, self._tick)
+        self.set_interval(AGE_SECONDS, self._show_age)
         if self.syncs is not None and self.syncs.signal is not None:
             self.syncs.signal.subscribe(self, self._sync_news, immediate=True)
         self._show_summary()
@@ -134,6 +157,7 @@ class HostScreen(MutationGate, Screen):
     # --- scanning -------------------------------------------------------------------------------
 
     def start_scan(self) -> None:
+        self._stop_refresh_timer()  # the next background rescan counts from the end of this one
         if self._cancel is not None:
             self._cancel.set()
         self.generation += 1
@@ -237,8 +261,11 @@ class HostScreen(MutationGate, Screen):
             self.scan_error = message.error
             if message.error is None:
                 self.table.retain(self._seen)
+                self.scanned_at = self.host.clock()
             self.root_problems = list(self._new_root_problems)
             self._show_root_problems()
+            self._finished_at = time.monotonic()
+            self._schedule_refresh()
         if message.error:
             self.notify(clean(message.error), title="scan failed", severity="error", timeout=10, markup=False)
         self._show_summary()
@@ -249,7 +276,40 @@ class HostScreen(MutationGate, Screen):
             self.scanning = False
             self.scan_error = str(event.worker.error)
             self.notify(clean(self.scan_error), title="scan failed", severity="error", timeout=10, markup=False)
+            self._finished_at = time.monotonic()
+            self._schedule_refresh()
             self._show_summary()
+
+    # --- refreshing in the background ------------------------------------------------------------
+
+    def set_refresh(self, seconds: float | None) -> None:
+        """Rescan every ``seconds`` after the last scan ended (None: never). The next rescan is
+        due ``seconds`` after the last one ended, or at once if that is past."""
+        self.refresh_interval = seconds
+        self._stop_refresh_timer()
+        if not self.scanning:
+            self._schedule_refresh()
+        self._show_age()
+
+    def _schedule_refresh(self) -> None:
+        self._stop_refresh_timer()
+        if self.refresh_interval is None:
+            return
+        # Textual's Timer cannot take a zero delay (it divides by it): an overdue rescan waits 10 ms.
+        delay = max(0.01, self._finished_at + self.refresh_interval - time.monotonic())
+        self._refresh_timer = self.set_timer(delay, self._background_rescan, name="gitward-refresh")
+
+    def _stop_refresh_timer(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+
+    def _background_rescan(self) -> None:
+        """A rescan nobody asked for just now: no notification, and the cursor stays on the
+        repository it was on (the table keeps the highlighted row by path)."""
+        self._refresh_timer = None
+        if not self.scanning and self.refresh_interval is not None:
+            self.start_scan()
 
     def on_unmount(self) -> None:
         if self._cancel is not None:
@@ -271,6 +331,16 @@ class HostScreen(MutationGate, Screen):
             syncs_queued=self._sync_counts.get("queued", 0),
         )
         self._show_status()
+        self._show_age()
+
+    def _show_age(self) -> None:
+        """The header's age: cheap (no report is looked at), redrawn only when its words change."""
+        age = scanned_ago(None if self.scanned_at is None else self.host.clock() - self.scanned_at)
+        refresh = refresh_words(self.refresh_interval)
+        failed = self.scan_error is not None  # the age is the last good scan's: in warning colour
+        if (age, refresh, failed) != self._age_text:
+            self._age_text = (age, refresh, failed)
+            self.query_one(ScanAge).show(age, refresh, stale=failed)
 
     def _show_status(self) -> None:
         """The scan / filter / faults-only / sort line: cheap, for the spinner and every keystroke."""

@@ -8,7 +8,6 @@ touched is read again (its open screen, and the host list).
 
 from __future__ import annotations
 
-import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -30,6 +29,7 @@ from tui.app.text import clean, display_path
 from tui.app.widgets.summary import Banner
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
 from tui.core.write.journal import JournalEntry
+from tui.core.write.journal_words import status_words, when
 from tui.core.model import RepoReport
 
 JOURNAL_COLUMNS = [
@@ -43,24 +43,13 @@ JOURNAL_COLUMNS = [
 STATUS_STYLE = {"done": "ok", "undone": "dim", "failed": "error", "interrupted": "warning", "running": "info", "unfinished": "warning"}
 
 
-def when(entry: JournalEntry) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry.created))
-
-
 def entry_cells(entry: JournalEntry, palette: Palette) -> list[Text]:
-    status = entry.status
-    style = getattr(palette, STATUS_STYLE.get(status, "dim"))
-    label = status
-    if entry.undo_of:
-        label = "undo"
-    elif status == "interrupted" and not entry.has_before:
-        label = "interrupted, no change"
-    elif entry.undo_expired:
-        label = f"{status}, undo expired"
+    # The words and times ``gitward journal`` prints (journal_words): one vocabulary for both.
+    style = getattr(palette, STATUS_STYLE.get(entry.status, "dim"))
     return [
         Text(clean(entry.id), style=palette.bold),
         Text(when(entry), style=palette.dim),
-        Text(label, style=palette.dim if entry.undo_of else style),
+        Text(status_words(entry), style=style),
         Text(clean(entry.kind)),
         Text(clean(entry.summary), style=palette.dim if entry.undone_by else ""),
     ]
@@ -189,7 +178,7 @@ class JournalScreen(MutationGate, Screen):
         if entry is None:
             detail.update(Content(""))
         else:
-            parts: list = [("entry ", "bold"), (clean(entry.id), "bold $text-accent"), "  ", clean(entry.kind), "  ", (entry.status, "bold")]
+            parts: list = [("entry ", "bold"), (clean(entry.id), "bold $text-accent"), "  ", clean(entry.kind), "  ", (status_words(entry), "bold")]
             parts += ["\nrepository ", display_path(entry.repo)]
             parts += ["\nby ", clean(entry.user) or "?", " on ", clean(entry.host) or "?", f", pid {entry.pid}"]
             parts += ["\n", clean(entry.summary)]

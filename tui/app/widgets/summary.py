@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.app.text import display_path, plural
+from tui.app.text import display_path
+from tui.core.units import plural
 from tui.core.model import Problem, Severity
 
 SEVERITY_STYLE = {
@@ -39,7 +40,7 @@ class HostSummary(Static):
     """``gitward · ROOTS · N repos · ✖ errors ▲ warnings ● info · syncs``."""
 
     DEFAULT_CSS = """
-    HostSummary { height: 1; padding: 0 1; background: $panel; }
+    HostSummary { height: 1; width: 1fr; padding: 0 1; background: $panel; }
     """
 
     def show(
@@ -66,6 +67,46 @@ class HostSummary(Static):
         if faulty_repos:
             parts += [" (", (f"{faulty_repos:,} with faults", "$text-warning"), ")"]
         parts += ["  ·  ", *severity_parts(counts), "  ·  ", (syncs, "bold $text-accent" if syncs_running or syncs_queued else "$text-muted")]
+        self.update(Content.assemble(*parts))
+
+
+def scanned_ago(seconds: float | None) -> str:
+    """``scanned 40 s ago``: how old the list is, in words that change at most once a second
+    (the header's age is redrawn only when this text changes)."""
+    if seconds is None:
+        return "not scanned yet"
+    seconds = max(0.0, seconds)
+    if seconds < 1:
+        return "scanned just now"
+    if seconds < 60:
+        return f"scanned {int(seconds)} s ago"
+    if seconds < 3600:
+        return f"scanned {int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"scanned {int(seconds // 3600)} h ago"
+    return f"scanned {plural(int(seconds // 86400), 'day')} ago"
+
+
+def refresh_words(interval: float | None) -> str:
+    """``refresh 60 s`` / ``refresh 5 min``: the background rescan interval, or ``""`` when off."""
+    if interval is None:
+        return ""
+    if interval >= 60 and interval % 60 == 0:
+        return f"refresh {int(interval // 60)} min"
+    return f"refresh {interval:g} s"
+
+
+class ScanAge(Static):
+    """The header's right end: when the list was read (ticking) and the refresh interval."""
+
+    DEFAULT_CSS = """
+    ScanAge { height: 1; width: auto; padding: 0 1; background: $panel; color: $text-muted; }
+    """
+
+    def show(self, age: str, refresh: str = "", stale: bool = False) -> None:
+        parts: list = [(age, "$text-warning" if stale else "")]
+        if refresh:
+            parts += ["  ·  ", refresh]
         self.update(Content.assemble(*parts))
 
 
@@ -101,12 +142,12 @@ class ScanStatus(Static):
             frame = SPINNER[spinner % len(SPINNER)]
             parts += [
                 (f"{frame} scanning… ", "bold $text-accent"),
-                f"{scanned:,} repos read" + (f", {elapsed:.1f} s" if elapsed is not None else ""),
+                f"{plural(scanned, 'repo')} read" + (f", {elapsed:.1f} s" if elapsed is not None else ""),
             ]
         elif error:
             parts += [("scan failed: ", "bold $text-error"), error]
         else:
-            parts += [f"scanned {total:,} repos{took}"]
+            parts += [f"scanned {plural(total, 'repo')}{took}"]
         parts += ["  ·  ", f"showing {shown:,} of {total:,}"]
         if faults_only:
             parts += ["  ·  ", ("faults only", "bold $text-warning")]
