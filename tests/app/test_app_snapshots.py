@@ -58,3 +58,14 @@ def test_repo_worktrees(snap_compare, app):
 
 def test_repo_refs(snap_compare, app):
     assert snap_compare(app, terminal_size=(140, 40), run_before=steps("refs gerrit/project-alpha.git"))
+
+
+def test_shadows_preview_80x24(snap_compare, app):
+    async def run_before(pilot) -> None:
+        await steps("refs gerrit/project-alpha.git")(pilot)
+        await pilot.press("P")
+        await settle(pilot)
+        await pilot.press("down")  # the second ref: its details and both values' commits
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from gitrepo import commit_chain, git, init_repo
-from gitutil import prune_dry_run
+from gitworktree import prune_dry_run
 from refedit_support import run_cli
 
 NOT_EXISTING = "gitdir file points to non-existent location"

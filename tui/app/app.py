@@ -23,6 +23,7 @@ from tui.app import commands as command_line
 from tui.app.backend import Host
 from tui.app.messages import (
     BulkPlanned,
+    RepoRescanned,
     ShadowsWanted,
     SyncNews,
     SyncPreflighted,
@@ -135,9 +136,13 @@ class GitwardApp(App[int]):
 
         self.push_screen(CompareScreen(self.host, source, replica, repo_globs=repo_globs))
 
+    @on(RepoRescanned)
+    def _repo_rescanned(self, message: RepoRescanned) -> None:
+        self.repo_rescanned(message.report)
+
     def repo_rescanned(self, report: RepoReport) -> None:
-        """A repo screen read its repository again: keep the host list in step."""
-        self.host_screen.table.upsert([report])
+        """A repository was read again (its screen, a sync, an undo): the host screen updates its row."""
+        self.host_screen.repo_rescanned(report)
 
     def _pop_to_host(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.host_screen:

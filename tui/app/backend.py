@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.core.discovery import DEFAULT_MAX_DEPTH
+from tui.core.write.gate import WriteGate, write_gate
 
 
 @dataclass(slots=True)
@@ -16,6 +17,7 @@ class Host:
 
     roots: list[str]
     read_only: bool = False
+    read_only_source: str = ""  # what asked for read-only ("--read-only", the config file), for the reason shown
     jobs: int | None = None
     max_depth: int = DEFAULT_MAX_DEPTH  # directory levels below a root where repositories are looked for
     now: float | None = None  # a fixed clock (tests, screenshots); None: the real time
@@ -41,9 +43,11 @@ class Host:
     ) -> Host:
         """Command-line values win; the config file supplies defaults."""
         keys = dict(getattr(config, "keys", None) or {})
+        gate = write_gate(flag=read_only, config=config)
         return cls(
             roots=[os.path.abspath(root) for root in roots],
-            read_only=bool(read_only or getattr(config, "read_only", False)),
+            read_only=gate.read_only,
+            read_only_source=gate.source,
             jobs=jobs or getattr(config, "jobs", None) or None,
             max_depth=DEFAULT_MAX_DEPTH if max_depth is None else max_depth,
             now=now,
@@ -52,6 +56,11 @@ class Host:
             sync=getattr(config, "sync", None),
             refresh_interval=getattr(config, "refresh_interval", None),
         )
+
+    @property
+    def gate(self) -> WriteGate:
+        """Whether the console may change anything (the same gate the CLI and the journal ask)."""
+        return WriteGate(self.read_only, self.read_only_source)
 
     def clock(self) -> float:
         return self.now if self.now is not None else time.time()

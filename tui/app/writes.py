@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from tui.app.text import clean, plural
+from tui.core.write.gate import WriteGate
 from tui.core.write.journal import Journal, JournalEntry
 from tui.core.write.errors import ApplyError, RefusedError, StateChangedError, WriteError
 from tui.core.model import LockFile, RepoReport, Worktree
@@ -82,9 +83,10 @@ def attempt(what: str, job: Callable[[], Outcome]) -> Outcome:
         return failure(exc, what)
 
 
-def journal_for(read_only: bool) -> Journal:
-    """The journal in the state dir; read-only refuses every change at the core as well."""
-    return Journal(read_only=read_only)
+def journal_for(gate: WriteGate | bool) -> Journal:
+    """The journal in the state dir, holding the console's write gate (``host.gate``): the core
+    refuses every change a closed gate forbids. A bool is read-only or not (the journal screen)."""
+    return Journal(gate=gate if isinstance(gate, WriteGate) else WriteGate(gate))
 
 
 def repo_label(report: RepoReport) -> str:
@@ -202,6 +204,41 @@ def plan_shadows(report: RepoReport, refs: list[str] | None):
     from tui.core.write import shadows as refedit
 
     return refedit.plan_shadow_prune(report.git_dir, refedit.Keep.AUTO, refs)
+
+
+def plan_shadow_decisions(report: RepoReport, previewed, decisions: dict):
+    """The previewed plan with the operator's per-ref decisions in place of ``--keep auto``.
+
+    ``decisions``: ref name -> ``Keep.PACKED`` or ``Keep.LOOSE``. Each side is planned by the
+    core as ``shadows prune --keep packed|loose --ref NAME...`` (naming a ref is what allows a
+    change auto would not make, with its warning), and its items replace the previewed ones:
+    one plan, applied under one set of locks and journaled as one entry (one undo). A decided
+    ref whose files differ from what the preview showed is refused: the operator decided on
+    values they saw. Reads the files: call it from a worker.
+    """
+    from dataclasses import replace
+
+    from tui.core.write import shadows as refedit
+
+    shown = {item.name: item for item in previewed.items}
+    merged = dict(shown)
+    refusals = list(previewed.refusals)
+    for keep in (refedit.Keep.PACKED, refedit.Keep.LOOSE):
+        names = sorted(name for name, chosen in decisions.items() if chosen is keep)
+        if not names:
+            continue
+        side = refedit.plan_shadow_prune(report.git_dir, keep, names)
+        refusals.extend(r for r in side.refusals if str(r) not in {str(x) for x in refusals})
+        for item in side.items:
+            seen = shown.get(item.name)
+            if seen is None or seen.loose != item.loose or seen.packed_value != item.packed_value:
+                raise StateChangedError(
+                    f"{item.name} moved since the preview; nothing was changed. Rescan and preview again"
+                )
+            if item.action is refedit.Action.SKIP:
+                raise RefusedError(f"keep {keep.value} for {item.name}: {item.note}; nothing was changed")
+            merged[item.name] = item
+    return replace(previewed, items=[merged[name] for name in shown], refusals=refusals)
 
 
 def is_bulk(plan, refs: list[str] | None) -> bool:

@@ -73,13 +73,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from tui.core.config import ConfigError, load_config
     from tui.core.sync import JobRunner
     from tui.core.sync import SyncError, SyncRequest, TimedOut, call_within
+    from tui.core.write.gate import write_gate
 
     try:
         config = load_config()
     except ConfigError as exc:
         return _fail(f"{exc}; gitward makes no changes until the config is fixed", EXIT_ERROR)
-    if getattr(args, "sync_read_only", False) or getattr(args, "read_only", False) or config.read_only:
-        return _fail(f"refusing to sync {args.repo}: read-only mode", EXIT_FAILED)
+    gate = write_gate(flag=bool(getattr(args, "sync_read_only", False) or getattr(args, "read_only", False)), config=config)
+    if not gate.allowed:
+        return _fail(f"refusing to sync {args.repo}: {gate.reason}", EXIT_FAILED)
     if args.timeout is not None and not args.timeout > 0:
         return _fail("--timeout must be a positive number of seconds", EXIT_ERROR)
     request = SyncRequest(

@@ -170,18 +170,18 @@ def _worktree_handler(args: argparse.Namespace):
 
 
 def _journal_for(args: argparse.Namespace):
-    """The journal, read-only when --read-only (here or global) or the config says so."""
-    from tui.core.config import ConfigError, load_config
+    """The journal, holding the write gate: --read-only (here or global) or the config closes it."""
+    from tui.core.config import ConfigError
+    from tui.core.write.gate import load_write_gate
     from tui.core.write.journal import Journal
 
-    read_only = bool(getattr(args, "write_read_only", False) or getattr(args, "read_only", False))
-    if not read_only:
-        try:
-            read_only = load_config().read_only
-        except ConfigError as exc:
-            # Cannot tell whether writes are allowed: that is a no.
-            raise UsageError(f"{exc}; gitward makes no changes until the config is fixed") from None
-    return Journal(read_only=read_only)
+    flag = bool(getattr(args, "write_read_only", False) or getattr(args, "read_only", False))
+    try:
+        gate = load_write_gate(flag=flag)
+    except ConfigError as exc:
+        # Cannot tell whether writes are allowed: that is a no.
+        raise UsageError(f"{exc}; gitward makes no changes until the config is fixed") from None
+    return Journal(gate=gate)
 
 
 def _writable_journal(args: argparse.Namespace):

@@ -13,26 +13,46 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, ScreenResultType
 from textual.widget import Widget
 from textual.widgets import Button, Static
 
+# Every dialog fits an 80x24 terminal: the buttons are docked to the bottom of the dialog (always
+# on screen), the title to its top, and whatever does not fit between them scrolls (up/down,
+# page up/page down, the mouse wheel).
 DIALOG_CSS = """
 {name} {{ align: center middle; background: $background 60%; }}
 {name} > #dialog {{
     width: 90%; max-width: {width}; height: auto; max-height: 90%;
     border: heavy $error; background: $surface; padding: 0 1;
+    overflow-y: auto; scrollbar-size-vertical: 1;
 }}
 {name}.-calm > #dialog {{ border: heavy $accent; }}
-{name} #dialog-title {{ text-style: bold; padding: 0 0 1 0; }}
-{name} #dialog-body {{ height: auto; max-height: 24; }}
+{name} #dialog-title {{ dock: top; text-style: bold; padding: 0 0 1 0; }}
+{name} #dialog-body {{ height: auto; }}
 {name} #dialog-body > Static {{ margin-bottom: 1; }}
 {name} #dialog-body > Static:last-child {{ margin-bottom: 0; }}
-{name} .dialog-buttons {{ height: auto; align-horizontal: right; padding-top: 1; }}
+{name} .dialog-buttons {{ dock: bottom; height: auto; align-horizontal: right; padding-top: 1; background: $surface; }}
 {name} .dialog-buttons Button {{ margin-left: 2; min-width: 12; }}
 """
+
+
+def scroll_bindings(prefix: str) -> list[BindingType]:
+    """up/down/page up/page down scroll a dialog whose body is taller than the screen."""
+    return [
+        Binding("up", "scroll_dialog(-1)", "Scroll up", show=False, id=f"{prefix}.scroll_up", tooltip="Scroll the dialog up"),
+        Binding("down", "scroll_dialog(1)", "Scroll down", show=False, id=f"{prefix}.scroll_down", tooltip="Scroll the dialog down"),
+        Binding("pageup", "scroll_dialog(-10)", "Page up", show=False, id=f"{prefix}.page_up", tooltip="Scroll the dialog up a page"),
+        Binding("pagedown", "scroll_dialog(10)", "Page down", show=False, id=f"{prefix}.page_down", tooltip="Scroll the dialog down a page"),
+    ]
+
+
+def scroll_dialog(screen, lines: int) -> None:
+    """Scroll ``#dialog`` by ``lines`` (the buttons stay where they are: they are docked)."""
+    dialog = screen.query_one("#dialog")
+    dialog.scroll_relative(y=lines, animate=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +64,43 @@ class Choice:
     variant: str = "error"  # a Button variant: "error" for destructive, "primary" otherwise
 
 
-class ConfirmDialog(ModalScreen[str | None]):
+SHORT_SCREEN = 30  # terminal rows: below this, dialog buttons are one line high (no border)
+
+
+class DialogScreen(ModalScreen[ScreenResultType]):
+    """What gitward's dialogs share: buttons docked at the bottom (one line high on a short
+    terminal, so an 80x24 window keeps room for the body), a body that scrolls (``scroll_dialog``),
+    left/right between the buttons."""
+
+    def on_mount(self) -> None:
+        self._fit_buttons()
+
+    def on_resize(self) -> None:
+        self._fit_buttons()
+
+    def _fit_buttons(self) -> None:
+        compact = self.app.size.height < SHORT_SCREEN
+        for button in self.query(".dialog-buttons Button").results(Button):
+            button.compact = compact
+
+    def action_focus_previous_button(self) -> None:
+        move_button_focus(self, -1)
+
+    def action_focus_next_button(self) -> None:
+        move_button_focus(self, 1)
+
+    def action_scroll_dialog(self, lines: int) -> None:
+        scroll_dialog(self, lines)
+
+
+class ConfirmDialog(DialogScreen[str | None]):
     """``title``, a body of Content parts, and Cancel + ``choices`` (Cancel focused)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="dialog.cancel", tooltip="Close the dialog; nothing is changed"),
         Binding("left", "focus_previous_button", "Previous", show=False, id="dialog.previous", tooltip="Focus the button on the left"),
         Binding("right", "focus_next_button", "Next", show=False, id="dialog.next", tooltip="Focus the button on the right"),
+        *scroll_bindings("dialog"),
     ]
     AUTO_FOCUS = "#cancel"
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmDialog", width=100)
@@ -72,7 +122,7 @@ class ConfirmDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Static(self.title_text, id="dialog-title")
-            with VerticalScroll(id="dialog-body"):
+            with Vertical(id="dialog-body"):
                 for part in self.body:
                     yield part if isinstance(part, Widget) else Static(part)
             with Horizontal(classes="dialog-buttons"):
@@ -89,19 +139,10 @@ class ConfirmDialog(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    def action_focus_previous_button(self) -> None:
-        self._move(-1)
-
-    def action_focus_next_button(self) -> None:
-        self._move(1)
-
-    def _move(self, step: int) -> None:
-        move_button_focus(self, step)
-
 
 def move_button_focus(screen, step: int) -> None:
     """Focus the next (+1) or previous (-1) button of a dialog's button row."""
-    buttons = list(screen.query(".dialog-buttons Button"))
+    buttons = [button for button in screen.query(".dialog-buttons Button") if button.display]
     if not buttons:
         return
     focused = screen.focused

@@ -13,13 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from tui.app.dialogs.confirm import DIALOG_CSS
+from tui.app.dialogs.confirm import DIALOG_CSS, DialogScreen
 
 
-class TextPrompt(ModalScreen[str | None]):
+class TextPrompt(DialogScreen[str | None]):
     """A title, a few lines of explanation, one input, Cancel and a submit button."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -15,14 +15,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.filtering import RowFilter
 from tui.app.backend import Host
 from tui.app.messages import SyncRequested
-from tui.app.read_only import MutationGate
+from tui.app.read_only import GatedScreen
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
 from tui.app.typeahead import FilterBox, open_for_typing, typing
@@ -46,7 +45,7 @@ AGE_SECONDS = 1.0  # the header's "scanned 40 s ago" is recomputed this often (r
 _DONE = object()
 
 
-class HostScreen(MutationGate, Screen):
+class HostScreen(GatedScreen):
     """Repos table, header summary, filter, faults-only, rescan."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -394,6 +393,10 @@ class HostScreen(MutationGate, Screen):
         if action == "keep_filter":  # hidden (and enter passes on) unless the box has the focus
             return self.focused is not None and self.focused.id == "filter"
         return True
+
+    def repo_rescanned(self, report: RepoReport) -> None:
+        """One repository was read again elsewhere (its screen, after a write): update its row."""
+        self.table.upsert([report])
 
     def action_rescan(self) -> None:
         self.start_scan()

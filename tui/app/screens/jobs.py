@@ -15,12 +15,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.app.backend import Host
 from tui.app.jobview import JOB_COLUMNS, job_detail, job_row
-from tui.app.read_only import MutationGate
+from tui.app.read_only import GatedScreen
 from tui.app.text import plural
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.summary import Banner
@@ -33,7 +32,7 @@ EMPTY = (
 )
 
 
-class JobsScreen(MutationGate, Screen):
+class JobsScreen(GatedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="jobs.back", tooltip="Back to the previous screen"),
         Binding("o", "open_log", "Open log", id="jobs.open", tooltip="The selected sync's repository, on its Log tab (also enter)"),

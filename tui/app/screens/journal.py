@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
@@ -24,7 +23,7 @@ from tui.app import writes as actions
 from tui.app.writes import Outcome
 from tui.app.dialogs.confirm import Choice, ConfirmDialog
 from tui.app.backend import Host
-from tui.app.read_only import MutationGate
+from tui.app.read_only import GatedScreen
 from tui.app.text import clean, display_path
 from tui.app.widgets.summary import Banner
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
@@ -64,7 +63,7 @@ class JournalTable(VirtualTable):
         super().__init__(JOURNAL_COLUMNS, entry_cells, empty_text="loading the journal…", id=id)
 
 
-class JournalScreen(MutationGate, Screen):
+class JournalScreen(GatedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="journal.back", tooltip="Back to the previous screen"),
         Binding("r", "reload", "Reload", id="journal.reload", tooltip="Read the journal again"),
@@ -248,7 +247,7 @@ class JournalScreen(MutationGate, Screen):
 
     @work(thread=True, exit_on_error=False, group="journal-undo")
     def _undo(self, entry_id: str, repo: str) -> None:
-        outcome = actions.undo(actions.journal_for(self.host.read_only), entry_id)
+        outcome = actions.undo(actions.journal_for(self.host.gate), entry_id)
         self.post_message(self.Undone(outcome, repo))
 
     @on(Undone)

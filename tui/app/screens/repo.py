@@ -11,15 +11,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.app.backend import Host
-from tui.app.messages import SyncRequested
-from tui.app.read_only import MutationGate
-from tui.app.screens.repo_writes import RepoWrites
 from tui.app.filtering import RowFilter
+from tui.app.messages import RepoRescanned, SyncRequested
+from tui.app.screens.repo_writes import RepoWritesScreen
 from tui.app.text import clean, shorten_paths
 from tui.app.typeahead import Filterable, FilterBox, open_for_typing, typing
 from tui.app.widgets.log_view import SyncLog
@@ -50,7 +48,9 @@ class RepoTabs(TabbedContent):
             event.prevent_default()
 
 
-class RepoScreen(RepoWrites, MutationGate, Screen):
+class RepoScreen(RepoWritesScreen):
+    """One repository's tabs; the write actions (and the write gate) come from ``RepoWritesScreen``."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="repo.back", tooltip="Close the filter, else back to the repository list"),
         # priority: run while '/' is handled, so the keys behind it go to the box (tui/app/typeahead.py)
@@ -388,9 +388,10 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
     def handle_rescanned(self, message: Rescanned) -> None:
         self._now = self.host.clock()
         self._fill(message.report)
-        self.app.repo_rescanned(message.report)  # type: ignore[attr-defined]
+        self.post_message(RepoRescanned(message.report))  # the App keeps the host list in step
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    @on(Worker.StateChanged)
+    def _rescan_worker_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "repo-rescan" and event.state == WorkerState.ERROR:
             self.notify(clean(str(event.worker.error)), title="reload failed", severity="error", markup=False)
 

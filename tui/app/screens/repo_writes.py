@@ -1,13 +1,12 @@
 """The repository screen's write actions: worktrees, shadows, stale locks.
 
-``RepoWrites`` is mixed into ``RepoScreen`` (first in its bases). Every action follows one
-path: plan in a thread worker (``ActionPlanned``), show the plan in a dialog (Cancel focused),
-apply exactly that plan in a thread worker (``ActionFinished``), notify the one-line result
-(``markup=False``), read the repository again. The bindings live on the tables they apply to
-(``screen.`` actions); all action names are in ``MUTATING_ACTIONS``, so read-only hides them.
-
-Handlers use Textual's naming convention (``on_action_planned``): ``@on`` is not collected
-from a mixin.
+``RepoWritesScreen`` is the base class of ``RepoScreen`` (a real ``Screen``: its handlers use
+``@on``). Every action follows one path: plan in a thread worker, which posts a typed message
+(``PrunePlanned``, ``ShadowsPlanned``, ... in ``tui/app/messages.py``); the screen shows the plan
+in a dialog (Cancel focused); a thread worker applies exactly that plan (``WriteFinished``); the
+screen notifies the one-line result (``markup=False``) and reads the repository again. The
+bindings live on the tables they apply to (``screen.`` actions); all action names are in
+``MUTATING_ACTIONS``, so the write gate (read-only) hides them and their keys say why.
 """
 
 from __future__ import annotations
@@ -15,57 +14,60 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from textual import work
+from textual import on, work
 from textual.content import Content
-from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from tui.app import writes as actions
-from tui.app.writes import Outcome
-from tui.app.dialogs.confirm import Choice, ConfirmDialog
-from tui.app.dialogs.prompts import PathDialog, ReasonDialog, TypeNameDialog
-from tui.app.dialogs.shadow_preview import ShadowPreview
-from tui.app.read_only import WRITE_ACTIONS
+from tui.app.backend import Host
+from tui.app.dialogs import Choice, ConfirmDialog, PathDialog, ReasonDialog, ShadowChoice, ShadowPreview, TypeNameDialog
+from tui.app.messages import (
+    LockClearPlanned,
+    PrunePlanned,
+    RepairPlanned,
+    ShadowDecisionsPlanned,
+    ShadowsPlanned,
+    WriteFinished,
+)
+from tui.app.read_only import WRITE_ACTIONS, GatedScreen
 from tui.app.text import clean, display_path, duration
+from tui.app.widgets.ref_browser import RefBrowser
+from tui.app.writes import Outcome
+from tui.core.model import LockFile, RepoReport, Source, Worktree
 from tui.core.write.journal import Journal
 from tui.core.write.errors import WriteError
-from tui.core.model import LockFile, RepoReport, Source, Worktree
 
-# The actions of this mixin (WRITE_ACTIONS) are all in MUTATING_ACTIONS: read-only hides them.
+PlanMessage = PrunePlanned | RepairPlanned | ShadowsPlanned | ShadowDecisionsPlanned | LockClearPlanned
 
 DEFAULT_KEEP_REASON = "kept from prune by gitward: its volume may be away (moved, unmounted or blinking)"
 
-
-class ActionPlanned(Message):
-    """A plan computed in a worker, ready to be previewed."""
-
-    def __init__(self, kind: str, plan: Any, context: dict | None = None) -> None:
-        super().__init__()
-        self.kind = kind
-        self.plan = plan
-        self.context = context or {}
-
-
-class ActionFinished(Message):
-    """An action (or its planning) ended: notify, and read the repository again."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__()
-        self.outcome = outcome
+# Why a greyed write action's key does nothing (None from write_action_state).
+UNAVAILABLE = {
+    "lock_worktree": "highlight a linked worktree that is not locked",
+    "unlock_worktree": "highlight a locked linked worktree",
+    "prune_worktrees": "no worktree here is prunable: nothing to prune",
+    "repair_worktrees": "no linked worktree here: nothing to repair",
+    "clear_lock": "only a stale lock (older than its grace period) can be cleared",
+    "mark_shadow": "no ref here is both loose and packed: nothing to mark",
+    "preview_shadows": "no ref here is both loose and packed: nothing to resolve",
+}
 
 
-class RepoWrites:
-    """Mixin for ``RepoScreen``: expects ``host``, ``report``, ``_rescan`` and the tab widgets."""
+class RepoWritesScreen(GatedScreen):
+    """The write half of ``RepoScreen``: expects ``report``, ``_rescan`` and the tab widgets."""
 
-    host: Any
+    host: Host
     report: RepoReport
     write_busy: str | None = None  # the action in progress (one at a time)
     _write_states: tuple = ()
 
+    def _rescan(self, path: str, root: str) -> Any:
+        raise NotImplementedError  # RepoScreen reads the repository again in its worker
+
     # --- availability -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        allowed = super().check_action(action, parameters)  # type: ignore[misc]  (read-only first)
+        allowed = super().check_action(action, parameters)  # the write gate first
         if allowed is not True or action not in WRITE_ACTIONS:
             return allowed
         return self.write_action_state(action)
@@ -93,30 +95,34 @@ class RepoWrites:
         states = tuple(self.write_action_state(action) for action in WRITE_ACTIONS)
         if states != self._write_states:
             self._write_states = states
-            self.refresh_bindings()  # type: ignore[attr-defined]
+            self.refresh_bindings()
 
     @property
     def current_worktree(self) -> Worktree | None:
-        found = self.query("#worktree-table")  # type: ignore[attr-defined]
+        found = self.query("#worktree-table")
         return found.first().current if found else None
 
     @property
     def current_lock(self) -> LockFile | None:
-        found = self.query("#lock-table")  # type: ignore[attr-defined]
+        found = self.query("#lock-table")
         return found.first().current if found else None
 
     @property
     def ref_list(self):
-        found = self.query("#ref-list")  # type: ignore[attr-defined]
+        found = self.query("#ref-list")
         return found.first() if found else None
 
     # --- one action at a time ---------------------------------------------------------------------
 
+    def unavailable_reason(self, action: str) -> str | None:
+        return UNAVAILABLE.get(action)
+
     def _begin(self, what: str) -> bool:
-        if self.host.read_only:  # the bindings are hidden; this guards direct calls
+        if not self.host.gate.allowed:  # the bindings are hidden; this guards direct calls
+            self.notify(self.host.gate.reason or "", title=what, severity="warning", timeout=5, markup=False)
             return False
         if self.write_busy is not None:
-            self.notify(f"wait: {self.write_busy} is still in progress", title="busy", severity="warning", markup=False)  # type: ignore[attr-defined]
+            self.notify(f"wait: {self.write_busy} is still in progress", title="busy", severity="warning", markup=False)
             return False
         self.write_busy = what
         return True
@@ -125,69 +131,59 @@ class RepoWrites:
         self.write_busy = None
 
     def _journal(self) -> Journal:
-        return actions.journal_for(self.host.read_only)
+        return actions.journal_for(self.host.gate)
 
     @work(thread=True, exit_on_error=False, group="write-plan")
-    def _plan_in_thread(self, kind: str, what: str, make_plan: Callable[[], Any], context: dict | None = None) -> None:
+    def _plan_in_thread(self, what: str, make_plan: Callable[[], PlanMessage]) -> None:
+        """Run ``make_plan`` (it reads the files) and post the typed message it returns."""
         try:
-            plan = make_plan()
+            planned = make_plan()
         except (WriteError, OSError) as exc:
-            self.post_message(ActionFinished(actions.failure(exc, what)))  # type: ignore[attr-defined]
+            self.post_message(WriteFinished(actions.failure(exc, what)))
             return
-        self.post_message(ActionPlanned(kind, plan, context))  # type: ignore[attr-defined]
+        self.post_message(planned)
 
     @work(thread=True, exit_on_error=False, group="write")
     def _apply_in_thread(self, job: Callable[[Journal], Outcome]) -> None:
         outcome = job(self._journal())
-        if not self.post_message(ActionFinished(outcome)):  # type: ignore[attr-defined]
+        if not self.post_message(WriteFinished(outcome)):
             # The screen was closed meanwhile: the change happened all the same; say so.
-            app = self.app  # type: ignore[attr-defined]
+            app = self.app
             app.call_from_thread(app.notify, outcome.message, title=outcome.title, severity=outcome.severity, timeout=12, markup=False)
 
-    def on_action_finished(self, message: ActionFinished) -> None:
+    @on(WriteFinished)
+    def _write_finished(self, message: WriteFinished) -> None:
         message.stop()
         self._end()
         outcome = message.outcome
-        self.notify(outcome.message, title=outcome.title, severity=outcome.severity, timeout=8 if outcome.ok else 12, markup=False)  # type: ignore[attr-defined]
+        self.notify(outcome.message, title=outcome.title, severity=outcome.severity, timeout=8 if outcome.ok else 12, markup=False)
         if outcome.ok and self.ref_list is not None:
             self.ref_list.clear_marks()
         self.reload_after_write()  # after a refusal too: the files moved, show what is there now
 
     def reload_after_write(self) -> None:
         """Read the repository again (tabs, title, host list) and the refs if they are loaded."""
-        # lazy (import cost): app.widgets.ref_browser loads on first use, not with this module
-        from tui.app.widgets.ref_browser import RefBrowser
-
-        self._rescan(self.report.path, self.report.root)  # type: ignore[attr-defined]
-        for browser in self.query(RefBrowser):  # type: ignore[attr-defined]
+        self._rescan(self.report.path, self.report.root)
+        for browser in self.query(RefBrowser):
             if browser.started:
                 browser.load()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+    @on(Worker.StateChanged)
+    def _write_worker_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group in ("write", "write-plan") and event.state == WorkerState.ERROR:
             self._end()
             error = event.worker.error
-            self.notify(clean(f"{type(error).__name__}: {error}"), title="action failed", severity="error", timeout=12, markup=False)  # type: ignore[attr-defined]
+            self.notify(clean(f"{type(error).__name__}: {error}"), title="action failed", severity="error", timeout=12, markup=False)
             self.reload_after_write()
-
-    def on_action_planned(self, message: ActionPlanned) -> None:
-        message.stop()
-        handler = {
-            "prune": self._prune_planned,
-            "repair": self._repair_planned,
-            "shadows": self._shadows_planned,
-            "lock-clear": self._lock_clear_planned,
-        }[message.kind]
-        handler(message.plan, message.context)
 
     def _refused(self, refusal: Exception, what: str) -> None:
         self._end()
         outcome = actions.failure(refusal, what)
-        self.notify(outcome.message, title=outcome.title, severity=outcome.severity, timeout=12, markup=False)  # type: ignore[attr-defined]
+        self.notify(outcome.message, title=outcome.title, severity=outcome.severity, timeout=12, markup=False)
 
     def _ask(self, dialog, then: Callable[[Any], None]) -> None:
         """Show a dialog; ``then`` gets its result and ends the busy state unless it goes on."""
-        self.app.push_screen(dialog, then)  # type: ignore[attr-defined]
+        self.app.push_screen(dialog, then)
 
     def _apply_if(self, chosen: str | None, wanted: str, job: Callable[[Journal], Outcome]) -> None:
         if chosen == wanted:
@@ -248,9 +244,12 @@ class RepoWrites:
         if not self._begin("prune"):
             return
         report = self.report
-        self._plan_in_thread("prune", "prune worktrees", lambda: actions.plan_prune(report))
+        self._plan_in_thread("prune worktrees", lambda: PrunePlanned(actions.plan_prune(report)))
 
-    def _prune_planned(self, preview: actions.PrunePreview, context: dict) -> None:
+    @on(PrunePlanned)
+    def _prune_planned(self, message: PrunePlanned) -> None:
+        message.stop()
+        preview = message.preview
         plan = preview.plan
         if plan.refusals:
             self._refused(plan.refusals[0], "prune worktrees")
@@ -259,7 +258,7 @@ class RepoWrites:
             self._end()
             kept = "; ".join(f"worktrees/{clean(i.id)}: {clean(i.reason)}" for i in plan.kept)
             message = "nothing to prune" + (f"; gitward keeps {kept}" if kept else "")
-            self.notify(message, title="prune", severity="information", markup=False)  # type: ignore[attr-defined]
+            self.notify(message, title="prune", severity="information", markup=False)
             return
         count = len(plan.items)
         body: list = [
@@ -347,9 +346,12 @@ class RepoWrites:
             return
         report = self.report
         path = path.strip() or None
-        self._plan_in_thread("repair", "repair worktrees", lambda: actions.plan_repair(report, path))
+        self._plan_in_thread("repair worktrees", lambda: RepairPlanned(actions.plan_repair(report, path)))
 
-    def _repair_planned(self, plan, context: dict) -> None:
+    @on(RepairPlanned)
+    def _repair_planned(self, message: RepairPlanned) -> None:
+        message.stop()
+        plan = message.plan
         if plan.refusals:
             self._refused(plan.refusals[0], "repair worktrees")
             return
@@ -357,9 +359,9 @@ class RepoWrites:
             self._end()
             errors = "; ".join(f"{clean(message)}: {clean(path)}" for path, message in plan.errors)
             if errors:
-                self.notify(f"repair: nothing gitward can fix: {errors}", title="refused", severity="warning", timeout=12, markup=False)  # type: ignore[attr-defined]
+                self.notify(f"repair: nothing gitward can fix: {errors}", title="refused", severity="warning", timeout=12, markup=False)
             else:
-                self.notify("nothing to repair: every worktree's files point where they should", title="repair", markup=False)  # type: ignore[attr-defined]
+                self.notify("nothing to repair: every worktree's files point where they should", title="repair", markup=False)
             return
         body: list = []
         for item in plan.items:
@@ -393,13 +395,13 @@ class RepoWrites:
 
     def action_mark_shadow(self) -> None:
         ref_list = self.ref_list
-        if ref_list is None or self.host.read_only:
+        if ref_list is None or not self.host.gate.allowed:
             return
         ref = ref_list.current
         if ref is None:
             return
         if ref.source is not Source.BOTH:
-            self.notify("only shadows (refs both loose and packed) can be marked; s shows only them", title="mark", severity="warning", timeout=4, markup=False)  # type: ignore[attr-defined]
+            self.notify("only shadows (refs both loose and packed) can be marked; s shows only them", title="mark", severity="warning", timeout=4, markup=False)
             return
         ref_list.toggle_mark(ref.name)
         ref_list.action_cursor_down()
@@ -410,19 +412,41 @@ class RepoWrites:
         if not self._begin("shadows preview"):
             return
         report = self.report
-        self._plan_in_thread("shadows", "prune shadows", lambda: actions.plan_shadows(report, refs), {"refs": refs})
+        self._plan_in_thread("prune shadows", lambda: ShadowsPlanned(actions.plan_shadows(report, refs), refs))
 
-    def _shadows_planned(self, plan, context: dict) -> None:
-        refs = context.get("refs")
+    @on(ShadowsPlanned)
+    def _shadows_planned(self, message: ShadowsPlanned) -> None:
+        message.stop()
+        plan, refs = message.plan, message.refs
         bulk = actions.is_bulk(plan, refs)
         name = actions.confirm_name(self.report)
-        dialog = ShadowPreview(plan, self.report.name, bulk=bulk, confirm_name=name, marked=len(refs or ()))
-        self._ask(dialog, lambda apply: self._shadows_confirmed(plan, bulk, bool(apply)))
+        dialog = ShadowPreview(plan, self.report.name, bulk=bulk, confirm_name=name, marked=len(refs or ()), git_dir=self.report.git_dir)
+        self._ask(dialog, lambda choice: self._shadows_chosen(plan, refs, choice))
 
-    def _shadows_confirmed(self, plan, bulk: bool, apply: bool) -> None:
-        if not apply:
+    def _shadows_chosen(self, plan, refs: list[str] | None, choice: ShadowChoice | None) -> None:
+        if choice is None:
             self._end()
             return
+        if not choice.decisions:
+            self._shadows_confirmed(plan, actions.is_bulk(plan, refs))
+            return
+        report, decisions = self.report, choice.decisions
+        self._plan_in_thread(
+            "prune shadows",
+            lambda: ShadowDecisionsPlanned(
+                decided := actions.plan_shadow_decisions(report, plan, decisions), actions.is_bulk(decided, refs)
+            ),
+        )
+
+    @on(ShadowDecisionsPlanned)
+    def _decisions_planned(self, message: ShadowDecisionsPlanned) -> None:
+        message.stop()
+        if message.plan.refusals:
+            self._refused(message.plan.refusals[0], "prune shadows")
+            return
+        self._shadows_confirmed(message.plan, message.bulk)
+
+    def _shadows_confirmed(self, plan, bulk: bool) -> None:
         if not bulk:
             self._apply_shadows(plan)
             return
@@ -442,7 +466,7 @@ class RepoWrites:
             return
         if typed.strip() != name:
             self._end()
-            self.notify(  # type: ignore[attr-defined]
+            self.notify(
                 f"prune shadows: the name typed ({clean(typed.strip()) or 'nothing'}) is not {name}; nothing was changed",
                 title="refused",
                 severity="warning",
@@ -463,9 +487,14 @@ class RepoWrites:
         if lock is None or not lock.stale or not self._begin("clear lock"):
             return
         report = self.report
-        self._plan_in_thread("lock-clear", f"clear {clean(lock.path)}", lambda: actions.plan_lock_clear(report, lock, self._journal(), self.host.now))
+        self._plan_in_thread(
+            f"clear {clean(lock.path)}", lambda: LockClearPlanned(actions.plan_lock_clear(report, lock, self._journal(), self.host.now))
+        )
 
-    def _lock_clear_planned(self, plan, context: dict) -> None:
+    @on(LockClearPlanned)
+    def _lock_clear_planned(self, message: LockClearPlanned) -> None:
+        message.stop()
+        plan = message.plan
         if plan.refusals:
             self._refused(plan.refusals[0], f"clear {clean(plan.relpath)}")
             return

@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 from tui.core import paths
 from tui.core.config import ConfigError, JournalConfig, load_config
 from tui.core.fsutil import fsync_dir, read_bytes
-from tui.core.write.errors import ApplyError, ReadOnlyError, UnknownEntryError, WriteError, error_text
+from tui.core.write.errors import ApplyError, UnknownEntryError, WriteError, error_text
+from tui.core.write.gate import WriteGate
 from tui.core.write.journal_entry import (
     BEFORE_DIR,
     BEFORE_FILE,
@@ -81,9 +82,6 @@ from tui.core.write.ownership import user_label
 __all__ = ["ApplyResult", "Journal", "JournalEntry", "JournalLimits", "b64", "run_journaled", "unb64"]
 
 STAGING_PREFIX = ".tmp-"
-READ_ONLY_MESSAGE = (
-    "read-only mode (--read-only, or read_only = true in the config): gitward changes nothing"
-)
 
 
 @dataclass(frozen=True)
@@ -103,14 +101,22 @@ class JournalLimits:
 
 
 class Journal:
-    """The journal directory. ``read_only=True`` makes every ``begin()`` refuse.
+    """The journal directory. Every ``begin()`` asks ``gate`` (tui/core/write/gate.py) first;
+    ``read_only=True`` is short for a closed gate.
 
     ``limits``: the cap; None reads it from gitward's config when it is first needed.
     """
 
-    def __init__(self, root: str | None = None, *, read_only: bool = False, limits: JournalLimits | None = None) -> None:
+    def __init__(
+        self,
+        root: str | None = None,
+        *,
+        read_only: bool = False,
+        gate: WriteGate | None = None,
+        limits: JournalLimits | None = None,
+    ) -> None:
         self._root = root
-        self.read_only = read_only
+        self.gate = gate if gate is not None else WriteGate(read_only)
         self._limits = limits
 
     @property
@@ -127,9 +133,12 @@ class Journal:
 
     # ------------------------------------------------------------------ writing
 
+    @property
+    def read_only(self) -> bool:
+        return not self.gate.allowed
+
     def check_writable(self) -> None:
-        if self.read_only:
-            raise ReadOnlyError(READ_ONLY_MESSAGE)
+        self.gate.check()
 
     def begin(
         self,
