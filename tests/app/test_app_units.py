@@ -190,3 +190,13 @@ def test_the_app_import_path_stays_light():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_ref_index_lists_what_git_lists_in_gits_order(shadowed_repo):
+    """One merge of loose and packed names (refstore.ref_names): git for-each-ref is the judge."""
+    write_loose(shadowed_repo, "refs/heads/\u00e9t\u00e9", git(shadowed_repo, "rev-parse", "refs/heads/main").strip())
+    write_loose(shadowed_repo, "refs/heads/zeta", git(shadowed_repo, "rev-parse", "refs/heads/main").strip())
+    index = RefIndex(load_snapshot(str(shadowed_repo)))
+    listed = git(shadowed_repo, "for-each-ref", "--format=%(refname)").splitlines()
+    assert index.names == listed
+    assert index.names.index("refs/heads/zeta") < index.names.index("refs/heads/\u00e9t\u00e9")  # bytes, not code points

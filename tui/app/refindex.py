@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from tui.core.model import Ref, RefCounts
 from tui.core.packed import bytes_key
-from tui.core.refstore import RefSnapshot, count_refs, judge_shadows, ref_for
+from tui.core.refstore import RefSnapshot, count_refs, judge_shadows, ref_for, ref_names
 
 
 def build_ref(snapshot: RefSnapshot, name: str) -> Ref:
@@ -37,16 +37,11 @@ class RefIndex:
 
     def __init__(self, snapshot: RefSnapshot) -> None:
         self.snapshot = snapshot
-        loose = snapshot.loose.refs
-        packed = snapshot.packed.values
-        names = [name for name in loose if name not in packed]
-        names.extend(packed)
+        names = ref_names(snapshot)  # refstore's merge of loose and packed, in git's order
         if all(name.isascii() for name in names):
-            names.sort()
             self._keys: list = names
             self._encode = _identity
         else:
-            names.sort(key=bytes_key)
             self._keys = [bytes_key(name) for name in names]
             self._encode = bytes_key
         self.names: list[str] = names
@@ -134,10 +129,6 @@ class RefIndex:
             return RefView(self, positions=self._shadow_positions[start:stop])
         with_head = not prefix and self.has_head
         return RefView(self, lo=lo, hi=hi, with_head=with_head)
-
-    @property
-    def shadow_count(self) -> int:
-        return len(self._shadow_positions)
 
 
 class RefView(Sequence[Ref]):

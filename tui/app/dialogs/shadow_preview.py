@@ -19,7 +19,7 @@ from textual.widgets import Button, Static
 
 from tui.app.dialogs.confirm import DIALOG_CSS, move_button_focus
 from tui.app.text import clean, short
-from tui.app.widgets.ref_list import SYMBOL, VERDICT_SEVERITY
+from tui.app.widgets.ref_list import verdict_cell
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
 
 ACTION_LABEL = {"keep-packed": "keep packed", "keep-loose": "keep loose", "skip": "untouched"}
@@ -38,12 +38,7 @@ PLAN_COLUMNS = [
 def plan_cells(item, palette: Palette) -> list[Text]:
     skipped = item.action.value == "skip"
     base = palette.dim if skipped else ""
-    if item.verdict is None:
-        verdict = Text("-", style=palette.dim)
-    else:
-        severity = VERDICT_SEVERITY.get(item.verdict)
-        label = f"{SYMBOL[severity]} {item.verdict.value}" if severity else item.verdict.value
-        verdict = Text(label, style=palette.severity(severity) if severity else palette.dim)
+    verdict = verdict_cell(item.verdict, palette)
     warning = item.note.startswith("WARNING")
     action_style = palette.dim if skipped else (palette.warning if warning else palette.bold)
     # A change made by --keep auto needs no note (the header says what each action does).

@@ -18,16 +18,8 @@ from textual.message import Message
 from tui.app.commit_dates import MISSING, NOT_A_COMMIT
 from tui.app.text import age, clean, short
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
+from tui.core import verdicts
 from tui.core.model import Ref, Source, Verdict
-
-VERDICT_SEVERITY = {
-    Verdict.STALE_LOOSE: "error",
-    Verdict.BROKEN_LOOSE: "error",
-    Verdict.MISSING_OBJECT: "error",
-    Verdict.DIVERGED: "warning",
-    Verdict.UNDECIDABLE: "info",
-}
-SYMBOL = {"error": "✖", "warning": "▲", "info": "●"}
 
 COLUMNS = [
     Column("mark", "", width=1, min_width=1, sortable=False),
@@ -40,15 +32,20 @@ COLUMNS = [
 ]
 
 
+def verdict_cell(verdict: Verdict | None, palette: Palette) -> Text:
+    """A verdict as every table shows it: symbol and colour of its severity (core/verdicts.py)."""
+    if verdict is None:
+        return Text("-", style=palette.dim)
+    level = verdicts.severity(verdict)
+    return Text(verdicts.label(verdict), style=palette.severity(level.value) if level else palette.dim)
+
+
 def verdict_text(ref: Ref, palette: Palette) -> Text:
     if ref.verdict is None:
         if ref.source is Source.BOTH:
             return Text("judging…", style=palette.dim)
         return Text("")
-    severity = VERDICT_SEVERITY.get(ref.verdict)
-    if severity is None:
-        return Text(ref.verdict.value, style=palette.dim)
-    return Text(f"{SYMBOL[severity]} {ref.verdict.value}", style=palette.severity(severity))
+    return verdict_cell(ref.verdict, palette)
 
 
 class RefList(VirtualTable):

@@ -218,11 +218,6 @@ class VirtualTable(ScrollView, can_focus=True):
         """Redraw after the row objects changed in place (e.g. commit dates arrived)."""
         self._invalidate(layout=False)
 
-    def set_sort(self, column: str | None, reverse: bool = False) -> None:
-        self.sort_column = column
-        self.sort_reverse = reverse
-        self._invalidate(layout=True)
-
     def _invalidate(self, *, layout: bool) -> None:
         self._generation += 1
         self._lines.clear()
