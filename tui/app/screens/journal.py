@@ -18,7 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui.app import writes as actions
@@ -27,6 +27,7 @@ from tui.app.dialogs.confirm import Choice, ConfirmDialog
 from tui.app.backend import Host
 from tui.app.read_only import MutationGate
 from tui.app.text import clean, display_path
+from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.summary import Banner
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
 from tui.core.write.journal import JournalEntry
@@ -47,16 +48,31 @@ def when(entry: JournalEntry) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(entry.created))
 
 
+def status_label(entry: JournalEntry) -> str:
+    status = entry.status
+    if entry.undo_of:
+        return "undo"
+    if status == "interrupted" and not entry.has_before:
+        return "interrupted, no change"
+    if entry.undo_expired:
+        return f"{status}, undo expired"
+    return status
+
+
+FILTER_FIELDS = ("status", "kind", "id", "repo")
+
+
+def describe_entry(entry: JournalEntry) -> tuple[str, str, dict]:
+    """What ``/`` sees: the summary is the name (a regex matches it); status:, kind:, id:, repo:."""
+    status = status_label(entry)
+    fields = {"status": (entry.status, status), "kind": entry.kind, "id": entry.id, "repo": entry.repo}
+    return entry.summary, f"{entry.id} {entry.kind} {status} {entry.summary} {entry.repo}", fields
+
+
 def entry_cells(entry: JournalEntry, palette: Palette) -> list[Text]:
     status = entry.status
     style = getattr(palette, STATUS_STYLE.get(status, "dim"))
-    label = status
-    if entry.undo_of:
-        label = "undo"
-    elif status == "interrupted" and not entry.has_before:
-        label = "interrupted, no change"
-    elif entry.undo_expired:
-        label = f"{status}, undo expired"
+    label = status_label(entry)
     return [
         Text(clean(entry.id), style=palette.bold),
         Text(when(entry), style=palette.dim),
@@ -72,13 +88,21 @@ class JournalTable(VirtualTable):
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(JOURNAL_COLUMNS, entry_cells, empty_text="loading the journal…", id=id)
+        super().__init__(
+            JOURNAL_COLUMNS,
+            entry_cells,
+            empty_text="loading the journal…",
+            describe=describe_entry,
+            filter_fields=FILTER_FIELDS,
+            id=id,
+        )
 
 
 class JournalScreen(MutationGate, Screen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="journal.back", tooltip="Back to the previous screen"),
         Binding("r", "reload", "Reload", id="journal.reload", tooltip="Read the journal again"),
+        Binding("slash", "filter", "Filter", id="journal.filter", tooltip="Filter entries: text, regex on the summary, status:failed, kind:…", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -117,6 +141,7 @@ class JournalScreen(MutationGate, Screen):
         if self.host.read_only:
             yield Banner(Content("READ-ONLY: undo is hidden; the journal is shown as it is"), classes="-read-only", id="read-only-banner")
         yield Static(self._title(), id="journal-title")
+        yield FilterBox(id="journal-filter")
         yield JournalTable(id="journal-table")
         yield Static(id="journal-detail")
         yield Footer(compact=True)
@@ -129,6 +154,11 @@ class JournalScreen(MutationGate, Screen):
         parts: list = [("gitward", "bold $text-accent"), " › ", ("journal", "bold")]
         if self.entries:
             parts += [f"  {len(self.entries)} entr{'y' if len(self.entries) == 1 else 'ies'}"]
+            row_filter = self.query_one(JournalTable).row_filter if self.is_mounted else None
+            if row_filter is not None and row_filter.active:
+                parts += ["  ·  ", (clean(row_filter.describe()), "bold $text-accent"), f": {self.table.row_count:,} shown"]
+                if row_filter.error:
+                    parts += ["  ·  ", (row_filter.error, "$text-warning")]
         if self.root:
             parts += ["  ·  ", (display_path(self.root), "$text-muted")]
         return Content.assemble(*parts)
@@ -224,10 +254,28 @@ class JournalScreen(MutationGate, Screen):
     # --- actions --------------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        box = self.query_one(FilterBox)
+        if box.close():  # escape clears the filter first, then leaves
+            self.table.focus()
+            return
         self.app.pop_screen()
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBox).open()
+
+    @on(Input.Changed, "#journal-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        table = self.table
+        table.set_filter(self.query_one(FilterBox).parse(table.filter_fields))
+        self.query_one("#journal-title", Static).update(self._title())
+        self._show_detail()
+
+    @on(Input.Submitted, "#journal-filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        self.table.focus()
 
     def action_undo_entry(self) -> None:
         entry = self.current

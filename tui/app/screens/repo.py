@@ -11,16 +11,18 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.app.backend import Host
+from tui.app.filtering import RowFilter
 from tui.app.read_only import MutationGate
 from tui.app.screens.repo_writes import RepoWrites
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.overview import Overview, stale_banner
-from tui.app.widgets.ref_browser import RefBrowser
+from tui.app.widgets.filter_box import FilterBox
+from tui.app.widgets.ref_browser import REF_FILTER_FIELDS, RefBrowser
 from tui.app.widgets.summary import Banner, severity_counts, severity_parts
 from tui.app.widgets.vtable import VirtualTable
 from tui.app.widgets.worktree_table import LockTable, WorktreeTable, worktree_detail
@@ -58,6 +60,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         Binding("s", "toggle_shadows", "Shadows only", id="repo.shadows", tooltip="Refs tab: only refs that are both loose and packed"),
         Binding("r", "reload", "Reload", id="repo.reload", tooltip="Read this repository again"),
         Binding("S", "sync", "Sync", id="repo.sync", tooltip="Sync this repository from its upstream now; the Log tab shows it"),
+        Binding("slash", "filter", "Filter", id="repo.filter", tooltip="Filter this tab's list (Worktrees, Refs, Locks) or search the Log (n/N)", priority=True),
     ]
 
     class Rescanned(Message):
@@ -79,6 +82,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         self._filled = False
         self._built: set[str] = set()
         self._shadows_allowed = self.initial_tab == "refs"
+        self._filter_texts: dict[str, str] = {}  # tab -> its / filter (each tab keeps its own)
 
     def now(self) -> float:
         return self._now
@@ -101,6 +105,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             yield TabPane("Refs", id="refs")
             yield TabPane("Locks", id="locks")
             yield TabPane("Log", id="log")
+        yield FilterBox(id="repo-filter")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -173,11 +178,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             worktrees.set_rows(report.worktrees, measure=True)
         for locks in self.query(LockTable):
             locks.set_rows(_lock_rows(report), measure=True)
-        tabs = self.query_one(TabbedContent)
-        stale_locks = sum(1 for lock in report.locks if lock.stale)
-        tabs.get_tab("worktrees").label = Content(f"Worktrees ({len(report.worktrees)})")
-        tabs.get_tab("locks").label = Content(f"Locks ({len(report.locks)}{', stale!' if stale_locks else ''})")
-        tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
+        self._label_tabs()
         self.refresh_write_bindings()
 
     def _focus_tab_content(self, tab: str) -> None:
@@ -202,6 +203,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         self.query_one(RepoTabs).requested = pane
         if pane in TABS and pane not in self._built:
             self._show(pane)  # a click on the tab, or tab keys in the tab bar
+        self._show_filter_of(pane)
         if self._shadows_allowed != (pane == "refs"):
             self._shadows_allowed = pane == "refs"
             self.refresh_bindings()  # "s" applies on the Refs tab only (the footer is rebuilt)
@@ -251,7 +253,74 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         return True
 
     def action_back(self) -> None:
+        if self._filter_texts.get(self.active_tab) or self.query_one(FilterBox).display:
+            self._apply_filter(self.active_tab, "")  # escape clears the tab's filter first
+            box = self.query_one(FilterBox)
+            with box.prevent(Input.Changed):
+                box.close()
+            self._focus_tab_content(self.active_tab)
+            return
         self.app.pop_screen()
+
+    # --- the / filter: each tab its own ------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBox).open()
+
+    @on(Input.Changed, "#repo-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._apply_filter(self.active_tab, event.value)
+
+    @on(Input.Submitted, "#repo-filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.query_one(FilterBox).display = False
+        self._focus_tab_content(self.active_tab)
+
+    def _apply_filter(self, tab: str, text: str) -> None:
+        """Filter ``tab``'s list (or search its log) by ``text``; the tab label shows what is left."""
+        self._filter_texts[tab] = text
+        box = self.query_one(FilterBox)
+        if tab == "worktrees":
+            for table in self.query(WorktreeTable):
+                table.set_filter(box.parse(table.filter_fields) if text else RowFilter())
+        elif tab == "locks":
+            for table in self.query(LockTable):
+                table.set_filter(box.parse(table.filter_fields) if text else RowFilter())
+        elif tab == "refs":
+            for browser in self.query(RefBrowser):
+                browser.set_filter(box.parse(REF_FILTER_FIELDS) if text else RowFilter())
+        elif tab == "log":
+            for log in self.query(SyncLog):
+                log.search(box.parse() if text else RowFilter())
+        self._label_tabs()
+
+    def _show_filter_of(self, tab: str) -> None:
+        """Another tab: the box shows that tab's filter (hidden when it has none)."""
+        box = self.query_one(FilterBox)
+        text = self._filter_texts.get(tab, "")
+        if box.value != text:
+            with box.prevent(Input.Changed):
+                box.value = text
+        box.display = bool(text)
+
+    def _label_tabs(self) -> None:
+        report = self.report
+        tabs = self.query_one(TabbedContent)
+        stale_locks = sum(1 for lock in report.locks if lock.stale)
+        worktrees = f"{len(report.worktrees)}"
+        locks = f"{len(report.locks)}"
+        for table in self.query(WorktreeTable):
+            if table.row_filter.active:
+                worktrees = f"{table.row_count} of {len(report.worktrees)}"
+        for table in self.query(LockTable):
+            if table.row_filter.active:
+                locks = f"{table.row_count} of {len(report.locks)}"
+        tabs.get_tab("worktrees").label = Content(f"Worktrees ({worktrees})")
+        tabs.get_tab("locks").label = Content(f"Locks ({locks}{', stale!' if stale_locks else ''})")
+        tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
 
     def action_show_tab(self, tab: str) -> None:
         if tab not in TABS:

@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.app.filtering import RowFilter
 from tui.app.widgets.log_model import (
     GUTTER,
     KEY,
@@ -51,6 +52,8 @@ class LogLines(ScrollView, can_focus=True):
         "log-lines--gitward",
         "log-lines--marker",
         "log-lines--error",
+        "log-lines--match",
+        "log-lines--current-match",
     }
 
     DEFAULT_CSS = """
@@ -65,6 +68,8 @@ class LogLines(ScrollView, can_focus=True):
         & > .log-lines--gitward { color: $text-accent; }
         & > .log-lines--marker { color: $text-warning; text-style: italic; }
         & > .log-lines--error { color: $text-error; text-style: bold; }
+        & > .log-lines--match { background: $warning 25%; }
+        & > .log-lines--current-match { background: $warning 60%; text-style: bold; }
     }
     """
 
@@ -91,6 +96,10 @@ class LogLines(ScrollView, can_focus=True):
         self._starts: list[int] = []
         self._end = 0
         self._wrap_width = 0
+        # The / search: the lines that match (by entry key) and the one n/N is on.
+        self.search_filter: RowFilter = RowFilter()
+        self._match_keys: set[int] = set()
+        self._current_key: int | None = None
 
     # --- what changed -----------------------------------------------------------------------------
 
@@ -237,6 +246,77 @@ class LogLines(ScrollView, can_focus=True):
             self._update_virtual_size()
             self._restore_top(top)
 
+    # --- search (/ then n, N) -----------------------------------------------------------------------
+
+    def _match_indices(self) -> list[int]:
+        row_filter = self.search_filter
+        entries = self.model.entries
+        found = [i for i, entry in enumerate(entries) if row_filter.matches(entry[SHOWN])]
+        self._match_keys = {entries[i][KEY] for i in found}
+        return found
+
+    @property
+    def match_count(self) -> int:
+        return len(self._match_keys)
+
+    @property
+    def current_match(self) -> int | None:
+        """The index (in the model) of the line n/N is on, or None."""
+        if self._current_key is None:
+            return None
+        for index, entry in enumerate(self.model.entries):
+            if entry[KEY] == self._current_key:
+                return index
+        return None
+
+    def search(self, row_filter: RowFilter) -> int:
+        """Mark the lines ``row_filter`` matches and go to the first one from the top of the
+        screen on (pausing: the view holds still on it); the number of matches."""
+        self.search_filter = row_filter
+        self._current_key = None
+        self._strips.clear()
+        self._pieces.clear()
+        if not row_filter.active:
+            self._match_keys = set()
+            self.refresh()
+            return 0
+        found = self._match_indices()
+        if found:
+            top = self._entry_at(round(self.scroll_y))
+            target = next((i for i in found if i >= top), found[0])
+            self._go_to(target)
+        self.refresh()
+        return len(found)
+
+    def next_match(self, step: int = 1) -> int | None:
+        """n (step 1) / N (step -1): the next or previous matching line, wrapping around."""
+        if not self.search_filter.active:
+            return None
+        found = self._match_indices()  # new lines may match too
+        self._strips.clear()
+        self._pieces.clear()
+        if not found:
+            self._current_key = None
+            self.refresh()
+            return None
+        here = self.current_match
+        if here is None:
+            here = self._entry_at(round(self.scroll_y)) - (1 if step > 0 else 0)
+        if step > 0:
+            target = next((i for i in found if i > here), found[0])
+        else:
+            target = next((i for i in reversed(found) if i < here), found[-1])
+        self._go_to(target)
+        self.refresh()
+        return target
+
+    def _go_to(self, index: int) -> None:
+        self._current_key = self.model.entries[index][KEY]
+        if self.follow:
+            self.set_follow(False)
+        page = max(1, self.scrollable_content_region.height or self.size.height)
+        self.scroll_to(y=max(0, self._row_of(index) - page // 3), animate=False, immediate=True)
+
     # --- drawing ----------------------------------------------------------------------------------
 
     def notify_style_update(self) -> None:
@@ -261,11 +341,15 @@ class LogLines(ScrollView, can_focus=True):
                 return Style(color=full.color, bold=full.bold, italic=full.italic)
 
             self._styles = {part: style(part) for part in ("stamp", "gitward", "marker", "error")}
+            for part in ("match", "current-match"):
+                full = self.get_component_rich_style(f"log-lines--{part}")
+                self._styles[part] = Style(bgcolor=full.bgcolor, bold=full.bold)
         return self._styles[name]
 
     def _strip(self, entry: Entry) -> Strip:
         """The whole line (time, gutter, text) as one strip; cached per line and redraw."""
-        key = (entry[KEY], self.timestamps)
+        mark = "current-match" if entry[KEY] == self._current_key else ("match" if entry[KEY] in self._match_keys else "")
+        key = (entry[KEY], self.timestamps, mark)
         strip = self._strips.get(key)
         if strip is None:
             text = Text(no_wrap=True, end="")
@@ -282,6 +366,8 @@ class LogLines(ScrollView, can_focus=True):
                 style = None
             text.append(GUTTER.get(origin, "  "), style=style)
             text.append(entry[SHOWN], style=style)  # append(): the text is never parsed as markup
+            if mark:
+                text.stylize(self._style(mark))
             text.stylize_before(self.base_style)  # Text.render() drops the Text's own style
             strip = Strip(list(text.render(self.app.console)), text.cell_len)
             self._strips[key] = strip
@@ -301,7 +387,7 @@ class LogLines(ScrollView, can_focus=True):
         entry = entries[index]
         piece = row - self._row_of(index)
         wrap_width = self._wrap_width
-        key = (entry[KEY], self.timestamps, wrap_width)
+        key = (entry[KEY], self.timestamps, wrap_width, entry[KEY] == self._current_key, entry[KEY] in self._match_keys)
         pieces = self._pieces.get(key)
         if pieces is None:
             strip = self._strip(entry)

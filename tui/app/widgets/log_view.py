@@ -31,6 +31,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
+from tui.app.filtering import RowFilter
 from tui.app.text import clean, display_path, plural
 from tui.app.widgets.log_lines import LogLines
 from tui.app.widgets.log_model import MAX_LINES, TEXT, Applied, Entry, LogModel, render_entry
@@ -50,6 +51,8 @@ class SyncLog(Vertical):
         Binding("ctrl+s", "save_log", "Save", id="log.save", tooltip="Write the lines shown to a file in the log directory"),
         Binding("c", "clear_log", "Clear", id="log.clear", tooltip="Clear the view (the sync's log file keeps every line)"),
         Binding("x", "cancel_sync", "Cancel sync", id="log.cancel", tooltip="Stop this sync: git and everything it started are terminated"),
+        Binding("n", "next_match", "Next match", id="log.next_match", tooltip="The next line the / search matches"),
+        Binding("N", "previous_match", "Previous match", id="log.previous_match", tooltip="The previous line the / search matches"),
     ]
 
     DEFAULT_CSS = """
@@ -230,6 +233,12 @@ class SyncLog(Vertical):
             parts += ["  ·  wrap"]
         if view.timestamps:
             parts += ["  ·  times"]
+        if view.search_filter.active:
+            current = view.current_match
+            where = ""
+            if current is not None:
+                where = f", line {current + 1:,} of the view"
+            parts += ["  ·  ", (f"search '{clean(view.search_filter.raw.strip())}'", "bold"), f": {plural(view.match_count, 'match', 'matches')}{where} (n/N)"]
         if model.dropped:
             kept = f"the view keeps the last {model.max_lines:,}"
             where = "; the log file has every line" if getattr(self.job, "log_path", None) else ""
@@ -243,7 +252,24 @@ class SyncLog(Vertical):
 
     # --- actions ----------------------------------------------------------------------------------
 
+    def search(self, row_filter: RowFilter) -> int:
+        """``/`` in the Log tab: mark the matching lines and go to the first; n/N move on."""
+        count = self.lines.search(row_filter)
+        self._show_status()
+        self.refresh_bindings()
+        return count
+
+    def action_next_match(self) -> None:
+        self.lines.next_match(1)
+        self._show_status()
+
+    def action_previous_match(self) -> None:
+        self.lines.next_match(-1)
+        self._show_status()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("next_match", "previous_match"):
+            return self._ready and self.lines.search_filter.active
         if action == "cancel_sync":
             # Hidden in read-only (nothing can run) and when there is nothing to stop.
             return not self.read_only and self.job is not None and not self.job.done

@@ -27,6 +27,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.app.filtering import FieldValues, RowFilter
 from tui.app.text import middle_truncate
 
 GAP = 2  # spaces between columns
@@ -64,6 +65,9 @@ class Palette:
 
 
 RowRenderer = Callable[[Any, Palette], Sequence[Text]]
+# What the ``/`` filter sees of a row: its name (a regex matches the name alone), the text a
+# plain filter searches (None: the name), and the fields ``field:value`` can ask for.
+RowDescriber = Callable[[Any], tuple[str, str | None, FieldValues | None]]
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -160,6 +164,8 @@ class VirtualTable(ScrollView, can_focus=True):
         *,
         empty_text: str = "nothing to show",
         gap: int = GAP,
+        describe: RowDescriber | None = None,
+        filter_fields: Sequence[str] = (),
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -168,6 +174,10 @@ class VirtualTable(ScrollView, can_focus=True):
         self._columns: list[Column] = list(columns)
         self._render_row = render_row
         self._rows: Sequence[Any] = ()
+        self._unfiltered: Sequence[Any] = ()
+        self._describe = describe
+        self.filter_fields: tuple[str, ...] = tuple(filter_fields)
+        self.row_filter = RowFilter()
         self.empty_text = empty_text
         self.gap = gap
         self.sort_column: str | None = None
@@ -204,8 +214,46 @@ class VirtualTable(ScrollView, can_focus=True):
         self._measured.clear()
         self._invalidate(layout=True)
 
+    @property
+    def total_count(self) -> int:
+        """Rows before the ``/`` filter (``row_count`` is what is shown)."""
+        return len(self._unfiltered) if self._describe is not None else len(self._rows)
+
+    @property
+    def empty_message(self) -> str:
+        """What an empty table says: its ``empty_text``, or that the filter hides every row."""
+        hidden = len(self._unfiltered) if self._describe is not None else 0
+        if hidden and self.row_filter.active:
+            return f"nothing matches the filter ({hidden:,} hidden; escape clears it)"
+        return self.empty_text
+
+    def _filtered(self, rows: Sequence[Any]) -> Sequence[Any]:
+        row_filter = self.row_filter
+        describe = self._describe
+        if describe is None or not row_filter.active:
+            return rows
+        return [row for row in rows if row_filter.matches(*describe(row))]
+
+    def set_filter(self, row_filter: RowFilter) -> None:
+        """Show only the rows ``row_filter`` passes (tables built with ``describe``); the row under
+        the cursor stays under it when it passes."""
+        current = self.current
+        self.row_filter = row_filter
+        shown = self._filtered(self._unfiltered)
+        cursor = 0
+        if current is not None:
+            for index, row in enumerate(shown):
+                if row is current:
+                    cursor = index
+                    break
+        self._show(shown, cursor, measure=False)
+
     def set_rows(self, rows: Sequence[Any], *, cursor: int | None = None, measure: bool = False) -> None:
-        """Show ``rows``; keep the cursor index (clamped) unless ``cursor`` is given."""
+        """Show ``rows`` (those the filter passes); keep the cursor index (clamped) unless ``cursor`` is given."""
+        self._unfiltered = rows
+        self._show(self._filtered(rows), cursor, measure=measure)
+
+    def _show(self, rows: Sequence[Any], cursor: int | None, *, measure: bool) -> None:
         self._rows = rows
         if measure:
             self._measured.clear()
@@ -355,7 +403,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if index >= len(self._rows):
             if index == 0 and not self._rows:
                 base = self.rich_style + self.get_component_rich_style("vtable--empty")
-                return self._to_strip(Text(" " * MARGIN + self.empty_text, style=base), base, width)
+                return self._to_strip(Text(" " * MARGIN + self.empty_message, style=base), base, width)
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor
         key = (index, self._generation, virtual_width, is_cursor and focused, is_cursor)
