@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.screen import Screen
@@ -22,6 +23,7 @@ from tui.app.backend import Host
 from tui.app.read_only import MutationGate
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
+from tui.app.widgets.repo_detail import RepoDetail
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
 from tui.app.widgets.summary import SEVERITY_STYLE, Banner, HostSummary, ScanStatus, severity_counts
 from tui.app.widgets.vtable import VirtualTable
@@ -96,7 +98,9 @@ class HostScreen(MutationGate, Screen):
         yield HostSummary(id="summary")
         yield ScanStatus(id="scan-status")
         yield Static(id="root-problems")
-        yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
+        with Horizontal(id="host-body"):
+            yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
+            yield RepoDetail(id="repo-detail")  # shown on a wide terminal only (gitward.tcss)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -423,6 +427,7 @@ class HostScreen(MutationGate, Screen):
     def _row_highlighted(self, event: VirtualTable.Highlighted) -> None:
         event.stop()
         self._update_bindings()
+        self.query_one(RepoDetail).show(event.row)
 
     def _update_bindings(self) -> None:
         """Refresh the footer only when an action's availability changed (it is rebuilt)."""

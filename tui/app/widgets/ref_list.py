@@ -21,14 +21,16 @@ from tui.app.widgets.vtable import Column, Palette, VirtualTable
 from tui.core import verdicts
 from tui.core.model import Ref, Source, Verdict
 
+# Name, source and verdict first: at 80 columns they stay, and the packed value, the commit
+# age and the value give way (in that order). The mark and the name stay put when scrolling right.
 COLUMNS = [
     Column("mark", "", width=1, min_width=1, sortable=False),
-    Column("name", "name", width=40, min_width=32, flex=True, sortable=False, overflow="middle"),
-    Column("value", "value", width=14, sortable=False),
+    Column("name", "name", width=40, min_width=20, flex=True, sortable=False, overflow="middle"),
     Column("source", "source", width=6, sortable=False),
-    Column("packed", "packed value", width=12, sortable=False),
     Column("verdict", "verdict", width=16, sortable=False),
-    Column("age", "commit age", width=14, sortable=False),
+    Column("value", "value", width=14, sortable=False, give_way=1),
+    Column("packed", "packed value", width=12, sortable=False, give_way=3),
+    Column("age", "commit age", width=14, sortable=False, give_way=2),
 ]
 
 
@@ -88,7 +90,7 @@ class RefList(VirtualTable):
         self._wanted: set[str] = set()
         self._asked: set[str] = set()
         self.dates_available = True
-        super().__init__(COLUMNS, self._render, empty_text="loading refs…", id=id)
+        super().__init__(COLUMNS, self._render, empty_text="loading refs…", pin=2, id=id)
 
     def toggle_mark(self, name: str) -> None:
         if name in self.marked:
@@ -131,6 +133,11 @@ class RefList(VirtualTable):
             self._wanted.clear()
             self.post_message(self.DatesWanted(self, oids))
 
+    @property
+    def _shown_keys(self) -> set[str]:
+        # A hidden age column (80 columns) asks for no commit dates.
+        return {column.key for column in self.shown_columns}
+
     def _render(self, ref: Ref, palette: Palette) -> list[Text]:
         name = Text(clean(ref.name), no_wrap=True)
         if ref.name == "HEAD":
@@ -149,9 +156,9 @@ class RefList(VirtualTable):
         return [
             mark,
             name,
-            value,
             Text(ref.source.value, style=source_style),
-            packed,
             verdict_text(ref, palette),
-            self._age_text(ref.peeled or ref.value, palette),
+            value,
+            packed,
+            self._age_text(ref.peeled or ref.value, palette) if "age" in self._shown_keys else Text(""),
         ]

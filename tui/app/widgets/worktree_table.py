@@ -16,7 +16,7 @@ WORKTREE_COLUMNS = [
     Column("marker", "", width=1, min_width=1, sortable=False),
     Column("id", "id", sortable=False, min_width=6, max_width=16, overflow="middle"),
     Column("path", "path", flex=True, min_width=20, sortable=False, overflow="middle"),
-    Column("head", "HEAD", width=12, sortable=False),
+    Column("head", "HEAD", width=12, sortable=False, give_way=1),
     Column("branch", "branch", sortable=False, min_width=8),
     Column("locked", "locked", sortable=False, min_width=6, max_width=24),
     Column("prunable", "prunable", sortable=False, min_width=8, max_width=24),
@@ -107,6 +107,7 @@ class WorktreeTable(VirtualTable):
             empty_text="no worktrees",
             describe=describe_worktree,
             filter_fields=WORKTREE_FILTER_FIELDS,
+            pin=2,  # the marker and the id stay when scrolling right
             id=id,
         )
         self._initial = rows or []
@@ -149,6 +150,7 @@ class LockTable(VirtualTable):
             empty_text="no lock or leftover files: nothing holds this repository",
             describe=describe_lock,
             filter_fields=LOCK_FILTER_FIELDS,
+            pin=2,  # the state and the file stay when scrolling right
             id=id,
         )
         self._initial = rows or []
