@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui.app import handoff
 from tui.app.filtering import RowFilter
 from tui.app.backend import Host
 from tui.app.read_only import MutationGate
@@ -46,6 +47,8 @@ class HostScreen(MutationGate, Screen):
         Binding("O", "sort_reverse", "Reverse", show=False, id="host.sort_reverse", tooltip="Reverse the sort order"),
         Binding("escape", "clear_filter", "Clear", id="host.clear_filter", tooltip="Clear the filter and faults-only"),
         Binding("S", "sync", "Sync", id="host.sync", tooltip="Sync the selected repository from its upstream now (:sync faulted: every faulted one)"),
+        Binding("y", "copy", "Copy path", show=False, id="host.copy", tooltip="Copy the repository's path (OSC 52: works over SSH)"),
+        Binding("exclamation_mark", "shell", "Shell", show=False, id="host.shell", tooltip="Open $SHELL in the repository; exit it to come back"),
     ]
 
     class ScanBatch(Message):
@@ -387,6 +390,15 @@ class HostScreen(MutationGate, Screen):
         report = self.table.current
         if report is not None:
             self.app.open_repo(report)  # type: ignore[attr-defined]
+
+    def action_copy(self) -> None:
+        report = self.table.current
+        handoff.copy(self.app, report.path if report is not None else None, "path")
+
+    def action_shell(self) -> None:
+        report = self.table.current
+        if report is not None:
+            handoff.open_shell(self.app, report.path, report.path)
 
     def action_sync(self) -> None:
         report = self.table.current

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -14,13 +15,14 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from tui.app import handoff
 from tui.app.backend import Host
 from tui.app.filtering import RowFilter
 from tui.app.read_only import MutationGate
 from tui.app.screens.repo_writes import RepoWrites
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.log_view import SyncLog
-from tui.app.widgets.overview import Overview, stale_banner
+from tui.app.widgets.overview import Overview, ordered_problems, stale_banner, suggested_command
 from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.ref_browser import REF_FILTER_FIELDS, RefBrowser
 from tui.app.widgets.summary import Banner, severity_counts, severity_parts
@@ -60,6 +62,8 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
         Binding("s", "toggle_shadows", "Shadows only", id="repo.shadows", tooltip="Refs tab: only refs that are both loose and packed"),
         Binding("r", "reload", "Reload", id="repo.reload", tooltip="Read this repository again"),
         Binding("S", "sync", "Sync", id="repo.sync", tooltip="Sync this repository from its upstream now; the Log tab shows it"),
+        Binding("y", "copy", "Copy", show=False, id="repo.copy", tooltip="Copy the highlighted path, ref name or suggested command (OSC 52)"),
+        Binding("exclamation_mark", "shell", "Shell", show=False, id="repo.shell", tooltip="Open $SHELL in the repository (or the highlighted worktree)"),
         Binding("slash", "filter", "Filter", id="repo.filter", tooltip="Filter this tab's list (Worktrees, Refs, Locks) or search the Log (n/N)", priority=True),
     ]
 
@@ -261,6 +265,43 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             self._focus_tab_content(self.active_tab)
             return
         self.app.pop_screen()
+
+    # --- y copies, ! opens a shell (tui/app/handoff.py) ------------------------------------------
+
+    def copy_target(self) -> tuple[str | None, str]:
+        """What ``y`` copies on the active tab, and what to call it."""
+        report = self.report
+        tab = self.active_tab
+        if tab == "refs":
+            ref = self.query_one("#ref-list").current if self.query("#ref-list") else None
+            return (ref.name if ref is not None else None), "ref name"
+        if tab == "worktrees":
+            worktree = self.query_one(WorktreeTable).current if self.query(WorktreeTable) else None
+            return (worktree.path if worktree is not None else None), "worktree path"
+        if tab == "locks":
+            lock = self.query_one(LockTable).current if self.query(LockTable) else None
+            return (os.path.join(report.git_dir, lock.path) if lock is not None else None), "lock file path"
+        if tab == "log":
+            log = self.query_one(SyncLog) if self.query(SyncLog) else None
+            if log is not None and log.job is not None and log.job.log_path:
+                return log.job.log_path, "log file path"
+        for problem in ordered_problems(report):
+            command = suggested_command(problem, report.path)
+            if command:
+                return command, "suggested command"
+        return report.path, "path"
+
+    def action_copy(self) -> None:
+        text, what = self.copy_target()
+        handoff.copy(self.app, text, what)
+
+    def action_shell(self) -> None:
+        directory = self.report.path
+        if self.active_tab == "worktrees" and self.query(WorktreeTable):
+            worktree = self.query_one(WorktreeTable).current
+            if worktree is not None and worktree.path and not worktree.missing:
+                directory = worktree.path
+        handoff.open_shell(self.app, directory, self.report.path)
 
     # --- the / filter: each tab its own ------------------------------------------------------------
 
