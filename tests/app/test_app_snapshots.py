@@ -58,3 +58,8 @@ def test_repo_worktrees(snap_compare, app):
 
 def test_repo_refs(snap_compare, app):
     assert snap_compare(app, terminal_size=(140, 40), run_before=steps("refs gerrit/project-alpha.git"))
+
+
+def test_repo_refs_80x24(snap_compare, app):
+    """Name, source and verdict at 80 columns; the values and ages gave way."""
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steps("refs gerrit/project-alpha.git"))
