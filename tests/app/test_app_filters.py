@@ -270,3 +270,69 @@ async def test_log_search_marks_lines_and_n_N_move_between_them():
         rows = [view.render_line(y).text for y in range(view.size.height)]
         assert any("line 75 error: disk" in row for row in rows)
         assert log.search(RowFilter()) == 0 and view.match_count == 0
+
+
+# --- the host list: regex on the name alone, code: field ---------------------------------------------
+
+
+async def test_host_filter_regex_on_the_name_and_code_field(demo_root, home):
+    app = make_app(demo_root)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_scan(pilot)
+        table = app.host_screen.table
+        everything = list(table.rows)
+        await pilot.press("slash")
+        await type_text(pilot, "git$")
+        await pilot.pause()
+        assert [r.name for r in table.rows] == [r.name for r in everything if r.name.endswith("git")]
+        assert table.row_count < len(everything)  # sync/webapp and work/tooling end otherwise
+        await pilot.press(*["backspace"] * 4)
+        await type_text(pilot, "code:stale-lock")
+        await pilot.pause()
+        assert [r.name for r in table.rows] == [r.name for r in everything if any(p.code == "stale-lock" for p in r.problems)]
+        assert table.row_count >= 1
+
+
+# --- the jobs screen -----------------------------------------------------------------------------------
+
+
+async def test_jobs_filter_by_state(tmp_path, monkeypatch):
+    """Two real syncs: a mirror of a local upstream (ok) and one whose upstream is gone (failed)."""
+    from sync_support import make_upstream, mirror_of
+
+    from tui.app.testing import wait_for_sync
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    upstreams = tmp_path / "upstreams"
+    (tmp_path / "host").mkdir()
+    make_upstream(upstreams / "good.git", 2)
+    make_upstream(upstreams / "gone.git", 1)
+    mirror_of(upstreams / "good.git", tmp_path / "host" / "good.git")
+    mirror_of(upstreams / "gone.git", tmp_path / "host" / "gone.git")
+    import shutil
+
+    shutil.rmtree(upstreams / "gone.git")
+    app = make_app(str(tmp_path / "host"))
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_scan(pilot)
+        for report in list(app.host_screen.table.rows):
+            app.start_sync(report)
+        await settle(pilot)
+        for job in app.syncs.jobs():
+            await wait_for_sync(pilot, job)
+        states = sorted(job.state.value for job in app.syncs.jobs())
+        assert states == ["failed", "ok"]
+        assert app.run_command("jobs")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("slash")
+        await type_text(pilot, "state:failed")
+        await pilot.pause()
+        assert [job.state.value for job in screen.table.rows] == ["failed"]
+        assert screen.selected.state.value == "failed"  # the detail and log follow the row shown
+        await pilot.press(*["backspace"] * 6)
+        await type_text(pilot, "ok")
+        await pilot.pause()
+        assert [app.syncs.name_of(job) for job in screen.table.rows] == ["good.git"]
+        await pilot.press("escape")
+        assert screen.table.row_count == 2 and app.screen is screen

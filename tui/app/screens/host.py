@@ -346,7 +346,7 @@ class HostScreen(MutationGate, Screen):
         box = self._ensure_filter_box()
         box.value = text
         box.display = bool(text)
-        self.table.set_filter(RowFilter.parse(text))
+        self.table.set_filter(RowFilter.parse(text, self.table.filter_fields))
         self.table.focus()
         self._show_status()
         self.refresh_bindings()
@@ -420,7 +420,7 @@ class HostScreen(MutationGate, Screen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(RowFilter.parse(event.value))
+        self.table.set_filter(RowFilter.parse(event.value, self.table.filter_fields))
         self._show_status()
         self._update_bindings()
 
