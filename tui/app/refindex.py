@@ -101,29 +101,62 @@ class RefIndex:
         else:
             candidates = ([-1] if view.with_head else []) + list(range(view.lo, view.hi))
         names = self.names
-        loose = self.snapshot.loose.refs
-        packed = self.snapshot.packed
-        verdicts = self.snapshot.verdicts
         field = row_filter.field
-        if field == "verdict" and not row_filter.invert:
-            # Only shadows have a verdict: look at those, not at 200,000 names.
-            shadows = set(self._shadow_positions)
-            candidates = [p for p in candidates if p in shadows]
+        if field == "verdict":
+            verdicts = self.snapshot.verdicts
+            if not row_filter.invert:
+                # Only shadows have a verdict: look at those, not at 200,000 names.
+                shadows = set(self._shadow_positions)
+                candidates = [p for p in candidates if p in shadows]
+
+            def text(position: int) -> str | None:
+                verdict = verdicts.get("HEAD" if position < 0 else names[position])
+                return verdict.value if verdict is not None else None
+
+        elif field == "source":
+            loose = self.snapshot.loose.refs
+            both = set(self._shadow_positions)
+
+            def text(position: int) -> str | None:
+                if position in both:
+                    return "both"
+                return "loose" if position < 0 or names[position] in loose else "packed"
+
+        elif field is not None:
+            return RefView(self, positions=[])  # a field refs do not have (parse() only allows ours)
+        else:
+
+            def text(position: int) -> str | None:
+                return "HEAD" if position < 0 else names[position]
+
+        # One predicate, no per-name method calls on the filter: 200,000 names in a few tenths
+        # of a second on a loaded machine, in chunks so that a newer filter cancels this one.
+        pattern, needle, invert = row_filter.pattern, row_filter.needle, row_filter.invert
+        if pattern is not None:
+            search = pattern.search
+
+            def hit(value: str | None) -> bool:
+                return value is not None and search(value) is not None
+        else:
+
+            def hit(value: str | None) -> bool:
+                return value is not None and needle in value.casefold()
+
         kept: list[int] = []
-        for count, position in enumerate(candidates):
-            if count % 4096 == 0 and cancelled():
+        if candidates and candidates[0] < 0:  # HEAD comes first, once
+            if hit(text(-1)) != invert:
+                kept.append(-1)
+            candidates = candidates[1:]
+        for start in range(0, len(candidates), 8192):
+            if cancelled():
                 return None
-            name = "HEAD" if position < 0 else names[position]
-            fields = None
-            if field == "verdict":
-                verdict = verdicts.get(name)
-                fields = {"verdict": verdict.value} if verdict is not None else {}
-            elif field == "source":
-                in_loose = name == "HEAD" or name in loose
-                in_packed = position >= 0 and name in packed
-                fields = {"source": "both" if in_loose and in_packed else ("loose" if in_loose else "packed")}
-            if row_filter.matches(name, None, fields):
-                kept.append(position)
+            chunk = candidates[start : start + 8192]
+            if field is not None:
+                kept.extend(p for p in chunk if hit(text(p)) != invert)
+            elif pattern is not None:  # plain names: no call per name beyond the match itself
+                kept.extend(p for p in chunk if (search(names[p]) is not None) != invert)
+            else:
+                kept.extend(p for p in chunk if (needle in names[p].casefold()) != invert)
         return RefView(self, positions=kept)
 
     # --- namespaces ---------------------------------------------------------------------------
