@@ -23,7 +23,7 @@ from tui.app.screens.repo_writes import RepoWrites
 from tui.app.text import clean, shorten_paths
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.overview import Overview, ordered_problems, stale_banner, suggested_command
-from tui.app.widgets.filter_box import FilterBox
+from tui.app.widgets.filter_box import FILTER_HINT, FilterBox
 from tui.app.widgets.ref_browser import REF_FILTER_FIELDS, RefBrowser
 from tui.app.widgets.summary import Banner, severity_counts, severity_parts
 from tui.app.widgets.vtable import VirtualTable
@@ -31,6 +31,13 @@ from tui.app.widgets.worktree_table import LockTable, WorktreeTable, worktree_de
 from tui.core.model import RepoReport
 
 TABS = ("overview", "worktrees", "refs", "locks", "log")
+_FILTER_PLACEHOLDER = {
+    "overview": "the Overview has no list to filter: 2 Worktrees, 3 Refs, 4 Locks, 5 Log (escape closes)",
+    "refs": "filter refs: text · regex on the name (^refs/heads/) · verdict:stale-loose · source:both · !text",
+    "worktrees": "filter worktrees: text · regex on the path · locked:yes · prunable:yes · branch:main · !text",
+    "locks": "filter locks: text · regex on the file · code:stale-lock · state:fresh · kind:ref · !text",
+    "log": "search the log: text or regex; enter, then n / N for the next / previous match",
+}
 
 
 class RepoTabs(TabbedContent):
@@ -306,7 +313,9 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
     # --- the / filter: each tab its own ------------------------------------------------------------
 
     def action_filter(self) -> None:
-        self.query_one(FilterBox).open()
+        box = self.query_one(FilterBox)
+        box.placeholder = _FILTER_PLACEHOLDER.get(self.active_tab, FILTER_HINT)
+        box.open()
 
     @on(Input.Changed, "#repo-filter")
     def _filter_typed(self, event: Input.Changed) -> None:
@@ -346,6 +355,7 @@ class RepoScreen(RepoWrites, MutationGate, Screen):
             with box.prevent(Input.Changed):
                 box.value = text
         box.display = bool(text)
+        box.placeholder = _FILTER_PLACEHOLDER.get(tab, FILTER_HINT)
 
     def _label_tabs(self) -> None:
         report = self.report
