@@ -70,7 +70,7 @@ def test_command_aliases(text, name, argument):
     assert commands.parse(text) == commands.Command(name, argument)
 
 
-@pytest.mark.parametrize("text", ["", ":", "frobnicate", "repo", "jobs now", "theme"])
+@pytest.mark.parametrize("text", ["", ":", "frobnicate", "repo", "jobs now"])
 def test_bad_commands_say_why(text):
     with pytest.raises(commands.CommandError):
         commands.parse(text)
