@@ -69,3 +69,8 @@ def test_shadows_preview_80x24(snap_compare, app):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_repo_refs_80x24(snap_compare, app):
+    """Name, source and verdict at 80 columns; the values and ages gave way."""
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steps("refs gerrit/project-alpha.git"))

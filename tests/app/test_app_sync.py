@@ -130,7 +130,7 @@ class Line:
 
 
 def test_log_model_redraws_bounds_and_counts_what_it_dropped():
-    from tui.app.widgets.log_view import SEQ, TEXT, LogModel
+    from tui.app.widgets.log_model import SEQ, TEXT, LogModel
 
     model = LogModel(max_lines=3)
     model.apply([Line(1, "a"), Line(2, "Receiving 1%")])

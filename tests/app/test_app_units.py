@@ -70,7 +70,7 @@ def test_command_aliases(text, name, argument):
     assert commands.parse(text) == commands.Command(name, argument)
 
 
-@pytest.mark.parametrize("text", ["", ":", "frobnicate", "repo", "jobs now", "theme"])
+@pytest.mark.parametrize("text", ["", ":", "frobnicate", "repo", "jobs now"])
 def test_bad_commands_say_why(text):
     with pytest.raises(commands.CommandError):
         commands.parse(text)
@@ -190,3 +190,38 @@ def test_the_app_import_path_stays_light():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_ref_index_lists_what_git_lists_in_gits_order(shadowed_repo):
+    """One merge of loose and packed names (refstore.ref_names): git for-each-ref is the judge."""
+    write_loose(shadowed_repo, "refs/heads/\u00e9t\u00e9", git(shadowed_repo, "rev-parse", "refs/heads/main").strip())
+    write_loose(shadowed_repo, "refs/heads/zeta", git(shadowed_repo, "rev-parse", "refs/heads/main").strip())
+    index = RefIndex(load_snapshot(str(shadowed_repo)))
+    listed = git(shadowed_repo, "for-each-ref", "--format=%(refname)").splitlines()
+    assert index.names == listed
+    assert index.names.index("refs/heads/zeta") < index.names.index("refs/heads/\u00e9t\u00e9")  # bytes, not code points
+
+
+def test_ref_filter_by_name_source_and_verdict_matches_git(shadowed_repo):
+    """filter_view against git's own listing: names (regex, text, inverted) and the source field."""
+    import re as regex_module
+
+    snapshot = load_snapshot(str(shadowed_repo))
+    judge_shadows(snapshot)
+    index = RefIndex(snapshot)
+    index.apply_verdicts()
+    listed = git(shadowed_repo, "for-each-ref", "--format=%(refname)").splitlines()
+    everything = index.view("")
+    names = lambda view: [ref.name for ref in view]  # noqa: E731
+    assert names(index.filter_view(everything, RowFilter.parse("/1$"))) == [n for n in listed if regex_module.search("/1$", n)]
+    assert names(index.filter_view(everything, RowFilter.parse("^HEAD$"))) == ["HEAD"]
+    inverted = names(index.filter_view(everything, RowFilter.parse("!changes")))
+    assert inverted == ["HEAD"] + [n for n in listed if "changes" not in n]
+    fields = ("verdict", "source")
+    both = names(index.filter_view(everything, RowFilter.parse("source:both", fields)))
+    assert both == ["refs/changes/00/100/1", "refs/changes/01/101/1", "refs/heads/main"]
+    loose_only = names(index.filter_view(everything, RowFilter.parse("source:^loose$", fields)))
+    assert loose_only == ["HEAD", "refs/heads/loose-only"]
+    stale = names(index.filter_view(everything, RowFilter.parse("verdict:stale", fields)))
+    assert stale == ["refs/changes/01/101/1"]
+    assert index.filter_view(everything, RowFilter.parse("x"), cancelled=lambda: True) is None

@@ -36,6 +36,7 @@ from tui.app.screens.host import HostScreen
 from tui.app.syncing import SyncController
 from tui.app.text import clean, plural
 from tui.app.typeahead import typing
+from tui.app.themes import distinct_themes
 from tui.core.model import RepoReport
 
 
@@ -98,6 +99,9 @@ class GitwardApp(App[int]):
             keymap = {binding_id: key for binding_id, key in host.keys.items() if binding_id in known}
             if keymap:
                 self.set_keymap(keymap)
+        # Warnings that look like errors in some bundled themes get an amber of their own (themes.py).
+        for theme in distinct_themes(self.available_themes.values()):
+            self.register_theme(theme)
         if host.theme and not self._apply_theme(host.theme):
             self.config_warnings.append(f"theme {host.theme!r} from the config does not exist; using the default")
 
@@ -225,6 +229,9 @@ class GitwardApp(App[int]):
         elif name == "compare":
             return self._compare_host_with(argument)
         elif name == "theme":
+            if not argument:
+                self.search_themes()  # every theme, previewed as the cursor moves; enter keeps one
+                return True
             if not self._apply_theme(argument):
                 self.notify(f"no theme named {clean(argument)!r}", title="command", severity="error", markup=False)
                 return False

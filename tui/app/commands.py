@@ -29,7 +29,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("faults", (), "", "toggle faults-only on the repository list"),
     CommandSpec("filter", ("f",), "[TEXT]", "filter the repository list (empty: clear)"),
     CommandSpec("compare", ("cmp",), "SOURCE", "compare this host (the replica) with SOURCE: a directory, a manifest or ssh://host/path"),
-    CommandSpec("theme", (), "NAME", "switch the colour theme"),
+    CommandSpec("theme", (), "[NAME]", "switch the colour theme (no name: list them, previewed)"),
     CommandSpec("help", ("h", "?"), "", "every key binding"),
     CommandSpec("quit", ("q", "q!", "exit"), "", "leave gitward"),
 )

@@ -5,18 +5,19 @@ the files, so the index keeps only the sorted names and makes a ``Ref`` when a r
 Namespaces (``refs/changes/``) are ranges of the sorted names: their counts and children come
 from binary search, never from a pass over every ref.
 
-No Textual import: built in a worker thread, read on the UI thread.
+No Textual import: built (and filtered, ``filter_view``) in a worker thread, read on the UI thread.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from tui.app.filtering import RowFilter
 from tui.core.model import Ref, RefCounts
 from tui.core.packed import bytes_key
-from tui.core.refstore import RefSnapshot, count_refs, judge_shadows, ref_for
+from tui.core.refstore import RefSnapshot, count_refs, judge_shadows, ref_for, ref_names
 
 
 def build_ref(snapshot: RefSnapshot, name: str) -> Ref:
@@ -37,16 +38,11 @@ class RefIndex:
 
     def __init__(self, snapshot: RefSnapshot) -> None:
         self.snapshot = snapshot
-        loose = snapshot.loose.refs
-        packed = snapshot.packed.values
-        names = [name for name in loose if name not in packed]
-        names.extend(packed)
+        names = ref_names(snapshot)  # refstore's merge of loose and packed, in git's order
         if all(name.isascii() for name in names):
-            names.sort()
             self._keys: list = names
             self._encode = _identity
         else:
-            names.sort(key=bytes_key)
             self._keys = [bytes_key(name) for name in names]
             self._encode = bytes_key
         self.names: list[str] = names
@@ -88,6 +84,80 @@ class RefIndex:
         for name in self.snapshot.verdicts:
             self._cache.pop(name, None)
         self.counts = count_refs(self.snapshot)
+
+    # --- the / filter ---------------------------------------------------------------------------
+
+    def filter_view(
+        self, view: RefView, row_filter: RowFilter, cancelled: Callable[[], bool] = lambda: False
+    ) -> RefView | None:
+        """The refs of ``view`` that ``row_filter`` passes, as a view of positions; None when
+        ``cancelled()`` turned true (checked every few thousand names: a newer filter was typed).
+
+        A regex or text is matched against the name; ``verdict:`` and ``source:`` against those
+        columns. Runs in a worker thread: 200,000 names take a fraction of a second, off the UI.
+        """
+        if view.positions is not None:
+            candidates: list[int] = list(view.positions)
+        else:
+            candidates = ([-1] if view.with_head else []) + list(range(view.lo, view.hi))
+        names = self.names
+        field = row_filter.field
+        if field == "verdict":
+            verdicts = self.snapshot.verdicts
+            if not row_filter.invert:
+                # Only shadows have a verdict: look at those, not at 200,000 names.
+                shadows = set(self._shadow_positions)
+                candidates = [p for p in candidates if p in shadows]
+
+            def text(position: int) -> str | None:
+                verdict = verdicts.get("HEAD" if position < 0 else names[position])
+                return verdict.value if verdict is not None else None
+
+        elif field == "source":
+            loose = self.snapshot.loose.refs
+            both = set(self._shadow_positions)
+
+            def text(position: int) -> str | None:
+                if position in both:
+                    return "both"
+                return "loose" if position < 0 or names[position] in loose else "packed"
+
+        elif field is not None:
+            return RefView(self, positions=[])  # a field refs do not have (parse() only allows ours)
+        else:
+
+            def text(position: int) -> str | None:
+                return "HEAD" if position < 0 else names[position]
+
+        # One predicate, no per-name method calls on the filter: 200,000 names in a few tenths
+        # of a second on a loaded machine, in chunks so that a newer filter cancels this one.
+        pattern, needle, invert = row_filter.pattern, row_filter.needle, row_filter.invert
+        if pattern is not None:
+            search = pattern.search
+
+            def hit(value: str | None) -> bool:
+                return value is not None and search(value) is not None
+        else:
+
+            def hit(value: str | None) -> bool:
+                return value is not None and needle in value.casefold()
+
+        kept: list[int] = []
+        if candidates and candidates[0] < 0:  # HEAD comes first, once
+            if hit(text(-1)) != invert:
+                kept.append(-1)
+            candidates = candidates[1:]
+        for start in range(0, len(candidates), 8192):
+            if cancelled():
+                return None
+            chunk = candidates[start : start + 8192]
+            if field is not None:
+                kept.extend(p for p in chunk if hit(text(p)) != invert)
+            elif pattern is not None:  # plain names: no call per name beyond the match itself
+                kept.extend(p for p in chunk if (search(names[p]) is not None) != invert)
+            else:
+                kept.extend(p for p in chunk if (needle in names[p].casefold()) != invert)
+        return RefView(self, positions=kept)
 
     # --- namespaces ---------------------------------------------------------------------------
 
@@ -135,13 +205,9 @@ class RefIndex:
         with_head = not prefix and self.has_head
         return RefView(self, lo=lo, hi=hi, with_head=with_head)
 
-    @property
-    def shadow_count(self) -> int:
-        return len(self._shadow_positions)
-
 
 class RefView(Sequence[Ref]):
-    """The rows on screen: a range of the index (plus HEAD) or a list of positions."""
+    """The rows on screen: a range of the index (plus HEAD) or a list of positions (HEAD: -1)."""
 
     def __init__(
         self,
@@ -170,14 +236,18 @@ class RefView(Sequence[Ref]):
         if not 0 <= item < len(self):
             raise IndexError(item)
         if self.positions is not None:
-            return self.index.ref(self.positions[item])
+            position = self.positions[item]
+            return self.index.ref(position) if position >= 0 else self._head()
         if self.with_head:
             if item == 0:
-                head = self.index.head()
-                assert head is not None
-                return head
+                return self._head()
             item -= 1
         return self.index.ref(self.lo + item)
+
+    def _head(self) -> Ref:
+        head = self.index.head()
+        assert head is not None
+        return head
 
     def __iter__(self) -> Iterator[Ref]:
         for i in range(len(self)):

@@ -9,7 +9,8 @@ the app looks at the next key*:
   forwarding it to the focused table first (the table would process it later, by which time
   the rest of the burst has been forwarded to the table as hotkeys);
 - the action moves the focus with ``Screen.set_focus`` (now), not ``Widget.focus`` (deferred);
-- the input already exists: composed hidden (``FilterBox``), or built before its screen is
+- the input already exists: composed hidden (``widgets/filter_box.FilterBox``, whose ``open()``
+  does the two steps above), or built before its screen is
   pushed (the ``:`` prompt), so that keys queued to it before it is mounted are handled once it
   is, after its own mount, in order.
 
@@ -29,18 +30,6 @@ from textual.widgets import Input, TextArea
 from tui.app.filtering import RowFilter
 
 
-class FilterBox(Input):
-    """A ``/`` filter box: composed hidden, shown and focused at once by ``open_for_typing``."""
-
-    DEFAULT_CSS = """
-    FilterBox { display: none; height: 3; border: tall $accent; }
-    """
-
-    def __init__(self, placeholder: str, *, id: str | None = None) -> None:
-        super().__init__(placeholder=placeholder, id=id)
-        self.cursor_blink = False  # a blinking cursor repaints twice a second over SSH
-
-
 @runtime_checkable
 class Filterable(Protocol):
     """A list that a ``/`` filter box narrows (the host list, the repository screen's tables)."""
@@ -52,8 +41,3 @@ def typing(screen: Screen) -> bool:
     """Is the operator typing text on ``screen`` (an input or text area has the focus)?"""
     return isinstance(screen.focused, (Input, TextArea))
 
-
-def open_for_typing(screen: Screen, box: Input) -> None:
-    """Show ``box`` and give it the focus now: the keys queued behind this one go into it."""
-    box.display = True
-    screen.set_focus(box)

@@ -11,6 +11,7 @@ import humanize
 from tui.core.fsutil import NOT_REGULAR
 from tui.core.loose import LooseWalk
 from tui.core.model import LockFile, Problem, Severity, Verdict
+from tui.core.verdicts import severity as verdict_severity
 from tui.core.packed import Anomaly, PackedRefs
 from tui.core.refstore import RefSnapshot
 
@@ -171,12 +172,19 @@ class _ShadowProblem(NamedTuple):
     message: str
 
 
+def _severity(verdict: Verdict) -> Severity:
+    """A harmful verdict's severity, as every view shows it (tui/core/verdicts.py)."""
+    level = verdict_severity(verdict)
+    assert level is not None, verdict  # only harmful verdicts become problems
+    return level
+
+
 # One aggregated problem per harmful verdict, in the order they are reported.
 _SHADOW_PROBLEMS = (
     _ShadowProblem(
         Verdict.STALE_LOOSE,
         "stale-loose-ref",
-        Severity.ERROR,
+        _severity(Verdict.STALE_LOOSE),
         "ref",
         "{count} shadowed by an OLDER loose file ({examples}): "
         "e.g. {first} shows {loose_value} while packed-refs holds the "
@@ -188,7 +196,7 @@ _SHADOW_PROBLEMS = (
     _ShadowProblem(
         Verdict.BROKEN_LOOSE,
         "broken-loose-ref",
-        Severity.ERROR,
+        _severity(Verdict.BROKEN_LOOSE),
         "loose ref file",
         "{count} cannot be parsed and hide their packed value "
         "({examples}): {first}: {broken_reason}; git does not fall "
@@ -198,7 +206,7 @@ _SHADOW_PROBLEMS = (
     _ShadowProblem(
         Verdict.DIVERGED,
         "diverged-shadow",
-        Severity.WARNING,
+        _severity(Verdict.DIVERGED),
         "ref",
         "{count} loose and packed on unrelated histories "
         "({examples}); git shows the loose value. Decide by hand which one is "
@@ -207,7 +215,7 @@ _SHADOW_PROBLEMS = (
     _ShadowProblem(
         Verdict.MISSING_OBJECT,
         "missing-object",
-        Severity.ERROR,
+        _severity(Verdict.MISSING_OBJECT),
         "shadowed ref",
         "{count} name an object that is not in the object store "
         "({examples}); run 'git fsck' and look for the object in the source "
@@ -216,7 +224,7 @@ _SHADOW_PROBLEMS = (
     _ShadowProblem(
         Verdict.UNDECIDABLE,
         "undecidable-shadow",
-        Severity.INFO,
+        _severity(Verdict.UNDECIDABLE),
         "ref",
         "{count} loose and packed with different non-commit values "
         "({examples}); gitward cannot tell which is newer.",

@@ -264,20 +264,28 @@ def iter_refs(
     include_head: bool = True,
 ) -> Iterator[Ref]:
     """Every ref in git's byte-wise order, with its source and (for shadows) verdict."""
-    loose = snapshot.loose.refs
-    if shadowed_only:
-        # Bisection per loose name: the packed-refs dict of a Gerrit repo is never built.
-        packed = snapshot.packed
-        names = [n for n in loose if n.startswith(prefix) and n in packed]
-    else:
-        packed = snapshot.packed.values
-        names = [n for n in loose if n.startswith(prefix) and n not in packed]
-        names.extend(n for n in packed if n.startswith(prefix))
-    names.sort(key=_sort_key(names))
+    names = ref_names(snapshot, prefix=prefix, shadowed_only=shadowed_only)
+    # Shadows only: bisection per name, so the packed-refs dict of a Gerrit repo is never built.
+    packed = snapshot.packed if shadowed_only else snapshot.packed.values
     if include_head and not shadowed_only and snapshot.head is not None and "HEAD".startswith(prefix):
         yield ref_for(snapshot, "HEAD")
     for name in names:
         yield ref_for(snapshot, name, packed.get(name))
+
+
+def ref_names(snapshot: RefSnapshot, *, prefix: str = "", shadowed_only: bool = False) -> list[str]:
+    """The names ``iter_refs`` lists (HEAD aside), each once, in git's byte-wise order: the one
+    merge of loose and packed names (the console's RefIndex sorts nothing of its own)."""
+    loose = snapshot.loose.refs
+    if shadowed_only:
+        packed = snapshot.packed
+        names = [n for n in loose if n.startswith(prefix) and n in packed]
+    else:
+        values = snapshot.packed.values
+        names = [n for n in loose if n.startswith(prefix) and n not in values]
+        names.extend(n for n in values if n.startswith(prefix))
+    names.sort(key=_sort_key(names))
+    return names
 
 
 _UNKNOWN = object()

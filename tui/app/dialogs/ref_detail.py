@@ -13,19 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.app.text import clean
-from tui.core.model import Ref, Verdict
-
-VERDICT_MEANING = {
-    Verdict.IDENTICAL: "loose and packed hold the same value: harmless.",
-    Verdict.DEAD_PACKED: "the loose value is newer (a normal update); the packed value is dead: harmless.",
-    Verdict.STALE_LOOSE: "the packed value is NEWER than the loose file git reads: clients see an old state. "
-    "Do not run git gc / pack-refs / prune until it is resolved.",
-    Verdict.DIVERGED: "loose and packed are on unrelated histories; git shows the loose value.",
-    Verdict.BROKEN_LOOSE: "the loose file cannot be parsed and hides the packed value: the ref is broken.",
-    Verdict.MISSING_OBJECT: "one of the values is not in the object store.",
-    Verdict.UNDECIDABLE: "the values differ and are not both commits: gitward cannot tell which is newer.",
-}
-
+from tui.core import verdicts
+from tui.core.model import Ref
 
 class RefDetail(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -58,7 +47,7 @@ class RefDetail(ModalScreen[None]):
             ("packed value", ref.packed_value or "-"),
             ("peeled", ref.peeled or "-"),
             ("symbolic target", ref.symbolic_target or "-"),
-            ("verdict", ref.verdict.value if ref.verdict else "-"),
+            ("verdict", verdicts.label(ref.verdict) if ref.verdict else "-"),
         ]
         if ref.broken_reason:
             rows.append(("broken because", ref.broken_reason))
@@ -68,7 +57,7 @@ class RefDetail(ModalScreen[None]):
             yield Static(Text("ref details (escape closes)"), id="ref-detail-title")
             yield Static(table)
             if ref.verdict is not None:
-                yield Static(Text("\n" + VERDICT_MEANING[ref.verdict]))
+                yield Static(Text("\n" + verdicts.meaning(ref.verdict)))
 
     def action_close(self) -> None:
         self.dismiss(None)

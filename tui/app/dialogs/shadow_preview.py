@@ -29,7 +29,7 @@ from tui.app.dialogs.confirm import DIALOG_CSS, DialogScreen, scroll_bindings
 from tui.app.messages import RefFactsFound
 from tui.app.ref_facts import RefFacts, ValueFacts, ref_facts
 from tui.app.text import clean, short
-from tui.app.widgets.ref_list import SYMBOL, VERDICT_SEVERITY
+from tui.app.widgets.ref_list import verdict_cell
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
 from tui.core.write.shadows import Keep
 
@@ -106,12 +106,7 @@ def plan_cells(row: PlanRow, palette: Palette, *, compact: bool = False) -> list
     item = row.item
     skipped = row.action == "skip"
     base = palette.dim if skipped else ""
-    if item.verdict is None:
-        verdict = Text("-", style=palette.dim)
-    else:
-        severity = VERDICT_SEVERITY.get(item.verdict)
-        label = f"{SYMBOL[severity]} {item.verdict.value}" if severity else item.verdict.value
-        verdict = Text(label, style=palette.severity(severity) if severity else palette.dim)
+    verdict = verdict_cell(item.verdict, palette)
     warning = item.note.startswith("WARNING") or bool(row.warning)
     if row.choice is not None:
         action_style = palette.warning if warning else palette.accent

@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tui.app.filtering import RowFilter
 from tui.app.backend import Host
 from tui.app.text import clean, display_path, plural
+from tui.app.widgets.filter_box import FilterBox as _FilterBox
 from tui.app.widgets.compare_tables import CompareRepoTable, FindingTable
 from tui.app.widgets.vtable import VirtualTable
 from tui.core.compare.diff import Comparison, Kind, RepoComparison
@@ -58,12 +59,6 @@ class CompareFinished(Message):
     error: str | None
 
 
-class _FilterBox(Input):
-    """The ``/`` filter, composed hidden so that it can take focus at once (type-ahead lands in it)."""
-
-    DEFAULT_CSS = "_FilterBox { display: none; }"
-
-
 class _FilteredTableScreen(Screen):
     """A screen whose table has a ``/`` filter box: the one place for its keys and type-ahead."""
 
@@ -91,12 +86,12 @@ class _FilteredTableScreen(Screen):
         box.display = True
         self.set_focus(box)
 
-    @on(Input.Changed, "_FilterBox")
+    @on(Input.Changed, "FilterBox")
     def _filter_typed(self, event: Input.Changed) -> None:
-        self.table.set_filter(RowFilter.parse(event.value))
+        self.table.set_filter(self.query_one(_FilterBox).parse(self.table.filter_fields))
         self.filter_changed()
 
-    @on(Input.Submitted, "_FilterBox")
+    @on(Input.Submitted, "FilterBox")
     def _filter_kept(self, event: Input.Submitted) -> None:
         self.table.focus()
 

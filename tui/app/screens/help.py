@@ -18,9 +18,13 @@ from tui.app.read_only import MUTATING_ACTIONS
 DESCRIPTION_WIDTH = 66  # binding ids line up after the descriptions
 
 FILTER_HELP = (
-    ("alpha", "repos whose name, layout or problem codes contain 'alpha' (any case)"),
-    ("^gerrit/", "a regular expression (used when the text holds ^ $ * + ? ( ) [ ] { } | or \\)"),
-    ("!mirror", "every repo that does NOT match"),
+    ("alpha", "rows whose name (and, for repos, layout and problem codes) contain 'alpha' (any case)"),
+    ("git$  ^gitlab", "a regular expression, matched against the name alone (used when the text holds ^ $ * + ? ( ) [ ] { } | or \\)"),
+    ("code:stale-lock", "a field: code, layout, severity (repos); verdict, source (refs); state, kind (locks);"),
+    ("", "locked, prunable, branch (worktrees); status, kind (journal); state, exit (jobs)"),
+    ("!mirror", "every row that does NOT match"),
+    ("/ in the Log tab", "searches the lines; n and N go to the next and previous match"),
+    ("", "escape clears the filter of the list shown; each repository tab keeps its own"),
 )
 
 

@@ -18,13 +18,16 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui.app import handoff
 from tui.app.filtering import RowFilter
 from tui.app.backend import Host
 from tui.app.messages import SyncRequested
 from tui.app.read_only import GatedScreen
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
-from tui.app.typeahead import FilterBox, open_for_typing, typing
+from tui.app.typeahead import typing
+from tui.app.widgets.filter_box import FilterBox
+from tui.app.widgets.repo_detail import RepoDetail
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
 from tui.app.widgets.summary import (
     SEVERITY_STYLE,
@@ -61,6 +64,8 @@ class HostScreen(GatedScreen):
         Binding("O", "sort_reverse", "Reverse", show=False, id="host.sort_reverse", tooltip="Reverse the sort order"),
         Binding("escape", "clear_filter", "Clear", id="host.clear_filter", tooltip="Clear the filter and faults-only"),
         Binding("S", "sync", "Sync", id="host.sync", tooltip="Sync the selected repository from its upstream now (:sync faulted: every faulted one)"),
+        Binding("y", "copy", "Copy path", show=False, id="host.copy", tooltip="Copy the repository's path (OSC 52: works over SSH)"),
+        Binding("exclamation_mark", "shell", "Shell", show=False, id="host.shell", tooltip="Open $SHELL in the repository; exit it to come back"),
     ]
 
     DEFAULT_CSS = """
@@ -123,9 +128,11 @@ class HostScreen(GatedScreen):
             yield HostSummary(id="summary")
             yield ScanAge(id="scan-age")
         yield ScanStatus(id="scan-status")
-        yield FilterBox("filter: text · regex (^…$) · !text inverts · enter keeps, escape clears", id="filter")
+        yield FilterBox(id="filter")
         yield Static(id="root-problems")
-        yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
+        with Horizontal(id="host-body"):
+            yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
+            yield RepoDetail(id="repo-detail")  # shown on a wide terminal only (gitward.tcss)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -405,7 +412,7 @@ class HostScreen(GatedScreen):
     def action_filter(self) -> None:
         if typing(self):
             raise SkipAction()  # '/' inside an input is text
-        open_for_typing(self, self.filter_box)
+        self.filter_box.open()
         self.refresh_bindings()
 
     def action_keep_filter(self) -> None:
@@ -425,7 +432,7 @@ class HostScreen(GatedScreen):
         box = self.filter_box
         box.value = text
         box.display = bool(text)
-        self.table.set_filter(RowFilter.parse(text))
+        self.table.set_filter(RowFilter.parse(text, self.table.filter_fields))
         self.table.focus()
         self._show_status()
         self.refresh_bindings()
@@ -469,6 +476,15 @@ class HostScreen(GatedScreen):
         if report is not None:
             self.app.open_repo(report)  # type: ignore[attr-defined]
 
+    def action_copy(self) -> None:
+        report = self.table.current
+        handoff.copy(self.app, report.path if report is not None else None, "path")
+
+    def action_shell(self) -> None:
+        report = self.table.current
+        if report is not None:
+            handoff.open_shell(self.app, report.path, report.path)
+
     def action_sync(self) -> None:
         report = self.table.current
         if report is not None:
@@ -489,7 +505,7 @@ class HostScreen(GatedScreen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self.table.set_filter(RowFilter.parse(event.value))
+        self.table.set_filter(RowFilter.parse(event.value, self.table.filter_fields))
         self._show_status()
         self._update_bindings()
 
@@ -506,6 +522,7 @@ class HostScreen(GatedScreen):
     def _row_highlighted(self, event: VirtualTable.Highlighted) -> None:
         event.stop()
         self._update_bindings()
+        self.query_one(RepoDetail).show(event.row)
 
     def _update_bindings(self) -> None:
         """Refresh the footer only when an action's availability changed (it is rebuilt)."""

@@ -15,13 +15,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from tui.app.backend import Host
 from tui.app.jobview import JOB_COLUMNS, job_detail, job_row
 from tui.app.read_only import GatedScreen
-from tui.app.text import plural
+from tui.app.text import clean, plural
 from tui.app.widgets.log_view import SyncLog
+from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.summary import Banner
 from tui.app.widgets.vtable import VirtualTable
 
@@ -37,6 +38,7 @@ class JobsScreen(GatedScreen):
         Binding("escape", "back", "Back", id="jobs.back", tooltip="Back to the previous screen"),
         Binding("o", "open_log", "Open log", id="jobs.open", tooltip="The selected sync's repository, on its Log tab (also enter)"),
         Binding("x", "cancel_sync", "Cancel sync", id="jobs.cancel", tooltip="Stop the selected sync: a queued one never starts, a running one's git is terminated"),
+        Binding("slash", "filter", "Filter", id="jobs.filter", tooltip="Filter syncs: repository name (text or regex), state:failed", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -64,7 +66,15 @@ class JobsScreen(GatedScreen):
             yield Banner(Content("READ-ONLY: syncs cannot be started"), classes="-read-only", id="read-only-banner")
         yield Static(id="jobs-title")
         yield Static(Content(EMPTY), id="jobs-empty")
-        yield VirtualTable(JOB_COLUMNS, self._render_row, empty_text="no syncs", id="jobs-table")
+        yield FilterBox(id="jobs-filter")
+        yield VirtualTable(
+            JOB_COLUMNS,
+            self._render_row,
+            empty_text="no syncs",
+            describe=self._describe_job,
+            filter_fields=("state", "exit", "path"),
+            id="jobs-table",
+        )
         with VerticalScroll(id="job-detail-scroll"):
             yield Static(id="job-detail")
         yield SyncLog(
@@ -86,6 +96,13 @@ class JobsScreen(GatedScreen):
 
     def _render_row(self, job: Any, palette) -> list:
         return job_row(job, palette, self._live_clock, self.syncs.name_of(job))
+
+    def _describe_job(self, job: Any) -> tuple[str, str, dict]:
+        """What ``/`` sees: the repository's name (a regex matches it); state:, exit:, path:."""
+        name = self.syncs.name_of(job)
+        state = job.state.value
+        exit_code = "" if job.exit_code is None else str(job.exit_code)
+        return name, f"{name} {state} {job.path}", {"state": state, "exit": exit_code, "path": job.path}
 
     @property
     def table(self) -> VirtualTable:
@@ -134,6 +151,11 @@ class JobsScreen(GatedScreen):
         summary = [f"{counts[state]:,} {state}" for state in ("running", "queued", "ok", "failed", "cancelled", "timed-out") if counts.get(state)]
         if summary:
             parts += ["  ·  ", plural(len(jobs), "sync"), ": ", ", ".join(summary)]
+        row_filter = self.table.row_filter
+        if row_filter.active:
+            parts += ["  ·  ", (clean(row_filter.describe()), "bold $text-accent"), f": {self.table.row_count:,} shown"]
+            if row_filter.error:
+                parts += ["  ·  ", (row_filter.error, "$text-warning")]
         self.query_one("#jobs-title", Static).update(Content.assemble(*parts))
 
     def _show_detail(self) -> None:
@@ -177,7 +199,24 @@ class JobsScreen(GatedScreen):
         return True
 
     def action_back(self) -> None:
+        if self.query_one(FilterBox).close():  # escape clears the filter first, then leaves
+            self.table.focus()
+            return
         self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBox).open()
+
+    @on(Input.Changed, "#jobs-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        table = self.table
+        table.set_filter(self.query_one(FilterBox).parse(table.filter_fields))
+        self._show_title(list(reversed(self.syncs.jobs())))
+        self._show_detail()
+
+    @on(Input.Submitted, "#jobs-filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        self.table.focus()
 
     def action_open_log(self) -> None:
         job = self.selected

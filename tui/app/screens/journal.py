@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui.app import writes as actions
@@ -25,6 +25,7 @@ from tui.app.dialogs.confirm import Choice, ConfirmDialog
 from tui.app.backend import Host
 from tui.app.read_only import GatedScreen
 from tui.app.text import clean, display_path
+from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.summary import Banner
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
 from tui.core.write.journal import JournalEntry
@@ -40,6 +41,16 @@ JOURNAL_COLUMNS = [
 ]
 
 STATUS_STYLE = {"done": "ok", "undone": "dim", "failed": "error", "interrupted": "warning", "running": "info", "unfinished": "warning"}
+
+
+FILTER_FIELDS = ("status", "kind", "id", "repo")
+
+
+def describe_entry(entry: JournalEntry) -> tuple[str, str, dict]:
+    """What ``/`` sees: the summary is the name (a regex matches it); status:, kind:, id:, repo:."""
+    status = status_words(entry)
+    fields = {"status": (entry.status, status), "kind": entry.kind, "id": entry.id, "repo": entry.repo}
+    return entry.summary, f"{entry.id} {entry.kind} {status} {entry.summary} {entry.repo}", fields
 
 
 def entry_cells(entry: JournalEntry, palette: Palette) -> list[Text]:
@@ -60,13 +71,21 @@ class JournalTable(VirtualTable):
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(JOURNAL_COLUMNS, entry_cells, empty_text="loading the journal…", id=id)
+        super().__init__(
+            JOURNAL_COLUMNS,
+            entry_cells,
+            empty_text="loading the journal…",
+            describe=describe_entry,
+            filter_fields=FILTER_FIELDS,
+            id=id,
+        )
 
 
 class JournalScreen(GatedScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="journal.back", tooltip="Back to the previous screen"),
         Binding("r", "reload", "Reload", id="journal.reload", tooltip="Read the journal again"),
+        Binding("slash", "filter", "Filter", id="journal.filter", tooltip="Filter entries: text, regex on the summary, status:failed, kind:…", priority=True),
     ]
 
     DEFAULT_CSS = """
@@ -105,6 +124,7 @@ class JournalScreen(GatedScreen):
         if self.host.read_only:
             yield Banner(Content("READ-ONLY: undo is hidden; the journal is shown as it is"), classes="-read-only", id="read-only-banner")
         yield Static(self._title(), id="journal-title")
+        yield FilterBox(id="journal-filter")
         yield JournalTable(id="journal-table")
         yield Static(id="journal-detail")
         yield Footer(compact=True)
@@ -117,6 +137,11 @@ class JournalScreen(GatedScreen):
         parts: list = [("gitward", "bold $text-accent"), " › ", ("journal", "bold")]
         if self.entries:
             parts += [f"  {len(self.entries)} entr{'y' if len(self.entries) == 1 else 'ies'}"]
+            row_filter = self.query_one(JournalTable).row_filter if self.is_mounted else None
+            if row_filter is not None and row_filter.active:
+                parts += ["  ·  ", (clean(row_filter.describe()), "bold $text-accent"), f": {self.table.row_count:,} shown"]
+                if row_filter.error:
+                    parts += ["  ·  ", (row_filter.error, "$text-warning")]
         if self.root:
             parts += ["  ·  ", (display_path(self.root), "$text-muted")]
         return Content.assemble(*parts)
@@ -212,10 +237,28 @@ class JournalScreen(GatedScreen):
     # --- actions --------------------------------------------------------------------------------
 
     def action_back(self) -> None:
+        box = self.query_one(FilterBox)
+        if box.close():  # escape clears the filter first, then leaves
+            self.table.focus()
+            return
         self.app.pop_screen()
 
     def action_reload(self) -> None:
         self.load()
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBox).open()
+
+    @on(Input.Changed, "#journal-filter")
+    def _filter_typed(self, event: Input.Changed) -> None:
+        table = self.table
+        table.set_filter(self.query_one(FilterBox).parse(table.filter_fields))
+        self.query_one("#journal-title", Static).update(self._title())
+        self._show_detail()
+
+    @on(Input.Submitted, "#journal-filter")
+    def _filter_kept(self, event: Input.Submitted) -> None:
+        self.table.focus()
 
     def action_undo_entry(self) -> None:
         entry = self.current

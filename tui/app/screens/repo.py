@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -14,21 +15,29 @@ from textual.message import Message
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from tui.app import handoff
 from tui.app.backend import Host
 from tui.app.filtering import RowFilter
 from tui.app.messages import RepoRescanned, SyncRequested
 from tui.app.screens.repo_writes import RepoWritesScreen
 from tui.app.text import clean, shorten_paths
-from tui.app.typeahead import Filterable, FilterBox, open_for_typing, typing
 from tui.app.widgets.log_view import SyncLog
-from tui.app.widgets.overview import Overview, stale_banner
-from tui.app.widgets.ref_browser import RefBrowser
+from tui.app.widgets.overview import Overview, ordered_problems, stale_banner, suggested_command
+from tui.app.widgets.filter_box import FILTER_HINT, FilterBox
+from tui.app.widgets.ref_browser import REF_FILTER_FIELDS, RefBrowser
 from tui.app.widgets.summary import Banner, severity_counts, severity_parts
 from tui.app.widgets.vtable import VirtualTable
 from tui.app.widgets.worktree_table import LockTable, WorktreeTable, worktree_detail
 from tui.core.model import RepoReport
 
 TABS = ("overview", "worktrees", "refs", "locks", "log")
+_FILTER_PLACEHOLDER = {
+    "overview": "the Overview has no list to filter: 2 Worktrees, 3 Refs, 4 Locks, 5 Log (escape closes)",
+    "refs": "filter refs: text · regex on the name (^refs/heads/) · verdict:stale-loose · source:both · !text",
+    "worktrees": "filter worktrees: text · regex on the path · locked:yes · prunable:yes · branch:main · !text",
+    "locks": "filter locks: text · regex on the file · code:stale-lock · state:fresh · kind:ref · !text",
+    "log": "search the log: text or regex; enter, then n / N for the next / previous match",
+}
 
 
 class RepoTabs(TabbedContent):
@@ -66,6 +75,9 @@ class RepoScreen(RepoWritesScreen):
         Binding("s", "toggle_shadows", "Shadows only", id="repo.shadows", tooltip="Refs tab: only refs that are both loose and packed"),
         Binding("r", "reload", "Reload", id="repo.reload", tooltip="Read this repository again"),
         Binding("S", "sync", "Sync", id="repo.sync", tooltip="Sync this repository from its upstream now; the Log tab shows it"),
+        Binding("y", "copy", "Copy", show=False, id="repo.copy", tooltip="Copy the highlighted path, ref name or suggested command (OSC 52)"),
+        Binding("exclamation_mark", "shell", "Shell", show=False, id="repo.shell", tooltip="Open $SHELL in the repository (or the highlighted worktree)"),
+        Binding("slash", "filter", "Filter", id="repo.filter", tooltip="Filter this tab's list (Worktrees, Refs, Locks) or search the Log (n/N)", priority=True),
     ]
 
     class Rescanned(Message):
@@ -87,6 +99,7 @@ class RepoScreen(RepoWritesScreen):
         self._filled = False
         self._built: set[str] = set()
         self._shadows_allowed = self.initial_tab == "refs"
+        self._filter_texts: dict[str, str] = {}  # tab -> its / filter (each tab keeps its own)
 
     def now(self) -> float:
         return self._now
@@ -109,7 +122,7 @@ class RepoScreen(RepoWritesScreen):
             yield TabPane("Refs", id="refs")
             yield TabPane("Locks", id="locks")
             yield TabPane("Log", id="log")
-        yield FilterBox("filter this tab: text · regex (^…$) · !text inverts · enter keeps, escape closes", id="repo-filter")
+        yield FilterBox(id="repo-filter")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
@@ -182,11 +195,7 @@ class RepoScreen(RepoWritesScreen):
             worktrees.set_rows(report.worktrees, measure=True)
         for locks in self.query(LockTable):
             locks.set_rows(_lock_rows(report), measure=True)
-        tabs = self.query_one(TabbedContent)
-        stale_locks = sum(1 for lock in report.locks if lock.stale)
-        tabs.get_tab("worktrees").label = Content(f"Worktrees ({len(report.worktrees)})")
-        tabs.get_tab("locks").label = Content(f"Locks ({len(report.locks)}{', stale!' if stale_locks else ''})")
-        tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
+        self._label_tabs()
         self.refresh_write_bindings()
 
     def _focus_tab_content(self, tab: str, *, now: bool = False) -> None:
@@ -216,6 +225,7 @@ class RepoScreen(RepoWritesScreen):
         self.query_one(RepoTabs).requested = pane
         if pane in TABS and pane not in self._built:
             self._show(pane)  # a click on the tab, or tab keys in the tab bar
+        self._show_filter_of(pane)
         if self._shadows_allowed != (pane == "refs"):
             self._shadows_allowed = pane == "refs"
             self.refresh_bindings()  # "s" applies on the Refs tab only (the footer is rebuilt)
@@ -267,42 +277,123 @@ class RepoScreen(RepoWritesScreen):
         return True
 
     def action_back(self) -> None:
-        box = self.query_one("#repo-filter", FilterBox)
-        if box.display or box.value:
-            box.value = ""  # Changed clears the tab's filter
-            box.display = False
+        if self._filter_texts.get(self.active_tab) or self.query_one(FilterBox).display:
+            self._apply_filter(self.active_tab, "")  # escape clears the tab's filter first
+            box = self.query_one(FilterBox)
+            with box.prevent(Input.Changed):
+                box.close()
             self._focus_tab_content(self.active_tab)
             return
         self.app.pop_screen()
 
+    # --- y copies, ! opens a shell (tui/app/handoff.py) ------------------------------------------
+
+    def copy_target(self) -> tuple[str | None, str]:
+        """What ``y`` copies on the active tab, and what to call it."""
+        report = self.report
+        tab = self.active_tab
+        if tab == "refs":
+            ref = self.query_one("#ref-list").current if self.query("#ref-list") else None
+            return (ref.name if ref is not None else None), "ref name"
+        if tab == "worktrees":
+            worktree = self.query_one(WorktreeTable).current if self.query(WorktreeTable) else None
+            return (worktree.path if worktree is not None else None), "worktree path"
+        if tab == "locks":
+            lock = self.query_one(LockTable).current if self.query(LockTable) else None
+            return (os.path.join(report.git_dir, lock.path) if lock is not None else None), "lock file path"
+        if tab == "log":
+            log = self.query_one(SyncLog) if self.query(SyncLog) else None
+            if log is not None and log.job is not None and log.job.log_path:
+                return log.job.log_path, "log file path"
+        for problem in ordered_problems(report):
+            command = suggested_command(problem, report.path)
+            if command:
+                return command, "suggested command"
+        return report.path, "path"
+
+    def action_copy(self) -> None:
+        text, what = self.copy_target()
+        handoff.copy(self.app, text, what)
+
+    def action_shell(self) -> None:
+        directory = self.report.path
+        if self.active_tab == "worktrees" and self.query(WorktreeTable):
+            worktree = self.query_one(WorktreeTable).current
+            if worktree is not None and worktree.path and not worktree.missing:
+                directory = worktree.path
+        handoff.open_shell(self.app, directory, self.report.path)
+
+    # --- the / filter: each tab its own ------------------------------------------------------------
+
     def action_filter(self) -> None:
-        if typing(self):
-            raise SkipAction()  # '/' inside an input is text
-        open_for_typing(self, self.query_one("#repo-filter", FilterBox))
+        box = self.query_one(FilterBox)
+        box.placeholder = _FILTER_PLACEHOLDER.get(self.active_tab, FILTER_HINT)
+        box.open()
 
     @on(Input.Changed, "#repo-filter")
     def _filter_typed(self, event: Input.Changed) -> None:
-        """The active tab's lists follow the box (tabs without a list ignore it)."""
-        row_filter = RowFilter.parse(event.value)
-        pane = self.query_one(f"#{self.active_tab}", TabPane)
-        for widget in pane.query("*"):
-            if isinstance(widget, Filterable):
-                widget.set_filter(row_filter)
+        event.stop()
+        self._apply_filter(self.active_tab, event.value)
 
     def action_keep_filter(self) -> None:
-        box = self.query_one("#repo-filter", FilterBox)
+        box = self.query_one(FilterBox)
         if self.focused is not box:
             raise SkipAction()  # enter elsewhere keeps its meaning
         self._keep_filter(box)
 
     @on(Input.Submitted, "#repo-filter")
     def _filter_kept(self, event: Input.Submitted) -> None:
+        event.stop()
         self._keep_filter(event.input)  # enter rebound away from keep_filter
 
     def _keep_filter(self, box: Input) -> None:
         if not box.value.strip():
             box.display = False
         self._focus_tab_content(self.active_tab, now=True)  # keys typed behind enter reach the tab
+
+    def _apply_filter(self, tab: str, text: str) -> None:
+        """Filter ``tab``'s list (or search its log) by ``text``; the tab label shows what is left."""
+        self._filter_texts[tab] = text
+        box = self.query_one(FilterBox)
+        if tab == "worktrees":
+            for table in self.query(WorktreeTable):
+                table.set_filter(box.parse(table.filter_fields) if text else RowFilter())
+        elif tab == "locks":
+            for table in self.query(LockTable):
+                table.set_filter(box.parse(table.filter_fields) if text else RowFilter())
+        elif tab == "refs":
+            for browser in self.query(RefBrowser):
+                browser.set_filter(box.parse(REF_FILTER_FIELDS) if text else RowFilter())
+        elif tab == "log":
+            for log in self.query(SyncLog):
+                log.search(box.parse() if text else RowFilter())
+        self._label_tabs()
+
+    def _show_filter_of(self, tab: str) -> None:
+        """Another tab: the box shows that tab's filter (hidden when it has none)."""
+        box = self.query_one(FilterBox)
+        text = self._filter_texts.get(tab, "")
+        if box.value != text:
+            with box.prevent(Input.Changed):
+                box.value = text
+        box.display = bool(text)
+        box.placeholder = _FILTER_PLACEHOLDER.get(tab, FILTER_HINT)
+
+    def _label_tabs(self) -> None:
+        report = self.report
+        tabs = self.query_one(TabbedContent)
+        stale_locks = sum(1 for lock in report.locks if lock.stale)
+        worktrees = f"{len(report.worktrees)}"
+        locks = f"{len(report.locks)}"
+        for table in self.query(WorktreeTable):
+            if table.row_filter.active:
+                worktrees = f"{table.row_count} of {len(report.worktrees)}"
+        for table in self.query(LockTable):
+            if table.row_filter.active:
+                locks = f"{table.row_count} of {len(report.locks)}"
+        tabs.get_tab("worktrees").label = Content(f"Worktrees ({worktrees})")
+        tabs.get_tab("locks").label = Content(f"Locks ({locks}{', stale!' if stale_locks else ''})")
+        tabs.get_tab("refs").label = Content(f"Refs ({report.refs.total:,})")
 
     def action_show_tab(self, tab: str) -> None:
         if tab not in TABS:

@@ -59,7 +59,6 @@ class CompareRepoTable(VirtualTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         self.all_rows: list[RepoComparison] = []
-        self.row_filter = RowFilter()
         self.differences_only = False
         columns = [
             Column("name", "repository", min_width=12, max_width=48, overflow="middle"),
@@ -70,7 +69,7 @@ class CompareRepoTable(VirtualTable):
             Column("refs", "refs", min_width=6),
             Column("classes", "classes (worst first)", flex=True, min_width=10),
         ]
-        super().__init__(columns, self._render, empty_text="comparing…", gap=1, id=id)
+        super().__init__(columns, self._render, empty_text="comparing…", gap=1, filter_fields=("class",), id=id)
 
     def set_comparisons(self, repos: Sequence[RepoComparison]) -> None:
         self.all_rows = list(repos)
@@ -89,7 +88,7 @@ class CompareRepoTable(VirtualTable):
         rows = [
             repo for repo in self.all_rows
             if (not self.differences_only or repo.findings)
-            and self.row_filter.matches(f"{repo.name}\n{' '.join(repo.counts())}")
+            and self.row_filter.matches(repo.name, f"{repo.name} {' '.join(repo.counts())}", {"class": tuple(repo.counts())})
         ]
         rows.sort(key=lambda r: (r.worst.rank if r.worst else last, r.name))
         self.set_rows(rows, measure=True)
@@ -131,7 +130,6 @@ class FindingTable(VirtualTable):
     def __init__(self, *, now: Callable[[], float], id: str | None = None) -> None:
         self._now = now
         self.all_rows: list[Finding] = []
-        self.row_filter = RowFilter()
         self.commit_times: dict[str, float] = {}  # oid -> commit time (both sides' stores)
         columns = [
             Column("kind", "class", min_width=8),
@@ -142,7 +140,9 @@ class FindingTable(VirtualTable):
             Column("replica_age", "age", width=14, justify="right"),
             Column("detail", "detail", flex=True, min_width=10),
         ]
-        super().__init__(columns, self._render, empty_text="no differences: this repository matches", gap=1, id=id)
+        super().__init__(
+            columns, self._render, empty_text="no differences: this repository matches", gap=1, filter_fields=("class",), id=id
+        )
 
     def set_findings(self, findings: Sequence[Finding]) -> None:
         self.all_rows = sorted(findings, key=lambda f: (f.kind.rank, f.subject))
@@ -157,7 +157,7 @@ class FindingTable(VirtualTable):
         self.refresh_rows()
 
     def rebuild(self) -> None:
-        rows = [f for f in self.all_rows if self.row_filter.matches(f"{f.subject}\n{f.kind.value}")]
+        rows = [f for f in self.all_rows if self.row_filter.matches(f.subject, f"{f.subject} {f.kind.value}", {"class": f.kind.value})]
         self.set_rows(rows, measure=True)
 
     def _age(self, value: str | None) -> str:

@@ -5,8 +5,8 @@ has news (at most ~20 times a second, coalesced); ``pull`` asks the job's buffer
 changed since the version it last saw, so a fetch printing 10,000 lines a second costs one
 read and one repaint per tick, and a progress line redrawn 500 times arrives once.
 
-``LogLines`` draws only the rows on screen (Line API) from ``LogModel``, a bounded list of lines
-that counts what it dropped. Every line is untrusted text (git's and the remote's output, already
+``LogLines`` (log_lines.py) draws only the rows on screen (Line API) from ``LogModel``
+(log_model.py), a bounded list of lines that counts what it dropped. Every line is untrusted text (git's and the remote's output, already
 sanitised and redacted by the core) and becomes a ``rich.text.Text`` built with ``append``:
 markup is never parsed.
 
@@ -17,491 +17,28 @@ x cancel the sync. Scrolling up pauses; ``end`` follows again.
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 import re
 import time
-from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from rich.cells import cell_len
-from rich.style import Style
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.cache import LRUCache
 from textual.containers import Vertical
-from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 from textual.widgets import Static
 
-from tui.app.text import clean, display_path, home_dir, plural
+from tui.app.filtering import RowFilter
+from tui.app.text import clean, display_path, plural
+from tui.app.widgets.log_lines import LogLines
+from tui.app.widgets.log_model import MAX_LINES, TEXT, Applied, Entry, LogModel, render_entry
 
-MAX_LINES = 10_000
+__all__ = ["SyncLog", "LogLines", "LogModel", "EMPTY"]
+
 EMPTY = "No sync has run for this repository in this session."
-ORIGIN_GIT = "git"
-ORIGIN_GITWARD = "gitward"
-ORIGIN_MARKER = "marker"
-GUTTER = {ORIGIN_GIT: "  ", ORIGIN_GITWARD: "» ", ORIGIN_MARKER: "… "}
-STAMP_WIDTH = 13  # "12:00:01.250 "
-_ERROR_LINE = re.compile(r"^(?:remote: )?(?:fatal|error|ERROR|FATAL)\b")
-
-
-# --------------------------------------------------------------------------- the lines
-
-
-# One line of the view is a plain tuple ``(key, seq, time, text, origin, shown)``:
-#   key     unique in the view, new on every redraw (the drawing cache's key)
-#   seq     the job's line number; 0 for a marker gitward inserted
-#   shown   the text as drawn: the home directory as ~ (a saved file keeps ``text``)
-# Not an object: the garbage collector stops tracking exact tuples of strings and numbers, and a
-# flood replaces thousands of lines a second; as objects, every full collection would walk all
-# 10,000 of them (pauses of 100-200 ms, measured) while the operator types.
-Entry = tuple
-KEY, SEQ, TIME, TEXT, ORIGIN, SHOWN = range(6)
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """What one batch did to the model (the view scrolls and reflows from it)."""
-
-    appended: int  # new entries at the end
-    removed: int  # entries dropped from the front (the bound)
-    first_changed: int  # index (after removal) of the first new or redrawn entry; -1: none
-
-
-class LogModel:
-    """The lines a view holds: the last ``max_lines``, with how many it no longer has."""
-
-    def __init__(self, max_lines: int = MAX_LINES) -> None:
-        self.max_lines = max(1, max_lines)
-        self.entries: list[Entry] = []
-        self.last_seq = 0  # the newest job line seen
-        self.cleared_seq = 0  # lines up to here were cleared by the operator (not "dropped")
-        self.held = 0  # entries that are job lines (markers excluded)
-        self.max_width = 0  # widest text seen since the last clear (horizontal scrolling)
-        self._keys = itertools.count(1)
-        home = home_dir()
-        self._home = home + "/" if home else ""
-
-    def _shown(self, text: str) -> str:
-        return text.replace(self._home, "~/") if self._home else text
-
-    @property
-    def total(self) -> int:
-        """Job lines since the last clear."""
-        return self.last_seq - self.cleared_seq
-
-    @property
-    def dropped(self) -> int:
-        """Lines since the last clear that the view no longer has (evicted here, or by the job's
-        own buffer before the view read them)."""
-        return max(0, self.total - self.held)
-
-    def apply(self, lines: Iterable[Any]) -> Applied:
-        """Job log lines (``seq``, ``time``, ``text``, ``origin``) from ``LogBuffer.read``."""
-        entries = self.entries
-        appended = 0
-        first_changed = -1
-        for line in lines:
-            last = entries[-1] if entries else None
-            if last is not None and last[SEQ] and line.seq == last[SEQ]:  # a progress line redrawn
-                shown = self._shown(line.text)
-                entries[-1] = (next(self._keys), last[SEQ], line.time, line.text, last[ORIGIN], shown)
-                self.max_width = max(self.max_width, cell_len(shown))
-                if first_changed < 0:
-                    first_changed = len(entries) - 1
-                continue
-            if line.seq <= self.last_seq:
-                continue  # already shown (or cleared); only the newest line is ever redrawn
-            gap = line.seq - self.last_seq - 1
-            if gap > 0 and entries:
-                if first_changed < 0:
-                    first_changed = len(entries)
-                marker = (
-                    f"{gap:,} line{'s' if gap != 1 else ''} skipped: they left the live buffer (the last "
-                    f"{self.max_lines:,} lines) before the view read them; the log file has every line"
-                )
-                entries.append((next(self._keys), 0, line.time, marker, ORIGIN_MARKER, marker))
-                appended += 1
-            if first_changed < 0:
-                first_changed = len(entries)
-            shown = self._shown(line.text)
-            entries.append((next(self._keys), line.seq, line.time, line.text, line.origin, shown))
-            self.max_width = max(self.max_width, cell_len(shown))
-            self.last_seq = line.seq
-            self.held += 1
-            appended += 1
-        removed = self._trim()
-        if first_changed >= 0:
-            first_changed = max(0, first_changed - removed)
-        return Applied(appended, removed, first_changed)
-
-    def add_text(self, texts: Iterable[str], origin: str = ORIGIN_GIT, when: float | None = None) -> Applied:
-        """Lines that come from no job (tests, messages): numbered after the last one."""
-        stamp = time.time() if when is None else when
-
-        class _Line:
-            __slots__ = ("seq", "time", "text", "origin")
-
-        lines = []
-        seq = self.last_seq
-        for text in texts:
-            seq += 1
-            line = _Line()
-            line.seq, line.time, line.text, line.origin = seq, stamp, text, origin
-            lines.append(line)
-        return self.apply(lines)
-
-    def _trim(self) -> int:
-        extra = len(self.entries) - self.max_lines
-        if extra <= 0:
-            return 0
-        self.held -= sum(1 for entry in self.entries[:extra] if entry[SEQ])
-        del self.entries[:extra]
-        return extra
-
-    def set_max_lines(self, max_lines: int) -> int:
-        self.max_lines = max(1, max_lines)
-        return self._trim()
-
-    def clear(self) -> None:
-        """Forget the lines shown; lines that arrive later are shown (and counted) as usual."""
-        self.entries.clear()
-        self.cleared_seq = self.last_seq
-        self.held = 0
-        self.max_width = 0
-
-    def reset(self) -> None:
-        self.clear()
-        self.last_seq = self.cleared_seq = 0
-
-
-def stamp(moment: float) -> str:
-    """``12:00:01.250``: local time with milliseconds."""
-    return time.strftime("%H:%M:%S", time.localtime(moment)) + f".{int(moment * 1000) % 1000:03d}"
-
-
-def render_entry(entry: Entry) -> str:
-    """One line as a saved file holds it: ISO time, gitward's mark, the text."""
-    when = entry[TIME]
-    moment = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(when)) + f".{int(when * 1000) % 1000:03d}"
-    return f"{moment} {GUTTER.get(entry[ORIGIN], '  ')}{entry[TEXT]}"
-
-
-# --------------------------------------------------------------------------- the view
-
-
-class LogLines(ScrollView, can_focus=True):
-    """Draws the model's lines that are on screen; follows the end unless paused."""
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "log-lines--stamp",
-        "log-lines--gitward",
-        "log-lines--marker",
-        "log-lines--error",
-    }
-
-    DEFAULT_CSS = """
-    LogLines {
-        background: $surface;
-        color: $foreground;
-        height: 1fr;
-        overflow-x: auto;
-        overflow-y: auto;
-        &:focus { background-tint: $foreground 4%; }
-        & > .log-lines--stamp { color: $text-muted; }
-        & > .log-lines--gitward { color: $text-accent; }
-        & > .log-lines--marker { color: $text-warning; text-style: italic; }
-        & > .log-lines--error { color: $text-error; text-style: bold; }
-    }
-    """
-
-    class FollowChanged(Message):
-        """The operator scrolled away from the end (paused) or back to it (following)."""
-
-        def __init__(self, follow: bool) -> None:
-            super().__init__()
-            self.follow = follow
-
-    def __init__(self, model: LogModel, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.model = model
-        self.follow = True
-        self.wrap = False
-        self.timestamps = False
-        self.unseen = 0  # lines that arrived while paused
-        self._strips: LRUCache[tuple, Strip] = LRUCache(256)  # a few screens; a Strip is ~9 objects for the GC
-        self._pieces: LRUCache[tuple, Sequence[Strip]] = LRUCache(128)
-        self._styles: dict[str, Style] | None = None
-        self._base: Style | None = None  # self.rich_style, which walks the ancestors: once per style change
-        # Wrap mode: the first row of each entry (absolute; entry i starts at row _starts[i] -
-        # _starts[0]); _end is one past the last row.
-        self._starts: list[int] = []
-        self._end = 0
-        self._wrap_width = 0
-
-    # --- what changed -----------------------------------------------------------------------------
-
-    def lines_changed(self, applied: Applied) -> None:
-        """The model took a batch: reflow, keep a paused view still, follow the end."""
-        removed_rows = 0
-        if self.wrap:
-            if applied.removed:
-                starts = self._starts
-                cut = starts[applied.removed] if applied.removed < len(starts) else self._end
-                removed_rows = cut - starts[0] if starts else 0
-                del starts[: applied.removed]
-            if applied.first_changed >= 0:
-                self._reflow(applied.first_changed)
-        else:
-            removed_rows = applied.removed
-        if not self.follow:
-            self.unseen += applied.appended
-        self._update_virtual_size()
-        if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        elif removed_rows:
-            # Lines left at the top: move with the text, so what the operator reads stays put.
-            self.scroll_to(y=max(0, self.scroll_y - removed_rows), animate=False, immediate=True)
-        self.refresh()
-
-    def reset(self) -> None:
-        self._strips.clear()
-        self._pieces.clear()
-        self._starts = []
-        self._end = 0
-        self.unseen = 0
-        self._update_virtual_size()
-        self.scroll_to(0, 0, animate=False, immediate=True)
-        self.refresh()
-
-    @property
-    def row_count(self) -> int:
-        if not self.model.entries:
-            return 0
-        if self.wrap:
-            return self._end - self._starts[0]
-        return len(self.model.entries)
-
-    def _prefix_width(self) -> int:
-        return (STAMP_WIDTH if self.timestamps else 0) + 2
-
-    def _update_virtual_size(self) -> None:
-        if self.wrap:
-            width = self._wrap_width
-        else:
-            width = self._prefix_width() + self.model.max_width
-        self.virtual_size = Size(width, self.row_count)
-
-    def _content_width(self) -> int:
-        region = self.scrollable_content_region
-        return max(1, region.width or self.size.width or 80)
-
-    def _rows_for(self, entry: Entry, width: int, prefix: int) -> int:
-        return max(1, math.ceil((prefix + cell_len(entry[SHOWN])) / width))
-
-    def _reflow(self, start: int = 0) -> None:
-        """Wrap mode: recompute where entries start, from entry ``start`` on."""
-        entries = self.model.entries
-        width = self._wrap_width = self._content_width()
-        prefix = self._prefix_width()
-        starts = self._starts
-        if start <= 0 or not starts:
-            start = 0
-            del starts[:]
-            row = 0
-        else:
-            start = min(start, len(starts))
-            row = starts[start] if start < len(starts) else self._end
-            del starts[start:]
-        for entry in entries[start:]:
-            starts.append(row)
-            row += self._rows_for(entry, width, prefix)
-        self._end = row if entries else 0
-
-    # --- modes ------------------------------------------------------------------------------------
-
-    def set_follow(self, follow: bool, *, announce: bool = True) -> None:
-        changed = follow != self.follow
-        self.follow = follow
-        if follow:
-            self.unseen = 0
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        if changed and announce:
-            self.post_message(self.FollowChanged(follow))
-
-    def set_wrap(self, wrap: bool) -> None:
-        top = self._entry_at(round(self.scroll_y))
-        self.wrap = wrap
-        self._pieces.clear()
-        if wrap:
-            self._reflow(0)
-        self._update_virtual_size()
-        self._restore_top(top)
-
-    def set_timestamps(self, timestamps: bool) -> None:
-        top = self._entry_at(round(self.scroll_y))
-        self.timestamps = timestamps
-        self._pieces.clear()
-        if self.wrap:
-            self._reflow(0)
-        self._update_virtual_size()
-        self._restore_top(top)
-
-    def _restore_top(self, index: int) -> None:
-        if self.follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        elif self.model.entries:
-            self.scroll_to(y=self._row_of(index), animate=False, immediate=True)
-        self.refresh()
-
-    def _entry_at(self, row: int) -> int:
-        if not self.wrap:
-            return row
-        if not self._starts:
-            return 0
-        return max(0, bisect_right(self._starts, self._starts[0] + row) - 1)
-
-    def _row_of(self, index: int) -> int:
-        if not self.wrap:
-            return index
-        if not self._starts:
-            return 0
-        index = max(0, min(index, len(self._starts) - 1))
-        return self._starts[index] - self._starts[0]
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._check_wrap_width()
-
-    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
-        # The scrollbar takes columns from the text: wrapped lines must be cut narrower.
-        self.call_after_refresh(self._check_wrap_width)
-
-    def _check_wrap_width(self) -> None:
-        if self.wrap and self._content_width() != self._wrap_width:
-            top = self._entry_at(round(self.scroll_y))
-            self._pieces.clear()
-            self._reflow(0)
-            self._update_virtual_size()
-            self._restore_top(top)
-
-    # --- drawing ----------------------------------------------------------------------------------
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._styles = None
-        self._base = None
-        self._strips.clear()
-        self._pieces.clear()
-
-    @property
-    def base_style(self) -> Style:
-        if self._base is None:
-            self._base = self.rich_style
-        return self._base
-
-    def _style(self, name: str) -> Style:
-        if self._styles is None:
-            # Full styles, then only their colour and weight: theme colours with alpha
-            # ($text-muted) are blended with the background here (a partial style loses that).
-            def style(part: str) -> Style:
-                full = self.get_component_rich_style(f"log-lines--{part}")
-                return Style(color=full.color, bold=full.bold, italic=full.italic)
-
-            self._styles = {part: style(part) for part in ("stamp", "gitward", "marker", "error")}
-        return self._styles[name]
-
-    def _strip(self, entry: Entry) -> Strip:
-        """The whole line (time, gutter, text) as one strip; cached per line and redraw."""
-        key = (entry[KEY], self.timestamps)
-        strip = self._strips.get(key)
-        if strip is None:
-            text = Text(no_wrap=True, end="")
-            if self.timestamps:
-                text.append(stamp(entry[TIME]) + " ", style=self._style("stamp"))
-            origin = entry[ORIGIN]
-            if origin == ORIGIN_GITWARD:
-                style = self._style("gitward")
-            elif origin == ORIGIN_MARKER:
-                style = self._style("marker")
-            elif _ERROR_LINE.match(entry[SHOWN]):
-                style = self._style("error")
-            else:
-                style = None
-            text.append(GUTTER.get(origin, "  "), style=style)
-            text.append(entry[SHOWN], style=style)  # append(): the text is never parsed as markup
-            text.stylize_before(self.base_style)  # Text.render() drops the Text's own style
-            strip = Strip(list(text.render(self.app.console)), text.cell_len)
-            self._strips[key] = strip
-        return strip
-
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        width = self.scrollable_content_region.width or self.size.width
-        row = scroll_y + y
-        base = self.base_style
-        entries = self.model.entries
-        if row >= self.row_count:
-            return Strip.blank(width, base)
-        if not self.wrap:
-            return self._strip(entries[row]).crop_extend(scroll_x, scroll_x + width, base)
-        index = self._entry_at(row)
-        entry = entries[index]
-        piece = row - self._row_of(index)
-        wrap_width = self._wrap_width
-        key = (entry[KEY], self.timestamps, wrap_width)
-        pieces = self._pieces.get(key)
-        if pieces is None:
-            strip = self._strip(entry)
-            length = strip.cell_length
-            cuts = list(range(wrap_width, length, wrap_width)) + [length]
-            pieces = strip.divide(cuts) if length > wrap_width else [strip]
-            self._pieces[key] = pieces
-        if piece >= len(pieces):
-            return Strip.blank(width, base)
-        return pieces[piece].crop_extend(0, width, base)
-
-    # --- scrolling by the operator pauses; the end follows ----------------------------------------
-
-    def _paused_by_scrolling(self) -> None:
-        if self.follow and self.max_scroll_y > 0:
-            self.set_follow(False)
-
-    def action_scroll_up(self) -> None:
-        self._paused_by_scrolling()
-        super().action_scroll_up()
-
-    def action_page_up(self) -> None:
-        self._paused_by_scrolling()
-        super().action_page_up()
-
-    def action_scroll_home(self) -> None:
-        self._paused_by_scrolling()
-        super().action_scroll_home()
-
-    def action_scroll_end(self) -> None:
-        self.set_follow(True)
-
-    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
-        self._paused_by_scrolling()
-
-    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
-        if not self.follow:
-            self.call_after_refresh(self._follow_if_at_end)
-
-    def _follow_if_at_end(self) -> None:
-        if not self.follow and self.scroll_y >= self.max_scroll_y:
-            self.set_follow(True)
-
-
-# --------------------------------------------------------------------------- the pane
 
 
 class SyncLog(Vertical):
@@ -514,6 +51,8 @@ class SyncLog(Vertical):
         Binding("ctrl+s", "save_log", "Save", id="log.save", tooltip="Write the lines shown to a file in the log directory"),
         Binding("c", "clear_log", "Clear", id="log.clear", tooltip="Clear the view (the sync's log file keeps every line)"),
         Binding("x", "cancel_sync", "Cancel sync", id="log.cancel", tooltip="Stop this sync: git and everything it started are terminated"),
+        Binding("n", "next_match", "Next match", id="log.next_match", tooltip="The next line the / search matches"),
+        Binding("N", "previous_match", "Previous match", id="log.previous_match", tooltip="The previous line the / search matches"),
     ]
 
     DEFAULT_CSS = """
@@ -694,6 +233,12 @@ class SyncLog(Vertical):
             parts += ["  ·  wrap"]
         if view.timestamps:
             parts += ["  ·  times"]
+        if view.search_filter.active:
+            current = view.current_match
+            where = ""
+            if current is not None:
+                where = f", line {current + 1:,} of the view"
+            parts += ["  ·  ", (f"search '{clean(view.search_filter.raw.strip())}'", "bold"), f": {plural(view.match_count, 'match', 'matches')}{where} (n/N)"]
         if model.dropped:
             kept = f"the view keeps the last {model.max_lines:,}"
             where = "; the log file has every line" if getattr(self.job, "log_path", None) else ""
@@ -707,7 +252,24 @@ class SyncLog(Vertical):
 
     # --- actions ----------------------------------------------------------------------------------
 
+    def search(self, row_filter: RowFilter) -> int:
+        """``/`` in the Log tab: mark the matching lines and go to the first; n/N move on."""
+        count = self.lines.search(row_filter)
+        self._show_status()
+        self.refresh_bindings()
+        return count
+
+    def action_next_match(self) -> None:
+        self.lines.next_match(1)
+        self._show_status()
+
+    def action_previous_match(self) -> None:
+        self.lines.next_match(-1)
+        self._show_status()
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("next_match", "previous_match"):
+            return self._ready and self.lines.search_filter.active
         if action == "cancel_sync":
             # Hidden in read-only (nothing can run) and when there is nothing to stop.
             return not self.read_only and self.job is not None and not self.job.done

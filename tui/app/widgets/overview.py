@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Callable
 
 from textual.app import ComposeResult
@@ -105,12 +107,38 @@ def problem_head(problem: Problem) -> Content:
     return Content.assemble(*parts)
 
 
-def problem_body(problem: Problem) -> Content:
-    parts: list = [shorten_paths(problem.message)]
+_REPO_WORD = re.compile(r"\bREPO\b")
+_QUOTED_COMMAND = re.compile(r"'(gitward [^']+)'")
+_BARE_COMMAND = re.compile(r"\b(gitward [a-z-]+(?: [a-z-]+)?(?: (?:REPO|--[a-z-]+(?: [a-z]+)?|-[a-z]))*)")
+
+
+def for_repo(text: str, path: str) -> str:
+    """``text`` with the placeholder REPO replaced by ``path`` (shell-quoted): a command the
+    operator can copy and run as it is."""
+    return _REPO_WORD.sub(lambda _match: shlex.quote(path), text) if path else text
+
+
+def suggested_command(problem: Problem, path: str) -> str | None:
+    """The gitward command a problem suggests, for this repository (``y`` copies it)."""
+    fix = problem.message.find("Fix:")
+    found = _QUOTED_COMMAND.findall(problem.message[fix:]) if fix >= 0 else []
+    found = found or _QUOTED_COMMAND.findall(problem.message)
+    guide = help_for(problem.code)
+    if not found and guide is not None:
+        found = _BARE_COMMAND.findall(guide.action)
+    for command in found:
+        if "NAME" not in command:  # a placeholder only the operator can fill in
+            return for_repo(command, path)
+    return None
+
+
+def problem_body(problem: Problem, path: str = "") -> Content:
+    """The message, what it means and what to do; REPO in them is ``path`` (the real repository)."""
+    parts: list = [shorten_paths(for_repo(problem.message, path))]
     guide = help_for(problem.code)
     if guide is not None:
         parts += ["\n", ("means ", "italic $text-muted"), guide.meaning]
-        parts += ["\n", ("do ", "bold $text-accent"), guide.action]
+        parts += ["\n", ("do ", "bold $text-accent"), shorten_paths(for_repo(guide.action, path))]
     return Content.assemble(*parts)
 
 
@@ -159,7 +187,7 @@ class Overview(VerticalScroll):
         widgets = []
         for problem in ordered_problems(report):
             widgets.append(Static(problem_head(problem), classes="problem-head"))
-            widgets.append(Static(problem_body(problem), classes="problem-body"))
+            widgets.append(Static(problem_body(problem, report.path), classes="problem-body"))
         box.mount_all(widgets)
 
 

@@ -22,13 +22,16 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.dialogs.ref_detail import RefDetail
 from tui.app.commit_dates import CommitDates
-from tui.app.refindex import RefIndex
+from tui.app.filtering import RowFilter
+from tui.app.refindex import RefIndex, RefView
 from tui.core.refstore import RefsUnavailable, load_snapshot
 from tui.app.text import clean
 from tui.app.widgets.namespace_tree import NamespaceTree
 from tui.app.widgets.ref_list import RefList
 from tui.app.widgets.vtable import VirtualTable
 from tui.core.model import Verdict
+
+REF_FILTER_FIELDS = ("verdict", "source")  # verdict:stale-loose, source:both
 
 
 class RefBrowser(Vertical):
@@ -59,6 +62,16 @@ class RefBrowser(Vertical):
             self.generation = generation
             self.reason = reason
 
+    class Filtered(Message):
+        """The ``/`` filter's rows (positions of the index), for the filter of ``token``."""
+
+        def __init__(self, generation: int, token: int, view: RefView, seconds: float) -> None:
+            super().__init__()
+            self.generation = generation
+            self.token = token
+            self.view = view
+            self.seconds = seconds
+
     class Dates(Message):
         def __init__(self, generation: int, dates: dict[str, float]) -> None:
             super().__init__()
@@ -73,6 +86,11 @@ class RefBrowser(Vertical):
         self.index: RefIndex | None = None
         self.prefix = ""
         self.shadows_only = False
+        self.row_filter = RowFilter()
+        self.filtering = False  # a filter worker runs (the status line says so)
+        self.filter_seconds: float | None = None
+        self.filter_thread: str | None = None  # where the last filter ran (tests: never the UI thread)
+        self._filter_token = 0
         self.generation = 0
         self.load_seconds: float | None = None
         self.judge_seconds: float | None = None
@@ -146,6 +164,28 @@ class RefBrowser(Vertical):
             self.post_message(self.Failed(generation, error))
         self.post_message(self.Dates(generation, dates))
 
+    @work(thread=True, exclusive=True, exit_on_error=False, group="ref-filter")
+    def _filter(self, generation: int, token: int, index: RefIndex, view: RefView, row_filter: RowFilter) -> None:
+        """Match the filter against every name of the namespace, off the UI thread. Exclusive:
+        the next key typed cancels this run (it stops within a few thousand names)."""
+        worker = get_current_worker()
+        started = time.perf_counter()
+        self.filter_thread = threading.current_thread().name
+        filtered = index.filter_view(view, row_filter, lambda: worker.is_cancelled)
+        if filtered is not None and not worker.is_cancelled:
+            self.post_message(self.Filtered(generation, token, filtered, time.perf_counter() - started))
+
+    @on(Filtered)
+    def handle_filtered(self, message: Filtered) -> None:
+        if message.generation != self.generation or message.token != self._filter_token:
+            return  # an older filter, or an older read of the refs
+        self.filtering = False
+        self.filter_seconds = message.seconds
+        ref_list = self.ref_list
+        ref_list.empty_text = f"no ref here matches the filter ({clean(self.row_filter.raw.strip())}); escape clears it"
+        ref_list.set_rows(message.view, cursor=0)
+        self._show_status()
+
     @on(Loaded)
     def handle_loaded(self, message: Loaded) -> None:
         if message.generation != self.generation:
@@ -165,6 +205,9 @@ class RefBrowser(Vertical):
         self.index.apply_verdicts()
         self.judged = True
         self.judge_seconds = message.seconds
+        if self.row_filter.field == "verdict":
+            self._show_rows(keep_cursor=True)  # the verdicts the filter asks for are known now
+            return
         self.ref_list.refresh_rows()
         self._show_status()
 
@@ -197,11 +240,21 @@ class RefBrowser(Vertical):
         self._load_dates(self.generation, event.oids)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "ref-filter" and event.state == WorkerState.ERROR:
+            self.filtering = False
+            self.notify(clean(f"{type(event.worker.error).__name__}: {event.worker.error}"), title="filter", severity="error", markup=False)
+            self._show_status()
+            return
         if event.worker.group in ("refs", "ref-dates") and event.state == WorkerState.ERROR:
             reason = f"{type(event.worker.error).__name__}: {event.worker.error}"
             self.post_message(self.Failed(self.generation, reason))
 
     # --- view -----------------------------------------------------------------------------------
+
+    def set_filter(self, row_filter: RowFilter) -> None:
+        """Filter the refs of the namespace shown by name (``verdict:``/``source:`` fields)."""
+        self.row_filter = row_filter
+        self._show_rows(keep_cursor=False)
 
     def set_shadows_only(self, shadows_only: bool) -> None:
         self.shadows_only = shadows_only
@@ -227,6 +280,14 @@ class RefBrowser(Vertical):
         if self.index is None:
             return
         view = self.index.view(self.prefix, self.shadows_only)
+        self._filter_token += 1
+        if self.row_filter.active:
+            # The old rows stay until the filtered ones arrive; the status line says "filtering".
+            self.filtering = True
+            self._filter(self.generation, self._filter_token, self.index, view, self.row_filter)
+            self._show_status()
+            return
+        self.filtering = False
         ref_list = self.ref_list
         if self.shadows_only:
             ref_list.empty_text = "no shadows here: no ref in this namespace is both loose and packed"
@@ -261,6 +322,10 @@ class RefBrowser(Vertical):
         parts += ["  ·  ", (where, "bold $text-accent"), f": {shown:,} shown"]
         if self.shadows_only:
             parts += ["  ·  ", ("shadows only", "bold $text-warning")]
+        if self.row_filter.active:
+            parts += ["  ·  ", (clean(self.row_filter.describe()), "bold $text-accent")]
+            if self.filtering:
+                parts += [" ", ("filtering…", "$text-muted")]
         marked = len(self.ref_list.marked)
         if marked:
             parts += ["  ·  ", (f"● {marked:,} marked", "bold $text-warning"), " (P previews)"]

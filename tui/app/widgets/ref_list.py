@@ -18,26 +18,28 @@ from textual.message import Message
 from tui.app.commit_dates import MISSING, NOT_A_COMMIT
 from tui.app.text import age, clean, short
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
+from tui.core import verdicts
 from tui.core.model import Ref, Source, Verdict
 
-VERDICT_SEVERITY = {
-    Verdict.STALE_LOOSE: "error",
-    Verdict.BROKEN_LOOSE: "error",
-    Verdict.MISSING_OBJECT: "error",
-    Verdict.DIVERGED: "warning",
-    Verdict.UNDECIDABLE: "info",
-}
-SYMBOL = {"error": "✖", "warning": "▲", "info": "●"}
-
+# Name, source and verdict first: at 80 columns they stay, and the packed value, the commit
+# age and the value give way (in that order). The mark and the name stay put when scrolling right.
 COLUMNS = [
     Column("mark", "", width=1, min_width=1, sortable=False),
-    Column("name", "name", width=40, min_width=32, flex=True, sortable=False, overflow="middle"),
-    Column("value", "value", width=14, sortable=False),
+    Column("name", "name", width=40, min_width=20, flex=True, sortable=False, overflow="middle"),
     Column("source", "source", width=6, sortable=False),
-    Column("packed", "packed value", width=12, sortable=False),
     Column("verdict", "verdict", width=16, sortable=False),
-    Column("age", "commit age", width=14, sortable=False),
+    Column("value", "value", width=14, sortable=False, give_way=1),
+    Column("packed", "packed value", width=12, sortable=False, give_way=3),
+    Column("age", "commit age", width=14, sortable=False, give_way=2),
 ]
+
+
+def verdict_cell(verdict: Verdict | None, palette: Palette) -> Text:
+    """A verdict as every table shows it: symbol and colour of its severity (core/verdicts.py)."""
+    if verdict is None:
+        return Text("-", style=palette.dim)
+    level = verdicts.severity(verdict)
+    return Text(verdicts.label(verdict), style=palette.severity(level.value) if level else palette.dim)
 
 
 def verdict_text(ref: Ref, palette: Palette) -> Text:
@@ -45,10 +47,7 @@ def verdict_text(ref: Ref, palette: Palette) -> Text:
         if ref.source is Source.BOTH:
             return Text("judging…", style=palette.dim)
         return Text("")
-    severity = VERDICT_SEVERITY.get(ref.verdict)
-    if severity is None:
-        return Text(ref.verdict.value, style=palette.dim)
-    return Text(f"{SYMBOL[severity]} {ref.verdict.value}", style=palette.severity(severity))
+    return verdict_cell(ref.verdict, palette)
 
 
 class RefList(VirtualTable):
@@ -91,7 +90,7 @@ class RefList(VirtualTable):
         self._wanted: set[str] = set()
         self._asked: set[str] = set()
         self.dates_available = True
-        super().__init__(COLUMNS, self._render, empty_text="loading refs…", id=id)
+        super().__init__(COLUMNS, self._render, empty_text="loading refs…", pin=2, id=id)
 
     def toggle_mark(self, name: str) -> None:
         if name in self.marked:
@@ -134,6 +133,11 @@ class RefList(VirtualTable):
             self._wanted.clear()
             self.post_message(self.DatesWanted(self, oids))
 
+    @property
+    def _shown_keys(self) -> set[str]:
+        # A hidden age column (80 columns) asks for no commit dates.
+        return {column.key for column in self.shown_columns}
+
     def _render(self, ref: Ref, palette: Palette) -> list[Text]:
         name = Text(clean(ref.name), no_wrap=True)
         if ref.name == "HEAD":
@@ -152,9 +156,9 @@ class RefList(VirtualTable):
         return [
             mark,
             name,
-            value,
             Text(ref.source.value, style=source_style),
-            packed,
             verdict_text(ref, palette),
-            self._age_text(ref.peeled or ref.value, palette),
+            value,
+            packed,
+            self._age_text(ref.peeled or ref.value, palette) if "age" in self._shown_keys else Text(""),
         ]

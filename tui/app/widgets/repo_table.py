@@ -15,6 +15,7 @@ from tui.app.widgets.vtable import Column, Palette, VirtualTable
 from tui.core.model import RepoReport, Severity
 
 NAME_MAX = 60
+FILTER_FIELDS = ("code", "layout", "severity")  # code:stale-lock, layout:git-sync, severity:error
 
 # key, label, justify; widths are measured from the data (cheap string lengths).
 _COLUMNS: list[tuple[str, str, str]] = [
@@ -76,7 +77,8 @@ class _Texts:
     """Per-report strings, made once when the report arrives (not per frame or per batch)."""
 
     name: str
-    haystack: str  # what the filter matches: name, layout, problem codes
+    haystack: str  # what a plain-text filter matches: name, layout, problem codes
+    codes: tuple[str, ...]  # problem codes (the filter's ``code:`` field)
     worst: str
     layout: str
     shadows: str
@@ -102,9 +104,10 @@ class RepoTable(VirtualTable):
         self.reports: dict[str, RepoReport] = {}  # path -> latest report
         self._texts: dict[str, _Texts] = {}
         self._content_width: dict[str, int] = {}  # column key -> widest cell text so far
-        self.row_filter = RowFilter()
         self.faults_only = False
-        super().__init__(self._column_spec(), self._render, empty_text="no repositories yet", gap=1, id=id)
+        super().__init__(
+            self._column_spec(), self._render, empty_text="no repositories yet", gap=1, filter_fields=FILTER_FIELDS, id=id
+        )
         self.sort_column = "name"
 
     # --- data -----------------------------------------------------------------------------------
@@ -147,8 +150,13 @@ class RepoTable(VirtualTable):
     def visible(self, report: RepoReport) -> bool:
         if self.faults_only and not is_fault(report):
             return False
-        texts = self._texts.get(report.path)
-        return self.row_filter.matches(texts.haystack if texts else report.name)
+        texts = self._texts.get(report.path) or self._make_texts(report)
+        return self.row_filter.matches(texts.name, texts.haystack, self._fields(report, texts))
+
+    @staticmethod
+    def _fields(report: RepoReport, texts: _Texts) -> dict:
+        worst = report.worst
+        return {"code": texts.codes, "layout": report.layout.value, "severity": worst.value if worst else "ok"}
 
     def rebuild(self, *, columns: bool = False) -> None:
         """Filter and sort every report (cheap), then show them (only visible rows are drawn)."""
@@ -214,6 +222,7 @@ class RepoTable(VirtualTable):
         return _Texts(
             name=name,
             haystack=f"{name} {report.layout.value} {codes}",
+            codes=tuple(sorted({p.code for p in report.problems})),
             worst=worst_text,
             layout=report.layout.value,
             shadows=f"{stale}/{dead}",

@@ -27,24 +27,14 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui.app.filtering import FieldValues, RowFilter
 from tui.app.text import middle_truncate
+from tui.app.widgets.table_layout import Column, fit_columns
 
 GAP = 2  # spaces between columns
 MARGIN = 1  # space before the first column
 
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    key: str
-    label: str
-    width: int = 0  # content width; 0: measured from the rows on first layout
-    min_width: int = 3
-    flex: bool = False  # shrinks first when space is short (and grows into spare space, see grow)
-    grow: bool = True  # a flex column also takes the spare width
-    justify: str = "left"  # "left" | "right"
-    sortable: bool = True
-    max_width: int = 0  # cap for a measured width (0: none); longer cells are cut
-    overflow: str = "end"  # where a long cell is cut: "end" or "middle" (paths)
+__all__ = ["VirtualTable", "Column", "Palette", "RowRenderer", "RowDescriber", "GAP", "MARGIN"]
 
 
 @dataclass(slots=True)
@@ -64,6 +54,9 @@ class Palette:
 
 
 RowRenderer = Callable[[Any, Palette], Sequence[Text]]
+# What the ``/`` filter sees of a row: its name (a regex matches the name alone), the text a
+# plain filter searches (None: the name), and the fields ``field:value`` can ask for.
+RowDescriber = Callable[[Any], tuple[str, str | None, FieldValues | None]]
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -160,6 +153,9 @@ class VirtualTable(ScrollView, can_focus=True):
         *,
         empty_text: str = "nothing to show",
         gap: int = GAP,
+        describe: RowDescriber | None = None,
+        filter_fields: Sequence[str] = (),
+        pin: int = 1,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -168,12 +164,19 @@ class VirtualTable(ScrollView, can_focus=True):
         self._columns: list[Column] = list(columns)
         self._render_row = render_row
         self._rows: Sequence[Any] = ()
+        self._unfiltered: Sequence[Any] = ()
+        self._describe = describe
+        self.filter_fields: tuple[str, ...] = tuple(filter_fields)
+        self.row_filter = RowFilter()
         self.empty_text = empty_text
         self.gap = gap
         self.sort_column: str | None = None
         self.sort_reverse = False
         self._widths: list[int] = []
+        self._shown: list[bool] = []
+        self.pin = pin
         self._measured: dict[str, int] = {}
+        self._full: dict[str, int] = {}
         self._generation = 0
         self._lines: LRUCache[tuple, Strip] = LRUCache(512)
         self._palette: Palette | None = None
@@ -202,13 +205,53 @@ class VirtualTable(ScrollView, can_focus=True):
     def set_columns(self, columns: Sequence[Column]) -> None:
         self._columns = list(columns)
         self._measured.clear()
+        self._full.clear()
         self._invalidate(layout=True)
 
+    @property
+    def total_count(self) -> int:
+        """Rows before the ``/`` filter (``row_count`` is what is shown)."""
+        return len(self._unfiltered) if self._describe is not None else len(self._rows)
+
+    @property
+    def empty_message(self) -> str:
+        """What an empty table says: its ``empty_text``, or that the filter hides every row."""
+        hidden = len(self._unfiltered) if self._describe is not None else 0
+        if hidden and self.row_filter.active:
+            return f"nothing matches the filter ({hidden:,} hidden; escape clears it)"
+        return self.empty_text
+
+    def _filtered(self, rows: Sequence[Any]) -> Sequence[Any]:
+        row_filter = self.row_filter
+        describe = self._describe
+        if describe is None or not row_filter.active:
+            return rows
+        return [row for row in rows if row_filter.matches(*describe(row))]
+
+    def set_filter(self, row_filter: RowFilter) -> None:
+        """Show only the rows ``row_filter`` passes (tables built with ``describe``); the row under
+        the cursor stays under it when it passes."""
+        current = self.current
+        self.row_filter = row_filter
+        shown = self._filtered(self._unfiltered)
+        cursor = 0
+        if current is not None:
+            for index, row in enumerate(shown):
+                if row is current:
+                    cursor = index
+                    break
+        self._show(shown, cursor, measure=False)
+
     def set_rows(self, rows: Sequence[Any], *, cursor: int | None = None, measure: bool = False) -> None:
-        """Show ``rows``; keep the cursor index (clamped) unless ``cursor`` is given."""
+        """Show ``rows`` (those the filter passes); keep the cursor index (clamped) unless ``cursor`` is given."""
+        self._unfiltered = rows
+        self._show(self._filtered(rows), cursor, measure=measure)
+
+    def _show(self, rows: Sequence[Any], cursor: int | None, *, measure: bool) -> None:
         self._rows = rows
         if measure:
             self._measured.clear()
+            self._full.clear()
         target = self.cursor if cursor is None else cursor
         target = max(0, min(target, len(rows) - 1)) if rows else 0
         self._invalidate(layout=True)
@@ -217,11 +260,6 @@ class VirtualTable(ScrollView, can_focus=True):
     def refresh_rows(self) -> None:
         """Redraw after the row objects changed in place (e.g. commit dates arrived)."""
         self._invalidate(layout=False)
-
-    def set_sort(self, column: str | None, reverse: bool = False) -> None:
-        self.sort_column = column
-        self.sort_reverse = reverse
-        self._invalidate(layout=True)
 
     def _invalidate(self, *, layout: bool) -> None:
         self._generation += 1
@@ -242,15 +280,17 @@ class VirtualTable(ScrollView, can_focus=True):
         self._palette = None
         self._invalidate(layout=False)
 
-    def _header_label(self, column: Column) -> str:
-        if column.key == self.sort_column:
-            return f"{column.label} {'▼' if self.sort_reverse else '▲'}"
-        return column.label
+    def _arrow(self, column: Column) -> str:
+        if column.key != self.sort_column:
+            return ""
+        return "▼" if self.sort_reverse else "▲"
 
     def _measure(self) -> None:
         """Content widths of the columns without a fixed width, from the first 500 rows.
 
         One pass renders each row once for every unmeasured column (not once per column).
+        ``_measured`` is capped at ``max_width``; ``_full`` is the uncapped width (spare width
+        on a wide terminal goes to capped columns first, so a cut reason is shown whole).
         """
         pending = [(i, c) for i, c in enumerate(self._columns) if not c.width and c.key not in self._measured]
         if not pending:
@@ -262,33 +302,44 @@ class VirtualTable(ScrollView, can_focus=True):
             for slot, (index, _column) in enumerate(pending):
                 widest[slot] = max(widest[slot], cells[index].cell_len)
         for (_index, column), width in zip(pending, widest):
+            self._full[column.key] = width
             self._measured[column.key] = min(width, column.max_width) if column.max_width else width
 
     def _layout(self) -> None:
+        """Column widths for the widget's width (table_layout.fit_columns)."""
         if not self._columns:
             self._widths = []
+            self._shown = []
             self.virtual_size = Size(self.size.width, len(self._rows) + 1)
             return
         self._measure()
-        widths = []
-        for column in self._columns:
-            content = column.width or self._measured[column.key]
-            widths.append(max(content, len(self._header_label(column)), column.min_width))
-        total = MARGIN + sum(widths) + self.gap * (len(widths) - 1) + 1
+        content = [c.width or self._measured[c.key] for c in self._columns]
+        full = [self._full.get(c.key, 0) for c in self._columns]
         available = self._available_width()
-        for index, column in enumerate(self._columns):
-            if not column.flex:
-                continue
-            if total > available:
-                shrink = min(total - available, widths[index] - max(column.min_width, len(self._header_label(column))))
-                widths[index] -= max(0, shrink)
-                total -= max(0, shrink)
-            elif total < available and column.grow:
-                widths[index] += available - total
-                total = available
-            break
-        self._widths = widths
+        self._widths, self._shown, total = fit_columns(self._columns, content, full, available, self.gap, MARGIN)
         self.virtual_size = Size(max(total, available), len(self._rows) + 1)
+
+    @property
+    def shown_columns(self) -> list[Column]:
+        """The columns drawn at this width (some give way on a narrow terminal)."""
+        return [c for c, on in zip(self._columns, self._shown) if on]
+
+    @property
+    def pinned_width(self) -> int:
+        """Cells that stay put when the table scrolls sideways: the margin and the first
+        ``pin`` shown columns with their gaps (the row's name stays readable)."""
+        if not self.pin or not self._widths:
+            return 0
+        width = MARGIN
+        count = 0
+        for column_width, on in zip(self._widths, self._shown):
+            if not on:
+                continue
+            width += column_width + self.gap
+            count += 1
+            if count == self.pin:
+                break
+        return width
 
     def _available_width(self) -> int:
         """Cells for the columns: the widget width less a vertical scrollbar when rows overflow."""
@@ -326,8 +377,13 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _compose_line(self, cells: Sequence[Text], base: Style) -> Text:
         line = Text(" " * MARGIN, style=base, no_wrap=True, end="")
-        last = len(self._widths) - 1
+        first = True
         for index, (text, width) in enumerate(zip(cells, self._widths)):
+            if not self._shown[index]:
+                continue
+            if not first:
+                line.append(" " * self.gap)
+            first = False
             column = self._columns[index]
             if column.overflow == "middle" and text.cell_len > width:
                 text = Text(middle_truncate(text.plain, width), style=text.style or _first_style(text))
@@ -338,8 +394,43 @@ class VirtualTable(ScrollView, can_focus=True):
             justify = column.justify
             text.align("right" if justify == "right" else "left", width)
             line.append_text(text)
-            if index != last:
-                line.append(" " * self.gap)
+        return line
+
+    def _compose_header(self, base: Style) -> Text:
+        """The labels; the sort arrow goes after the label when the column has room, else into
+        the gap beside it (before a right-aligned label, after a left-aligned one)."""
+        line = Text(" " * MARGIN, style=base, no_wrap=True, end="")
+        pending_arrow = ""  # an arrow that spills into the gap after the previous column
+        first = True
+        for index, (column, width) in enumerate(zip(self._columns, self._widths)):
+            if not self._shown[index]:
+                continue
+            arrow = self._arrow(column)
+            label = column.label
+            spill_before = spill_after = ""
+            if arrow and len(label) + 2 <= width:
+                label = f"{label} {arrow}"
+            elif arrow and len(label) + 1 <= width:
+                label = f"{label}{arrow}"
+            elif arrow and column.justify == "right" and not first:
+                spill_before = arrow
+            elif arrow:
+                spill_after = arrow
+            if not first:
+                gap = " " * self.gap
+                if pending_arrow:
+                    gap = pending_arrow + gap[1:]
+                if spill_before:
+                    gap = gap[:-1] + spill_before
+                line.append(gap)
+            first = False
+            pending_arrow = spill_after
+            text = Text(label, no_wrap=True)
+            text.truncate(width, overflow="ellipsis")
+            text.align("right" if column.justify == "right" else "left", width)
+            line.append_text(text)
+        if pending_arrow:
+            line.append(pending_arrow)  # the last column: the table's one spare cell
         return line
 
     def render_line(self, y: int) -> Strip:
@@ -352,15 +443,14 @@ class VirtualTable(ScrollView, can_focus=True):
             strip = self._lines.get(key)
             if strip is None:
                 base = self.rich_style + self.get_component_rich_style("vtable--header")
-                labels = [Text(self._header_label(c), no_wrap=True) for c in self._columns]
-                strip = self._to_strip(self._compose_line(labels, base), base, virtual_width)
+                strip = self._to_strip(self._compose_header(base), base, virtual_width)
                 self._lines[key] = strip
-            return strip.crop(scroll_x, scroll_x + width)
+            return self._visible_part(strip, scroll_x, width)
         index = scroll_y + y - 1
         if index >= len(self._rows):
             if index == 0 and not self._rows:
                 base = self.rich_style + self.get_component_rich_style("vtable--empty")
-                return self._to_strip(Text(" " * MARGIN + self.empty_text, style=base), base, width)
+                return self._to_strip(Text(" " * MARGIN + self.empty_message, style=base), base, width)
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor
         key = (index, self._generation, virtual_width, is_cursor and focused, is_cursor)
@@ -377,7 +467,14 @@ class VirtualTable(ScrollView, can_focus=True):
                 line.style = base + cursor_style
             strip = self._to_strip(line, base, virtual_width)
             self._lines[key] = strip
-        return strip.crop(scroll_x, scroll_x + width)
+        return self._visible_part(strip, scroll_x, width)
+
+    def _visible_part(self, strip: Strip, scroll_x: int, width: int) -> Strip:
+        """The cells on screen: the pinned columns, then the rest scrolled by ``scroll_x``."""
+        pinned = self.pinned_width
+        if not scroll_x or not pinned or pinned >= width:
+            return strip.crop(scroll_x, scroll_x + width)
+        return Strip.join([strip.crop(0, pinned), strip.crop(pinned + scroll_x, scroll_x + width)])
 
     def _to_strip(self, line: Text, base: Style, width: int) -> Strip:
         line.truncate(width, pad=True)
@@ -449,7 +546,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if offset is None:
             return
         if offset.y == 0:
-            column = self._column_at(offset.x + round(self.scroll_x))
+            column = self._column_at(offset.x)
             if column is not None and column.sortable:
                 self.post_message(self.HeaderClicked(self, column.key))
             return
@@ -460,8 +557,15 @@ class VirtualTable(ScrollView, can_focus=True):
                 self.post_message(self.Selected(self, index, self._rows[index]))
 
     def _column_at(self, x: int) -> Column | None:
+        """The column at content cell ``x`` (as drawn: pinned columns do not scroll)."""
         position = MARGIN
-        for column, width in zip(self._columns, self._widths):
+        pinned = self.pinned_width
+        scroll_x = round(self.scroll_x)
+        if scroll_x and pinned and x >= pinned:
+            x += scroll_x
+        for column, width, on in zip(self._columns, self._widths, self._shown):
+            if not on:
+                continue
             if position <= x < position + width + self.gap:
                 return column
             position += width + self.gap

@@ -16,7 +16,7 @@ WORKTREE_COLUMNS = [
     Column("marker", "", width=1, min_width=1, sortable=False),
     Column("id", "id", sortable=False, min_width=6, max_width=16, overflow="middle"),
     Column("path", "path", flex=True, min_width=20, sortable=False, overflow="middle"),
-    Column("head", "HEAD", width=12, sortable=False),
+    Column("head", "HEAD", width=12, sortable=False, give_way=1),
     Column("branch", "branch", sortable=False, min_width=8),
     Column("locked", "locked", sortable=False, min_width=6, max_width=24),
     Column("prunable", "prunable", sortable=False, min_width=8, max_width=24),
@@ -69,6 +69,28 @@ def worktree_cells(worktree: Worktree, palette: Palette) -> list[Text]:
     ]
 
 
+WORKTREE_FILTER_FIELDS = ("id", "branch", "locked", "prunable", "head")
+LOCK_FILTER_FIELDS = ("code", "state", "kind", "worktree")
+
+
+def describe_worktree(worktree: Worktree) -> tuple[str, str, dict]:
+    """What ``/`` sees: the path is the name (a regex matches it); id:, branch:, locked:, prunable:."""
+    path = display_path(worktree.path)
+    ident = "(main)" if worktree.main else worktree.id
+    branch = (worktree.branch or "").removeprefix("refs/heads/")
+    locked = ("yes " + (worktree.lock_reason or "")).strip() if worktree.locked else "no"
+    prunable = ("yes " + (worktree.prunable_reason or "")).strip() if worktree.prunable else "no"
+    haystack = f"{path} {ident} {branch} {worktree.lock_reason or ''} {worktree.prunable_reason or ''}"
+    return path, haystack, {"id": ident, "branch": branch, "locked": locked, "prunable": prunable, "head": worktree.head or ""}
+
+
+def describe_lock(lock: LockFile) -> tuple[str, str, dict]:
+    """The lock file's path is the name; code:stale-lock (the problem it raises), state:, kind:."""
+    state = "stale" if lock.stale else "fresh"
+    fields = {"code": "stale-lock" if lock.stale else "", "state": state, "kind": lock.kind, "worktree": lock.worktree or ""}
+    return lock.path, f"{lock.path} {state} {lock.kind} {lock.worktree or ''}", fields
+
+
 class WorktreeTable(VirtualTable):
     # Write actions run on the screen (read-only hides them there, see mutations.py).
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -79,7 +101,15 @@ class WorktreeTable(VirtualTable):
     ]
 
     def __init__(self, *, rows: list[Worktree] | None = None, id: str | None = None) -> None:
-        super().__init__(WORKTREE_COLUMNS, worktree_cells, empty_text="no worktrees", id=id)
+        super().__init__(
+            WORKTREE_COLUMNS,
+            worktree_cells,
+            empty_text="no worktrees",
+            describe=describe_worktree,
+            filter_fields=WORKTREE_FILTER_FIELDS,
+            pin=2,  # the marker and the id stay when scrolling right
+            id=id,
+        )
         self._initial = rows or []
 
     def on_mount(self) -> None:
@@ -118,6 +148,9 @@ class LockTable(VirtualTable):
             LOCK_COLUMNS,
             lock_cells,
             empty_text="no lock or leftover files: nothing holds this repository",
+            describe=describe_lock,
+            filter_fields=LOCK_FILTER_FIELDS,
+            pin=2,  # the state and the file stay when scrolling right
             id=id,
         )
         self._initial = rows or []

@@ -1,0 +1,58 @@
+"""The host screen's side pane on a wide terminal: the highlighted repository's problems.
+
+At 250 columns the repository list leaves half the screen empty; this pane uses it for what
+the operator would open the repository to read: where it is, its layout, and each problem with
+its meaning and the command to run (with the real path, so ``y`` copies one that runs).
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Static
+
+from tui.app.text import clean, display_path
+from tui.app.widgets.overview import ordered_problems, problem_body, problem_head
+from tui.core.model import RepoReport
+
+__all__ = ["RepoDetail"]
+
+
+class RepoDetail(VerticalScroll, can_focus=False):
+    DEFAULT_CSS = """
+    RepoDetail { width: 1fr; max-width: 100; height: 1fr; padding: 0 1; border-left: solid $panel-lighten-1; }
+    RepoDetail > .detail-title { text-style: bold; color: $text-accent; }
+    RepoDetail > .problem-body { padding: 0 0 1 4; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.report: RepoReport | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(Content("no repository highlighted"), classes="detail-title", id="detail-title")
+
+    def show(self, report: RepoReport | None) -> None:
+        """Show ``report`` (None: nothing highlighted); redrawn only when the report changed."""
+        if report is self.report:
+            return
+        self.report = report
+        for old in self.query(".problem-head, .problem-body"):
+            old.remove()
+        title = self.query_one("#detail-title", Static)
+        if report is None:
+            title.update(Content("no repository highlighted"))
+            return
+        title.update(
+            Content.assemble(
+                (clean(report.name), "bold"), "  ", (report.layout.value, "$text-muted"), "\n", (display_path(report.path), "")
+            )
+        )
+        widgets: list[Static] = []
+        if not report.problems:
+            widgets.append(Static(Content.assemble(("✓ no problems found", "bold $text-success")), classes="problem-head"))
+        for problem in ordered_problems(report):
+            widgets.append(Static(problem_head(problem), classes="problem-head"))
+            widgets.append(Static(problem_body(problem, report.path), classes="problem-body"))
+        self.mount_all(widgets)
