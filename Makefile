@@ -36,7 +36,7 @@ $(BENCH_VENV)/.deps: pyproject.toml
 # benchmarks/results.md is what the README's Performance section is regenerated from.
 bench: $(BENCH_VENV)/.deps
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
-	$(BENCH_VENV)/bin/python benchmarks/run.py --cold 3 --markdown benchmarks/results.md $(BENCH_ARGS)
+	$(BENCH_VENV)/bin/python benchmarks/run.py --cold 2 --markdown benchmarks/results.md $(BENCH_ARGS)
 
 # 1k/5k/20k/50k repos and 50k/200k/1M refs: builds ~2 GB of fixtures the first time, then minutes.
 bench-scale: $(BENCH_VENV)/.deps
