@@ -217,3 +217,21 @@ def test_fixtures_build_in_a_child_process(tmp_path: Path) -> None:
     loaded = fixtures.load(spec, cache=tmp_path)
     assert loaded is not None and loaded.manifest["refs"] == spec.refs
     assert fixtures.spec_from_key(spec.key) == spec
+
+
+def test_scaling_mode_reports_time_per_unit(cache: Path, tmp_path: Path) -> None:
+    table = tmp_path / "scale.md"
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks/run.py"), "--scale", "--quick", "--runs", "1",
+         "--scan-jobs", "", "--cache", str(cache), "--markdown", str(table)],
+        capture_output=True, text=True, env=GIT_ENV, cwd=REPO_ROOT, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    text = table.read_text()
+    assert "Scaling: time per repo or per ref" in text
+    for spec in fixtures.QUICK_SCALE_HOSTS:
+        assert f", {spec.repos:,} repos |" in text
+    for spec in fixtures.QUICK_SCALE_CHANGES:
+        assert f", {spec.refs + 1:,} refs |" in text  # + refs/heads/master
+    assert text.count("µs/repo") >= 2 * len(fixtures.QUICK_SCALE_HOSTS)  # gitward and the floor
+    assert "WRONG" not in text
