@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import threading
@@ -276,11 +275,16 @@ def iter_host_scan(
             if cancel is not None and cancel.is_set():
                 return
         else:
-            found = iter(())
-        if len(first) >= PARALLEL_THRESHOLD:
-            yield from _scan_in_processes(first, found, results, jobs, now, cancel, start_method, chunk_worker)
+            # Discovery is over: a small host is scanned here, in discovery order (the first
+            # row a screen selects is the first repository), nothing held back.
+            for candidate in first:
+                if cancel is not None and cancel.is_set():
+                    return
+                if results.kept(candidate):
+                    yield from chunk_worker([candidate], now)
             return
-        found = itertools.chain(first, found)
+        yield from _scan_in_processes(first, found, results, jobs, now, cancel, start_method, chunk_worker)
+        return
     for item in found:
         if cancel is not None and cancel.is_set():
             return
@@ -305,6 +309,9 @@ class _Results:
 
     def superseded(self, candidate: Candidate) -> None:
         self._dropped.add((candidate.root, candidate.name))
+
+    def kept(self, candidate: Candidate) -> bool:
+        return (candidate.root, candidate.name) not in self._dropped
 
     def add(self, results: list, candidates: tuple[Candidate, ...] | list[Candidate]) -> list:
         """The results (in ``candidates``' order) that may be yielded now; the rest are held."""
