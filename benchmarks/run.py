@@ -204,11 +204,12 @@ def build_floor() -> dict:
     return {"path": str(binary), "cc": version[0] if version else compiler}
 
 
-def _floors(floor: dict, mode: str, paths: list[str]) -> list[Command]:
+def _floors(floor: dict, mode: str, paths: list[str], *, python: bool = True) -> list[Command]:
     commands = []
     if floor["path"]:
         commands.append(Command("C floor", [floor["path"], mode, *paths]))
-    commands.append(Command("Python floor", [sys.executable, str(BENCH_DIR / "pyfloor.py"), mode, *paths]))
+    if python:
+        commands.append(Command("Python floor", [sys.executable, str(BENCH_DIR / "pyfloor.py"), mode, *paths]))
     return commands
 
 
@@ -217,7 +218,7 @@ def bench_host(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, f
     root = str(fixture.path)
     mine = [Command("scan", gitward_argv("scan", root, "--json"))]
     mine += [Command(f"scan --jobs {n}", gitward_argv("scan", root, "--json", "--jobs", str(n))) for n in args.scan_jobs]
-    peers = _floors(floor, "host", [root])
+    peers = _floors(floor, "host", [root], python=not args.scale)  # scaling: the C floor only
     if not args.no_git_loop and not args.scale:
         repo_list = fixture.directory / "repos.txt"
         repo_list.write_text("\n".join(repos) + "\n")
@@ -238,7 +239,7 @@ def bench_changes(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict
     peers = [
         Command("git for-each-ref", ["git", "-C", repo, "for-each-ref"]),
         Command("git show-ref", ["git", "-C", repo, "show-ref"]),
-        *_floors(floor, "repo", [repo]),
+        *_floors(floor, "repo", [repo], python=not args.scale),
     ]
     row = Row("F2", f"refs --shadowed --json, {refs:,} refs", mine, peers, units=refs, unit_name="ref")
     row.targets = {"git for-each-ref": 0.75}
