@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: run test bench bench-tui screenshots clean
+.PHONY: run test bench bench-scale bench-tui screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,15 @@ $(BENCH_VENV)/.deps: pyproject.toml
 	touch $@
 
 # gitward itself is reinstalled every time: the benchmark must time the working tree.
+# benchmarks/results.md is what the README's Performance section is regenerated from.
 bench: $(BENCH_VENV)/.deps
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
-	$(BENCH_VENV)/bin/python benchmarks/run.py $(BENCH_ARGS)
+	$(BENCH_VENV)/bin/python benchmarks/run.py --cold 2 --markdown benchmarks/results.md $(BENCH_ARGS)
+
+# 1k/5k/20k/50k repos and 50k/200k/1M refs: builds ~2 GB of fixtures the first time, then minutes.
+bench-scale: $(BENCH_VENV)/.deps
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps --force-reinstall .
+	$(BENCH_VENV)/bin/python benchmarks/run.py --scale --markdown benchmarks/results-scale.md $(BENCH_ARGS)
 
 bench-tui: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/tui_bench.py $(BENCH_ARGS)

@@ -93,6 +93,12 @@ FULL = Sizes(StarredSpec(), ChangesSpec(), HostSpec())
 # `run.py --quick` and the smoke test: every feature of the full fixtures, in well under a second.
 QUICK = Sizes(StarredSpec(200), ChangesSpec(2_000, 100, 200, 20), HostSpec(20, 4, 5))
 
+# `run.py --scale`: does the time per repo and per ref stay flat? Non-bare share as in F3 (~9%).
+SCALE_HOSTS = tuple(HostSpec(n, n * 200 // 2_200, 100) for n in (1_000, 5_000, 20_000, 50_000))
+SCALE_CHANGES = tuple(ChangesSpec(n) for n in (50_000, 200_000, 1_000_000))
+QUICK_SCALE_HOSTS = (HostSpec(10, 2, 5), HostSpec(40, 4, 5))
+QUICK_SCALE_CHANGES = (ChangesSpec(1_000, 100, 200, 20), ChangesSpec(4_000, 100, 200, 20))
+
 
 @dataclass
 class Fixture:
@@ -103,6 +109,18 @@ class Fixture:
 
     def resolve(self, relative: str) -> Path:
         return self.directory / relative
+
+
+def load(spec: StarredSpec | ChangesSpec | HostSpec, *, cache: Path = DEFAULT_CACHE) -> Fixture | None:
+    """The cached fixture for ``spec`` when it is complete and current; None otherwise. Builds nothing."""
+    directory = cache / spec.key
+    marker = directory / COMPLETE
+    if not marker.is_file():
+        return None
+    recorded = json.loads(marker.read_text())
+    if recorded.get("version") != FIXTURE_VERSION or recorded.get("spec") != asdict(spec):
+        return None
+    return Fixture(directory, directory / recorded["path"], recorded["manifest"], recorded.get("build_seconds"))
 
 
 def ensure(
@@ -116,10 +134,10 @@ def ensure(
     """
     directory = cache / spec.key
     marker = directory / COMPLETE
-    if not rebuild and marker.is_file():
-        recorded = json.loads(marker.read_text())
-        if recorded.get("version") == FIXTURE_VERSION and recorded.get("spec") == asdict(spec):
-            return Fixture(directory, directory / recorded["path"], recorded["manifest"])
+    if not rebuild:
+        cached = load(spec, cache=cache)
+        if cached is not None:
+            return Fixture(cached.directory, cached.path, cached.manifest)
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     started = time.perf_counter()
@@ -385,3 +403,37 @@ BUILDERS: dict[type, Callable[[Path, object], tuple[str, dict]]] = {
     ChangesSpec: build_changes,
     HostSpec: build_host,
 }
+
+
+def spec_from_key(key: str) -> StarredSpec | ChangesSpec | HostSpec:
+    """The spec whose ``key`` this is (``f2-changes-200000-2000-10000-500-4``)."""
+    for spec_type in BUILDERS:
+        prefix = spec_type.prefix + "-"
+        if key.startswith(prefix):
+            return spec_type(*(int(part) for part in key[len(prefix) :].split("-")))
+    raise ValueError(f"no fixture kind for {key!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.fixtures [--rebuild] [--cache DIR] KEY...``: build, print what was built.
+
+    The benchmark runs this in a child process, so that nothing the builds allocate is in the
+    runner's memory (a child's peak RSS on Linux starts from its parent's at fork).
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    parser.add_argument("keys", nargs="+")
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    args = parser.parse_args(argv)
+    built = {}
+    for key in args.keys:
+        fixture = ensure(spec_from_key(key), cache=args.cache, rebuild=args.rebuild)
+        built[key] = fixture.build_seconds
+    print(json.dumps(built))
+    return 0
+
+
+if __name__ == "__main__":  # python -m benchmarks.fixtures, from the repository's top
+    raise SystemExit(main())

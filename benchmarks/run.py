@@ -1,20 +1,29 @@
 #!/usr/bin/env python3
-"""Time gitward against the git CLI on the benchmark fixtures, warm cache, in one run.
+"""Time gitward against its peers and floors in one run, alternating, and write a markdown table.
 
-    python benchmarks/run.py [--quick] [--rebuild] [--runs N] [--only F1,F3] [--json FILE]
+    python benchmarks/run.py [--quick] [--scale] [--runs N] [--only F1,F2,F3] [--cold N]
+                             [--scan-jobs 1,2] [--no-git-loop] [--markdown FILE] [--json FILE]
 
-Every measurement is a whole process (Python start-up included, stdout to /dev/null): one
-warm-up run, then the median of N. Speedup = git time / gitward time, so above 1 means gitward
-is faster.
+Every measurement is a whole process (start-up included, stdout to /dev/null). Within a row the
+commands run alternately: one warm-up each, then N rounds of A, B, C, ... with the order rotated
+every round, so a machine that slows down mid-run slows every command alike. The ratio a row
+reports is the median of the per-round ratios gitward/peer (below 1: gitward is faster), with
+their min-max; the ratios carry between runs, the absolute times follow the machine's load.
 
-- F3: ``gitward scan ROOT --json`` vs a shell loop over the same repos running
-  ``git for-each-ref`` and ``git worktree list --porcelain`` (target: >= 10x, gitward < 0.5 s).
-- F2: ``gitward refs REPO --shadowed --json`` vs ``git for-each-ref`` (target: gitward <= git),
-  and gitward's peak RSS (target: < 100 MiB).
-- F1: ``gitward refs REPO --json`` vs ``git for-each-ref`` (reported, no target).
+- F3 ``gitward scan ROOT --json`` (and with ``--jobs 1``): vs the C floor (``floor.c``: walk and
+  read the same files, parse nothing), the same walk in pure Python (``pyfloor.py``) and a shell
+  loop running ``git for-each-ref`` and ``git worktree list`` per repo.
+- F2 ``gitward refs REPO --shadowed --json``: vs ``git for-each-ref``, ``git show-ref`` and the C
+  floor reading the repo's ref files; and gitward's peak RSS.
+- F1 ``gitward refs REPO --json``: vs ``git for-each-ref`` and ``git show-ref``.
+- ``--cold N``: N more rounds with the page cache dropped before every command (root only:
+  ``echo 3 > /proc/sys/vm/drop_caches``; the table says when it was not permitted).
+- ``--scale``: F3-like hosts of 1k/5k/20k/50k repos and F2-like repos of 50k/200k/1M refs
+  (``make bench-scale``), time per repo / per ref next to the floor's.
 
-Each gitward answer is also checked once against what the fixture claims (repo count, ref
-count, stale-loose count): a fast wrong answer is not a win.
+Fixtures are built first, in a child process, so that nothing they allocate is in this
+process: on Linux a child's peak RSS starts from its parent's at fork. Each gitward answer is
+checked once against what the fixture claims: a fast wrong answer is not a win.
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +46,10 @@ sys.path.insert(0, str(REPO_ROOT))
 from benchmarks import fixtures  # noqa: E402
 from tui.demo import git_env  # noqa: E402
 
-# The shell loop gitward scan is compared with: two git processes per repo, as a script would.
+BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_MARKDOWN = BENCH_DIR / "results.md"
+
+# The shell loop gitward scan was first compared with: two git processes per repo, as a script would.
 GIT_LOOP = """
 while IFS= read -r repo; do
     git -C "$repo" for-each-ref >/dev/null || exit 1
@@ -46,82 +59,89 @@ done < "$1"
 
 
 @dataclass
-class Timing:
-    median: float | None = None
+class Command:
+    label: str
+    argv: list[str]
     samples: list[float] = field(default_factory=list)
+    cold: list[float] = field(default_factory=list)
     peak_rss_mib: float | None = None
     error: str | None = None
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
 
 
 @dataclass
 class Row:
+    """gitward's command(s) and the peers they are compared with, timed alternately."""
+
     fixture: str
     what: str
-    gitward: Timing
-    git: Timing | None = None
-    target: str = ""
-    met: bool | None = None  # None: no target, or it could not be measured
-    answer: str = "unchecked"  # gitward's output vs the fixture's manifest
-    metric: str = "time"  # or "rss": the row reports gitward's peak memory
+    gitward: list[Command]
+    peers: list[Command]
+    targets: dict[str, float] = field(default_factory=dict)  # peer label -> max gitward/peer
+    rss_target_mib: float | None = None
+    answer: str = "unchecked"
+    units: int = 0  # repos or refs, for the per-unit columns of the scaling table
+    unit_name: str = ""
 
-    @property
-    def speedup(self) -> float | None:
-        if self.git and self.git.median and self.gitward.median:
-            return self.git.median / self.gitward.median
-        return None
-
-    def to_json(self) -> dict:
-        return {**asdict(self), "speedup": self.speedup}
+    def ratios(self, mine: Command, peer: Command, cold: bool = False) -> list[float]:
+        """gitward/peer per round: both ran within the same second or so."""
+        a, b = (mine.cold, peer.cold) if cold else (mine.samples, peer.samples)
+        return [x / y for x, y in zip(a, b, strict=False) if y > 0]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    sizes = fixtures.QUICK if args.quick else fixtures.FULL
     env = git_env()
+    machine = machine_description(env)
+    floor = build_floor()
     rows: list[Row] = []
-    built: dict[str, dict] = {}
-    for label, spec in (("F3", sizes.f3), ("F2", sizes.f2), ("F1", sizes.f1)):
-        if label not in args.only:
-            continue
-        fixture = fixtures.ensure(spec, cache=args.cache, rebuild=args.rebuild)
-        built[label] = {
-            "path": str(fixture.path),
-            "built_now": fixture.build_seconds is not None,
-            "build_seconds": fixture.build_seconds,
-        }
-        how = f"built in {fixture.build_seconds:.1f} s" if fixture.build_seconds is not None else "cached"
-        _say(f"{label}: {fixture.path} ({how})")
-        rows += BENCHMARKS[label](fixture, args, env)
-    _print_table(rows, sizes_name="quick" if args.quick else "full", runs=args.runs)
+    plan = _plan(args)
+    build_fixtures([spec for _, spec in plan], args)
+    for label, spec in plan:
+        fixture = fixtures.load(spec, cache=args.cache)
+        if fixture is None:
+            raise SystemExit(f"{spec.key}: the fixture build did not complete")
+        _say(f"{label}: {fixture.path}")
+        row = BENCHMARKS[label](fixture, args, env, floor)
+        measure(row, args, env)
+        rows.append(row)
+    machine["load_after"] = _load()
+    machine["harness_rss_mib"] = _own_peak_rss_mib()
+    text = markdown(rows, machine, args, floor)
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text)
+        _say(f"wrote {args.markdown}")
     if args.json:
-        report = {
-            "sizes": "quick" if args.quick else "full",
-            "runs": args.runs,
-            "python": platform.python_version(),
-            "git": subprocess.run(["git", "--version"], capture_output=True, text=True, env=env).stdout.strip(),
-            "platform": platform.platform(),
-            "fixtures": built,
-            "rows": [row.to_json() for row in rows],
-        }
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps(_json_report(rows, machine, args), indent=2) + "\n")
         _say(f"wrote {args.json}")
-    failed = any(row.met is False or row.gitward.error or row.answer.startswith("WRONG") for row in rows)
+    failed = any(
+        met is False for row in rows for met in (_met(row, peer) for peer in row.peers)
+    ) or any(c.error for row in rows for c in row.gitward) or any(row.answer.startswith("WRONG") for row in rows)
     return 1 if args.strict and failed else 0
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small fixtures (targets are for full sizes)")
+    parser.add_argument("--scale", action="store_true", help="the scaling table: 1k-50k repos, 50k-1M refs")
     parser.add_argument("--rebuild", action="store_true", help="rebuild fixtures even when cached")
-    parser.add_argument("--runs", "-n", type=int, default=5, help="timed runs after the warm-up (default 5)")
+    parser.add_argument("--runs", "-n", type=int, default=5, help="alternated rounds after the warm-up (default 5)")
+    parser.add_argument("--cold", type=int, default=0, metavar="N", help="N more rounds with the page cache dropped")
     parser.add_argument("--only", type=_fixture_labels, default=set(BENCHMARKS), help="e.g. F2,F3")
+    parser.add_argument("--scan-jobs", default="1", help="also time 'scan --jobs N' for these N (default 1; '' none)")
+    parser.add_argument("--no-git-loop", action="store_true", help="leave out the F3 shell loop (slow)")
+    parser.add_argument("--markdown", metavar="FILE", help=f"write the table here (make bench: {DEFAULT_MARKDOWN.name})")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--scan-jobs", type=int, help="pass --jobs N to gitward scan")
     parser.add_argument("--cache", type=Path, default=fixtures.DEFAULT_CACHE, help="fixture cache directory")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed or gitward fails")
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    args.scan_jobs = [int(n) for n in args.scan_jobs.split(",") if n.strip()]
     return args
 
 
@@ -130,6 +150,28 @@ def _fixture_labels(text: str) -> set[str]:
     if not labels <= set(BENCHMARKS):
         raise argparse.ArgumentTypeError(f"choose from {', '.join(sorted(BENCHMARKS))}")
     return labels
+
+
+def _plan(args: argparse.Namespace) -> list[tuple[str, object]]:
+    if args.scale:
+        hosts = fixtures.QUICK_SCALE_HOSTS if args.quick else fixtures.SCALE_HOSTS
+        changes = fixtures.QUICK_SCALE_CHANGES if args.quick else fixtures.SCALE_CHANGES
+        plan = [("F3", spec) for spec in hosts] if "F3" in args.only else []
+        return plan + ([("F2", spec) for spec in changes] if "F2" in args.only else [])
+    sizes = fixtures.QUICK if args.quick else fixtures.FULL
+    return [(label, spec) for label, spec in (("F3", sizes.f3), ("F2", sizes.f2), ("F1", sizes.f1)) if label in args.only]
+
+
+def build_fixtures(specs: list, args: argparse.Namespace) -> None:
+    """Build (or find cached) every fixture in a child process, before anything is timed."""
+    argv = [sys.executable, "-m", "benchmarks.fixtures", "--cache", str(args.cache), *(s.key for s in specs)]
+    if args.rebuild:
+        argv.append("--rebuild")
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"building fixtures failed:\n{done.stderr}")
+    for key, seconds in json.loads(done.stdout).items():
+        _say(f"fixture {key}: " + (f"built in {seconds:.1f} s" if seconds is not None else "cached"))
 
 
 # --------------------------------------------------------------------------- the benchmarks
@@ -143,61 +185,79 @@ def gitward_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "tui", *args]
 
 
-def bench_host(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict) -> list[Row]:
+def build_floor() -> dict:
+    """Compile floor.c; {"path": ..., "cc": ...} or {"path": None, "why": ...}."""
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        return {"path": None, "why": "no C compiler on this machine: the C floor was not measured"}
+    out_dir = BENCH_DIR / ".build"
+    out_dir.mkdir(exist_ok=True)
+    binary = out_dir / "floor"
+    done = subprocess.run(
+        [compiler, "-O2", "-Wall", "-Wno-format-truncation", "-o", str(binary), str(BENCH_DIR / "floor.c")],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        return {"path": None, "why": f"floor.c did not compile: {done.stderr.strip()[:200]}"}
+    version = subprocess.run([compiler, "--version"], capture_output=True, text=True).stdout.splitlines()
+    return {"path": str(binary), "cc": version[0] if version else compiler}
+
+
+def _floors(floor: dict, mode: str, paths: list[str], *, python: bool = True) -> list[Command]:
+    commands = []
+    if floor["path"]:
+        commands.append(Command("C floor", [floor["path"], mode, *paths]))
+    if python:
+        commands.append(Command("Python floor", [sys.executable, str(BENCH_DIR / "pyfloor.py"), mode, *paths]))
+    return commands
+
+
+def bench_host(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
     repos = [str(fixture.resolve(r)) for r in fixture.manifest["repos"]]
-    repo_list = fixture.directory / "repos.txt"
-    repo_list.write_text("\n".join(repos) + "\n")
-    jobs = ["--jobs", str(args.scan_jobs)] if args.scan_jobs else []
-    scan = gitward_argv("scan", str(fixture.path), "--json", *jobs)
-    row = Row(
-        "F3",
-        f"scan {len(repos):,} repos",
-        time_process(scan, args.runs, env),
-        time_process(["bash", "-c", GIT_LOOP, "git-loop", str(repo_list)], args.runs, env),
-    )
-    row.target = ">= 10x and gitward < 0.5 s"
-    if row.speedup is not None:
-        row.met = row.speedup >= 10 and row.gitward.median < 0.5
-    row.answer = _check_count(scan, env, "repos", len(repos), lambda item: True)
-    return [row]
+    root = str(fixture.path)
+    mine = [Command("scan", gitward_argv("scan", root, "--json"))]
+    mine += [Command(f"scan --jobs {n}", gitward_argv("scan", root, "--json", "--jobs", str(n))) for n in args.scan_jobs]
+    peers = _floors(floor, "host", [root], python=not args.scale)  # scaling: the C floor only
+    if not args.no_git_loop and not args.scale:
+        repo_list = fixture.directory / "repos.txt"
+        repo_list.write_text("\n".join(repos) + "\n")
+        peers.append(Command("git loop", ["bash", "-c", GIT_LOOP, "git-loop", str(repo_list)]))
+    row = Row("F3", f"scan --json, {len(repos):,} repos", mine, peers, units=len(repos), unit_name="repo")
+    row.targets = {"C floor": 2.5 if len(repos) > 10_000 else 2.0}
+    row.answer = _check_count(mine[0].argv, env, "repos", len(repos), "all")
+    for peer in peers:
+        if peer.label.endswith("floor"):
+            row.answer += "; " + _check_floor(peer, env, len(repos))
+    return row
 
 
-def _time_refs(
-    name: str, title: str, fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, *flags: str
-) -> tuple[Row, list[str]]:
-    """``gitward refs REPO FLAGS --json`` timed against ``git for-each-ref``; the row and the argv."""
+def bench_changes(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
     repo = str(fixture.path)
-    refs = gitward_argv("refs", repo, *flags, "--json")
-    row = Row(
-        name,
-        f"{title} ({fixture.manifest['refs']:,} refs)",
-        time_process(refs, args.runs, env),
-        time_process(["git", "-C", repo, "for-each-ref"], args.runs, env),
-    )
-    return row, refs
-
-
-def bench_changes(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict) -> list[Row]:
-    row, refs = _time_refs("F2", "refs --shadowed", fixture, args, env, "--shadowed")
-    row.target = "gitward <= git"
-    if row.speedup is not None:
-        row.met = row.speedup >= 1
+    refs = fixture.manifest["refs"]
+    mine = [Command("refs --shadowed", gitward_argv("refs", repo, "--shadowed", "--json"))]
+    peers = [
+        Command("git for-each-ref", ["git", "-C", repo, "for-each-ref"]),
+        Command("git show-ref", ["git", "-C", repo, "show-ref"]),
+        *_floors(floor, "repo", [repo], python=not args.scale),
+    ]
+    row = Row("F2", f"refs --shadowed --json, {refs:,} refs", mine, peers, units=refs, unit_name="ref")
+    row.targets = {"git for-each-ref": 0.75}
+    row.rss_target_mib = 250.0 if refs > 500_000 else 100.0
     stale = len(fixture.manifest["stale_loose"])
-    row.answer = _check_count(refs, env, "refs", stale, lambda ref: ref.get("verdict") == "stale-loose")
-    rss = Row("F2", "gitward peak RSS (refs --shadowed)", row.gitward, target="< 100 MiB", metric="rss")
-    if row.gitward.peak_rss_mib is not None:
-        rss.met = row.gitward.peak_rss_mib < 100
-    return [row, rss]
+    row.answer = _check_count(mine[0].argv, env, "refs", stale, "stale-loose")
+    return row
 
 
-def bench_starred(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict) -> list[Row]:
-    row, refs = _time_refs("F1", "refs", fixture, args, env)
-    row.target = "(report only)"
+def bench_starred(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
+    repo = str(fixture.path)
+    refs = fixture.manifest["refs"]
+    mine = [Command("refs", gitward_argv("refs", repo, "--json"))]
+    peers = [Command("git for-each-ref", ["git", "-C", repo, "for-each-ref"]), Command("git show-ref", ["git", "-C", repo, "show-ref"])]
+    row = Row("F1", f"refs --json, {refs:,} refs", mine, peers, units=refs, unit_name="ref")
     # Count names under refs/ only: HEAD is listed too, as a symbolic ref.
-    row.answer = _check_count(
-        refs, env, "refs", fixture.manifest["refs"], lambda ref: str(ref.get("name", "")).startswith("refs/")
-    )
-    return [row]
+    row.answer = _check_count(mine[0].argv, env, "refs", refs, "under-refs")
+    return row
 
 
 BENCHMARKS = {"F1": bench_starred, "F2": bench_changes, "F3": bench_host}
@@ -206,95 +266,294 @@ BENCHMARKS = {"F1": bench_starred, "F2": bench_changes, "F3": bench_host}
 # --------------------------------------------------------------------------- measuring
 
 
-def time_process(argv: list[str], runs: int, env: dict) -> Timing:
-    """Wall time of the whole process: one warm-up run, then the median of ``runs``."""
-    timing = Timing()
-    peak_kib = 0
-    for attempt in range(runs + 1):
-        started = time.perf_counter()
-        try:
-            proc = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=REPO_ROOT,
-            )
-        except OSError as exc:
-            return Timing(error=f"{argv[0]}: {exc}")
-        stderr = proc.stderr.read()
-        proc.stderr.close()
-        # wait4: this child's own rusage. RUSAGE_CHILDREN would be the maximum over every child
-        # reaped so far (the git loop included), not this process's peak.
-        _, status, usage = os.wait4(proc.pid, 0)
-        elapsed = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            message = stderr.decode(errors="replace").strip().splitlines()
-            return Timing(error=f"exit {proc.returncode}: {message[-1] if message else ''}")
-        peak_kib = max(peak_kib, usage.ru_maxrss)
-        if attempt:  # the first run only warms the page cache
-            timing.samples.append(round(elapsed, 4))
-    timing.median = statistics.median(timing.samples)
-    timing.peak_rss_mib = round(_rss_to_mib(peak_kib), 1)
-    return timing
+def measure(row: Row, args: argparse.Namespace, env: dict) -> None:
+    """One warm-up each, then ``args.runs`` rounds in rotated order; then the cold rounds."""
+    commands = row.gitward + row.peers
+    runs = min(args.runs, 3) if args.scale else args.runs
+    for command in commands:  # warm-up: the page cache, and a failing command is found early
+        _run_once(command, env)
+    for round_ in range(runs):
+        shift = round_ % len(commands)
+        for command in commands[shift:] + commands[:shift]:
+            if command.error is None:
+                command.samples.append(_run_once(command, env))
+    for _ in range(args.cold):
+        for command in commands:
+            if command.label == "git loop":
+                continue  # a reference only, and a cold one takes a minute of a shared disk
+            if command.error is None and drop_caches():
+                command.cold.append(_run_once(command, env))
 
 
-def _rss_to_mib(ru_maxrss: int) -> float:
-    # Linux reports KiB, macOS bytes.
-    return ru_maxrss / (1024 * 1024) if sys.platform == "darwin" else ru_maxrss / 1024
-
-
-def _check_count(argv: list[str], env: dict, key: str, expected: int, wanted) -> str:
-    """Run gitward once more and compare how many items it reports with the fixture's claim."""
-    done = subprocess.run(argv, capture_output=True, env=env, cwd=REPO_ROOT)
-    if done.returncode != 0:
-        return "unchecked (gitward failed)"
+def _run_once(command: Command, env: dict) -> float:
+    started = time.perf_counter()
     try:
-        data = json.loads(done.stdout)
-    except ValueError:
-        return "WRONG (output is not JSON)"
-    items = data if isinstance(data, list) else data.get(key) if isinstance(data, dict) else None
-    if not isinstance(items, list):
-        return f"unchecked (no list at top level or under {key!r})"
-    got = sum(1 for item in items if isinstance(item, dict) and wanted(item))
+        proc = subprocess.Popen(
+            command.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=REPO_ROOT
+        )
+    except OSError as exc:
+        command.error = f"{command.argv[0]}: {exc}"
+        return 0.0
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    # wait4: this child's own rusage (RUSAGE_CHILDREN would be the maximum over every child).
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        message = stderr.decode(errors="replace").strip().splitlines()
+        command.error = f"exit {code}: {message[-1] if message else ''}"
+        return elapsed
+    rss = round(usage.ru_maxrss / 1024, 1)  # KiB on Linux
+    command.peak_rss_mib = max(command.peak_rss_mib or 0.0, rss)
+    return round(elapsed, 4)
+
+
+_DROP_CACHES = "/proc/sys/vm/drop_caches"
+_drop_caches_refused: str | None = None
+
+
+def drop_caches() -> bool:
+    """Empty the page cache (root only); False, with the reason kept, when not permitted."""
+    global _drop_caches_refused
+    if _drop_caches_refused is not None:
+        return False
+    os.sync()
+    try:
+        with open(_DROP_CACHES, "w") as handle:
+            handle.write("3\n")
+    except OSError as exc:
+        _drop_caches_refused = f"{_DROP_CACHES}: {exc.strerror}"
+        return False
+    return True
+
+
+# Runs in a child process: a parent that parsed a 25,000-ref JSON document would raise the
+# peak RSS every later child reports (on Linux a child's peak starts from its parent's).
+_COUNT_SCRIPT = """
+import json, subprocess, sys
+key, wanted, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+done = subprocess.run(argv, capture_output=True)
+if done.returncode != 0:
+    print("unchecked (gitward failed)"); raise SystemExit
+try:
+    data = json.loads(done.stdout)
+except ValueError:
+    print("WRONG (output is not JSON)"); raise SystemExit
+items = data if isinstance(data, list) else data.get(key) if isinstance(data, dict) else None
+if not isinstance(items, list):
+    print(f"unchecked (no list at top level or under {key!r})"); raise SystemExit
+tests = {
+    "all": lambda item: True,
+    "stale-loose": lambda item: item.get("verdict") == "stale-loose",
+    "under-refs": lambda item: str(item.get("name", "")).startswith("refs/"),
+}
+print(sum(1 for item in items if isinstance(item, dict) and tests[wanted](item)))
+"""
+
+
+def _check_count(argv: list[str], env: dict, key: str, expected: int, wanted: str) -> str:
+    """Run gitward once more (in a child that counts) and compare with the fixture's claim.
+
+    ``wanted``: which items count: "all", "stale-loose" (verdict) or "under-refs" (name).
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_SCRIPT, key, wanted, *argv], capture_output=True, text=True, env=env, cwd=REPO_ROOT
+    )
+    answer = done.stdout.strip()
+    if not answer.isdigit():
+        return answer or f"unchecked ({done.stderr.strip()[-80:]})"
+    got = int(answer)
     return "ok" if got == expected else f"WRONG (got {got:,}, expected {expected:,})"
+
+
+def _check_floor(command: Command, env: dict, repos: int) -> str:
+    """A floor that read fewer repositories than exist would flatter no one but itself."""
+    done = subprocess.run(command.argv, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+    found = done.stdout.split()[0] if done.returncode == 0 and done.stdout else "?"
+    return f"{command.label} read {found} repos" + ("" if found == str(repos) else " (WRONG)")
 
 
 # --------------------------------------------------------------------------- output
 
 
-def _print_table(rows: list[Row], *, sizes_name: str, runs: int) -> None:
-    print(f"\ngitward vs git, {sizes_name} sizes, warm cache, median of {runs} after 1 warm-up")
-    header = ("fixture", "what", "gitward", "git", "speedup", "target", "met", "answer")
-    table = [header] + [_cells(row) for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+def machine_description(env: dict) -> dict:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    git = subprocess.run(["git", "--version"], capture_output=True, text=True, env=env).stdout.strip()
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": f"{cpu}, {os.cpu_count()} cores",
+        "memory": _memory(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "git": git,
+        "load_before": _load(),
+    }
+
+
+def _memory() -> str:
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return "unknown"
+    return f"{kib / 1024 / 1024:.0f} GiB"
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _own_peak_rss_mib() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _met(row: Row, peer: Command) -> bool | None:
+    limit = row.targets.get(peer.label)
+    mine = row.gitward[0]
+    if limit is None or not mine.samples or not peer.samples:
+        return None
+    return statistics.median(row.ratios(mine, peer)) <= limit
+
+
+def _span(values: list[float], fmt: str, unit: str = "") -> str:
+    """median{unit} (min-max), e.g. "0.412 s (0.398-0.530)"."""
+    if not values:
+        return "n/a"
+    return f"{format(statistics.median(values), fmt)}{unit} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def markdown(rows: list[Row], machine: dict, args: argparse.Namespace, floor: dict) -> str:
+    runs = min(args.runs, 3) if args.scale else args.runs
+    lines = [
+        f"## gitward benchmarks{' (scaling)' if args.scale else ''}, {machine['date']}",
+        "",
+        f"Machine: {machine['cpu']}, {machine['memory']} RAM; {machine['platform']}; Python {machine['python']}; "
+        f"{machine['git']}; C floor: {floor.get('cc') or floor.get('why')}. Load average (1/5/15 min) "
+        f"{machine['load_before']} before, {machine['load_after']} after. "
+        f"{'Quick (small) fixtures: targets are for the full sizes. ' if args.quick else ''}"
+        f"Warm cache: one warm-up each, then {runs} alternated rounds (order rotated each round). Times are "
+        "medians (min-max) of whole processes; **ratio** is the median (min-max) of the per-round ratios "
+        "gitward/peer: below 1.00x gitward is faster. Ratios carry between runs; times follow the load.",
+        "",
+        "| fixture | gitward command | gitward | peer | peer time | ratio | target | met |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
-        for side, timing in (("gitward", row.gitward), ("git", row.git)):
-            if timing and timing.error:
-                print(f"{row.fixture} {side}: {timing.error}")
+        for mine in row.gitward:
+            for peer in row.peers:
+                ratios = row.ratios(mine, peer)
+                limit = row.targets.get(peer.label) if mine is row.gitward[0] else None
+                met = "" if limit is None else {True: "yes", False: "**NO**", None: "n/a"}[_met(row, peer)]
+                lines.append(
+                    f"| {row.what} | `{mine.label}` | {_span(mine.samples, '.3f', ' s')} | {peer.label} | "
+                    f"{_span(peer.samples, '.3f', ' s')} | {_span(ratios, '.2f', 'x')} | "
+                    f"{f'<= {limit:.2f}x' if limit else ''} | {met} |"
+                )
+    rss_lines = [
+        f"| {row.what} | `{mine.label}` | {mine.peak_rss_mib} MiB | "
+        + (f"< {row.rss_target_mib:.0f} MiB | {'yes' if (mine.peak_rss_mib or 0) < row.rss_target_mib else '**NO**'} |"
+           if row.rss_target_mib and mine is row.gitward[0] else " | |")
+        for row in rows
+        for mine in row.gitward
+        if mine.peak_rss_mib is not None
+    ]
+    lines += [
+        "",
+        f"Peak RSS (the harness itself peaked at {machine['harness_rss_mib']} MiB: a child's peak cannot read lower).",
+        "",
+        "| fixture | gitward command | peak RSS | target | met |",
+        "|---|---|---|---|---|",
+        *rss_lines,
+    ]
+    if args.cold:
+        lines += ["", _cold_section(rows, args.cold)]
+    if args.scale:
+        lines += ["", *_scale_section(rows)]
+    lines += ["", "Answers checked against the fixtures: " + "; ".join(f"{r.what}: {r.answer}" for r in rows)]
+    errors = [f"{row.what} {c.label}: {c.error}" for row in rows for c in row.gitward + row.peers if c.error]
+    if errors:
+        lines += ["", "Errors: " + "; ".join(errors)]
+    return "\n".join(lines) + "\n"
 
 
-def _cells(row: Row) -> tuple[str, ...]:
-    if row.metric == "rss":
-        gitward = f"{row.gitward.peak_rss_mib:.1f} MiB" if row.gitward.peak_rss_mib is not None else "n/a"
-        git = speedup = answer = ""
-    else:
-        gitward = _seconds(row.gitward)
-        git = _seconds(row.git)
-        speedup = f"{row.speedup:.2f}x" if row.speedup is not None else "n/a"
-        answer = row.answer
-    met = {True: "yes", False: "NO", None: "-"}[row.met]
-    return (row.fixture, row.what, gitward, git, speedup, row.target, met, answer)
+def _cold_section(rows: list[Row], rounds: int) -> str:
+    if _drop_caches_refused is not None:
+        return f"Cold cache: not measured ({_drop_caches_refused}; needs root)."
+    out = [
+        f"Cold cache ({rounds} rounds, `sync; echo 3 > /proc/sys/vm/drop_caches` before every command):",
+        "",
+        "| fixture | gitward command | gitward | peer | peer time | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        for mine in row.gitward[:1]:
+            for peer in row.peers:
+                if peer.cold:
+                    out.append(
+                        f"| {row.what} | `{mine.label}` | {_span(mine.cold, '.3f', ' s')} | {peer.label} | "
+                        f"{_span(peer.cold, '.3f', ' s')} | {_span(row.ratios(mine, peer, cold=True), '.2f', 'x')} |"
+                    )
+    return "\n".join(out)
 
 
-def _seconds(timing: Timing | None) -> str:
-    if timing is None:
-        return ""
-    return f"{timing.median:.3f} s" if timing.median is not None else "error"
+def _scale_section(rows: list[Row]) -> list[str]:
+    out = [
+        "Scaling: time per repo or per ref (median), gitward and the C floor; flat columns mean linear growth.",
+        "",
+        "| fixture | gitward per unit | C floor per unit | git for-each-ref per unit | gitward peak RSS |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        mine = row.gitward[0]
+        by_label = {p.label: p for p in row.peers}
+
+        def per_unit(command: Command | None) -> str:
+            if command is None or command.median is None or not row.units:
+                return ""
+            return f"{command.median / row.units * 1e6:.1f} µs/{row.unit_name}"
+
+        out.append(
+            f"| {row.what} | {per_unit(mine)} | {per_unit(by_label.get('C floor'))} | "
+            f"{per_unit(by_label.get('git for-each-ref'))} | {mine.peak_rss_mib} MiB |"
+        )
+    return out
+
+
+def _json_report(rows: list[Row], machine: dict, args: argparse.Namespace) -> dict:
+    def command(c: Command) -> dict:
+        return {"label": c.label, "argv": c.argv, "samples": c.samples, "cold": c.cold,
+                "median": c.median, "peak_rss_mib": c.peak_rss_mib, "error": c.error}
+
+    return {
+        "machine": machine,
+        "runs": args.runs,
+        "quick": args.quick,
+        "scale": args.scale,
+        "rows": [
+            {
+                "fixture": row.fixture,
+                "what": row.what,
+                "gitward": [command(c) for c in row.gitward],
+                "peers": [command(c) for c in row.peers],
+                "ratios": {p.label: row.ratios(row.gitward[0], p) for p in row.peers},
+                "met": {p.label: _met(row, p) for p in row.peers if p.label in row.targets},
+                "answer": row.answer,
+            }
+            for row in rows
+        ],
+    }
 
 
 def _say(message: str) -> None:

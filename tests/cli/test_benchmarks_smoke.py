@@ -137,20 +137,23 @@ def test_cache_is_reused_then_rebuilt_on_request(cache: Path) -> None:
     assert rebuilt.build_seconds is not None and rebuilt.manifest == first.manifest
 
 
-def test_run_py_quick_writes_a_report(cache: Path, tmp_path: Path) -> None:
-    # Times nothing meaningful; checks the runner end to end (gitward's CLI may fail: reported).
-    report = tmp_path / "bench.json"
+def test_run_py_quick_alternates_and_writes_the_markdown_table(cache: Path, tmp_path: Path) -> None:
+    # Times nothing meaningful; checks the runner end to end and what the table claims.
+    report, table = tmp_path / "bench.json", tmp_path / "results.md"
     done = subprocess.run(
         [
             sys.executable,
             str(REPO_ROOT / "benchmarks/run.py"),
             "--quick",
             "--runs",
-            "1",
+            "2",
+            "--no-git-loop",
             "--cache",
             str(cache),
             "--json",
             str(report),
+            "--markdown",
+            str(table),
         ],
         capture_output=True,
         text=True,
@@ -159,7 +162,76 @@ def test_run_py_quick_writes_a_report(cache: Path, tmp_path: Path) -> None:
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    rows = json.loads(report.read_text())["rows"]
-    assert [row["fixture"] for row in rows] == ["F3", "F2", "F2", "F1"]
-    assert all(row["git"] is None or row["git"]["median"] is not None for row in rows)
-    assert "speedup" in done.stdout
+    data = json.loads(report.read_text())
+    rows = data["rows"]
+    assert [row["fixture"] for row in rows] == ["F3", "F2", "F1"]
+    f3, f2, _ = rows
+    assert [c["label"] for c in f3["gitward"]] == ["scan", "scan --jobs 1"]
+    peers = {c["label"]: c for c in f2["peers"]}
+    assert {"git for-each-ref", "git show-ref", "Python floor"} <= set(peers)
+    for row in rows:
+        for command in row["gitward"] + row["peers"]:
+            assert command["error"] is None, command
+            assert len(command["samples"]) == 2, command
+    # A fast wrong answer is not a win: every answer was checked, floors included.
+    assert all(row["answer"].startswith("ok") for row in rows), [row["answer"] for row in rows]
+    assert "WRONG" not in f3["answer"] and "floor read 20 repos" in f3["answer"]
+    text = table.read_text()
+    assert "| fixture | gitward command |" in text and "Load average" in text and "Peak RSS" in text
+    assert "refs --shadowed --json, 2,001 refs" in text
+
+
+def test_the_c_floor_reads_what_gitward_reads(host: fixtures.Fixture) -> None:
+    """The floor walks like discovery: every repo once, linked worktrees not as repos."""
+    from benchmarks import run
+
+    floor = run.build_floor()
+    if floor["path"] is None:
+        pytest.skip(floor["why"])
+    done = subprocess.run([floor["path"], "host", str(host.path)], capture_output=True, text=True, check=True)
+    repos, _, files, _, size, _ = done.stdout.split()
+    assert int(repos) == SIZES.f3.repos
+    python = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks/pyfloor.py"), "host", str(host.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert python.stdout == done.stdout  # the two floors read the same files, byte for byte
+    # Every repo: HEAD, config, packed-refs and its loose refs at least.
+    assert int(files) >= 3 * SIZES.f3.repos and int(size) > 0
+
+
+def test_fixtures_build_in_a_child_process(tmp_path: Path) -> None:
+    spec = fixtures.QUICK.f1
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.fixtures", "--cache", str(tmp_path), spec.key],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=git_environ(),
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[spec.key] is not None  # built now, not cached
+    loaded = fixtures.load(spec, cache=tmp_path)
+    assert loaded is not None and loaded.manifest["refs"] == spec.refs
+    assert fixtures.spec_from_key(spec.key) == spec
+
+
+def test_scaling_mode_reports_time_per_unit(cache: Path, tmp_path: Path) -> None:
+    table = tmp_path / "scale.md"
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "benchmarks/run.py"), "--scale", "--quick", "--runs", "1",
+         "--scan-jobs", "", "--cache", str(cache), "--markdown", str(table)],
+        capture_output=True, text=True, env=git_environ(), cwd=REPO_ROOT, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    text = table.read_text()
+    assert "Scaling: time per repo or per ref" in text
+    for spec in fixtures.QUICK_SCALE_HOSTS:
+        assert f", {spec.repos:,} repos |" in text
+    for spec in fixtures.QUICK_SCALE_CHANGES:
+        assert f", {spec.refs + 1:,} refs |" in text  # + refs/heads/master
+    assert text.count("µs/repo") >= 2 * len(fixtures.QUICK_SCALE_HOSTS)  # gitward and the floor
+    assert "WRONG" not in text

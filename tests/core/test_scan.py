@@ -212,3 +212,37 @@ def test_json_encoded_in_workers_equals_the_object_path(tmp_path, jobs):
     assert list(ours) == ["roots", "summary", "problems", "repos"]
     repo_severities = [p["severity"] for r in theirs["repos"] for p in r["problems"]]
     assert sorted(severities) == sorted(repo_severities + ["error"])  # + the missing root
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_streamed_scan_lists_a_separate_git_dir_once_past_the_pool_threshold(host, tmp_path, jobs):
+    """Discovery streams into the scan; the separate git dir (found first as a bare directory,
+    then through work/c/.git) is still one repository, in the process pool too."""
+    from tui.core.scan import PARALLEL_THRESHOLD, iter_host_scan
+
+    template = init_bare(tmp_path / "t.git")
+    commit_chain(template, 2)
+    for i in range(PARALLEL_THRESHOLD + 40):
+        shutil.copytree(template, host / "many" / f"r{i:03d}.git")
+    listed = [item for item in iter_host_scan([str(host)], jobs=jobs) if not isinstance(item, Problem)]
+    names = sorted(report.name for report in listed)
+    assert len(names) == len(set(names)) == PARALLEL_THRESHOLD + 40 + 3
+    assert "sep-gitdir.git" not in names
+    by_name = {report.name: report for report in listed}
+    assert by_name["work/c"].git_dir == str(host / "sep-gitdir.git")
+    assert by_name["work/c"].layout is Layout.NON_BARE
+
+
+def test_scanning_starts_before_discovery_ends(host):
+    """A repository created after the first report arrived is still found: discovery had not
+    finished when scanning began (before, every repository was discovered first)."""
+    from tui.core.scan import iter_host_scan
+
+    (host / "zz-late").mkdir()  # listed with the root; its own entries are read when it is reached
+    scan = iter_host_scan([str(host)], jobs=1)
+    first = next(item for item in scan if not isinstance(item, Problem))
+    assert first.name == "work/b"  # gerrit/a.git and sep-gitdir.git are BARE: held to the end
+    late = init_repo(host / "zz-late" / "repo")
+    commit_chain(late, 1)
+    rest = [item.name for item in scan if not isinstance(item, Problem)]
+    assert sorted(rest) == ["gerrit/a.git", "work/c", "zz-late/repo"]

@@ -293,7 +293,8 @@ def cmd_refs(args: argparse.Namespace) -> int:
     _check_prefix(args.prefix)
     candidate = open_repo(args.repo)
     try:
-        snapshot = load_snapshot(candidate.git_dir, may_fork=True)  # the CLI has one thread
+        # The CLI has one thread; --shadowed reads only the loose refs it lists.
+        snapshot = load_snapshot(candidate.git_dir, may_fork=True, shadowed_only=args.shadowed)
     except RefsUnavailable as exc:
         raise UsageError(f"{args.repo}: {exc} (reftable-unsupported)") from exc
     judge_shadows(snapshot)

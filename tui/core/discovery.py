@@ -152,6 +152,38 @@ def discover(
         yield from _unique_git_dirs(_discover_root(root, max_depth, seen_dirs))
 
 
+@dataclass(frozen=True, slots=True)
+class Superseded:
+    """``discover_lazily``: a candidate yielded earlier is the same repository as a later one."""
+
+    candidate: Candidate
+
+
+def discover_lazily(
+    roots: list[str], max_depth: int = DEFAULT_MAX_DEPTH
+) -> Iterator[Candidate | Problem | Superseded]:
+    """``discover()`` streamed: each candidate as soon as it is found, so scanning can start.
+
+    A separate git dir reached first as a directory of its own (BARE) and later through a work
+    tree's ``.git`` file is yielded twice: the later candidate follows ``Superseded(earlier)``.
+    Only a BARE candidate is ever superseded, and only until discovery ends; a consumer that
+    holds back BARE results until then sees exactly what ``discover()`` lists.
+    """
+    seen_dirs: set[tuple[int, int]] = set()
+    for root in roots:
+        kept: dict[tuple[int, int] | str, Candidate] = {}  # per root, as discover() dedupes
+        for item in _discover_root(root, max_depth, seen_dirs):
+            if isinstance(item, Candidate):
+                key = _inode(item.git_dir)
+                earlier = kept.get(key)
+                if earlier is not None:
+                    if earlier.layout is not Layout.BARE or item.layout is Layout.BARE:
+                        continue  # the same rule as _unique_git_dirs: the first one stays
+                    yield Superseded(earlier)
+                kept[key] = item
+            yield item
+
+
 def _unique_git_dirs(found: Iterator[Candidate | Problem]) -> Iterator[Candidate | Problem]:
     """A separate git dir (``git init --separate-git-dir``) is reached twice: through the work
     tree's ``.git`` file and as a directory of its own. Report it once, with its work tree."""

@@ -66,9 +66,11 @@ def reftable_in_use(git_dir: str, ref_storage: str) -> bool:
         return False
 
 
-def load_snapshot(git_dir: str, *, may_fork: bool = False) -> RefSnapshot:
+def load_snapshot(git_dir: str, *, may_fork: bool = False, shadowed_only: bool = False) -> RefSnapshot:
     """Read a repository's ref files as its config says (no verdicts yet).
 
+    ``shadowed_only``: the caller lists only refs that are both loose and packed
+    (``iter_refs(shadowed_only=True)``): the snapshot may then hold only those loose refs.
     Raises RefsUnavailable for reftable: nothing is misread.
     """
     # lazy (import cost): core.gitconfig loads on first use, not with this module
@@ -80,6 +82,12 @@ def load_snapshot(git_dir: str, *, may_fork: bool = False) -> RefSnapshot:
             "this repository uses the reftable ref storage; gitward reads only loose files and "
             "packed-refs. Use 'git for-each-ref'."
         )
+    if shadowed_only:
+        from tui.core.packed_lookup import read_shadowed
+
+        snapshot = read_shadowed(git_dir, HEX_WIDTH.get(settings.object_format, 40), may_fork=may_fork)
+        if snapshot is not None:
+            return snapshot
     return read_snapshot(git_dir, settings.object_format, may_fork=may_fork)
 
 

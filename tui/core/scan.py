@@ -6,12 +6,13 @@ import json
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from tui.core import problems as analysis
-from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, discover
+from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, Superseded, discover_lazily
 from tui.core.fetch_status import fetch_status
 from tui.core.fsutil import special_kind
 from tui.core.gitconfig import read_config, repo_settings
@@ -244,53 +245,139 @@ def iter_host_scan(
 ) -> Iterator[RepoReport | Problem]:
     """Yield root problems and repo reports as they are ready (not in a stable order).
 
-    ``chunk_worker`` turns a list of candidates into results (a module-level function, so
-    worker processes can run it): ``_scan_chunk`` gives RepoReports, ``_scan_chunk_json``
-    gives RepoJson. ``max_depth``: how many directory levels below a root discovery descends.
+    Discovery and scanning overlap: repositories are scanned (in worker processes past
+    PARALLEL_THRESHOLD of them) while discovery walks on. ``chunk_worker`` turns a list of
+    candidates into results (a module-level function, so worker processes can run it):
+    ``_scan_chunk`` gives RepoReports, ``_scan_chunk_json`` gives RepoJson. ``max_depth``: how
+    many directory levels below a root discovery descends.
     """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
-    candidates: list[Candidate] = []
-    for found in discover(roots, max_depth):
-        if isinstance(found, Problem):
-            yield found
-        else:
-            candidates.append(found)
-        if cancel is not None and cancel.is_set():
-            return
-    if jobs <= 1 or len(candidates) < PARALLEL_THRESHOLD:
-        for candidate in candidates:
+    found = discover_lazily(roots, max_depth)
+    results = _Results()
+    if jobs > 1:
+        # Below the threshold a process pool costs more than it saves: look ahead that far.
+        first: list[Candidate] = []
+        for item in found:
+            if isinstance(item, Candidate):
+                first.append(item)
+                if len(first) >= PARALLEL_THRESHOLD:
+                    break
+            elif isinstance(item, Superseded):
+                results.superseded(item.candidate)
+            else:
+                yield item
             if cancel is not None and cancel.is_set():
                 return
-            yield from chunk_worker([candidate], now)
+        else:
+            # Discovery is over: a small host is scanned here, in discovery order (the first
+            # row a screen selects is the first repository), nothing held back.
+            for candidate in first:
+                if cancel is not None and cancel.is_set():
+                    return
+                if results.kept(candidate):
+                    yield from chunk_worker([candidate], now)
+            return
+        yield from _scan_in_processes(first, found, results, jobs, now, cancel, start_method, chunk_worker)
         return
-    yield from _scan_in_processes(candidates, jobs, now, cancel, start_method, chunk_worker)
+    for item in found:
+        if cancel is not None and cancel.is_set():
+            return
+        if isinstance(item, Candidate):
+            yield from results.add(chunk_worker([item], now), (item,))
+        elif isinstance(item, Superseded):
+            results.superseded(item.candidate)
+        else:
+            yield item
+    yield from results.release()
+
+
+class _Results:
+    """Scan results in, the ones to yield out. A BARE repository's result waits for the end of
+    discovery: a work tree found later may turn out to own it (``Superseded``)."""
+
+    __slots__ = ("_held", "_dropped")
+
+    def __init__(self) -> None:
+        self._held: list[tuple[tuple[str, str], object]] = []
+        self._dropped: set[tuple[str, str]] = set()
+
+    def superseded(self, candidate: Candidate) -> None:
+        self._dropped.add((candidate.root, candidate.name))
+
+    def kept(self, candidate: Candidate) -> bool:
+        return (candidate.root, candidate.name) not in self._dropped
+
+    def add(self, results: list, candidates: tuple[Candidate, ...] | list[Candidate]) -> list:
+        """The results (in ``candidates``' order) that may be yielded now; the rest are held."""
+        ready = []
+        for candidate, result in zip(candidates, results, strict=True):
+            if candidate.layout is Layout.BARE:
+                self._held.append(((candidate.root, candidate.name), result))
+            else:
+                ready.append(result)
+        return ready
+
+    def release(self) -> list:
+        """Discovery is over: the held results, without the superseded ones."""
+        held, self._held = self._held, []
+        return [result for key, result in held if key not in self._dropped]
 
 
 def _scan_in_processes(
-    candidates: list[Candidate],
+    first: list[Candidate],
+    found: Iterator,
+    results: _Results,
     jobs: int,
     now: float,
     cancel: threading.Event | None,
     start_method: str,
     chunk_worker,
 ) -> Iterator:
-    # local by habit only: importing this module already loads it (could move to the top)
+    """Workers scan chunks while this process discovers the rest and submits them."""
     import multiprocessing
 
     context = multiprocessing.get_context(start_method)
-    chunks = [candidates[i : i + CHUNK_SIZE] for i in range(0, len(candidates), CHUNK_SIZE)]
+    queued: deque[tuple[Future, list[Candidate]]] = deque()  # in submission order
+
+    def harvest(block: bool) -> Iterator:
+        # Workers finish chunks about in submission order: looking at the oldest is enough.
+        while queued and (block or queued[0][0].done()):
+            future, chunk = queued[0]
+            if not future.done():
+                wait([future], timeout=0.2)  # then look at ``cancel`` again
+                return
+            queued.popleft()
+            yield from results.add(future.result(), chunk)
+
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: set[Future] = {pool.submit(chunk_worker, chunk, now) for chunk in chunks}
         try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    yield from future.result()
+            for i in range(0, len(first), CHUNK_SIZE):
+                chunk = first[i : i + CHUNK_SIZE]
+                queued.append((pool.submit(chunk_worker, chunk, now), chunk))
+            chunk = []
+            for item in found:
+                if isinstance(item, Candidate):
+                    chunk.append(item)
+                    if len(chunk) >= CHUNK_SIZE:
+                        queued.append((pool.submit(chunk_worker, chunk, now), chunk))
+                        chunk = []
+                elif isinstance(item, Superseded):
+                    results.superseded(item.candidate)
+                else:
+                    yield item
+                yield from harvest(block=False)
                 if cancel is not None and cancel.is_set():
                     return
+            if chunk:
+                queued.append((pool.submit(chunk_worker, chunk, now), chunk))
+            while queued:
+                yield from harvest(block=True)
+                if cancel is not None and cancel.is_set():
+                    return
+            yield from results.release()
         finally:
-            for future in pending:
+            for future, _ in queued:
                 future.cancel()
 
 
