@@ -241,6 +241,7 @@ class GitwardApp(App[int]):
 
     def _set_refresh(self, argument: str) -> bool:
         """``:refresh 60`` / ``:refresh off``; alone, says the setting (the header shows it too)."""
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.widgets.summary import refresh_words
 
         host = self.host_screen
@@ -317,6 +318,7 @@ class GitwardApp(App[int]):
     @on(SyncStarted)
     def _sync_started(self, message: SyncStarted) -> None:
         """``S`` on a repository screen: its Log tab shows the job."""
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.screens.repo import RepoScreen
 
         screen = self.screen
@@ -330,6 +332,7 @@ class GitwardApp(App[int]):
 
     @on(SyncRescanned)
     def _sync_rescanned(self, message: SyncRescanned) -> None:
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.screens.repo import RepoScreen
 
         report = message.report
@@ -341,6 +344,7 @@ class GitwardApp(App[int]):
 
     def sync_command(self, argument: str) -> bool:
         """``:sync`` (the selected or open repository), ``:sync NAME``, ``:sync faulted``, ``:sync shown``."""
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.screens.repo import RepoScreen
         from tui.app.widgets.repo_table import is_fault
 
@@ -382,6 +386,7 @@ class GitwardApp(App[int]):
 
     async def action_quit(self) -> None:
         """q / ctrl+q: with syncs still running or queued, ask first (quitting cancels them)."""
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.dialogs.confirm import Choice, ConfirmDialog
 
         active = self.sync.active_jobs()
@@ -505,6 +510,7 @@ def run_console(
 ) -> int:
     """Entry point for ``gitward [ROOT ...]`` (and ``gitward compare`` in a terminal): load the
     config, run the app, return its exit code."""
+    # lazy (import cost): loaded on first use, not with this module
     from tui.core.config import ConfigError, load_config
 
     try:

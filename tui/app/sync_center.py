@@ -67,6 +67,7 @@ class SyncCenter:
         return int(getattr(self.settings, "log_buffer_lines", None) or DEFAULT_BUFFER_LINES)
 
     def log_dir(self) -> str:
+        # lazy (import cost): loaded on first use, not with this module
         from tui.core.paths import log_dir
 
         return log_dir()
@@ -83,6 +84,7 @@ class SyncCenter:
             if self._runner_factory is not None:
                 self._runner = self._runner_factory()
             else:
+                # lazy: the sync side loads with the first sync, not with the console's first frame
                 from tui.core.sync import JobRunner
 
                 settings = self.settings
@@ -99,6 +101,7 @@ class SyncCenter:
 
     def submit(self, path: str, *, force: bool, name: str | None = None) -> SyncJob:
         """Queue a sync (raises ``SyncError``); the news pump starts with the first job."""
+        # lazy: the sync side loads with the first sync, not with the console's first frame
         from tui.core.sync import SyncRequest
 
         job = self.runner.submit(SyncRequest(path, force=force))
@@ -108,12 +111,14 @@ class SyncCenter:
         return job
 
     def name_of(self, job: SyncJob) -> str:
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.jobview import display_name
 
         return display_name(job, self.names)
 
     def preflight(self, path: str) -> list:
         """Warnings to confirm first (``SyncError`` if it cannot be synced). A worker calls this."""
+        # lazy: the sync side loads with the first sync, not with the console's first frame
         from tui.core.sync import SyncRequest
 
         with OBJECT_STORE_LOCK:
@@ -122,6 +127,7 @@ class SyncCenter:
     def plan(self, path: str) -> SyncPlan:
         """The sync resolved against the repository on disk (kind, remote, url; ``SyncError``).
         Reads a few files, runs nothing."""
+        # lazy: the sync side loads with the first sync, not with the console's first frame
         from tui.core.sync import SyncRequest
 
         return self.runner.plan(SyncRequest(path))

@@ -69,6 +69,7 @@ class SyncController:
 
     def _preflight(self, report: RepoReport, show_log: bool) -> None:
         """In a worker: what the sync will do, and the warnings to confirm."""
+        # lazy: the sync side loads with the first sync, not with the console's first frame
         from tui.core.sync import SyncError
 
         try:
@@ -84,6 +85,7 @@ class SyncController:
 
     def preflighted(self, message: SyncPreflighted) -> None:
         """Ask first, always (Cancel focused): a sync deletes refs or worktrees."""
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.dialogs.sync_confirm import SyncConfirm
 
         report = message.report
@@ -106,6 +108,7 @@ class SyncController:
         self.app.push_screen(SyncConfirm(report.name, message.preview, message.warnings), callback=chosen)
 
     def _submit(self, report: RepoReport, show_log: bool) -> SyncJob | None:
+        # lazy: the sync side loads with the first sync, not with the console's first frame
         from tui.core.sync import SyncError
 
         try:
@@ -139,6 +142,7 @@ class SyncController:
         self.app.run_worker(partial(self._plan_bulk, reports, label), thread=True, exit_on_error=False, group="sync-preflight")
 
     def _plan_bulk(self, reports: list[RepoReport], label: str) -> None:
+        # lazy: the sync side loads with the first sync, not with the console's first frame
         from tui.core.sync import SyncError
 
         plan = BulkPlan(label)
@@ -161,6 +165,7 @@ class SyncController:
         self.app.post_message(BulkPlanned(plan))
 
     def bulk_planned(self, message: BulkPlanned) -> None:
+        # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.dialogs.sync_confirm import BulkSyncConfirm
 
         plan = message.plan
@@ -178,6 +183,7 @@ class SyncController:
         self.app.push_screen(BulkSyncConfirm(plan), callback=chosen)
 
     def _submit_quietly(self, report: RepoReport) -> SyncJob | None:
+        # lazy: the sync side loads with the first sync, not with the console's first frame
         from tui.core.sync import SyncError
 
         try:
@@ -223,6 +229,7 @@ class SyncController:
         return None
 
     def _rescan(self, path: str, root: str) -> None:
+        # lazy (import cost): loaded on first use, not with this module
         from tui.core.discovery import classify
         from tui.core.scan import scan_repo
 

@@ -102,6 +102,7 @@ def confirm_name(report: RepoReport) -> str:
 
 
 def worktree_repo(report: RepoReport):
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.worktree_edit import WorktreeRepo
 
     return WorktreeRepo.from_candidate(report)
@@ -119,6 +120,7 @@ def worktree_label(wt: Worktree) -> str:
 
 
 def lock_worktree(report: RepoReport, wt: Worktree, reason: str | None, journal: Journal) -> Outcome:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -147,6 +149,7 @@ def lock_worktrees(report: RepoReport, worktrees: Iterable[Worktree], reason: st
 
 
 def unlock_worktree(report: RepoReport, wt: Worktree, journal: Journal) -> Outcome:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -166,6 +169,7 @@ def plan_prune(report: RepoReport) -> PrunePreview:
 
 
 def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -179,12 +183,14 @@ def apply_prune(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 
 def plan_repair(report: RepoReport, path: str | None):
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     return worktree_edit.plan_repair(worktree_repo(report), [path] if path else [], cwd=report.path)
 
 
 def apply_repair(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     def job() -> Outcome:
@@ -201,6 +207,7 @@ def apply_repair(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_shadows(report: RepoReport, refs: list[str] | None):
     """``shadows prune --keep auto`` for the marked refs (None: every shadow of the repository)."""
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import shadows as refedit
 
     return refedit.plan_shadow_prune(report.git_dir, refedit.Keep.AUTO, refs)
@@ -216,8 +223,10 @@ def plan_shadow_decisions(report: RepoReport, previewed, decisions: dict):
     ref whose files differ from what the preview showed is refused: the operator decided on
     values they saw. Reads the files: call it from a worker.
     """
+    # lazy (import cost): loaded on first use, not with this module
     from dataclasses import replace
 
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import shadows as refedit
 
     shown = {item.name: item for item in previewed.items}
@@ -246,6 +255,7 @@ def is_bulk(plan, refs: list[str] | None) -> bool:
 
 
 def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import shadows as refedit
 
     def job() -> Outcome:
@@ -267,12 +277,14 @@ def apply_shadows(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def plan_lock_clear(report: RepoReport, lock: LockFile, journal: Journal, now: float | None = None):
     """``now``: the console's clock (None: the real time), so the dialog agrees with the table."""
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import lock_clear
 
     return lock_clear.plan_lock_clear(report.git_dir, lock.path, journal=journal, now=now)
 
 
 def apply_lock_clear(report: RepoReport, plan, journal: Journal) -> Outcome:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import lock_clear
 
     def job() -> Outcome:
@@ -287,6 +299,7 @@ def apply_lock_clear(report: RepoReport, plan, journal: Journal) -> Outcome:
 
 def journal_entries(journal: Journal) -> list[JournalEntry]:
     """Newest first, as ``gitward journal`` lists them (journal_words.newest_first)."""
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.journal_words import newest_first
 
     return newest_first(journal.entries())
@@ -306,6 +319,7 @@ def undo_reason(entry: JournalEntry) -> str | None:
 
 
 def undo(journal: Journal, entry_id: str) -> Outcome:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.undo import undo as core_undo
 
     def job() -> Outcome:
@@ -325,6 +339,7 @@ def same_repo(git_dir: str, report: RepoReport) -> bool:
 
 def rescan(report: RepoReport, now: float) -> RepoReport | None:
     """Read one repository again (None: it is no longer a repository)."""
+    # lazy (import cost): loaded on first use, not with this module
     from tui.core.discovery import classify
     from tui.core.scan import scan_repo
 

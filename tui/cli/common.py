@@ -117,6 +117,7 @@ def run_command(command: Callable[[], int | None]) -> int:
         print("gitward: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001  a bug: exit 2, never Python's 1, which means "findings"
+        # deferred: loaded only when this command runs (every gitward start stays light)
         import traceback
 
         traceback.print_exc()
@@ -128,6 +129,7 @@ def run_command(command: Callable[[], int | None]) -> int:
 def open_repo(path: str):
     """The repository a REPO argument names, as ``discovery.classify`` sees it; a linked
     worktree's path names the repository it belongs to (as git run there would)."""
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.discovery import NotARepository, repository_at
 
     try:
@@ -151,6 +153,7 @@ def repo_argument(path: str) -> str:
 def linked_worktree_repository(path: str) -> str | None:
     """The common git dir of the linked worktree at ``path`` (its ``.git`` file names
     ``<common>/worktrees/<id>``, whose ``commondir`` leads back), or None if it is not one."""
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.discovery import read_gitfile
     from tui.core.fsutil import read_bytes
 
@@ -178,6 +181,7 @@ def clean(text: str, *, redact: bool = False) -> str:
     ``redact``: also mask credentials, for text that may quote a remote URL or git's output
     (escaped first: an escape sequence planted in a URL cannot hide its password).
     """
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.redact import escape_terminal, redact_text
 
     safe = escape_terminal(str(text))
@@ -186,6 +190,7 @@ def clean(text: str, *, redact: bool = False) -> str:
 
 def write_json_text(encoded: str) -> None:
     """An encoded JSON document (or part of one) to stdout, never with a raw control byte."""
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.redact import json_safe
 
     sys.stdout.write(json_safe(encoded))

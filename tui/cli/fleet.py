@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 from tui.cli.common import EXIT_OK, UsageError, clean, fail, print_table
 

@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_max_depth(parser: argparse.ArgumentParser) -> None:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.discovery import DEFAULT_MAX_DEPTH
 
     parser.add_argument(
@@ -190,6 +191,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _scan_prometheus(args: argparse.Namespace) -> int:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core import metrics
     from tui.core.scan import scan_host
 
@@ -288,6 +290,7 @@ def _fmt_age(timestamp: float | None) -> str:
 
 
 def cmd_refs(args: argparse.Namespace) -> int:
+    # lazy: pygit2 loads when objects are first read, not at start
     from tui.core.refstore import RefsUnavailable, iter_refs, judge_shadows, load_snapshot
 
     _check_prefix(args.prefix)
@@ -336,6 +339,7 @@ def _check_prefix(prefix: str) -> None:
 
 
 def cmd_worktrees(args: argparse.Namespace) -> int:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.scan import worktree_report
 
     candidate = open_repo(args.repo)
@@ -366,6 +370,7 @@ def cmd_worktrees(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.demo import build_demo
 
     started = time.time()
@@ -381,6 +386,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_paths() -> int:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core import paths
 
     rows = [
@@ -395,6 +401,7 @@ def cmd_paths() -> int:
 
 def demo_root() -> str:
     """Build the demo host under the user data dir once; return its host root."""
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core import paths
     from tui.demo import build_demo
 
@@ -429,6 +436,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def _configured_roots() -> list[str]:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.config import ConfigError, load_config
 
     try:

@@ -70,6 +70,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.config import ConfigError, load_config
     from tui.core.sync import JobRunner
     from tui.core.sync import SyncError, SyncRequest, TimedOut, call_within
@@ -122,6 +123,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def _confirm_sync(plan, yes: bool, *, as_json: bool = False) -> None:
     """A mirror's fetch --prune deletes every ref the upstream no longer has: asked first, as
     every change gitward makes from the command line is (common.confirm)."""
+    # lazy: the sync side loads with the first sync command
     from tui.core.sync import SyncKind
 
     if plan.kind is not SyncKind.MIRROR:
@@ -135,6 +137,7 @@ def _confirm_sync(plan, yes: bool, *, as_json: bool = False) -> None:
 
 
 def _preflight_refusal(plan, shown: str, seconds: float) -> int | None:
+    # lazy: the sync side loads with the first sync command
     from tui.core.sync import call_within, preflight
 
     warnings = call_within(preflight, plan, seconds=seconds, what=f"reading the refs of {shown}")
@@ -202,6 +205,7 @@ def _follow(job, stream=None) -> None:
 
 def _write_outcome(job) -> None:
     """``gitward sync --json``: the job as ``SyncJob.to_json`` gives it, its texts redacted."""
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.redact import redact_text
 
     data = job.to_json()
@@ -214,6 +218,7 @@ def _write_outcome(job) -> None:
 
 
 def _report(job) -> int:
+    # lazy: the sync side loads with the first sync command
     from tui.core.sync import JobState
 
     if job.state is JobState.OK:

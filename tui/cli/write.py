@@ -137,6 +137,7 @@ def dispatch(args: argparse.Namespace) -> int | None:
     command = getattr(args, "command", None)
     if command not in COMMANDS:
         return None
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.errors import RefusedError, WriteError
 
     handler = {
@@ -171,6 +172,7 @@ def _worktree_handler(args: argparse.Namespace):
 
 def _journal_for(args: argparse.Namespace):
     """The journal, holding the write gate: --read-only (here or global) or the config closes it."""
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.config import ConfigError
     from tui.core.write.gate import load_write_gate
     from tui.core.write.journal import Journal
@@ -195,6 +197,7 @@ def _writable_journal(args: argparse.Namespace):
 
 
 def cmd_shadows_prune(args: argparse.Namespace) -> int:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import shadows as refedit
 
     candidate = open_repo(args.repo)
@@ -233,6 +236,7 @@ def _show_recovered(paths, as_json: bool) -> None:
 
 def _recover(journal, git_dir: str | None, as_json: bool = False) -> None:
     """Before a change (or a listing): remove what interrupted gitward runs left, and say so."""
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.recovery import recover_interrupted
 
     _show_recovered(recover_interrupted(journal, git_dir), as_json)
@@ -262,6 +266,7 @@ def _changes(count: int) -> str:
 
 
 def _plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     from tui.core.units import plural
 
     return plural(count, singular, plural_form)
@@ -299,12 +304,14 @@ def _verdict(item) -> str:
 
 
 def _worktree_repo(path: str):
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.worktree_edit import WorktreeRepo
 
     return WorktreeRepo.from_candidate(open_repo(path))
 
 
 def cmd_worktree_lock(args: argparse.Namespace) -> int:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
@@ -318,6 +325,7 @@ def cmd_worktree_lock(args: argparse.Namespace) -> int:
 
 
 def cmd_worktree_unlock(args: argparse.Namespace) -> int:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
@@ -421,6 +429,7 @@ def _confirm_prune(plan, repo, args: argparse.Namespace) -> None:
 
 
 def cmd_worktree_repair(args: argparse.Namespace) -> int:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import worktree_edit
 
     repo = _worktree_repo(args.repo)
@@ -448,6 +457,7 @@ def cmd_worktree_repair(args: argparse.Namespace) -> int:
 
 
 def cmd_locks_clear(args: argparse.Namespace) -> int:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write import lock_clear
 
     candidate = open_repo(args.repo)
@@ -478,6 +488,7 @@ def cmd_locks_clear(args: argparse.Namespace) -> int:
 
 
 def _age(seconds: float) -> str:
+    # deferred: loaded only when this command runs (every gitward start stays light)
     import humanize
 
     return humanize.naturaldelta(seconds)
@@ -490,6 +501,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     try:
         journal = _journal_for(args)
     except UsageError:
+        # lazy: the write side loads with the first write (read-only runs never load it)
         from tui.core.write.journal import Journal
 
         journal = Journal(read_only=True)  # a broken config: list, change nothing
@@ -510,6 +522,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     if not entries:
         print("the journal is empty")
         return EXIT_OK
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.journal_words import newest_first, status_words, when
 
     rows = [[entry.id, when(entry), status_words(entry), entry.kind, entry.summary] for entry in newest_first(entries)]
@@ -519,6 +532,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
 
 def _show_entry(entry, as_json: bool) -> int:
     """One entry in full: every item (the before-image once recorded) and every lock."""
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.journal_words import links, status_words, when
 
     data = entry.to_json(full=True)
@@ -546,6 +560,7 @@ def _show_entry(entry, as_json: bool) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
+    # lazy: the write side loads with the first write (read-only runs never load it)
     from tui.core.write.undo import undo
 
     journal = _journal_for(args)

@@ -48,6 +48,7 @@ def read_shadowed(git_dir: str, hex_width: int = 40, *, may_fork: bool = False):
     ``may_fork``: the caller has a single thread (the CLI): the packed-refs check runs in a
     child process meanwhile.
     """
+    # lazy: pygit2 loads when objects are first read, not at start
     from tui.core.refstore import RefSnapshot
 
     path = os.path.join(git_dir, "packed-refs")
@@ -125,8 +126,8 @@ def _start_check(data: bytes, hex_width: int, may_fork: bool):
         return len(parsed) if canonical else None
 
     if not may_fork or threading.active_count() != 1:
-        result = verdict()
-        return lambda: result
+        answer = verdict()
+        return lambda: answer
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: check, send, leave without running any parent cleanup

@@ -83,6 +83,7 @@ def load_snapshot(git_dir: str, *, may_fork: bool = False, shadowed_only: bool =
             "packed-refs. Use 'git for-each-ref'."
         )
     if shadowed_only:
+        # lazy (import cost): loaded on first use, not with this module
         from tui.core.packed_lookup import read_shadowed
 
         snapshot = read_shadowed(git_dir, HEX_WIDTH.get(settings.object_format, 40), may_fork=may_fork)

@@ -335,6 +335,7 @@ def _scan_in_processes(
     chunk_worker,
 ) -> Iterator:
     """Workers scan chunks while this process discovers the rest and submits them."""
+    # lazy (import cost): loaded on first use, not with this module
     import multiprocessing
 
     context = multiprocessing.get_context(start_method)
