@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 
-import pytest
 
 from gitrepo import commit_chain, git, init_bare, write_loose
-from tui.app.app import binding_sections, create_app
+from tui.app.app import binding_sections
 from tui.app.dialogs.command_prompt import CommandPrompt
 from tui.app.dialogs.ref_detail import RefDetail
 from tui.app.read_only import MUTATING_ACTIONS
@@ -18,31 +16,14 @@ from tui.app.screens.host import HostScreen
 from tui.app.screens.jobs import JobsScreen
 from tui.app.screens.repo import RepoScreen
 from tui.app.testing import record_notifications, settle, wait_for_scan
+from app_support import make_app
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.ref_browser import RefBrowser
 from tui.app.widgets.ref_list import RefList
 from tui.app.widgets.repo_table import is_fault
-from tui.demo import FIXED_EPOCH, build_demo
 
-NOW = FIXED_EPOCH + 7 * 86400
 SIZE = (140, 40)
 DEMO_REPOS = 8
-
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory) -> str:
-    return build_demo(str(tmp_path_factory.mktemp("app") / "demo"), now=NOW)
-
-
-@pytest.fixture
-def home(demo_root, monkeypatch) -> None:
-    monkeypatch.setenv("HOME", os.path.dirname(os.path.dirname(demo_root)))
-
-
-def make_app(root: str, **kwargs):
-    kwargs.setdefault("jobs", 1)
-    kwargs.setdefault("now", NOW)
-    return create_app([root], config=kwargs.pop("config", None), **kwargs)
 
 
 @contextlib.asynccontextmanager

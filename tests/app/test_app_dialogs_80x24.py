@@ -14,7 +14,8 @@ from tui.app.dialogs.confirm import ConfirmDialog
 from tui.app.dialogs.prompts import TypeNameDialog
 from tui.app.dialogs.shadow_preview import ShadowPreview
 from tui.app.screens.repo import RepoScreen
-from tui.app.testing import settle, wait_for_scan
+from tui.app.testing import settle
+from app_support import open_command
 
 SIZE = (80, 24)
 
@@ -27,14 +28,6 @@ def assert_buttons_on_screen(screen) -> None:
         if button.display:
             assert screen.region.contains_region(button.region), (button.id, button.region)
             assert dialog.contains_region(button.region), (button.id, button.region, dialog)
-
-
-async def open_command(pilot, command: str) -> RepoScreen:
-    await wait_for_scan(pilot)
-    assert pilot.app.run_command(command)
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, RepoScreen)
-    return pilot.app.screen
 
 
 async def test_shadows_preview_fits_with_its_after_column(tmp_path):

@@ -12,45 +12,19 @@ import pytest
 from textual.app import App, ComposeResult
 
 from gitrepo import commit_chain, git, init_bare, init_with_worktrees
-from tui.app.app import create_app
 from tui.app.filtering import RowFilter
 from tui.app.screens.repo import RepoScreen
 from tui.app.testing import settle, wait_for_scan
+from app_support import make_app, open_command
 from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.ref_browser import RefBrowser
-from tui.demo import FIXED_EPOCH, build_demo
 
-NOW = FIXED_EPOCH + 7 * 86400
-
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory) -> str:
-    return build_demo(str(tmp_path_factory.mktemp("filters") / "demo"), now=NOW)
-
-
-@pytest.fixture
-def home(demo_root, monkeypatch) -> None:
-    monkeypatch.setenv("HOME", os.path.dirname(os.path.dirname(demo_root)))
-
-
-def make_app(root: str, **kwargs):
-    kwargs.setdefault("jobs", 1)
-    kwargs.setdefault("now", NOW)
-    return create_app([root], **kwargs)
 
 
 async def type_text(pilot, text: str) -> None:
     await pilot.press(*[{" ": "space", "/": "slash", "!": "exclamation_mark"}.get(ch, ch) for ch in text])
 
-
-async def open_command(pilot, command: str) -> RepoScreen:
-    app = pilot.app
-    await wait_for_scan(pilot)
-    assert app.run_command(command)
-    await settle(pilot)
-    assert isinstance(app.screen, RepoScreen)
-    return app.screen
 
 
 # --- what a filter matches --------------------------------------------------------------------------

@@ -6,30 +6,14 @@ from __future__ import annotations
 import os
 import stat
 
-import pytest
 from textual.command import CommandPalette
 
-from tui.app.app import create_app
 from tui.app.testing import settle, wait_for_scan
+from app_support import make_app
 from tui.app.themes import MIN_HUE_DEGREES, hue_distance
 from tui.app.widgets.vtable import VirtualTable
-from tui.demo import FIXED_EPOCH, build_demo
-
-NOW = FIXED_EPOCH + 7 * 86400
 
 
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory) -> str:
-    return build_demo(str(tmp_path_factory.mktemp("handoff") / "demo"), now=NOW)
-
-
-@pytest.fixture
-def home(demo_root, monkeypatch) -> None:
-    monkeypatch.setenv("HOME", os.path.dirname(os.path.dirname(demo_root)))
-
-
-def make_app(root: str):
-    return create_app([root], jobs=1, now=NOW)
 
 
 async def highlight(pilot, name: str):

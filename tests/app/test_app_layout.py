@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import os
 
-import pytest
 
-from tui.app.app import create_app
 from tui.app.testing import settle, wait_for_scan
+from app_support import make_app
 from tui.app.widgets.repo_detail import RepoDetail
 from tui.app.widgets.table_layout import Column, fit_columns
-from tui.demo import FIXED_EPOCH, build_demo
-
-NOW = FIXED_EPOCH + 7 * 86400
 
 
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory) -> str:
-    return build_demo(str(tmp_path_factory.mktemp("layout") / "demo"), now=NOW)
-
-
-@pytest.fixture
-def home(demo_root, monkeypatch) -> None:
-    monkeypatch.setenv("HOME", os.path.dirname(os.path.dirname(demo_root)))
-
-
-def make_app(root: str):
-    return create_app([root], jobs=1, now=NOW)
 
 
 def screen_text(app) -> list[str]:

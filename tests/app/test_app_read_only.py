@@ -10,8 +10,8 @@ from pathlib import Path
 from gitrepo import commit_chain, git, init_repo
 from gitworktree import worktree_list
 from tui.app.app import create_app
-from tui.app.screens.repo import RepoScreen
-from tui.app.testing import settle, wait_for_scan
+from tui.app.testing import settle
+from app_support import open_command
 from tui.core.write.journal import Journal
 
 SIZE = (80, 24)
@@ -38,14 +38,6 @@ def record(app) -> list[tuple[str, str]]:
 
     app.notify = notify
     return seen
-
-
-async def open_command(pilot, command: str) -> RepoScreen:
-    await wait_for_scan(pilot)
-    assert pilot.app.run_command(command)
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, RepoScreen)
-    return pilot.app.screen
 
 
 async def test_read_only_key_for_a_hidden_action_says_why(tmp_path):

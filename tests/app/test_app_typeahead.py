@@ -7,36 +7,19 @@ burst with ``app.post_message`` and only then wait.
 
 from __future__ import annotations
 
-import os
 
-import pytest
 from textual import events
 from textual.widgets import Input
 
-from tui.app.app import create_app
 from tui.app.dialogs.command_prompt import CommandPrompt
 from tui.app.screens.host import HostScreen
 from tui.app.screens.jobs import JobsScreen
 from tui.app.screens.repo import RepoScreen
 from tui.app.testing import settle, wait_for_scan
-from tui.demo import FIXED_EPOCH, build_demo
+from app_support import make_app
 
-NOW = FIXED_EPOCH + 7 * 86400
 SIZE = (80, 24)  # the on-call window
 
-
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory) -> str:
-    return build_demo(str(tmp_path_factory.mktemp("typeahead") / "demo"), now=NOW)
-
-
-@pytest.fixture
-def home(demo_root, monkeypatch) -> None:
-    monkeypatch.setenv("HOME", os.path.dirname(os.path.dirname(demo_root)))
-
-
-def make_app(root: str, **kwargs):
-    return create_app([root], jobs=1, now=NOW, **kwargs)
 
 
 _NAMES = {"\x1b": "escape", "\r": "enter", "/": "slash", ":": "colon", " ": "space", "!": "exclamation_mark", "^": "circumflex_accent", "$": "dollar_sign", ".": "full_stop"}

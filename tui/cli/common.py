@@ -213,3 +213,11 @@ def print_table(header: list[str], rows: Iterable[list[str]], indent: str = "") 
     write(indent + "  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip() + "\n")
     for row in rows:
         write(indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n")
+
+
+def run_standalone(parser: "Parser", dispatch: Callable[[argparse.Namespace], int | None], argv=None) -> int:
+    """``python -m tui.cli.write ARGS`` (and sync): parse as gitward does, unknown options named."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        parser.unrecognized(args, extras)  # exits 2, naming them
+    return run_command(lambda: dispatch(args))

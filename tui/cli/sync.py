@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from tui.cli.common import Parser, clean, confirm, fail, repo_argument, run_command
+from tui.cli.common import Parser, clean, confirm, fail, repo_argument, run_standalone
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -253,11 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extras = parser.parse_known_args(argv)
-    if extras:
-        parser.unrecognized(args, extras)  # exits 2, naming them
-    return run_command(lambda: dispatch(args))
+    return run_standalone(build_parser(), dispatch, argv)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ from tui.cli.common import (
     fail,
     open_repo,
     print_table,
-    run_command,
+    run_standalone,
     write_json_text,
 )
 
@@ -591,11 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args, extras = parser.parse_known_args(argv)
-    if extras:
-        parser.unrecognized(args, extras)  # exits 2, naming them
-    return run_command(lambda: dispatch(args))
+    return run_standalone(build_parser(), dispatch, argv)
 
 
 if __name__ == "__main__":

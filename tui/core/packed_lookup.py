@@ -30,6 +30,7 @@ from tui.core.packed import (
     parse_packed_refs,
 )
 from tui.core.packed_check import read_header as _read_header
+from tui.core.snapshot import RefSnapshot
 
 # Below this size the full read is as fast: nothing to gain, one more code path to run.
 MIN_PACKED_BYTES = 1 << 20
@@ -48,9 +49,6 @@ def read_shadowed(git_dir: str, hex_width: int = 40, *, may_fork: bool = False):
     ``may_fork``: the caller has a single thread (the CLI): the packed-refs check runs in a
     child process meanwhile.
     """
-    # lazy: pygit2 loads when objects are first read, not at start
-    from tui.core.refstore import RefSnapshot
-
     path = os.path.join(git_dir, "packed-refs")
     try:
         st = os.lstat(path)

@@ -11,45 +11,14 @@ import os
 import stat
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 from tui.core import libgit2
-from tui.core.loose import LooseRef, LooseWalk, read_loose_file, start_loose_walk_in_child, walk_loose_refs
+from tui.core.loose import LooseRef, read_loose_file, start_loose_walk_in_child, walk_loose_refs
 from tui.core.model import Ref, RefCounts, Source, Verdict
-from tui.core.packed import PackedRefs, bytes_key, read_packed_refs
+from tui.core.packed import bytes_key, read_packed_refs
+from tui.core.snapshot import RefSnapshot
 
 HEX_WIDTH = {"sha1": 40, "sha256": 64}
-
-
-@dataclass(slots=True)
-class RefSnapshot:
-    """One consistent-enough read of a repository's ref files."""
-
-    git_dir: str
-    packed: PackedRefs
-    loose: LooseWalk
-    head: LooseRef | None = None
-    hex_width: int = 40
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
-    verdict_errors: list[str] = field(default_factory=list)
-
-    def shadow_names(self) -> list[str]:
-        packed = self.packed
-        return [name for name in self.loose.refs if name in packed]
-
-    def resolve(self, name: str, depth: int = 0) -> str | None:
-        """Resolve a ref name as git does: loose first (no fallback when broken), then packed."""
-        if depth > 5:  # git's SYMREF_MAXDEPTH
-            return None
-        if name == "HEAD":
-            loose = self.head
-        else:
-            loose = self.loose.refs.get(name)
-        if loose is not None:
-            if loose.symbolic_target:
-                return self.resolve(loose.symbolic_target, depth + 1)
-            return loose.value
-        return self.packed.get(name)
 
 
 class RefsUnavailable(Exception):
