@@ -396,7 +396,7 @@ def _moved_refusal(preview, repo_path: str) -> str:
         )
     repair = "; repair a moved one ('gitward worktree repair REPO PATH')" if preview.suggests_repair else ""
     return (
-        f"{count} worktree(s) look moved or away, not deleted; nothing was pruned. "
+        f"{_plural(count, 'worktree')} look{'s' if count == 1 else ''} moved or away, not deleted; nothing was pruned. "
         f"Check them, {lock}{repair}, or add --yes to prune anyway"
     )
 

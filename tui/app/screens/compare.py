@@ -257,7 +257,7 @@ class CompareScreen(_FilteredTableScreen):
                 by_severity[finding.kind.severity.value] = by_severity.get(finding.kind.severity.value, 0) + 1
         counts = " · ".join(f"{n} {sev}" + ("s" if n != 1 else "") for sev, n in by_severity.items()) or "no differences"
         shown = self.table.row_count
-        parts = [f"{len(result.repos)} repos, {differing} differ: {counts}"]
+        parts = [f"{plural(len(result.repos), 'repo')}, {differing} differ: {counts}"]
         if result.cancelled:
             parts.append("cancelled: partial result")
         if self.table.row_filter.active:

@@ -25,7 +25,7 @@ from tui.app.commit_dates import CommitDates
 from tui.app.filtering import RowFilter
 from tui.app.refindex import RefIndex, RefView
 from tui.core.refstore import RefsUnavailable, load_snapshot
-from tui.app.text import clean
+from tui.app.text import clean, plural
 from tui.app.widgets.namespace_tree import NamespaceTree
 from tui.app.widgets.ref_list import RefList
 from tui.app.widgets.vtable import VirtualTable
@@ -307,7 +307,7 @@ class RefBrowser(Vertical):
             return
         counts = index.counts
         parts: list = [
-            (f"{counts.total:,} refs", "bold"),
+            (plural(counts.total, "ref"), "bold"),
             f"  ({counts.loose:,} loose · {counts.packed:,} packed · ",
             (f"{counts.both:,} both", "$text-warning" if counts.both else ""),
             ")",

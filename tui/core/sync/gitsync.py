@@ -35,6 +35,7 @@ import shutil
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tui.core.units import plural
 from tui.core.fsutil import fsync_dir, read_bytes
 from tui.core.gitfile import Gitfile, GitfileError, read_gitfile
 from tui.core.gitsync_layout import GIT_SYNC_BRANCH, TMP_LINK, WORKTREES_DIR, git_sync_view
@@ -127,7 +128,7 @@ def check_worktree(runner: GitRunner, path: str, sha: str) -> Check:
         return Check(status.health, status.reason, head=head)
     modified = [line for line in status.splitlines() if line.strip()]
     if modified:
-        return _broken(f"{len(modified)} tracked file(s) modified", head=head)
+        return _broken(f"{plural(len(modified), 'tracked file')} modified", head=head)
     return Check(Health.OK, head=head)
 
 

@@ -31,6 +31,7 @@ import uuid
 from collections.abc import Callable
 from enum import StrEnum
 
+from tui.core.units import plural
 from tui.core import paths
 from tui.core.sync.git import (
     AUTH_HINT,
@@ -400,7 +401,7 @@ def _execute(job: SyncJob, runner: GitRunner, plan: SyncPlan) -> None:
 def _finish(job: SyncJob, log: JobLog, state: JobState, seconds: float) -> None:
     if state is JobState.OK:
         count = len(job.changed_refs)
-        log.note(f"ok in {seconds:.2f} s: " + ("already up to date" if not count else f"{count} ref(s) changed"))
+        log.note(f"ok in {seconds:.2f} s: " + ("already up to date" if not count else f"{plural(count, 'ref')} changed"))
     else:
         exit_part = f", git exit {job.exit_code}" if job.exit_code not in (None, 0) else ""
         # The reason goes into the log too: the log file is what is left to read afterwards.

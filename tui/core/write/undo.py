@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tui.core.units import plural
 from tui.core.write import lock_clear, shadows, worktree_lock, worktree_prune, worktree_repair
 from tui.core.write.errors import RefusedError, WriteError
 from tui.core.write.journal import Journal
@@ -68,7 +69,7 @@ def undo(journal: Journal, entry_id: str) -> JournalEntry:
 def _nothing_to_undo(journal: Journal, entry: JournalEntry) -> JournalEntry:
     """The entry stopped before its first change: remove the locks it left, record the undo."""
     removed = recover_interrupted(journal, entry.repo)
-    summary = f"undo {entry.id}: nothing had changed" + (f"; removed {len(removed)} lock file(s) it left" if removed else "")
+    summary = f"undo {entry.id}: nothing had changed" + (f"; removed {plural(len(removed), 'lock file')} it left" if removed else "")
     undo_entry = journal.begin(entry.kind, entry.repo, summary, [], undo_of=entry.id)
     journal.record_before(undo_entry, [])
     journal.mark_done(undo_entry)

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import fsync_dir, read_bytes
+from tui.core.units import plural
 from tui.core.write.errors import RefusedError, StateChangedError
 from tui.core.write.journal import Journal, JournalEntry
 from tui.core.write.locking import FILES_REF_LOCK_TIMEOUT_MS, HeldLock, fault_point
@@ -65,7 +66,7 @@ class RepairPlan:
     refusals: list[RefusedError] = field(default_factory=list)
 
     def summary(self) -> str:
-        return f"worktree repair in {self.repo.common_dir}: {len(self.items)} files"
+        return f"worktree repair in {self.repo.common_dir}: {plural(len(self.items), 'file')}"
 
     def to_json(self) -> dict:
         return {
