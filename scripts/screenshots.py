@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +42,7 @@ async def _open(pilot, name: str, tab: str | None = None, *keys: str) -> None:
         await settle(pilot)
 
 
-SHOTS: list[tuple[str, str, Callable]] = [
+SHOTS: list[tuple] = [  # (name, title, steps[, size]): the size when not the --size
     ("main", "the host: every repository, worst problem first in colour and symbol", lambda p: _sort_by_worst(p)),
     ("repo-overview", "a repository with stale loose refs: banner, facts, problems", lambda p: _open(p, "gerrit/project-alpha.git")),
     ("repo-worktrees", "a git-sync root: current, locked, prunable and missing worktrees", lambda p: _open(p, "sync/webapp", "worktrees", "down", "down")),
@@ -53,7 +52,11 @@ SHOTS: list[tuple[str, str, Callable]] = [
     ("compare", "a migration rehearsal: the replica compared with its source, worst first", lambda p: _compare(p)),
     ("compare-refs", "one repository side by side: every class, both values and their storage", lambda p: _compare(p, "project-epsilon.git")),
     # Last: it points the demo mirror at a slow upstream (the sync is cancelled when the app ends).
+    ("sync-confirm", "S asks first: the git command, the remote and what it deletes; Cancel focused", lambda p: _sync_confirm(p)),
     ("sync-log", "a sync in progress: the Log pane streams git's output as it comes", lambda p: _sync_in_progress(p)),
+    ("host-80x24", "an 80x24 SSH window: the host list, faults first", lambda p: _sort_by_worst(p), (80, 24)),
+    ("shadows-80x24", "the shadows preview at 80x24: buttons pinned, the body scrolls", lambda p: _open(p, "gerrit/project-alpha.git", "refs", "s", "P"), (80, 24)),
+    ("refs-80x24", "the Refs tab at 80 columns: name, source and verdict first", lambda p: _open(p, "gerrit/project-alpha.git", "refs"), (80, 24)),
 ]
 
 
@@ -79,13 +82,21 @@ async def _sync_in_progress(pilot) -> None:
         handle.write(SLOW_UPLOAD_PACK)
     os.chmod(wrapper, 0o755)
     subprocess.run(["git", "-C", mirror, "config", "remote.origin.uploadpack", wrapper], check=True)
-    await _open(pilot, "mirrors/upstream-lib.git")
-    await pilot.press("S")
+    await _sync_confirm(pilot)
+    await pilot.click("#choice-sync")
     await settle(pilot)
     log = app.screen.query_one(SyncLog)
     shown = await app.syncs.wait_for(lambda: any("waiting…" in text for text in log.text_lines()), 20)
     assert shown, "the slow upstream did not answer"
     await settle(pilot)
+
+
+async def _sync_confirm(pilot) -> None:
+    from tui.app.testing import settle
+
+    await _open(pilot, "mirrors/upstream-lib.git")
+    await pilot.press("S")
+    await settle(pilot)  # the preflight worker, then the dialog
 
 
 async def _compare(pilot, repo: str | None = None) -> None:
@@ -114,9 +125,9 @@ async def render(root: str, out: Path, size: tuple[int, int]) -> list[tuple[Path
     from tui.app.testing import settle, wait_for_scan
 
     written = []
-    for name, title, steps in SHOTS:
+    for name, title, steps, *own_size in SHOTS:
         app = create_app([root], jobs=1, config=None, now=NOW)
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=own_size[0] if own_size else size) as pilot:
             await wait_for_scan(pilot)
             await steps(pilot)
             await settle(pilot)
