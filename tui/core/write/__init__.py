@@ -11,40 +11,46 @@ point: ``worktree_edit``), ``prune_cautions``; on top ``undo``, which imports th
 never import it).
 """
 
-from tui.core.write.errors import (
-    ApplyError,
-    LockHeldError,
-    OwnershipError,
-    PermissionRefusedError,
-    ReadOnlyError,
-    RefusedError,
-    StateChangedError,
-    UnknownEntryError,
-    UnsupportedError,
-    WriteError,
-)
-from tui.core.write.journal import ApplyResult, Journal, JournalEntry, JournalLimits
-from tui.core.write.lock_clear import LockClearPlan, plan_lock_clear
-from tui.core.write.lock_clear import apply as apply_lock_clear
-from tui.core.write.prune_cautions import Caution, PrunePreview, preview_prune, prune_cautions
-from tui.core.write.recovery import recover_interrupted
-from tui.core.write.shadows import Action, Keep, ShadowItem, ShadowPlan, plan_shadow_prune
-from tui.core.write.shadows import apply as apply_shadow_prune
-from tui.core.write import undo  # the module (undo.undo(journal, entry_id)): one name, not two
-from tui.core.write.worktree_edit import (
-    LockPlan,
-    PrunePlan,
-    RepairPlan,
-    UnlockPlan,
-    WorktreeRepo,
-    find_worktree,
-    parse_expire,
-    plan_lock,
-    plan_prune,
-    plan_repair,
-    plan_unlock,
-)
-from tui.core.write.worktree_edit import apply as apply_worktree_plan
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# The package's face is lazy (PEP 562): ``from tui.core.write import Journal`` loads only the
+# modules that name needs. Importing every writer here made ``tui.core.write.gate`` (which the
+# console's back end asks at start) cost ~80 ms of the first frame.
+_WHERE: dict[str, tuple[str, str]] = {
+    **{name: ("errors", name) for name in (
+        "ApplyError", "LockHeldError", "OwnershipError", "PermissionRefusedError", "ReadOnlyError",
+        "RefusedError", "StateChangedError", "UnknownEntryError", "UnsupportedError", "WriteError",
+    )},
+    **{name: ("journal", name) for name in ("ApplyResult", "Journal", "JournalEntry", "JournalLimits")},
+    "LockClearPlan": ("lock_clear", "LockClearPlan"),
+    "plan_lock_clear": ("lock_clear", "plan_lock_clear"),
+    "apply_lock_clear": ("lock_clear", "apply"),
+    **{name: ("prune_cautions", name) for name in ("Caution", "PrunePreview", "preview_prune", "prune_cautions")},
+    "recover_interrupted": ("recovery", "recover_interrupted"),
+    **{name: ("shadows", name) for name in ("Action", "Keep", "ShadowItem", "ShadowPlan", "plan_shadow_prune")},
+    "apply_shadow_prune": ("shadows", "apply"),
+    "undo": ("undo", ""),  # the module (undo.undo(journal, entry_id)): one name, not two
+    **{name: ("worktree_edit", name) for name in (
+        "LockPlan", "PrunePlan", "RepairPlan", "UnlockPlan", "WorktreeRepo", "find_worktree",
+        "parse_expire", "plan_lock", "plan_prune", "plan_repair", "plan_unlock",
+    )},
+    "apply_worktree_plan": ("worktree_edit", "apply"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attr = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    value = getattr(module, attr) if attr else module
+    globals()[name] = value  # once found, a plain attribute
+    return value
+
 
 __all__ = [
     # errors
