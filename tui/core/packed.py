@@ -340,6 +340,21 @@ def _strict_body(hex_width: int) -> re.Pattern:
     return _STRICT_BODIES[hex_width]
 
 
+_STRICT_ENGINE_OK: bool | None = None
+
+
+def _strict_engine_ok() -> bool:
+    """Does this Python's ``re`` match nested possessive quantifiers correctly? CPython 3.11.2
+    (Debian 12's) fullmatches the strict pattern on a file whose last line has no newline, and
+    misses some valid files; later 3.11 releases do not. Where it errs, the strict pass is not
+    used (the plain canonical pattern and the name check answer instead: slower, never wrong)."""
+    global _STRICT_ENGINE_OK
+    if _STRICT_ENGINE_OK is None:
+        probe = b"0" * 40 + b" refs/heads/a\n" + b"0" * 40 + b" refs/heads/b"
+        _STRICT_ENGINE_OK = _strict_body(40).fullmatch(probe) is None
+    return _STRICT_ENGINE_OK
+
+
 def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
     """Keep a canonical file as raw bytes (200,000 refs checked in well under 0.1 s).
 
@@ -347,7 +362,9 @@ def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
     byte order (so no duplicates, and a bisection finds every ref). Any doubt returns False
     and the line-by-line parser names the exact line.
     """
-    if _strict_body(hex_width).fullmatch(buf, start):
+    if len(buf) > start and buf[-1:] != b"\n":
+        return False  # an unterminated last line: the line parser names it (git refuses it)
+    if _strict_engine_ok() and _strict_body(hex_width).fullmatch(buf, start):
         if buf.find(b".lock\n", start) != -1 or buf.find(b".lock/", start) != -1:
             return False
     elif not _canonical_body(hex_width).fullmatch(buf, start) or may_hold_invalid_names(buf, start):
