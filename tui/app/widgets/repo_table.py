@@ -164,7 +164,9 @@ class RepoTable(VirtualTable):
         rows = [r for r in self.reports.values() if self.visible(r)]
         rows.sort(key=SORT_KEYS[self.sort_column or "name"], reverse=self.sort_reverse)
         cursor = None
-        if current is not None:
+        # The cursor follows its repository when rows arrive or resort, unless it is on the top
+        # row: while a scan streams in, the top of the list stays the top (whatever arrives first).
+        if current is not None and self.cursor > 0:
             for index, row in enumerate(rows):
                 if row.path == current.path:
                     cursor = index
