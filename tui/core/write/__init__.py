@@ -16,14 +16,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from tui.core.write import errors as _errors  # a leaf of a few classes: cheap to load at once
+
 # The package's face is lazy (PEP 562): ``from tui.core.write import Journal`` loads only the
 # modules that name needs. Importing every writer here made ``tui.core.write.gate`` (which the
 # console's back end asks at start) cost ~80 ms of the first frame.
 _WHERE: dict[str, tuple[str, str]] = {
-    **{name: ("errors", name) for name in (
-        "ApplyError", "LockHeldError", "OwnershipError", "PermissionRefusedError", "ReadOnlyError",
-        "RefusedError", "StateChangedError", "UnknownEntryError", "UnsupportedError", "WriteError",
-    )},
+    **{name: ("errors", name) for name in _errors.__all__},
     **{name: ("journal", name) for name in ("ApplyResult", "Journal", "JournalEntry", "JournalLimits")},
     "LockClearPlan": ("lock_clear", "LockClearPlan"),
     "plan_lock_clear": ("lock_clear", "plan_lock_clear"),
@@ -53,17 +52,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    # errors
-    "ApplyError",
-    "LockHeldError",
-    "OwnershipError",
-    "PermissionRefusedError",
-    "ReadOnlyError",
-    "RefusedError",
-    "StateChangedError",
-    "UnknownEntryError",
-    "UnsupportedError",
-    "WriteError",
+    *_errors.__all__,
     # the journal and undo
     "Journal",
     "JournalEntry",
