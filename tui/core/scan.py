@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 
-from tui.core import problems as analysis
+from tui.core import paths, problems as analysis
 from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, Superseded, discover_lazily
 from tui.core.fetch_status import fetch_status
 from tui.core.fsutil import special_kind
@@ -55,12 +55,18 @@ class HostScan:
         }
 
 
-def scan_repo(candidate: Candidate, now: float | None = None, judge: bool = True) -> RepoReport:
-    """Read one repository. Never raises for bad input: problems go into the report."""
+def scan_repo(
+    candidate: Candidate, now: float | None = None, judge: bool = True, *, state_dir: str | None = None
+) -> RepoReport:
+    """Read one repository. Never raises for bad input: problems go into the report.
+
+    ``state_dir``: gitward's state dir, when the caller resolved it once for many repositories
+    (platformdirs computes it anew on every call: 3% of a host scan).
+    """
     now = time.time() if now is None else now
     report = _empty_report(candidate)
     try:
-        _fill_report(report, candidate, now, judge)
+        _fill_report(report, candidate, now, judge, state_dir)
     except OSError as exc:
         # The volume blinked or permissions changed mid-read: say so, keep what we have.
         report.problems.append(
@@ -96,7 +102,7 @@ def _empty_report(candidate: Candidate) -> RepoReport:
     )
 
 
-def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bool) -> None:
+def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bool, state_dir: str | None) -> None:
     git_dir = candidate.git_dir
     config, config_error = read_config(f"{git_dir}/config")
     if config_error:
@@ -131,7 +137,9 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     report.packed_refs_size = snapshot.packed.size if snapshot.packed.exists else None
     # One listing of the git dir answers "is there a FETCH_HEAD?" and "which lock files?".
     git_dir_names = analysis.list_names(git_dir)
-    fetched = fetch_status(git_dir, fetch_head_listed=git_dir_names is None or "FETCH_HEAD" in git_dir_names)
+    fetched = fetch_status(
+        git_dir, fetch_head_listed=git_dir_names is None or "FETCH_HEAD" in git_dir_names, state_dir=state_dir
+    )
     report.last_fetch, report.last_fetch_failure = fetched.last_ok, fetched.failure
     worktree_dirs = _fill_worktrees(report, candidate, settings, now, snapshot)
     report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs, git_dir_names)
@@ -204,7 +212,8 @@ def _main_head(snapshot: RefSnapshot | None) -> tuple[str | None, str | None] | 
 
 
 def _scan_chunk(candidates: list[Candidate], now: float) -> list[RepoReport]:
-    return [scan_repo(candidate, now) for candidate in candidates]
+    state_dir = paths.state_dir()
+    return [scan_repo(candidate, now, state_dir=state_dir) for candidate in candidates]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +230,10 @@ def _scan_chunk_json(candidates: list[Candidate], now: float) -> list[RepoJson]:
     # Encoding in the worker processes takes ~0.1 s of serial work off the parent on a
     # 2,200-repo host, and a string pickles faster than a tree of dataclasses.
     encode = json.JSONEncoder(separators=(",", ":")).encode
+    state_dir = paths.state_dir()
     results = []
     for candidate in candidates:
-        report = scan_repo(candidate, now)
+        report = scan_repo(candidate, now, state_dir=state_dir)
         severities = tuple(p.severity.value for p in report.problems)
         results.append(RepoJson(report.root, report.name, encode(report.to_json()), severities))
     return results
