@@ -1,27 +1,25 @@
 #!/usr/bin/env python3
-"""Time ``gitward compare`` on a source and a replica built from the benchmark fixtures.
+"""Replica pairs for timing ``gitward compare``: a source and a replica built from the fixtures.
 
-    python benchmarks/compare_bench.py [--quick] [--runs N] [--only F2,F3] [--json FILE]
+    python -m benchmarks.compare_bench [--quick] [--cache DIR] F3 F2
 
-- F3: two hosts of 2,200 repositories (the replica a ``cp -a`` copy of the fixture, 5% of its
-  repositories then changed) -- ``gitward compare SRC REP --json`` against two
-  ``gitward scan --json`` (target: compare no slower than the two scans).
-- F2: two repositories of 200,000 refs, 500 of the replica's packed values changed --
-  ``gitward compare`` against ``git for-each-ref`` on both sides plus ``diff`` (target: under 1.5x).
+- F3: the host of 2,200 repositories as the source; a ``cp -a`` copy as the replica, 5% of its
+  repositories then changed (an extra branch on the replica).
+- F2: the repository of 200,000 refs as the source; a copy with 500 packed values changed.
 
-The two commands of a row run alternately (A, B, A, B, ...) after one warm-up each, so a
-machine that slows down mid-run slows both; the median of N is reported. Each compare's answer
-is checked once: the number of differing repositories (F3) or refs (F2) must be what was made.
+The pairs are built once, next to the fixture cache, in a child process of
+``benchmarks/run.py``, which times ``gitward compare`` on them in its alternated rounds
+(against two ``gitward scan`` runs for F3, and two ``git for-each-ref`` plus ``diff`` for F2)
+and checks each answer against ``changed``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,8 +27,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks import fixtures  # noqa: E402
-from benchmarks.run import gitward_argv  # noqa: E402
-from tui.demo import git_env  # noqa: E402
 
 DIFFERING_SHARE = 0.05  # F3: share of replica repositories changed
 F2_CHANGED = 500
@@ -72,92 +68,49 @@ def make_f2_pair(fixture: fixtures.Fixture, work: Path) -> tuple[Path, Path, int
     return source_root, replica_root, F2_CHANGED
 
 
-def alternate(commands: dict[str, list[str]], runs: int, env: dict) -> dict[str, dict]:
-    """Run the commands in turn, ``runs`` + 1 times each (the first round warms the cache)."""
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    errors: dict[str, str] = {}
-    for attempt in range(runs + 1):
-        for name, argv in commands.items():
-            started = time.perf_counter()
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  env=env, cwd=REPO_ROOT)
-            elapsed = time.perf_counter() - started
-            if proc.returncode not in (0, 1):  # compare exits 1 on differences
-                errors[name] = proc.stderr.decode(errors="replace").strip()[-200:]
-            if attempt:
-                samples[name].append(round(elapsed, 4))
-    return {
-        name: {"median": statistics.median(values), "samples": values, "error": errors.get(name)}
-        for name, values in samples.items()
-    }
+def ensure_pair(label: str, fixture: fixtures.Fixture, cache: Path) -> dict:
+    """The replica pair for ``label`` ("F3" or "F2"), built once next to its fixture and reused.
 
-
-def check_answer(argv: list[str], env: dict, expected: int, count) -> str:
-    proc = subprocess.run(argv, capture_output=True, env=env, cwd=REPO_ROOT)
-    try:
-        got = count(json.loads(proc.stdout))
-    except ValueError:
-        return f"WRONG: no JSON ({proc.stderr.decode(errors='replace').strip()[-200:]})"
-    return "ok" if got == expected else f"WRONG: {got} != {expected}"
-
-
-def bench_f3(fixture, work, runs, env) -> dict:
-    source, replica, changed = make_f3_pair(fixture, work)
-    compare = gitward_argv("compare", str(source), str(replica), "--json")
-    scans = ["bash", "-c", 'gw="$1"; "$gw" scan "$2" --json >/dev/null && "$gw" scan "$3" --json >/dev/null',
-             "two-scans", gitward_argv()[0], str(source), str(replica)]
-    timings = alternate({"compare": compare, "two scans": scans}, runs, env)
-    ratio = timings["compare"]["median"] / timings["two scans"]["median"]
-    return {
-        "fixture": "F3", "what": f"compare 2 x {len(fixture.manifest['repos']):,} repos, {changed} differing",
-        "timings": timings, "ratio": round(ratio, 3), "target": "compare <= two scans", "met": ratio <= 1.0,
-        "answer": check_answer(compare, env, changed, lambda doc: doc["summary"]["repos_differing"]),
-    }
-
-
-def bench_f2(fixture, work, runs, env) -> dict:
-    source_root, replica_root, changed = make_f2_pair(fixture, work)
-    name = fixture.path.name
-    compare = gitward_argv("compare", str(source_root), str(replica_root), "--json")
-    git_diff = ["bash", "-c",
-                'git -C "$1" for-each-ref > "$3/a" && git -C "$2" for-each-ref > "$3/b"; diff "$3/a" "$3/b" > /dev/null; true',
-                "git-diff", str(fixture.path), str(replica_root / name), str(work)]
-    timings = alternate({"compare": compare, "for-each-ref x2 + diff": git_diff}, runs, env)
-    ratio = timings["compare"]["median"] / timings["for-each-ref x2 + diff"]["median"]
-    return {
-        "fixture": "F2", "what": f"compare 2 x {fixture.manifest['refs']:,} refs, {changed} differing",
-        "timings": timings, "ratio": round(ratio, 3), "target": "compare < 1.5x git", "met": ratio < 1.5,
-        "answer": check_answer(compare, env, changed, lambda doc: sum(len(r["findings"]) for r in doc["repos"])),
-    }
+    Rebuilt when the fixture was rebuilt since (its ``.complete`` marker changed).
+    Returns {"source": ..., "replica": ..., "changed": N, "built_seconds": float or None}.
+    """
+    directory = cache / f"{fixture.directory.name}-replica"
+    marker = directory / fixtures.COMPLETE
+    stamp = (fixture.directory / fixtures.COMPLETE).stat().st_mtime_ns
+    if marker.is_file():
+        recorded = json.loads(marker.read_text())
+        if recorded.get("fixture_stamp") == stamp:
+            return {**recorded, "built_seconds": None}
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    started = time.perf_counter()
+    make = make_f3_pair if label == "F3" else make_f2_pair
+    source, replica, changed = make(fixture, directory)
+    recorded = {"source": str(source), "replica": str(replica), "changed": changed, "fixture_stamp": stamp}
+    marker.write_text(json.dumps(recorded))
+    return {**recorded, "built_seconds": time.perf_counter() - started}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small fixtures (targets are for full sizes)")
-    parser.add_argument("--runs", "-n", type=int, default=5)
-    parser.add_argument("--only", default="F2,F3")
-    parser.add_argument("--json", metavar="FILE")
+    """``python -m benchmarks.compare_bench [--cache DIR] F3 F2``: build the pairs, print them as JSON.
+
+    ``benchmarks/run.py`` runs this in a child process, as it does the fixtures: nothing the
+    builds allocate is in the runner, whose children's peak RSS would start from it.
+    """
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    parser.add_argument("labels", nargs="+", choices=["F2", "F3"])
+    parser.add_argument("--quick", action="store_true", help="pairs of the small fixtures")
     parser.add_argument("--cache", type=Path, default=fixtures.DEFAULT_CACHE)
     args = parser.parse_args(argv)
     sizes = fixtures.QUICK if args.quick else fixtures.FULL
-    env = git_env()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="gitward-compare-bench-") as tmp:
-        work = Path(tmp)
-        for label, spec, bench in (("F3", sizes.f3, bench_f3), ("F2", sizes.f2, bench_f2)):
-            if label not in args.only.upper().split(","):
-                continue
-            fixture = fixtures.ensure(spec, cache=args.cache)
-            print(f"{label}: {fixture.path}", file=sys.stderr)
-            rows.append(bench(fixture, work, args.runs, env))
-    for row in rows:
-        medians = ", ".join(f"{name} {t['median']:.3f} s" for name, t in row["timings"].items())
-        print(f"{row['fixture']}  {row['what']}: {medians}; ratio {row['ratio']:.2f} "
-              f"(target {row['target']}: {'met' if row['met'] else 'MISSED'}); answer {row['answer']}")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"runs": args.runs, "quick": args.quick, "rows": rows}, indent=2) + "\n")
+    pairs = {}
+    for label in args.labels:
+        fixture = fixtures.ensure(sizes.f3 if label == "F3" else sizes.f2, cache=args.cache)
+        pairs[label] = ensure_pair(label, fixture, args.cache)
+    print(json.dumps(pairs))
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m benchmarks.compare_bench, from the repository's top
     raise SystemExit(main())

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time gitward against its peers and floors in one run, alternating, and write a markdown table.
 
-    python benchmarks/run.py [--quick] [--scale] [--runs N] [--only F1,F2,F3] [--cold N]
+    python benchmarks/run.py [--quick] [--scale] [--runs N] [--only F1,F2,F3,C3,C2,G2] [--cold N]
                              [--scan-jobs 1,2] [--no-git-loop] [--markdown FILE] [--json FILE]
 
 Every measurement is a whole process (start-up included, stdout to /dev/null). Within a row the
@@ -16,6 +16,13 @@ their min-max; the ratios carry between runs, the absolute times follow the mach
 - F2 ``gitward refs REPO --shadowed --json``: vs ``git for-each-ref``, ``git show-ref`` and the C
   floor reading the repo's ref files; and gitward's peak RSS.
 - F1 ``gitward refs REPO --json``: vs ``git for-each-ref`` and ``git show-ref``.
+- C3 ``gitward compare SRC REPLICA --json`` on two F3 hosts (the replica a copy, 5% of its repos
+  changed; built by ``compare_bench.py``): vs two ``gitward scan --json`` (target: no slower).
+- C2 the same on two F2 repositories (500 packed values changed): vs ``git for-each-ref`` on both
+  plus ``diff`` (target: under 1.5x).
+- G2 ``gitward gc-preview REPO --json`` on F2: vs ``git for-each-ref`` and ``git for-each-ref``
+  plus ``git rev-list --all --reflog`` (the reachability walk ``git prune`` does); no target.
+  The C and G rows have no cold rounds (a cold compare of two hosts takes most of a minute).
 - ``--cold N``: N more rounds with the page cache dropped before every command (root only:
   ``echo 3 > /proc/sys/vm/drop_caches``; the table says when it was not permitted).
 - ``--scale``: F3-like hosts of 1k/5k/20k/50k repos and F2-like repos of 50k/200k/1M refs
@@ -66,6 +73,7 @@ class Command:
     cold: list[float] = field(default_factory=list)
     peak_rss_mib: float | None = None
     error: str | None = None
+    ok_exit: tuple[int, ...] = (0,)  # compare and gc-preview exit 1 when they find something
 
     @property
     def median(self) -> float | None:
@@ -85,6 +93,7 @@ class Row:
     answer: str = "unchecked"
     units: int = 0  # repos or refs, for the per-unit columns of the scaling table
     unit_name: str = ""
+    cold: bool = True  # also timed in the cold rounds
 
     def ratios(self, mine: Command, peer: Command, cold: bool = False) -> list[float]:
         """gitward/peer per round: both ran within the same second or so."""
@@ -100,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     plan = _plan(args)
     build_fixtures([spec for _, spec in plan], args)
+    args.pairs = build_pairs([f"F{label[1]}" for label, _ in plan if label in COMPARE_ROWS], args)
     for label, spec in plan:
         fixture = fixtures.load(spec, cache=args.cache)
         if fixture is None:
@@ -159,12 +169,13 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, object]]:
         plan = [("F3", spec) for spec in hosts] if "F3" in args.only else []
         return plan + ([("F2", spec) for spec in changes] if "F2" in args.only else [])
     sizes = fixtures.QUICK if args.quick else fixtures.FULL
-    return [(label, spec) for label, spec in (("F3", sizes.f3), ("F2", sizes.f2), ("F1", sizes.f1)) if label in args.only]
+    plan = (("F3", sizes.f3), ("F2", sizes.f2), ("F1", sizes.f1), ("C3", sizes.f3), ("C2", sizes.f2), ("G2", sizes.f2))
+    return [(label, spec) for label, spec in plan if label in args.only]
 
 
 def build_fixtures(specs: list, args: argparse.Namespace) -> None:
     """Build (or find cached) every fixture in a child process, before anything is timed."""
-    argv = [sys.executable, "-m", "benchmarks.fixtures", "--cache", str(args.cache), *(s.key for s in specs)]
+    argv = [sys.executable, "-m", "benchmarks.fixtures", "--cache", str(args.cache), *dict.fromkeys(s.key for s in specs)]
     if args.rebuild:
         argv.append("--rebuild")
     done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
@@ -172,6 +183,23 @@ def build_fixtures(specs: list, args: argparse.Namespace) -> None:
         raise SystemExit(f"building fixtures failed:\n{done.stderr}")
     for key, seconds in json.loads(done.stdout).items():
         _say(f"fixture {key}: " + (f"built in {seconds:.1f} s" if seconds is not None else "cached"))
+
+
+def build_pairs(labels: list[str], args: argparse.Namespace) -> dict[str, dict]:
+    """The source/replica pairs ``compare`` is timed on ("F3", "F2"), built in a child process."""
+    if not labels:
+        return {}
+    argv = [sys.executable, "-m", "benchmarks.compare_bench", "--cache", str(args.cache), *labels]
+    if args.quick:
+        argv.append("--quick")
+    done = subprocess.run(argv, cwd=REPO_ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"building the compare pairs failed:\n{done.stderr}")
+    pairs = json.loads(done.stdout)
+    for label, pair in pairs.items():
+        seconds = pair["built_seconds"]
+        _say(f"compare pair {label}: " + (f"built in {seconds:.1f} s" if seconds is not None else "cached"))
+    return pairs
 
 
 # --------------------------------------------------------------------------- the benchmarks
@@ -260,7 +288,68 @@ def bench_starred(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict
     return row
 
 
-BENCHMARKS = {"F1": bench_starred, "F2": bench_changes, "F3": bench_host}
+def bench_compare_hosts(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
+    pair = args.pairs["F3"]
+    source, replica = pair["source"], pair["replica"]
+    repos = len(fixture.manifest["repos"])
+    mine = [Command("compare", gitward_argv("compare", source, replica, "--json"), ok_exit=(0, 1))]
+    gitward = gitward_argv()
+    two_scans = 'for root in "$@"; do "$0" scan "$root" --json >/dev/null || exit 1; done'
+    if len(gitward) == 1:
+        peers = [Command("two scans", ["bash", "-c", two_scans, gitward[0], source, replica])]
+    else:  # no installed script: python -m tui
+        peers = [Command("two scans", ["bash", "-c", two_scans.replace('"$0"', '"$0" -m tui'), gitward[0], source, replica])]
+    row = Row("C3", f"compare, 2 x {repos:,} repos, {pair['changed']} differing", mine, peers, units=repos, unit_name="repo")
+    row.targets = {"two scans": 1.0}
+    row.cold = False
+    row.answer = _check_count(mine[0].argv, env, "repos", pair["changed"], "with-findings")
+    return row
+
+
+def bench_compare_repos(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
+    pair = args.pairs["F2"]
+    source, replica = pair["source"], pair["replica"]
+    refs = fixture.manifest["refs"]
+    mine = [Command("compare", gitward_argv("compare", source, replica, "--json"), ok_exit=(0, 1))]
+    name = fixture.path.name
+    git_diff = (
+        'a=$(mktemp) b=$(mktemp); git -C "$0" for-each-ref >"$a" && git -C "$1" for-each-ref >"$b" '
+        '&& { diff "$a" "$b" >/dev/null; true; }; status=$?; rm -f "$a" "$b"; exit $status'
+    )
+    peers = [Command("for-each-ref x2 + diff", ["bash", "-c", git_diff, f"{source}/{name}", f"{replica}/{name}"])]
+    row = Row("C2", f"compare, 2 x {refs:,} refs, {pair['changed']} differing", mine, peers, units=refs, unit_name="ref")
+    row.targets = {"for-each-ref x2 + diff": 1.5}
+    row.cold = False
+    row.answer = _check_count(mine[0].argv, env, "repos", pair["changed"], "findings")
+    return row
+
+
+def bench_gc_preview(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
+    repo = str(fixture.path)
+    refs = fixture.manifest["refs"]
+    mine = [Command("gc-preview", gitward_argv("gc-preview", repo, "--json"), ok_exit=(0, 1))]
+    # What git itself spends on the question: every ref, then the reachability walk that
+    # 'git prune' does (git cannot list a packed value that a loose file shadows at all).
+    walk = 'git -C "$0" for-each-ref >/dev/null && git -C "$0" rev-list --all --reflog >/dev/null'
+    peers = [
+        Command("git for-each-ref", ["git", "-C", repo, "for-each-ref"]),
+        Command("for-each-ref + rev-list --all --reflog", ["bash", "-c", walk, repo]),
+    ]
+    row = Row("G2", f"gc-preview, {refs:,} refs, {len(fixture.manifest['stale_loose'])} lost", mine, peers,
+              units=refs, unit_name="ref", cold=False)
+    row.answer = _check_count(mine[0].argv, env, "lost_refs", len(fixture.manifest["stale_loose"]), "all")
+    return row
+
+
+BENCHMARKS = {
+    "F1": bench_starred,
+    "F2": bench_changes,
+    "F3": bench_host,
+    "C3": bench_compare_hosts,
+    "C2": bench_compare_repos,
+    "G2": bench_gc_preview,
+}
+COMPARE_ROWS = ("C3", "C2")  # timed on a source/replica pair built from the F3 or F2 fixture
 
 
 # --------------------------------------------------------------------------- measuring
@@ -277,7 +366,7 @@ def measure(row: Row, args: argparse.Namespace, env: dict) -> None:
         for command in commands[shift:] + commands[:shift]:
             if command.error is None:
                 command.samples.append(_run_once(command, env))
-    for _ in range(args.cold):
+    for _ in range(args.cold if row.cold else 0):
         for command in commands:
             if command.label == "git loop":
                 continue  # a reference only, and a cold one takes a minute of a shared disk
@@ -300,7 +389,7 @@ def _run_once(command: Command, env: dict) -> float:
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
-    if code != 0:
+    if code not in command.ok_exit:
         message = stderr.decode(errors="replace").strip().splitlines()
         command.error = f"exit {code}: {message[-1] if message else ''}"
         return elapsed
@@ -334,7 +423,7 @@ _COUNT_SCRIPT = """
 import json, subprocess, sys
 key, wanted, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 done = subprocess.run(argv, capture_output=True)
-if done.returncode != 0:
+if done.returncode not in (0, 1):  # 1: compare and gc-preview found something
     print("unchecked (gitward failed)"); raise SystemExit
 try:
     data = json.loads(done.stdout)
@@ -343,19 +432,22 @@ except ValueError:
 items = data if isinstance(data, list) else data.get(key) if isinstance(data, dict) else None
 if not isinstance(items, list):
     print(f"unchecked (no list at top level or under {key!r})"); raise SystemExit
-tests = {
-    "all": lambda item: True,
+weights = {
+    "all": lambda item: 1,
     "stale-loose": lambda item: item.get("verdict") == "stale-loose",
     "under-refs": lambda item: str(item.get("name", "")).startswith("refs/"),
+    "with-findings": lambda item: bool(item.get("findings")),
+    "findings": lambda item: len(item.get("findings") or ()),
 }
-print(sum(1 for item in items if isinstance(item, dict) and tests[wanted](item)))
+print(sum(int(weights[wanted](item)) for item in items if isinstance(item, dict)))
 """
 
 
 def _check_count(argv: list[str], env: dict, key: str, expected: int, wanted: str) -> str:
     """Run gitward once more (in a child that counts) and compare with the fixture's claim.
 
-    ``wanted``: which items count: "all", "stale-loose" (verdict) or "under-refs" (name).
+    ``wanted``: which items count: "all", "stale-loose" (verdict), "under-refs" (name),
+    "with-findings" (compare's repositories that differ) or "findings" (how many differences).
     """
     done = subprocess.run(
         [sys.executable, "-c", _COUNT_SCRIPT, key, wanted, *argv], capture_output=True, text=True, env=env, cwd=REPO_ROOT

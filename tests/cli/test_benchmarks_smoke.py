@@ -164,8 +164,11 @@ def test_run_py_quick_alternates_and_writes_the_markdown_table(cache: Path, tmp_
     assert done.returncode == 0, done.stderr
     data = json.loads(report.read_text())
     rows = data["rows"]
-    assert [row["fixture"] for row in rows] == ["F3", "F2", "F1"]
-    f3, f2, _ = rows
+    assert [row["fixture"] for row in rows] == ["F3", "F2", "F1", "C3", "C2", "G2"]
+    f3, f2, _, c3, c2, g2 = rows
+    assert [c["label"] for c in c3["peers"]] == ["two scans"] and c3["met"].keys() == {"two scans"}
+    assert [c["label"] for c in c2["peers"]] == ["for-each-ref x2 + diff"]
+    assert g2["gitward"][0]["label"] == "gc-preview" and not g2["met"]  # measured, no target
     assert [c["label"] for c in f3["gitward"]] == ["scan", "scan --jobs 1"]
     peers = {c["label"]: c for c in f2["peers"]}
     assert {"git for-each-ref", "git show-ref", "Python floor"} <= set(peers)
@@ -179,6 +182,7 @@ def test_run_py_quick_alternates_and_writes_the_markdown_table(cache: Path, tmp_
     text = table.read_text()
     assert "| fixture | gitward command |" in text and "Load average" in text and "Peak RSS" in text
     assert "refs --shadowed --json, 2,001 refs" in text
+    assert "compare, 2 x 20 repos, 1 differing" in text and "gc-preview, 2,001 refs, 20 lost" in text
 
 
 def test_the_c_floor_reads_what_gitward_reads(host: fixtures.Fixture) -> None:
