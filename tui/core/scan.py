@@ -141,7 +141,9 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
         git_dir, fetch_head_listed=git_dir_names is None or "FETCH_HEAD" in git_dir_names, state_dir=state_dir
     )
     report.last_fetch, report.last_fetch_failure = fetched.last_ok, fetched.failure
-    worktree_dirs = _fill_worktrees(report, candidate, settings, now, snapshot)
+    worktree_dirs = _fill_worktrees(
+        report, candidate, settings, now, snapshot, admin_dir_listed=git_dir_names is None or "worktrees" in git_dir_names
+    )
     report.locks = analysis.collect_locks(git_dir, snapshot.loose, now, worktree_dirs, git_dir_names)
     report.problems.extend(repo_problems(snapshot, report))
 
@@ -172,7 +174,13 @@ def repo_problems(snapshot: RefSnapshot, report: RepoReport) -> list[Problem]:
 
 
 def _fill_worktrees(
-    report: RepoReport, candidate: Candidate, settings, now: float, snapshot: RefSnapshot | None = None
+    report: RepoReport,
+    candidate: Candidate,
+    settings,
+    now: float,
+    snapshot: RefSnapshot | None = None,
+    *,
+    admin_dir_listed: bool = True,
 ) -> dict[str, str]:
     bare = candidate.layout is Layout.BARE or (candidate.layout is Layout.GIT_SYNC and candidate.path == candidate.git_dir)
     main_path = candidate.git_dir if bare else candidate.path
@@ -184,6 +192,7 @@ def _fill_worktrees(
             now=now,
             hex_width=HEX_WIDTH.get(settings.object_format, 40),
             main_head=_main_head(snapshot),
+            admin_dir_listed=admin_dir_listed,
         )
     except OSError as exc:
         report.problems.append(Problem("unreadable", Severity.WARNING, f"worktrees: {exc.strerror or exc}"))

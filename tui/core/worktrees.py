@@ -417,6 +417,7 @@ def list_worktrees(
     now: float | None = None,
     hex_width: int | None = None,
     main_head: MainHead | None = None,
+    admin_dir_listed: bool = True,
 ) -> list[Worktree]:
     """All worktrees of the repository whose git common dir is ``common_dir``.
 
@@ -428,6 +429,8 @@ def list_worktrees(
     ``hex_width``: 40 or 64 when the caller knows the object format (None: read the config).
     ``main_head``: (commit id or None, branch or None) when the caller resolved the main HEAD
     with git's rules already; None: resolve it here.
+    ``admin_dir_listed``: False when the caller's listing of ``common_dir`` just now had no
+    ``worktrees`` entry (the host scan lists every git dir anyway): no linked worktrees, no listdir.
 
     Order: the main worktree, then the listed linked worktrees sorted by path as git sorts them,
     then admin dirs that git does not list (``listed=False``) by id. Never raises.
@@ -437,11 +440,10 @@ def list_worktrees(
     refs = RefReaders(hex_width)
     main = _main_worktree(common_dir, main_path, bare, refs(common_dir), main_head)
     gitdirs = GitdirResolver(common_dir, main.path)
-    linked = [
-        _linked_worktree(common_dir, admin_id, refs, gitdirs, expire, now)
-        for admin_id in _admin_ids(common_dir, main.problems)
-    ]
-    _flag_duplicates(common_dir, linked)
+    admin_ids = _admin_ids(common_dir, main.problems) if admin_dir_listed else []
+    linked = [_linked_worktree(common_dir, admin_id, refs, gitdirs, expire, now) for admin_id in admin_ids]
+    if linked:  # the main worktree alone cannot be a duplicate
+        _flag_duplicates(common_dir, linked)
     main.problems.extend(refs.problems())
     listed = sorted(
         (item.worktree for item in linked if item.worktree.listed),
