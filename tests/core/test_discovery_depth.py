@@ -188,7 +188,7 @@ def test_a_bug_exits_2_not_1(host, monkeypatch):
     def crash(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(tui.core.scan, "scan_host_json", crash)
+    monkeypatch.setattr(tui.core.scan, "scan_host_json_pieces", crash)
 
     code, out, err = run("scan", str(host[0]), "--json", "--fail-on", "error")
 

@@ -175,11 +175,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if getattr(args, "output", None) and fmt != "prometheus":
         raise UsageError("--output is for --format prometheus")
     # After the checks: bad input is answered before the scanning code (pygit2) is loaded.
-    from tui.core.scan import scan_host, scan_host_json
+    from tui.core.scan import scan_host, scan_host_json_pieces
 
     if fmt == "json":
-        text, severities = scan_host_json(args.roots, jobs=args.jobs, max_depth=args.max_depth)
-        write_json_text(text + "\n")
+        pieces, severities = scan_host_json_pieces(args.roots, jobs=args.jobs, max_depth=args.max_depth)
+        for piece in pieces:
+            write_json_text(piece)
+        write_json_text("\n")
         if args.fail_on and any(Severity(s).rank >= Severity(args.fail_on).rank for s in severities):
             return EXIT_FINDINGS
         return EXIT_OK
