@@ -290,37 +290,35 @@ def bench_starred(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict
 
 def bench_compare_hosts(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
     pair = args.pairs["F3"]
-    source, replica = pair["source"], pair["replica"]
-    repos = len(fixture.manifest["repos"])
-    mine = [Command("compare", gitward_argv("compare", source, replica, "--json"), ok_exit=(0, 1))]
     gitward = gitward_argv()
     two_scans = 'for root in "$@"; do "$0" scan "$root" --json >/dev/null || exit 1; done'
-    if len(gitward) == 1:
-        peers = [Command("two scans", ["bash", "-c", two_scans, gitward[0], source, replica])]
-    else:  # no installed script: python -m tui
-        peers = [Command("two scans", ["bash", "-c", two_scans.replace('"$0"', '"$0" -m tui'), gitward[0], source, replica])]
-    row = Row("C3", f"compare, 2 x {repos:,} repos, {pair['changed']} differing", mine, peers, units=repos, unit_name="repo")
-    row.targets = {"two scans": 1.0}
-    row.cold = False
-    row.answer = _check_count(mine[0].argv, env, "repos", pair["changed"], "with-findings")
-    return row
+    if len(gitward) > 1:  # no installed script: python -m tui
+        two_scans = two_scans.replace('"$0"', '"$0" -m tui')
+    peer = Command("two scans", ["bash", "-c", two_scans, gitward[0], pair["source"], pair["replica"]])
+    repos = len(fixture.manifest["repos"])
+    return _compare_row("C3", pair, peer, 1.0, "with-findings", env, repos, "repo")
 
 
 def bench_compare_repos(fixture: fixtures.Fixture, args: argparse.Namespace, env: dict, floor: dict) -> Row:
     pair = args.pairs["F2"]
-    source, replica = pair["source"], pair["replica"]
-    refs = fixture.manifest["refs"]
-    mine = [Command("compare", gitward_argv("compare", source, replica, "--json"), ok_exit=(0, 1))]
     name = fixture.path.name
     git_diff = (
         'a=$(mktemp) b=$(mktemp); git -C "$0" for-each-ref >"$a" && git -C "$1" for-each-ref >"$b" '
         '&& { diff "$a" "$b" >/dev/null; true; }; status=$?; rm -f "$a" "$b"; exit $status'
     )
-    peers = [Command("for-each-ref x2 + diff", ["bash", "-c", git_diff, f"{source}/{name}", f"{replica}/{name}"])]
-    row = Row("C2", f"compare, 2 x {refs:,} refs, {pair['changed']} differing", mine, peers, units=refs, unit_name="ref")
-    row.targets = {"for-each-ref x2 + diff": 1.5}
-    row.cold = False
-    row.answer = _check_count(mine[0].argv, env, "repos", pair["changed"], "findings")
+    sides = [f"{pair['source']}/{name}", f"{pair['replica']}/{name}"]
+    peer = Command("for-each-ref x2 + diff", ["bash", "-c", git_diff, *sides])
+    return _compare_row("C2", pair, peer, 1.5, "findings", env, fixture.manifest["refs"], "ref")
+
+
+def _compare_row(label: str, pair: dict, peer: Command, target: float, wanted: str, env: dict, units: int,
+                 unit_name: str) -> Row:
+    """``gitward compare SOURCE REPLICA --json`` (exit 1: differences found) against ``peer``."""
+    mine = [Command("compare", gitward_argv("compare", pair["source"], pair["replica"], "--json"), ok_exit=(0, 1))]
+    what = f"compare, 2 x {units:,} {unit_name}s, {pair['changed']} differing"
+    row = Row(label, what, mine, [peer], units=units, unit_name=unit_name, cold=False)
+    row.targets = {peer.label: target}
+    row.answer = _check_count(mine[0].argv, env, "repos", pair["changed"], wanted)
     return row
 
 
