@@ -246,3 +246,49 @@ def test_scanning_starts_before_discovery_ends(host):
     commit_chain(late, 1)
     rest = [item.name for item in scan if not isinstance(item, Problem)]
     assert sorted(rest) == ["gerrit/a.git", "work/c", "zz-late/repo"]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_unheld_scan_shows_bare_repositories_at_once_and_retracts_a_separate_git_dir(host, tmp_path, jobs):
+    """hold_bare=False (the console): a bare repository's report is not held until discovery
+    ends; the separate git dir, reported first as a bare repository if its report was ready,
+    is then retracted by a Superseded item, and its work tree's report comes too. What is left
+    once the retractions are applied is exactly what the held scan lists."""
+    from tui.core.discovery import Superseded
+    from tui.core.scan import PARALLEL_THRESHOLD, iter_host_scan
+
+    template = init_bare(tmp_path / "t.git")
+    commit_chain(template, 2)
+    for i in range(PARALLEL_THRESHOLD + 40):
+        shutil.copytree(template, host / "many" / f"r{i:03d}.git")
+    shown: dict[str, object] = {}
+    retracted_after_shown = []
+    for item in iter_host_scan([str(host)], jobs=jobs, hold_bare=False):
+        if isinstance(item, Superseded):
+            if shown.pop(item.candidate.path, None) is not None:
+                retracted_after_shown.append(item.candidate.name)
+        elif not isinstance(item, Problem):
+            assert item.path not in shown  # each repository once
+            shown[item.path] = item
+    held = [item for item in iter_host_scan([str(host)], jobs=jobs) if not isinstance(item, Problem)]
+    assert sorted(shown) == sorted(report.path for report in held)
+    assert str(host / "sep-gitdir.git") not in shown
+    assert shown[str(host / "work" / "c")].git_dir == str(host / "sep-gitdir.git")
+    if jobs == 1:
+        # Scanned as soon as found ("sep-gitdir.git" sorts before "work"): shown, then retracted.
+        assert retracted_after_shown == ["sep-gitdir.git"]
+
+
+def test_unheld_scan_yields_the_first_bare_repository_before_discovery_reaches_the_next(host):
+    """Without holding, the first report can be a bare repository's, and a repository created
+    after it arrived is still found (discovery had not ended)."""
+    from tui.core.scan import iter_host_scan
+
+    (host / "zz-late").mkdir()
+    scan = iter_host_scan([str(host)], jobs=1, hold_bare=False)
+    first = next(item for item in scan if not isinstance(item, Problem))
+    assert first.name == "gerrit/a.git" and first.layout is Layout.BARE
+    late = init_repo(host / "zz-late" / "repo")
+    commit_chain(late, 1)
+    rest = [getattr(item, "name", None) for item in scan if not isinstance(item, Problem)]
+    assert "zz-late/repo" in rest

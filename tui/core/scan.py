@@ -261,7 +261,8 @@ def iter_host_scan(
     start_method: str = "fork",
     chunk_worker=_scan_chunk,
     max_depth: int = DEFAULT_MAX_DEPTH,
-) -> Iterator[RepoReport | Problem]:
+    hold_bare: bool = True,
+) -> Iterator[RepoReport | Problem | Superseded]:
     """Yield root problems and repo reports as they are ready (not in a stable order).
 
     Discovery and scanning overlap: repositories are scanned (in worker processes past
@@ -269,11 +270,18 @@ def iter_host_scan(
     candidates into results (a module-level function, so worker processes can run it):
     ``_scan_chunk`` gives RepoReports, ``_scan_chunk_json`` gives RepoJson. ``max_depth``: how
     many directory levels below a root discovery descends.
+
+    ``hold_bare``: a BARE repository's report waits for the end of discovery, in case a work
+    tree found later owns it (a separate git dir), so that what is yielded is final. False (the
+    console, which shows rows as they come): every report is yielded when it is ready, and a
+    ``Superseded(candidate)`` follows if a work tree turns out to own one; the work tree's own
+    report comes too. On a host of bare repositories holding them meant no row until discovery
+    ended (30 s at 20,000 repositories, then all at once).
     """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
     found = discover_lazily(roots, max_depth)
-    results = _Results()
+    results = _Results(hold_bare)
     if jobs > 1:
         # Below the threshold a process pool costs more than it saves: look ahead that far.
         first: list[Candidate] = []
@@ -283,7 +291,7 @@ def iter_host_scan(
                 if len(first) >= PARALLEL_THRESHOLD:
                     break
             elif isinstance(item, Superseded):
-                results.superseded(item.candidate)
+                yield from results.superseded(item)
             else:
                 yield item
             if cancel is not None and cancel.is_set():
@@ -305,24 +313,28 @@ def iter_host_scan(
         if isinstance(item, Candidate):
             yield from results.add(chunk_worker([item], now), (item,))
         elif isinstance(item, Superseded):
-            results.superseded(item.candidate)
+            yield from results.superseded(item)
         else:
             yield item
     yield from results.release()
 
 
 class _Results:
-    """Scan results in, the ones to yield out. A BARE repository's result waits for the end of
-    discovery: a work tree found later may turn out to own it (``Superseded``)."""
+    """Scan results in, the ones to yield out. With ``hold_bare``, a BARE repository's result
+    waits for the end of discovery: a work tree found later may turn out to own it
+    (``Superseded``). Without, results go out at once and the ``Superseded`` item follows them."""
 
-    __slots__ = ("_held", "_dropped")
+    __slots__ = ("_held", "_dropped", "_hold_bare")
 
-    def __init__(self) -> None:
+    def __init__(self, hold_bare: bool = True) -> None:
         self._held: list[tuple[tuple[str, str], object]] = []
         self._dropped: set[tuple[str, str]] = set()
+        self._hold_bare = hold_bare
 
-    def superseded(self, candidate: Candidate) -> None:
-        self._dropped.add((candidate.root, candidate.name))
+    def superseded(self, item: Superseded) -> list[Superseded]:
+        """Record it; what to yield: the item itself when results were not held back."""
+        self._dropped.add((item.candidate.root, item.candidate.name))
+        return [] if self._hold_bare else [item]
 
     def kept(self, candidate: Candidate) -> bool:
         return (candidate.root, candidate.name) not in self._dropped
@@ -331,7 +343,10 @@ class _Results:
         """The results (in ``candidates``' order) that may be yielded now; the rest are held."""
         ready = []
         for candidate, result in zip(candidates, results, strict=True):
-            if candidate.layout is Layout.BARE:
+            if not self._hold_bare:
+                if self.kept(candidate):  # superseded while a worker read it: never shown
+                    ready.append(result)
+            elif candidate.layout is Layout.BARE:
                 self._held.append(((candidate.root, candidate.name), result))
             else:
                 ready.append(result)
@@ -383,7 +398,7 @@ def _scan_in_processes(
                         queued.append((pool.submit(chunk_worker, chunk, now), chunk))
                         chunk = []
                 elif isinstance(item, Superseded):
-                    results.superseded(item.candidate)
+                    yield from results.superseded(item)
                 else:
                     yield item
                 yield from harvest(block=False)
