@@ -144,3 +144,29 @@ def test_an_up_to_date_sync_is_not_journaled_but_counts_as_a_fetch(mirror):
     last, last_ok = read_outcomes(os.path.realpath(mirror_path))
     assert last == last_ok and last.state == "ok"
     assert report_of(mirror_path).last_fetch == last_ok.ended
+
+
+def test_the_host_scan_finds_each_record_by_real_path_through_symlinks(tmp_path):
+    """The store is keyed by each git dir's real path; the scan resolves it through a cache of
+    parent directories (one lstat a repository): a root reached through a symlink, and a
+    repository that is itself a symlink, still find their records, and a record written after
+    one scan is seen by the next (the store's listing is cached until the store changes)."""
+    from gitrepo import init_bare
+
+    from tui.core.fetch_status import SyncOutcome, write_outcome
+    from tui.core.scan import scan_host
+
+    real_root = tmp_path / "srv"
+    plain = init_bare(real_root / "group" / "plain.git")
+    elsewhere = init_bare(tmp_path / "elsewhere" / "target.git")
+    (real_root / "group" / "linked.git").symlink_to(elsewhere)
+    (tmp_path / "root-link").symlink_to(real_root)
+    write_outcome(os.path.realpath(plain), SyncOutcome("ok", ended=1_000.0))
+
+    def last_fetches() -> dict[str, float | None]:
+        host = scan_host([str(tmp_path / "root-link")], jobs=1)
+        return {report.name: report.last_fetch for report in host.repos}
+
+    assert last_fetches() == {"group/linked.git": None, "group/plain.git": 1_000.0}
+    write_outcome(os.path.realpath(elsewhere), SyncOutcome("ok", ended=2_000.0))
+    assert last_fetches() == {"group/linked.git": 2_000.0, "group/plain.git": 1_000.0}

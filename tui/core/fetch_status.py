@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
 
 from tui.core import paths
@@ -84,8 +85,11 @@ def store_dir(state_dir: str | None = None) -> str:
 
 def store_path(repo_key: str, state_dir: str | None = None) -> str:
     """``repo_key``: the real path of the repository's git dir (``SyncPlan.repo_key``)."""
-    digest = hashlib.sha256(os.fsencode(repo_key)).hexdigest()[:32]
-    return os.path.join(store_dir(state_dir), digest + ".json")
+    return os.path.join(store_dir(state_dir), _record_name(repo_key))
+
+
+def _record_name(repo_key: str) -> str:
+    return hashlib.sha256(os.fsencode(repo_key)).hexdigest()[:32] + ".json"
 
 
 def read_outcomes(repo_key: str, state_dir: str | None = None) -> tuple[SyncOutcome | None, SyncOutcome | None]:
@@ -117,13 +121,24 @@ def write_outcome(repo_key: str, outcome: SyncOutcome, state_dir: str | None = N
         handle.write(json.dumps(data, sort_keys=True).encode() + b"\n")
 
 
-def fetch_status(git_dir: str, *, fetch_head_listed: bool = True, state_dir: str | None = None) -> FetchStatus:
+def fetch_status(
+    git_dir: str,
+    *,
+    fetch_head_listed: bool = True,
+    state_dir: str | None = None,
+    real_dirs: dict[str, str] | None = None,
+) -> FetchStatus:
     """The truth about the repository's fetches (module notes). ``fetch_head_listed``: False when
-    the caller listed the git dir and saw no ``FETCH_HEAD`` (saves a stat)."""
+    the caller listed the git dir and saw no ``FETCH_HEAD`` (saves a stat). ``real_dirs``: a
+    cache of directories' real paths the caller keeps for a batch of repositories (see
+    ``real_path``)."""
     head = _fetch_head(git_dir) if fetch_head_listed else None
     last = last_ok = None
-    if _store_has_records(state_dir):
-        last, last_ok = read_outcomes(os.path.realpath(git_dir), state_dir)
+    records = _store_records(state_dir)
+    if records is None or records:
+        repo_key = real_path(git_dir, real_dirs)
+        if records is None or _record_name(repo_key) in records:
+            last, last_ok = read_outcomes(repo_key, state_dir)
     ok_times = [t for t in (last_ok.ended if last_ok else None, head[0] if head and head[1] else None) if t is not None]
     newest_ok = max(ok_times, default=None)
     failure = None
@@ -142,22 +157,49 @@ def _fetch_head(git_dir: str) -> tuple[float, int] | None:
     return st.st_mtime, st.st_size
 
 
-_listing_cache: dict[str, tuple[int, bool]] = {}  # store dir -> (its mtime_ns, has records)
+# store dir -> (its mtime_ns, the names of its records; None: it cannot be listed)
+_listing_cache: dict[str, tuple[int, frozenset[str] | None]] = {}
 
 
-def _store_has_records(state_dir: str | None) -> bool:
-    """One stat per call; the listing only when the store dir changed since the last look."""
+def _store_records(state_dir: str | None) -> frozenset[str] | None:
+    """The record files in the store (empty: none, or no store); None when it cannot be listed
+    (look per repository instead). One stat per call; the listing only when the store changed
+    since the last look: every record is written by a rename, which changes the dir's mtime."""
     directory = store_dir(state_dir)
     try:
         mtime = os.stat(directory).st_mtime_ns
     except OSError:
-        return False
+        return frozenset()
     cached = _listing_cache.get(directory)
     if cached is not None and cached[0] == mtime:
         return cached[1]
     try:
-        has = any(name.endswith(".json") for name in os.listdir(directory))
+        names = frozenset(name for name in os.listdir(directory) if name.endswith(".json"))
     except OSError:
-        has = True  # cannot list: look per repository instead
-    _listing_cache[directory] = (mtime, has)
-    return has
+        names = None
+    _listing_cache[directory] = (mtime, names)
+    return names
+
+
+def real_path(path: str, real_dirs: dict[str, str] | None = None) -> str:
+    """``os.path.realpath(path)``, cheaply for many paths in few directories.
+
+    realpath costs an lstat per path component (the record store is keyed by the real path
+    of each git dir, so a scan asked it for every repository). With ``real_dirs`` (a cache the
+    caller keeps for one batch, never longer: links can change), a path whose last component
+    is not a symlink is its parent's real path plus that component: one lstat.
+    """
+    if real_dirs is None:
+        return os.path.realpath(path)
+    parent, name = os.path.split(path)
+    if not parent or name in ("", ".", ".."):
+        return os.path.realpath(path)
+    try:
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            return os.path.realpath(path)
+    except OSError:
+        return os.path.realpath(path)
+    real_parent = real_dirs.get(parent)
+    if real_parent is None:
+        real_parent = real_dirs[parent] = os.path.realpath(parent)
+    return os.path.join(real_parent, name)

@@ -56,17 +56,23 @@ class HostScan:
 
 
 def scan_repo(
-    candidate: Candidate, now: float | None = None, judge: bool = True, *, state_dir: str | None = None
+    candidate: Candidate,
+    now: float | None = None,
+    judge: bool = True,
+    *,
+    state_dir: str | None = None,
+    real_dirs: dict[str, str] | None = None,
 ) -> RepoReport:
     """Read one repository. Never raises for bad input: problems go into the report.
 
-    ``state_dir``: gitward's state dir, when the caller resolved it once for many repositories
-    (platformdirs computes it anew on every call: 3% of a host scan).
+    For a batch of repositories the caller may pass ``state_dir``, gitward's state dir resolved
+    once (platformdirs computes it anew on every call: 3% of a host scan), and ``real_dirs``, a
+    cache of real paths for this batch only (``fetch_status.real_path``).
     """
     now = time.time() if now is None else now
     report = _empty_report(candidate)
     try:
-        _fill_report(report, candidate, now, judge, state_dir)
+        _fill_report(report, candidate, now, judge, state_dir, real_dirs)
     except OSError as exc:
         # The volume blinked or permissions changed mid-read: say so, keep what we have.
         report.problems.append(
@@ -102,7 +108,9 @@ def _empty_report(candidate: Candidate) -> RepoReport:
     )
 
 
-def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bool, state_dir: str | None) -> None:
+def _fill_report(
+    report: RepoReport, candidate: Candidate, now: float, judge: bool, state_dir: str | None, real_dirs: dict | None
+) -> None:
     git_dir = candidate.git_dir
     config, config_error = read_config(f"{git_dir}/config")
     if config_error:
@@ -138,7 +146,10 @@ def _fill_report(report: RepoReport, candidate: Candidate, now: float, judge: bo
     # One listing of the git dir answers "is there a FETCH_HEAD?" and "which lock files?".
     git_dir_names = analysis.list_names(git_dir)
     fetched = fetch_status(
-        git_dir, fetch_head_listed=git_dir_names is None or "FETCH_HEAD" in git_dir_names, state_dir=state_dir
+        git_dir,
+        fetch_head_listed=git_dir_names is None or "FETCH_HEAD" in git_dir_names,
+        state_dir=state_dir,
+        real_dirs=real_dirs,
     )
     report.last_fetch, report.last_fetch_failure = fetched.last_ok, fetched.failure
     worktree_dirs = _fill_worktrees(
@@ -221,8 +232,8 @@ def _main_head(snapshot: RefSnapshot | None) -> tuple[str | None, str | None] | 
 
 
 def _scan_chunk(candidates: list[Candidate], now: float) -> list[RepoReport]:
-    state_dir = paths.state_dir()
-    return [scan_repo(candidate, now, state_dir=state_dir) for candidate in candidates]
+    state_dir, real_dirs = paths.state_dir(), {}
+    return [scan_repo(candidate, now, state_dir=state_dir, real_dirs=real_dirs) for candidate in candidates]
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,10 +250,10 @@ def _scan_chunk_json(candidates: list[Candidate], now: float) -> list[RepoJson]:
     # Encoding in the worker processes takes ~0.1 s of serial work off the parent on a
     # 2,200-repo host, and a string pickles faster than a tree of dataclasses.
     encode = json.JSONEncoder(separators=(",", ":")).encode
-    state_dir = paths.state_dir()
+    state_dir, real_dirs = paths.state_dir(), {}
     results = []
     for candidate in candidates:
-        report = scan_repo(candidate, now, state_dir=state_dir)
+        report = scan_repo(candidate, now, state_dir=state_dir, real_dirs=real_dirs)
         severities = tuple(p.severity.value for p in report.problems)
         results.append(RepoJson(report.root, report.name, encode(report.to_json()), severities))
     return results
