@@ -26,8 +26,8 @@ from tui.core.packed import (
     PROBE_BYTES,
     PackedRefs,
     _starts_well,
+    canonical_file_count,
     invalid_refname,
-    parse_packed_refs,
 )
 from tui.core.packed_check import read_header as _read_header
 from tui.core.snapshot import RefSnapshot
@@ -117,11 +117,9 @@ def _start_check(data: bytes, hex_width: int, may_fork: bool):
     when the file is not canonical (so the fast path's answers must not be used)."""
 
     def verdict() -> int | None:
-        parsed = parse_packed_refs(data, hex_width)
-        # Canonical: the parser kept these very bytes. A sorted file with a bad line, or with
-        # upper-case ids, is kept as a cleaned copy: the lookups above read the original.
-        canonical = parsed._dict is None and parsed._buf is data
-        return len(parsed) if canonical else None
+        # Canonical: what the parser would keep as these very bytes. A sorted file with a bad
+        # line, or with upper-case ids, is kept as a cleaned copy: the lookups read the original.
+        return canonical_file_count(data, hex_width)
 
     if not may_fork or threading.active_count() != 1:
         answer = verdict()
