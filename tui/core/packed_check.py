@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing at start
 if TYPE_CHECKING:  # annotations only: packed.py imports this module
     from tui.core.packed import PackedRefs
 
