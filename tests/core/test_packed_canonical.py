@@ -1,6 +1,6 @@
 """The whole-file canonical check agrees with the line-by-line parser, on every engine path.
 
-``packed.canonical_count`` decides in a few C passes that a packed-refs body is canonical (the
+``packed_canonical.canonical_count`` decides in a few C passes that a packed-refs body is canonical (the
 only kind git writes): then it is kept as raw bytes and bisected, and ``refs --shadowed`` trusts
 its lookups. It must never call a file canonical that the line parser would not keep as it is
 (an anomaly, an invalid name, a name out of order). Both of its paths are checked: the strict
@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core import packed
-from tui.core.packed import PackedRefs, canonical_count, canonical_file_count
+from tui.core import packed, packed_canonical
+from tui.core.packed import PackedRefs
+from tui.core.packed_canonical import canonical_count, canonical_file_count, find_if_increasing
 from tui.core.packed_check import parse_records, read_header
 
 HEADER = b"# pack-refs with: peeled fully-peeled sorted \n"
@@ -37,10 +38,10 @@ def line_parser_keeps_as_is(data: bytes) -> int | None:
 
 @pytest.fixture(params=["strict", "fallback"])
 def engine(request, monkeypatch):
-    if request.param == "strict" and not packed._strict_engine_ok():
+    if request.param == "strict" and not packed_canonical._strict_engine_ok():
         pytest.skip("this Python's re runs the strict pattern wrongly (CPython 3.11.2)")
     if request.param == "fallback":
-        monkeypatch.setattr(packed, "_STRICT_ENGINE_OK", False)
+        monkeypatch.setattr(packed_canonical, "_STRICT_ENGINE_OK", False)
     return request.param
 
 
@@ -113,18 +114,49 @@ def _bodies(draw) -> bytes:
 @given(_bodies(), st.sampled_from(["strict", "fallback"]))
 def test_canonical_check_agrees_with_the_line_parser(body, path):
     data = HEADER + body
-    saved = packed._STRICT_ENGINE_OK
+    saved = packed_canonical._STRICT_ENGINE_OK
     if path == "fallback":
-        packed._STRICT_ENGINE_OK = False
-    elif not packed._strict_engine_ok():
+        packed_canonical._STRICT_ENGINE_OK = False
+    elif not packed_canonical._strict_engine_ok():
         return  # CPython 3.11.2: the strict pattern is never used here
     try:
         fast = canonical_count(data, len(HEADER), 40)
     finally:
-        packed._STRICT_ENGINE_OK = saved
+        packed_canonical._STRICT_ENGINE_OK = saved
     expected = line_parser_keeps_as_is(data)
     if path == "strict" and expected is not None and fast is None:
         # The strict pattern may refuse valid names it cannot prove plain (e.g. "a./b"): then the
         # line parser reads the file, only slower. It must never accept more.
         return
     assert fast == expected, data
+
+
+_plain_names = st.lists(st.sampled_from(["a", "b", "z", "0", "-", "/", "."]), min_size=1, max_size=5).map(
+    lambda parts: "refs/" + "".join(parts)
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(_plain_names, max_size=30), st.sets(_plain_names, max_size=10), st.integers(1, 200), st.data())
+def test_found_records_are_the_bisection_answers(names, asked, window, data):
+    """find_if_increasing's records for the asked names are what PackedRefs' own lookup finds,
+    whatever the window size (names falling between windows included)."""
+    body = b""
+    for name in sorted(names, key=str.encode):
+        body += A + b" " + name.encode() + b"\n"
+        if data.draw(st.booleans()):
+            body += b"^" + B + b"\n"
+    parsed = packed.parse_packed_refs(HEADER + body)
+    if parsed.anomalies or parsed._dict is not None:
+        return  # an invalid name (e.g. "refs/a/"): not canonical, find_if_increasing is not asked
+    old = packed_canonical.CHUNK_BYTES
+    packed_canonical.CHUNK_BYTES = window
+    try:
+        found = find_if_increasing(HEADER + body, len(HEADER), 40, sorted(asked | names))
+    finally:
+        packed_canonical.CHUNK_BYTES = old
+    assert found is not None
+    count, records = found
+    assert count == len(parsed)
+    assert records == {name: parsed._record(name) for name in asked | names if name in parsed}
+    assert set(records) == names
