@@ -68,6 +68,8 @@ def engine(request, monkeypatch):
         (A + b" refs/heads/a\n^" + A + b"\n^" + B + b"\n", None),
         (b"^" + A + b"\n" + A + b" refs/heads/a\n", None),
         (A.upper() + b" refs/heads/a\n", None),
+        (A[:39] + b"\x80 refs/heads/a\n", None),  # the strict pattern lets 0x80 through in ids
+        (A + b" refs/heads/a\n^" + B[:39] + b"\x80\n", None),
         (A + b" refs/heads/a", None),
         (A + b" refs/heads/a\r\n", None),
     ],
@@ -91,7 +93,7 @@ def test_canonical_file_count_needs_a_clean_header():
 _NAME_PIECES = ["a", "b", "z", "0", "-", "_", ".", "..", "/", "//", ".lock", "lock", "@", "@{", "^", " ",
                 "\t", ":", "\u00fc", "\udcff", "~", "[", "\\", "*", "?", "=", ",", "+"]
 _names = st.lists(st.sampled_from(_NAME_PIECES), min_size=1, max_size=6).map(lambda parts: "refs/" + "".join(parts))
-_ids = st.sampled_from([A, B, A.upper(), A[:39], A + b"a", b"g" * 40])
+_ids = st.sampled_from([A, B, A.upper(), A[:39], A + b"a", b"g" * 40, A[:39] + b"\x80"])
 
 
 @st.composite

@@ -42,9 +42,12 @@ def canonical_body(hex_width: int) -> re.Pattern:
 
 
 def _strict_body(hex_width: int) -> re.Pattern:
-    """Well-formed lines whose names are plainly valid: one C pass proves both."""
+    """Well-formed lines whose names are plainly valid: one C pass proves both, with a byte
+    0x80 allowed in the ids (``body_well_formed`` finds none anywhere: plain names hold none)."""
     if hex_width not in _STRICT_BODIES:
-        hex_id = b"[0-9a-f]{%d}" % hex_width
+        # re runs a class of 3+ ranges as one table lookup, [0-9a-f] (2 ranges) as two range
+        # tests: 65 -> 50 ms on 200,000 refs, and finding a 0x80 byte (memchr) costs 0.5 ms.
+        hex_id = b"[0-9a-f\x80]{%d}" % hex_width
         name = rb"refs/" + _PLAIN_COMPONENT + rb"(?:/" + _PLAIN_COMPONENT + rb")*+"
         # Possessive quantifiers: no backtracking stack, so memory stays flat on 200k lines.
         _STRICT_BODIES[hex_width] = re.compile(rb"(?:" + hex_id + rb" " + name + rb"\n(?:\^" + hex_id + rb"\n)?+)*+")
@@ -71,7 +74,7 @@ def body_well_formed(buf, start: int, hex_width: int) -> bool:
     if len(buf) > start and buf[-1:] != b"\n":
         return False  # an unterminated last line: the line parser names it (git refuses it)
     if _strict_engine_ok():
-        return _strict_body(hex_width).fullmatch(buf, start) is not None
+        return _strict_body(hex_width).fullmatch(buf, start) is not None and buf.find(b"\x80", start) < 0
     return canonical_body(hex_width).fullmatch(buf, start) is not None and not may_hold_invalid_names(buf, start)
 
 
