@@ -112,6 +112,8 @@ CASES = [
          (H + "bad..name", H + "b"), anomaly="git ignores this ref"),
     Case("invalid-name-lock", lambda a, b: lines(HEADER, ref(b, H + "b"), ref(a, H + "x.lock")),
          (H + "x.lock", H + "b"), anomaly="git ignores this ref"),
+    Case("invalid-name-lock-component", lambda a, b: lines(HEADER, ref(b, H + "b"), ref(a, H + "x.lock/y")),
+         (H + "x.lock/y", H + "b"), anomaly="git ignores this ref"),
     Case("invalid-name-at-brace", lambda a, b: lines(HEADER, ref(b, H + "b"), ref(a, H + "x@{1}")),
          (H + "b",), anomaly="git ignores this ref"),
     Case("dangerous-name", lambda a, b: lines(HEADER, ref(a, "../../x"), ref(b, H + "b")), (H + "b",), anomaly="dangerous"),

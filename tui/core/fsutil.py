@@ -12,9 +12,11 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
-from typing import BinaryIO
+
+TYPE_CHECKING = False  # typing's own flag, without importing typing on the read side's start path
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 READ_LIMIT = 1 << 20
 _CHUNK = 1 << 16
@@ -160,6 +162,9 @@ def replacing(path: str, *, mode: int | None = None) -> Iterator[BinaryIO]:
     The temp name starts with a dot and ends in ``.tmp``, so readers that glob for the real names
     (node_exporter's ``*.prom``) never see it. On any error it is removed and ``path`` is untouched.
     """
+    # deferred: tempfile (with shutil and random) costs ~8 ms at start; only writers need it
+    import tempfile
+
     directory = os.path.dirname(os.path.abspath(path))
     fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:

@@ -28,15 +28,14 @@ further. Only a file whose names are out of order or repeated is read into a dic
 from __future__ import annotations
 
 import os
-import re
 import stat
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Mapping
-from itertools import islice
-from operator import ge
 
 from tui.core.fsutil import SpecialFile, open_regular
+from tui.core.packed_canonical import CHUNK_BYTES, canonical_count, canonical_file_count  # noqa: F401
+from tui.core.packed_canonical import canonical_body as _canonical_body
 # Anomaly, bytes_key, invalid_refname, refname_is_safe: also packed's API (callers import them here).
 from tui.core.packed_check import (  # noqa: F401
     HEADER_PREFIX,
@@ -44,7 +43,6 @@ from tui.core.packed_check import (  # noqa: F401
     Anomaly,
     bytes_key,
     invalid_refname,
-    may_hold_invalid_names,
     only_missing_header,
     parse_records,
     read_header,
@@ -54,8 +52,6 @@ from tui.core.packed_check import (  # noqa: F401
 
 # A file larger than this is judged from its first PROBE_BYTES before the rest is read.
 PROBE_BYTES = 4 * MAX_LINE
-# The byte-level passes over a canonical file work on pieces of this size (bounded copies).
-CHUNK_BYTES = 1 << 20
 # A canonical file keeps the name of one record per this many bytes, for lookups.
 SAMPLE_BYTES = 1024  # ~1 sampled name per 15 Gerrit refs: about 7% of the file's size
 # Lookups remembered (a dict entry each, for names the caller already holds).
@@ -91,7 +87,7 @@ class PackedRefs:
         self._start = 0  # offset of the first record in _buf
         self._sep = 40
         self._count = 0
-        self._sample_names: list[bytes] = []  # every SAMPLE_BYTES, the next record's name
+        self._sample_names: list[bytes] | None = []  # every SAMPLE_BYTES, the next record's name
         self._sample_offsets = array("q")  # ... and where that record starts
         self._memo: dict[str, int] = {}  # name -> _find's answer, for names asked before
 
@@ -163,7 +159,12 @@ class PackedRefs:
         The sampled names (one per SAMPLE_BYTES) narrow the search to a few KiB, searched in C
         for " <name>\n": in a canonical file a space only ever separates id and name.
         """
-        index = bisect_right(self._sample_names, key)
+        names = self._sample_names
+        if names is None:  # the first lookup the memo cannot answer: sample now
+            names, offsets = _sample(self._buf, self._start, self._sep)
+            self._sample_offsets = offsets  # before the names: another thread tests the names
+            self._sample_names = names
+        index = bisect_right(names, key)
         if not index or b"\n" in key or b" " in key:
             return -1
         offsets = self._sample_offsets
@@ -181,7 +182,7 @@ class PackedRefs:
     def _use_buffer(self, buf: bytes | bytearray, start: int, sep: int, count: int) -> None:
         self._dict = self._peeled = None
         self._buf, self._start, self._sep, self._count = buf, start, sep, count
-        self._sample_names, self._sample_offsets = _sample(buf, start, sep)
+        self._sample_names = None  # sampled on the first lookup the memo cannot answer
 
 
 def _read_canonical(buf, start: int, sep: int) -> tuple[dict[str, str], dict[str, str]]:
@@ -314,87 +315,16 @@ def _parse(buf, size: int, hex_width: int, *, more_follows: bool = False) -> Pac
     return result
 
 
-_CANONICAL_BODIES: dict[int, re.Pattern] = {}
-_STRICT_BODIES: dict[int, re.Pattern] = {}
-# A name component git always accepts: no dot at either end, no "..", plain characters.
-_PLAIN_COMPONENT = rb"[A-Za-z0-9_+=,-]++(?:\.[A-Za-z0-9_+=,-]++)*+"
-
-
-def _canonical_body(hex_width: int) -> re.Pattern:
-    """Well-formed lines with any name (names are checked separately)."""
-    if hex_width not in _CANONICAL_BODIES:
-        hex_id = b"[0-9a-f]{%d}" % hex_width
-        _CANONICAL_BODIES[hex_width] = re.compile(
-            rb"(?:" + hex_id + rb" refs/[^\n\r\x00]++\n(?:\^" + hex_id + rb"\n)?+)*+"
-        )
-    return _CANONICAL_BODIES[hex_width]
-
-
-def _strict_body(hex_width: int) -> re.Pattern:
-    """Well-formed lines whose names are plainly valid: one C pass proves both."""
-    if hex_width not in _STRICT_BODIES:
-        hex_id = b"[0-9a-f]{%d}" % hex_width
-        name = rb"refs/" + _PLAIN_COMPONENT + rb"(?:/" + _PLAIN_COMPONENT + rb")*+"
-        # Possessive quantifiers: no backtracking stack, so memory stays flat on 200k lines.
-        _STRICT_BODIES[hex_width] = re.compile(rb"(?:" + hex_id + rb" " + name + rb"\n(?:\^" + hex_id + rb"\n)?+)*+")
-    return _STRICT_BODIES[hex_width]
-
-
-_STRICT_ENGINE_OK: bool | None = None
-
-
-def _strict_engine_ok() -> bool:
-    """Does this Python's ``re`` match nested possessive quantifiers correctly? CPython 3.11.2
-    (Debian 12's) fullmatches the strict pattern on a file whose last line has no newline, and
-    misses some valid files; later 3.11 releases do not. Where it errs, the strict pass is not
-    used (the plain canonical pattern and the name check answer instead: slower, never wrong)."""
-    global _STRICT_ENGINE_OK
-    if _STRICT_ENGINE_OK is None:
-        probe = b"0" * 40 + b" refs/heads/a\n" + b"0" * 40 + b" refs/heads/b"
-        _STRICT_ENGINE_OK = _strict_body(40).fullmatch(probe) is None
-    return _STRICT_ENGINE_OK
-
-
 def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
     """Keep a canonical file as raw bytes (200,000 refs checked in well under 0.1 s).
 
-    Canonical: every line well-formed, every name valid, names strictly increasing in git's
-    byte order (so no duplicates, and a bisection finds every ref). Any doubt returns False
-    and the line-by-line parser names the exact line.
+    Any doubt returns False and the line-by-line parser names the exact line.
     """
-    if len(buf) > start and buf[-1:] != b"\n":
-        return False  # an unterminated last line: the line parser names it (git refuses it)
-    if _strict_engine_ok() and _strict_body(hex_width).fullmatch(buf, start):
-        if buf.find(b".lock\n", start) != -1 or buf.find(b".lock/", start) != -1:
-            return False
-    elif not _canonical_body(hex_width).fullmatch(buf, start) or may_hold_invalid_names(buf, start):
-        return False
-    count = _count_if_increasing(buf, start)
+    count = canonical_count(buf, start, hex_width)
     if count is None:
         return False
     result._use_buffer(buf, start, hex_width, count)
     return True
-
-
-# In a canonical file a space only ever separates id and name; peeled lines hold none.
-_NAMES = re.compile(rb" ([^\n]*+)\n")
-
-
-def _count_if_increasing(buf, start: int) -> int | None:
-    """The number of refs when names strictly increase (bytes compare as git's memcmp)."""
-    count = 0
-    previous = b""
-    for chunk in _chunks(buf, start):
-        names = _NAMES.findall(chunk)
-        if not names:
-            continue
-        if count and names[0] <= previous:
-            return None
-        if any(map(ge, names, islice(names, 1, None))):
-            return None
-        previous = names[-1]
-        count += len(names)
-    return count
 
 
 def read_packed_refs(git_dir: str, hex_width: int = 40, after_read=None) -> PackedRefs:

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing's own flag, without importing typing at start
 if TYPE_CHECKING:  # annotations only: packed.py imports this module
     from tui.core.packed import PackedRefs
 
@@ -39,8 +39,15 @@ ANOMALY_LIMIT = 20
 _BAD_REFNAME = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|/\.|\.lock(?:/|$)|//|^/|/$|\.$|^\.|^@$")
 # A cheap whole-file pre-check: if none of these occur, every name is valid and the
 # per-line check can be skipped (it would cost more than the parse on 200,000 refs).
-_SUSPICIOUS_CHARS = re.compile(rb"[\x00-\x09\x0b-\x1f\x7f~:?*\[\\@]")
-_SUSPICIOUS_SUBSTRINGS = (b"..", b"/.", b"//", b".lock\n", b".\n", b"/\n", b" .")
+_SUSPICIOUS_BYTES = bytes(range(0x00, 0x0A)) + bytes(range(0x0B, 0x20)) + b"\x7f~:?*[\\@"
+# Every other byte: ``bytes.translate`` deletes them in one C pass, the suspicious ones remain.
+_UNSUSPICIOUS_BYTES = bytes(b for b in range(256) if b not in _SUSPICIOUS_BYTES)
+# Where a dot makes a name invalid: "..", a dot at the end of the name, a component ending in
+# ".lock", a component (or the name) starting with a dot. The literal first byte lets ``re``
+# skip to the next dot in C: a file without dots costs one scan.
+_BAD_DOT = re.compile(rb"\.(?:[.\n]|lock[/\n]|(?<=[/ ]\.))")
+# An empty component: "//", or a name ending in "/".
+_BAD_SLASH = re.compile(rb"/[/\n]")
 
 
 _HEX_BYTES = frozenset(b"0123456789abcdefABCDEF")
@@ -92,14 +99,21 @@ def stop_reading(result: PackedRefs, lineno: int, offset: int, line: bytes) -> N
 
 
 def may_hold_invalid_names(buf, start: int) -> bool:
-    """A cheap whole-file test: False means every name is valid (no per-line check needed)."""
-    if _SUSPICIOUS_CHARS.search(buf, start):
+    """A cheap whole-file test: False means every name is valid (no per-line check needed).
+
+    For a body whose lines are already known to be "<id> refs/<anything but CR, LF, NUL>"
+    (with "^<id>" peeled lines): C passes only (translate, count, literal-led searches), about
+    35 ms on 200,000 refs."""
+    suspicious = len(buf.translate(None, _UNSUSPICIOUS_BYTES))
+    if suspicious and suspicious != len(bytes(buf[:start]).translate(None, _UNSUSPICIOUS_BYTES)):
+        return True  # the header's ':' aside
+    if _BAD_DOT.search(buf, start) or _BAD_SLASH.search(buf, start):
         return True
-    if any(buf.find(needle, start) != -1 for needle in _SUSPICIOUS_SUBSTRINGS):
-        return True
-    peel_lines = buf.count(b"\n^", max(start - 1, 0)) + (buf[start : start + 1] == b"^")
-    if buf.count(b"^", start) != peel_lines:
-        return True  # a '^' inside a name, not at the start of a peeled line
+    peel_lines = 0
+    if buf.count(b"^", start):
+        peel_lines = buf.count(b"\n^", max(start - 1, 0)) + (buf[start : start + 1] == b"^")
+        if buf.count(b"^", start) != peel_lines:
+            return True  # a '^' inside a name, not at the start of a peeled line
     # Every ref line has exactly one space: a second one is inside a name.
     return buf.count(b" ", start) != buf.count(b"\n", start) - peel_lines
 

@@ -5,11 +5,12 @@ refs, 10,000 loose) the full read parses every packed line and reads every loose
 answer needs only the loose *names*, a bisection of packed-refs' raw sorted bytes for each of
 them, and the contents of the few hundred loose files that are also packed.
 
-Validation is lazy, never skipped: the packed-refs bytes are looked up as if canonical (sorted,
-well-formed: the only kind git writes) while the exact parser checks them, in a forked child
-when the caller allows it. When the check fails, the lookups are thrown away and the snapshot
-is read in full by ``refstore.read_snapshot``: every anomaly is still found and reported, only
-later. Nothing is shown before the check has passed.
+Validation is never skipped: a check proves the packed-refs bytes canonical (sorted,
+well-formed, the only kind git writes: ``packed_canonical``) and, in the same pass over the
+names, finds the loose names among them; in a forked child when the caller allows it, which
+checks the lines' form while the parent walks the loose names. When the check fails, the
+snapshot is read in full by ``refstore.read_snapshot``: every anomaly is still found and
+reported. Nothing is looked up before the check has passed.
 """
 
 from __future__ import annotations
@@ -21,14 +22,8 @@ import threading
 
 from tui.core import libgit2
 from tui.core.loose import LooseRef, LooseWalk, read_loose_file
-from tui.core.packed import (
-    HEADER_PREFIX,
-    PROBE_BYTES,
-    PackedRefs,
-    _starts_well,
-    invalid_refname,
-    parse_packed_refs,
-)
+from tui.core.packed import PROBE_BYTES, PackedRefs, _starts_well, invalid_refname
+from tui.core.packed_canonical import canonical_file_start, find_if_increasing
 from tui.core.packed_check import read_header as _read_header
 from tui.core.snapshot import RefSnapshot
 
@@ -36,10 +31,6 @@ from tui.core.snapshot import RefSnapshot
 MIN_PACKED_BYTES = 1 << 20
 _MAX_READ = 0x7FFFF000  # what one read() returns at most on Linux
 _SYMREF_MAXDEPTH = 5  # git's
-
-
-class NotCanonical(Exception):
-    """The fast path does not apply: read the snapshot in full."""
 
 
 def read_shadowed(git_dir: str, hex_width: int = 40, *, may_fork: bool = False):
@@ -63,19 +54,22 @@ def read_shadowed(git_dir: str, hex_width: int = 40, *, may_fork: bool = False):
     # Loose names after packed-refs' bytes: a concurrent 'git pack-refs' writes packed-refs
     # before deleting loose files, so this order never misses a ref being moved.
     check = _start_check(data, hex_width, may_fork)
-    try:
-        packed = _unchecked(data, st, hex_width)
-        names, errors = _loose_names(git_dir)
-        loose = _read_shadowed_loose(git_dir, names, packed, hex_width)
-    except NotCanonical:
-        check()  # reap the child
+    names, errors = _loose_names(git_dir)
+    # The verdicts will need pygit2 when a loose ref is also packed: import it while the child
+    # checks (when there is no child, the verdicts import it if they need it).
+    answer = check(names, meanwhile=libgit2.load if names else None)
+    if answer is None:
         return None
-    if any(ref.value and ref.value != packed.get(name) for name, ref in loose.items()):
-        libgit2.load()  # the verdicts will need it: import it while the child checks
-    count = check()
-    if count is None:
-        return None
-    packed._count = count
+    count, records = answer
+    packed = PackedRefs(size=st.st_size, exists=True)
+    packed.mtime = st.st_mtime
+    start = data.index(b"\n") + 1
+    _read_header(data[: start - 1].decode("utf-8", "surrogateescape"), packed)
+    packed._use_buffer(data, start, hex_width, count)
+    # Every loose name was looked up by the check: -1 for those not packed.
+    packed._memo.update(dict.fromkeys(names, -1))
+    packed._memo.update(records)
+    loose = _read_shadowed_loose(git_dir, names, packed, hex_width)
     head = read_loose_file(f"{git_dir}/HEAD", hex_width, missing_ok=True)
     walk = LooseWalk(refs=loose, errors=errors)
     return RefSnapshot(git_dir=git_dir, packed=packed, loose=walk, head=head, hex_width=hex_width)
@@ -97,60 +91,64 @@ def _read(path: str, size: int, hex_width: int) -> bytes | None:
     return data if len(data) == size else None  # changed under us: let the full read tell
 
 
-def _unchecked(data: bytes, st: os.stat_result, hex_width: int) -> PackedRefs:
-    """``data`` as a canonical PackedRefs, trusted until the check says otherwise."""
-    newline = data.find(b"\n")
-    if not data.startswith(HEADER_PREFIX.encode()) or newline < 0 or not data.endswith(b"\n"):
-        raise NotCanonical
-    packed = PackedRefs(size=st.st_size, exists=True)
-    packed.mtime = st.st_mtime
-    _read_header(data[:newline].decode("utf-8", "surrogateescape"), packed)
-    try:
-        packed._use_buffer(data, newline + 1, hex_width, 0)
-    except (ValueError, IndexError) as exc:  # no newline where a record should end
-        raise NotCanonical from exc
-    return packed
-
-
 def _start_check(data: bytes, hex_width: int, may_fork: bool):
-    """Run the exact parser over ``data``; returns a function giving the ref count, or None
-    when the file is not canonical (so the fast path's answers must not be used)."""
+    """Check that ``data`` is canonical and look the loose names up in it, in a child process
+    when allowed (the form is checked while the parent walks the loose names).
 
-    def verdict() -> int | None:
-        parsed = parse_packed_refs(data, hex_width)
-        # Canonical: the parser kept these very bytes. A sorted file with a bad line, or with
-        # upper-case ids, is kept as a cleaned copy: the lookups above read the original.
-        canonical = parsed._dict is None and parsed._buf is data
-        return len(parsed) if canonical else None
+    Returns ``answer(names, meanwhile=None)``: (ref count, {name: record offset} for the names
+    that are packed), or None when the file is not canonical (then the full read decides).
+    ``meanwhile`` runs in the parent while the child works."""
+
+    def check(names) -> tuple[int, dict[str, int]] | None:
+        start = canonical_file_start(data, hex_width)
+        return None if start is None else find_if_increasing(data, start, hex_width, names)
 
     if not may_fork or threading.active_count() != 1:
-        answer = verdict()
-        return lambda: answer
-    read_end, write_end = os.pipe()
+        return lambda names, meanwhile=None: check(names)
+    names_read, names_write = os.pipe()
+    answer_read, answer_write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: check, send, leave without running any parent cleanup
         status = 1
         try:
-            os.close(read_end)
-            os.write(write_end, marshal.dumps(verdict()))
+            os.close(names_write)
+            os.close(answer_read)
+            start = canonical_file_start(data, hex_width)  # meanwhile the parent walks the loose refs
+            with os.fdopen(names_read, "rb") as pipe:
+                names = marshal.loads(pipe.read())
+            found = None if start is None else find_if_increasing(data, start, hex_width, names)
+            with os.fdopen(answer_write, "wb") as pipe:
+                pipe.write(marshal.dumps(found))
             status = 0
         finally:
             os._exit(status)
-    os.close(write_end)
+    os.close(names_read)
+    os.close(answer_write)
 
-    def result() -> int | None:
-        with os.fdopen(read_end, "rb") as pipe:
-            payload = pipe.read()
-        _, status = os.waitpid(pid, 0)
+    def answer(names, meanwhile=None) -> tuple[int, dict[str, int]] | None:
+        names = list(names)
+        try:
+            with os.fdopen(names_write, "wb") as pipe:
+                pipe.write(marshal.dumps(names))
+        except OSError:
+            pass  # the child is gone: its status says so, and the check runs here
+        try:
+            if meanwhile is not None:
+                meanwhile()
+        finally:  # the child is reaped whatever happens here
+            with os.fdopen(answer_read, "rb") as pipe:
+                payload = pipe.read()
+            _, status = os.waitpid(pid, 0)
         if status == 0:
             try:
-                count = marshal.loads(payload)
+                found = marshal.loads(payload)
             except (EOFError, ValueError, TypeError):
-                return verdict()
-            return count if count is None or isinstance(count, int) else verdict()
-        return verdict()
+                return check(names)
+            if found is None or (isinstance(found, tuple) and len(found) == 2 and isinstance(found[1], dict)):
+                return found
+        return check(names)
 
-    return result
+    return answer
 
 
 def _loose_names(git_dir: str) -> tuple[dict[str, os.DirEntry], list[tuple[str, str]]]:
