@@ -43,6 +43,7 @@ from tui.core.packed_check import (  # noqa: F401
     MAX_LINE,
     Anomaly,
     bytes_key,
+    fullmatch_in_slices,
     invalid_refname,
     may_hold_invalid_names,
     only_missing_header,
@@ -147,6 +148,21 @@ class PackedRefs:
     def names(self) -> list[str]:
         """Every packed ref name, in file order for a canonical file."""
         return list(self.values)
+
+    def ordered_names(self, limit: int | None = None) -> list[str] | None:
+        """The names in git's byte order (the first ``limit``), taken from the kept bytes of a
+        canonical file without building ``values`` (a third of the time, none of the memory).
+        None when the file is not kept that way: then ``values`` holds the names, unordered."""
+        if self._dict is not None:
+            return None
+        names: list[str] = []
+        # A preview needs a few KiB, not a MiB decoded: names are rarely over 100 bytes.
+        size = CHUNK_BYTES if limit is None else max(4096, 128 * limit)
+        for chunk in _chunks(self._buf, self._start, size):
+            names.extend(_NAME_TEXT.findall(chunk.decode("utf-8", "surrogateescape")))
+            if limit is not None and len(names) >= limit:
+                return names[:limit]
+        return names
 
     def _record(self, name: str) -> int:
         """``_find`` for a name, remembered: a scan asks about the same loose names 2-3 times."""
@@ -364,10 +380,10 @@ def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
     """
     if len(buf) > start and buf[-1:] != b"\n":
         return False  # an unterminated last line: the line parser names it (git refuses it)
-    if _strict_engine_ok() and _strict_body(hex_width).fullmatch(buf, start):
+    if _strict_engine_ok() and fullmatch_in_slices(_strict_body(hex_width), buf, start):
         if buf.find(b".lock\n", start) != -1 or buf.find(b".lock/", start) != -1:
             return False
-    elif not _canonical_body(hex_width).fullmatch(buf, start) or may_hold_invalid_names(buf, start):
+    elif not fullmatch_in_slices(_canonical_body(hex_width), buf, start) or may_hold_invalid_names(buf, start):
         return False
     count = _count_if_increasing(buf, start)
     if count is None:
@@ -378,6 +394,7 @@ def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
 
 # In a canonical file a space only ever separates id and name; peeled lines hold none.
 _NAMES = re.compile(rb" ([^\n]*+)\n")
+_NAME_TEXT = re.compile(r" ([^\n]*+)\n")
 
 
 def _count_if_increasing(buf, start: int) -> int | None:
