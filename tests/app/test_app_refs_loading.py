@@ -105,6 +105,15 @@ async def test_first_rows_are_gits_while_the_rest_loads_then_every_row(gerrit_ho
         await pilot.press("end")
         assert ref_list.current.name == expected[-1][0]
         assert "loading refs" not in str(browser.query_one("#ref-status").render())
+        # The commit dates of the rows now on screen were read and drawn (only those lines redrawn).
+        await settle(pilot)
+        lines = [ref_list.render_line(y).text for y in range(1, ref_list.page_height + 1)]
+        assert any("ago" in line for line in lines) and not any("…" in line for line in lines)
+        # Dates arriving for one row redraw that row (its cached line is dropped), not others'.
+        top = round(ref_list.scroll_y)
+        row = ref_list.rows[top]
+        ref_list.add_dates({row.peeled or row.value: app.screen.now() - 5 * 365 * 86400})
+        assert "5 years ago" in ref_list.render_line(1).text
 
 
 async def test_a_filter_typed_while_loading_never_shows_unfiltered_rows(gerrit_host, monkeypatch):
