@@ -251,6 +251,7 @@ async def headless_refs(repo: str) -> dict[str, float]:
 
         loop.call_later(beat, heartbeat)
         pressed, via_tab, browser = await first_rows_after(lambda: app.simulate_key("3"))
+        lags_before_rows = len(lags)  # the beats while the tab was built and the first rows read
         ref_list = browser.ref_list
         first_count = ref_list.row_count
         ref_list.focus()
@@ -302,6 +303,9 @@ async def headless_refs(repo: str) -> dict[str, float]:
         "jump_to_last": jump,
         "loop_lag_p99": _percentile(lags, 0.99),
         "loop_lag_max": max(lags) if lags else float("nan"),
+        # Once the first rows are drawn: while the rest of the refs, the verdicts and dates load.
+        "loop_lag_p99_after_first_rows": _percentile(lags[lags_before_rows:], 0.99),
+        "loop_lag_max_after_first_rows": max(lags[lags_before_rows:], default=float("nan")),
     }
 
 
@@ -398,7 +402,8 @@ def main() -> int:
         f"jump to last row {refs['jump_to_last'] * 1000:.0f} ms; event-loop lag max {refs['loop_lag_max'] * 1000:.0f} ms"
         f"; p99 {refs['loop_lag_p99'] * 1000:.0f} ms; first {refs['first_rows_count']:,} rows, all rows "
         f"{refs['all_rows'] * 1000:.0f} ms; {refs['keys_while_loading']} key presses while loading, "
-        f"max {refs['key_max_while_loading'] * 1000:.0f} ms"
+        f"max {refs['key_max_while_loading'] * 1000:.0f} ms; after the first rows lag p99 "
+        f"{refs['loop_lag_p99_after_first_rows'] * 1000:.0f} ms max {refs['loop_lag_max_after_first_rows'] * 1000:.0f} ms"
     )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
