@@ -39,7 +39,7 @@ class RefIndex:
     def __init__(self, snapshot: RefSnapshot) -> None:
         self.snapshot = snapshot
         names = ref_names(snapshot)  # refstore's merge of loose and packed, in git's order
-        if all(name.isascii() for name in names):
+        if all(map(str.isascii, names)):  # map: no Python frame per name
             self._keys: list = names
             self._encode = _identity
         else:
@@ -79,11 +79,12 @@ class RefIndex:
     def position(self, name: str) -> int:
         return bisect_left(self._keys, self._encode(name))
 
-    def apply_verdicts(self) -> None:
-        """After ``judge_shadows``: forget the rows made before the verdicts were known."""
+    def apply_verdicts(self, counts: RefCounts | None = None) -> None:
+        """After ``judge_shadows``: forget the rows made before the verdicts were known.
+        ``counts``: ``count_refs`` of the judged snapshot, when the worker counted already."""
         for name in self.snapshot.verdicts:
             self._cache.pop(name, None)
-        self.counts = count_refs(self.snapshot)
+        self.counts = counts if counts is not None else count_refs(self.snapshot)
 
     # --- the / filter ---------------------------------------------------------------------------
 

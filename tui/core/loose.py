@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from tui.core.fsutil import SpecialFile, open_for_reading, open_regular
-from tui.core.packed import _HEX, invalid_refname
+from tui.core.packed import _HEX, bytes_key, invalid_refname
 
 _READ_SIZE = 4096  # loose ref files are one line; anything larger is garbage anyway
 
@@ -124,12 +124,20 @@ def _read_symlink_ref(path: str, hex_width: int) -> LooseRef:
         os.close(fd)
 
 
-def walk_loose_refs(git_dir: str, top: str = "refs", hex_width: int = 40) -> LooseWalk:
+def walk_loose_refs(
+    git_dir: str, top: str = "refs", hex_width: int = 40, *, between: tuple[str, str] | None = None
+) -> LooseWalk:
     """Walk ``<git_dir>/<top>`` and read every loose ref. Never raises.
 
     Depth first, each directory in listing order, with an explicit stack: a hostile tree
     thousands of directories deep costs memory, never Python's recursion limit.
+
+    ``between``: (first, last): only the refs whose names lie in that range of git's byte order
+    (inclusive), entering only the directories that may hold such names: the first screenful
+    of a Gerrit repository's refs needs a few directories, not thousands. The refs it finds are
+    exactly those of the full walk in that range.
     """
+    low, high = (bytes_key(between[0]), bytes_key(between[1])) if between else (b"", b"")
     walk = LooseWalk()
     entries = _list_dir(os.path.join(git_dir, top), top, walk, is_top=True)
     if entries is None:
@@ -155,10 +163,14 @@ def walk_loose_refs(git_dir: str, top: str = "refs", hex_width: int = 40) -> Loo
                 walk.errors.append((child, exc.strerror or str(exc)))
                 continue
             if is_dir:
+                if between and not _may_hold(bytes_key(child + "/"), low, high):
+                    continue
                 child_entries = _list_dir(entry.path, child, walk)
                 if child_entries is not None:
                     stack.append((iter(child_entries), child))
                     break  # descend now; this directory's iterator resumes after the child
+            elif between and not low <= bytes_key(child) <= high:
+                continue
             elif invalid_refname(child):
                 # git skips such files ("ignoring ref with broken name"); show them as broken.
                 refs[child] = LooseRef(broken_reason="invalid ref name: git ignores this file")
@@ -169,6 +181,12 @@ def walk_loose_refs(git_dir: str, top: str = "refs", hex_width: int = 40) -> Loo
         else:
             stack.pop()  # every entry of this directory is done
     return walk
+
+
+def _may_hold(directory: bytes, low: bytes, high: bytes) -> bool:
+    """Can a name under ``directory`` (ending in "/") lie in [low, high]? Such names sort from
+    the directory itself up to, not including, the directory with "0" (the byte after "/")."""
+    return directory <= high and directory[:-1] + b"0" > low
 
 
 def _list_dir(path: str, name: str, walk: LooseWalk, is_top: bool = False) -> list[os.DirEntry] | None:

@@ -28,6 +28,7 @@ further. Only a file whose names are out of order or repeated is read into a dic
 from __future__ import annotations
 
 import os
+import re
 import stat
 from array import array
 from bisect import bisect_right
@@ -143,6 +144,21 @@ class PackedRefs:
     def names(self) -> list[str]:
         """Every packed ref name, in file order for a canonical file."""
         return list(self.values)
+
+    def ordered_names(self, limit: int | None = None) -> list[str] | None:
+        """The names in git's byte order (the first ``limit``), taken from the kept bytes of a
+        canonical file without building ``values`` (a third of the time, none of the memory).
+        None when the file is not kept that way: then ``values`` holds the names, unordered."""
+        if self._dict is not None:
+            return None
+        names: list[str] = []
+        # A preview needs a few KiB, not a MiB decoded: names are rarely over 100 bytes.
+        size = CHUNK_BYTES if limit is None else max(4096, 128 * limit)
+        for chunk in _chunks(self._buf, self._start, size):
+            names.extend(_NAME_TEXT.findall(chunk.decode("utf-8", "surrogateescape")))
+            if limit is not None and len(names) >= limit:
+                return names[:limit]
+        return names
 
     def _record(self, name: str) -> int:
         """``_find`` for a name, remembered: a scan asks about the same loose names 2-3 times."""
@@ -325,6 +341,9 @@ def _use_canonical(buf, start: int, hex_width: int, result: PackedRefs) -> bool:
         return False
     result._use_buffer(buf, start, hex_width, count)
     return True
+
+
+_NAME_TEXT = re.compile(r" ([^\n]*+)\n")  # a name in a canonical file (ordered_names)
 
 
 def read_packed_refs(git_dir: str, hex_width: int = 40, after_read=None) -> PackedRefs:

@@ -19,7 +19,13 @@ from bisect import bisect_left
 from itertools import islice
 from operator import ge
 
-from tui.core.packed_check import HEADER_PREFIX, KNOWN_TRAITS, MAX_LINE, may_hold_invalid_names
+from tui.core.packed_check import (
+    HEADER_PREFIX,
+    KNOWN_TRAITS,
+    MAX_LINE,
+    fullmatch_in_slices,
+    may_hold_invalid_names,
+)
 
 # The passes over the names work on windows of this size (bounded memory on a 2 GB file).
 CHUNK_BYTES = 1 << 20
@@ -74,8 +80,8 @@ def body_well_formed(buf, start: int, hex_width: int) -> bool:
     if len(buf) > start and buf[-1:] != b"\n":
         return False  # an unterminated last line: the line parser names it (git refuses it)
     if _strict_engine_ok():
-        return _strict_body(hex_width).fullmatch(buf, start) is not None and buf.find(b"\x80", start) < 0
-    return canonical_body(hex_width).fullmatch(buf, start) is not None and not may_hold_invalid_names(buf, start)
+        return fullmatch_in_slices(_strict_body(hex_width), buf, start) and buf.find(b"\x80", start) < 0
+    return fullmatch_in_slices(canonical_body(hex_width), buf, start) and not may_hold_invalid_names(buf, start)
 
 
 def canonical_count(buf, start: int, hex_width: int) -> int | None:

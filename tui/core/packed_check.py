@@ -98,6 +98,28 @@ def stop_reading(result: PackedRefs, lineno: int, offset: int, line: bytes) -> N
 
 
 
+# A regex match holds the GIL for its whole run: 12 MB in one call froze the console's event
+# loop for ~100 ms while a worker thread read packed-refs. Slices of this size hold it ~2 ms.
+MATCH_SLICE_BYTES = 256 << 10
+
+
+def fullmatch_in_slices(body: re.Pattern, buf, start: int) -> bool:
+    """``body.fullmatch(buf, start)`` a slice at a time (the same answer: every slice ends at a
+    newline and the next one starts with a ref line, never a ``^`` peeled line, and ``body`` is
+    a repetition of whole records)."""
+    end = len(buf)
+    while start < end:
+        stop = buf.find(b"\n", min(start + MATCH_SLICE_BYTES, end - 1))
+        stop = end if stop < 0 else stop + 1
+        while buf[stop : stop + 1] == b"^":  # a peeled line belongs to the record before it
+            newline = buf.find(b"\n", stop)
+            stop = end if newline < 0 else newline + 1
+        if body.fullmatch(buf, start, stop) is None:
+            return False
+        start = stop
+    return True
+
+
 def may_hold_invalid_names(buf, start: int) -> bool:
     """A cheap whole-file test: False means every name is valid (no per-line check needed).
 

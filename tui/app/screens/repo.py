@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from tui.app import handoff
@@ -24,6 +24,7 @@ from tui.app.text import clean, shorten_paths
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.overview import Overview, ordered_problems, stale_banner, suggested_command
 from tui.app.widgets.filter_box import FILTER_HINT, FilterBox
+from tui.app.widgets.footer import Footer
 from tui.app.widgets.ref_browser import REF_FILTER_FIELDS, RefBrowser
 from tui.app.widgets.summary import Banner, severity_counts, severity_parts
 from tui.app.widgets.vtable import VirtualTable

@@ -108,7 +108,7 @@ class RefList(VirtualTable):
 
     def add_dates(self, dates: dict[str, float]) -> None:
         self.dates.update(dates)
-        self.refresh_rows()
+        self.refresh_rows_where(lambda ref: (ref.peeled or ref.value) in dates)
 
     def _age_text(self, oid: str | None, palette: Palette) -> Text:
         if not oid:

@@ -261,6 +261,20 @@ class VirtualTable(ScrollView, can_focus=True):
         """Redraw after the row objects changed in place (e.g. commit dates arrived)."""
         self._invalidate(layout=False)
 
+    def refresh_rows_where(self, changed: Callable[[Any], bool]) -> None:
+        """Redraw only the rows ``changed`` picks (changed in place: commit dates arrived for
+        them): their cached lines are dropped and the visible ones redrawn; every other line
+        stays as drawn (a full refresh re-renders the page each time a batch of dates arrives)."""
+        rows = self._rows
+        top = round(self.scroll_y)
+        visible = range(top, min(len(rows), top + self.page_height))
+        cached = {key[0] for key in self._lines.keys() if isinstance(key[0], int) and key[0] < len(rows)}
+        stale = {index for index in cached.union(visible) if changed(rows[index])}
+        for key in [key for key in self._lines.keys() if key[0] in stale]:
+            self._lines.discard(key)
+        for index in stale.intersection(visible):
+            self.refresh_line(index + 1)  # line 0 is the header
+
     def _invalidate(self, *, layout: bool) -> None:
         self._generation += 1
         self._lines.clear()
