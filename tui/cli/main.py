@@ -6,6 +6,7 @@ Errors are one clear line on stderr and a non-zero exit, never a traceback for b
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -459,6 +460,11 @@ def cmd_console(args: argparse.Namespace) -> int:
                 roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text", max_depth=args.max_depth
             )
         )
+    # Start-up allocates ~200,000 long-lived objects (modules, classes, the first screen):
+    # the cyclic collector would walk them over and over (~25 ms of the first frame, every
+    # full pass walks them all again). Paused here; the host screen freezes what exists and
+    # resumes it after its first frame (tui/app/screens/host.py, _first_frame_drawn).
+    gc.disable()
     from tui.app.app import run_console  # Textual is imported only when a screen is drawn
 
     return run_console(roots, read_only=args.read_only, jobs=args.jobs, max_depth=args.max_depth)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import queue
 import threading
@@ -143,7 +144,15 @@ class HostScreen(GatedScreen):
             self.syncs.signal.subscribe(self, self._sync_news, immediate=True)
         self._show_summary()
         # First paint first, then the scan (which imports the scanning code).
-        self.call_after_refresh(self.start_scan)
+        self.call_after_refresh(self._first_frame_drawn)
+
+    def _first_frame_drawn(self) -> None:
+        if not gc.isenabled():
+            # 'gitward ROOT' paused the cyclic collector for the start-up (tui/cli/main.py,
+            # cmd_console): what exists now lives as long as the console, out of its sight.
+            gc.freeze()
+            gc.enable()
+        self.start_scan()
 
     @property
     def table(self) -> RepoTable:
