@@ -20,7 +20,6 @@ from textual.content import Content
 from textual.actions import SkipAction
 from textual.screen import ModalScreen, Screen
 
-from tui.app import commands as command_line
 from tui.app.backend import Host
 from tui.app.messages import (
     BulkPlanned,
@@ -192,6 +191,9 @@ class GitwardApp(App[int]):
 
     def run_command(self, text: str) -> bool:
         """Run one ``:`` command; False (and a notification) when it cannot run."""
+        # lazy: the command table loads with the first ':' command, not with the first frame
+        from tui.app import commands as command_line
+
         try:
             command = command_line.parse(text)
         except command_line.CommandError as exc:
@@ -244,6 +246,7 @@ class GitwardApp(App[int]):
     def _set_refresh(self, argument: str) -> bool:
         """``:refresh 60`` / ``:refresh off``; alone, says the setting (the header shows it too)."""
         # lazy: loaded when this screen or dialog is first used, not with the first frame
+        from tui.app import commands as command_line
         from tui.app.widgets.summary import refresh_words
 
         host = self.host_screen

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tui.core.discovery import DEFAULT_MAX_DEPTH
+from tui.core.defaults import DEFAULT_MAX_DEPTH
 from tui.core.write.gate import WriteGate, write_gate
 
 

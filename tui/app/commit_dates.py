@@ -10,8 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 
-from tui.core.refstore import ObjectReader
-
 # Held by every thread that reads objects with pygit2 in this process, and by the scan until
 # its worker processes are forked: a libgit2 mutex held by another thread at fork time would
 # stay locked forever in the children.
@@ -25,6 +23,10 @@ class CommitDates:
     """oid -> commit time (epoch seconds), or MISSING / NOT_A_COMMIT."""
 
     def __init__(self, git_dir: str) -> None:
+        # deferred: the host screen imports this module for OBJECT_STORE_LOCK before its first
+        # frame; the ref store (loose, packed, snapshot readers) loads with the first Refs tab
+        from tui.core.refstore import ObjectReader
+
         self.git_dir = git_dir
         self._objects = ObjectReader(git_dir)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 
-import humanize
 from tui.core.redact import sanitize_terminal
 from tui.core.units import plural, short, size  # noqa: F401  (one helper for the console and the CLI: "691 B", "1 ref")
 
@@ -67,10 +66,16 @@ def age(seconds: float | None) -> str:
     """``3 days ago`` style; ``-`` when unknown."""
     if seconds is None:
         return "-"
+    # deferred: humanize (and its gettext set-up) loads with the first row, not the first frame
+    import humanize
+
     return humanize.naturaltime(max(0.0, seconds))
 
 
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
+    # deferred: humanize (and its gettext set-up) loads with the first row, not the first frame
+    import humanize
+
     return humanize.naturaldelta(max(0.0, seconds))

@@ -22,10 +22,11 @@ chain, but not for every key: ``key_to_character("slash")`` is None in Textual 8
 
 from __future__ import annotations
 
+import sys
 from typing import Protocol, runtime_checkable
 
 from textual.screen import Screen
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from tui.app.filtering import RowFilter
 
@@ -39,5 +40,11 @@ class Filterable(Protocol):
 
 def typing(screen: Screen) -> bool:
     """Is the operator typing text on ``screen`` (an input or text area has the focus)?"""
-    return isinstance(screen.focused, (Input, TextArea))
+    focused = screen.focused
+    if isinstance(focused, Input):
+        return True
+    # Only a loaded module can have made a TextArea: asked without importing Textual's text
+    # editor (its document and syntax modules), which the first frame does not need.
+    text_area = sys.modules.get("textual.widgets._text_area")
+    return text_area is not None and isinstance(focused, text_area.TextArea)
 

@@ -153,13 +153,13 @@ def repo_argument(path: str) -> str:
 def linked_worktree_repository(path: str) -> str | None:
     """The common git dir of the linked worktree at ``path`` (its ``.git`` file names
     ``<common>/worktrees/<id>``, whose ``commondir`` leads back), or None if it is not one."""
-    # deferred: loaded only when this command runs (every gitward start stays light)
+    dot_git = os.path.join(path, ".git")
+    if not os.path.isfile(dot_git):
+        return None  # the usual ROOT: answered without loading the readers below
+    # deferred: loaded only for a .git file (every gitward start stays light)
     from tui.core.discovery import read_gitfile
     from tui.core.fsutil import read_bytes
 
-    dot_git = os.path.join(path, ".git")
-    if not os.path.isfile(dot_git):
-        return None
     git_dir = read_gitfile(dot_git)
     if git_dir is None:
         return None

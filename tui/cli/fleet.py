@@ -109,7 +109,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
 
 
 def _age(seconds: float | None) -> str:
-    # local by habit only: cli.main, which loads this module, imports humanize at the top
+    # deferred: humanize is loaded only by the commands that print an age
     import humanize
 
     return "-" if seconds is None else humanize.naturaldelta(seconds)

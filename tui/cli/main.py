@@ -6,16 +6,15 @@ Errors are one clear line on stderr and a non-zero exit, never a traceback for b
 from __future__ import annotations
 
 import argparse
-import json
+import gc
+import importlib
 import os
 import sys
 import time
 from collections.abc import Sequence
-
-import humanize
+from typing import TYPE_CHECKING
 
 from tui import __version__
-from tui.cli import compare as cli_compare, fleet as cli_fleet, sync as cli_sync, write as cli_write
 from tui.core.units import short
 from tui.cli.common import (
     EXIT_OK,
@@ -30,15 +29,34 @@ from tui.cli.common import (
     write_json_text,
 )
 from tui.core import units
-from tui.core.model import Problem, RepoReport, Severity
+from tui.core.defaults import DEFAULT_MAX_DEPTH
+
+if TYPE_CHECKING:
+    from tui.core.model import Problem, RepoReport
 
 EXIT_FINDINGS = 1
 
+# The commands that live in their own module (tui.cli.<module>), by name: the parser for
+# 'gitward ROOT' imports none of them and 'gitward sync ...' only tui.cli.sync. Each module's
+# COMMANDS tuple is the truth (tests/cli/test_cli_start.py checks this table against it).
+COMMAND_MODULES = {
+    "shadows": "write",
+    "worktree": "write",
+    "locks": "write",
+    "journal": "write",
+    "undo": "write",
+    "sync": "sync",
+    "manifest": "compare",
+    "compare": "compare",
+    "gc-preview": "compare",
+    "fleet": "fleet",
+}
+COMMANDS = ("scan", "refs", "worktrees", "demo", "paths", *COMMAND_MODULES)
 
-COMMANDS = (
-    ("scan", "refs", "worktrees", "demo", "paths")
-    + cli_write.COMMANDS + cli_sync.COMMANDS + cli_compare.COMMANDS + cli_fleet.COMMANDS
-)
+
+def command_module(module: str):
+    """``tui.cli.<module>`` (write, sync, compare or fleet), imported when first needed."""
+    return importlib.import_module(f"tui.cli.{module}")
 
 
 def build_console_parser() -> argparse.ArgumentParser:
@@ -57,7 +75,11 @@ def build_console_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``gitward COMMAND ...``. With ``command``, only the module that defines
+    that command is imported and registered: enough when ``command`` is the first argument
+    (argparse then hands everything after it to that sub-parser). Without it, every command
+    (``gitward --help``, an option before the command)."""
     parser = Parser(prog="gitward", description="Scriptable commands of gitward.")
     parser.add_argument("--version", action="version", version=f"gitward {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -85,17 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("dir", metavar="DIR")
 
     sub.add_parser("paths", help="where gitward keeps config, state and logs")
-    cli_write.register(sub)
-    cli_sync.register(sub)
-    cli_compare.register(sub)
-    cli_fleet.register(sub)
+    wanted = COMMAND_MODULES.get(command) if command is not None else None
+    for module in dict.fromkeys(COMMAND_MODULES.values()):  # write, sync, compare, fleet: --help's order
+        if command is None or module == wanted:
+            command_module(module).register(sub)
     return parser
 
 
 def _add_max_depth(parser: argparse.ArgumentParser) -> None:
-    # deferred: loaded only when this command runs (every gitward start stays light)
-    from tui.core.discovery import DEFAULT_MAX_DEPTH
-
     parser.add_argument(
         "--max-depth",
         type=int,
@@ -128,7 +147,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = suggest(first, COMMANDS)
         if hint or os.sep not in first:
             return run_command(lambda: _not_a_command(first, hint))
-    parser = build_parser() if first in COMMANDS else build_console_parser()
+    if first in COMMANDS:
+        # 'gitward refs REPO': only the refs parser is needed; '--help refs' lists every command.
+        parser = build_parser(first if argv[0] == first else None)
+    else:
+        parser = build_console_parser()
     args, extras = parser.parse_known_args(argv)
     if extras:
         parser.unrecognized(args, extras)
@@ -144,11 +167,9 @@ def _not_a_command(word: str, hint: str) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    for module in (cli_write, cli_sync, cli_compare, cli_fleet):
-        code = module.dispatch(args)
-        if code is not None:
-            return code
     command = args.command
+    if command in COMMAND_MODULES:
+        return command_module(COMMAND_MODULES[command]).dispatch(args)
     if command == "scan":
         return cmd_scan(args)
     if command == "refs":
@@ -175,6 +196,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if getattr(args, "output", None) and fmt != "prometheus":
         raise UsageError("--output is for --format prometheus")
     # After the checks: bad input is answered before the scanning code (pygit2) is loaded.
+    from tui.core.model import Severity
     from tui.core.scan import scan_host, scan_host_json_pieces
 
     if fmt == "json":
@@ -219,6 +241,9 @@ def _scan_prometheus(args: argparse.Namespace) -> int:
 
 def _exit_for_findings(host, fail_on: str | None) -> int:
     if fail_on:
+        # deferred: loaded only when this command runs (every gitward start stays light)
+        from tui.core.model import Severity
+
         threshold = Severity(fail_on).rank
         if any(p.severity.rank >= threshold for p in host.all_problems()):
             return EXIT_FINDINGS
@@ -285,6 +310,9 @@ def _print_scan(repos: list[RepoReport], root_problems: list[Problem], duration:
 def _fmt_age(timestamp: float | None) -> str:
     if timestamp is None:
         return "-"
+    # deferred: loaded only when this command runs (every gitward start stays light)
+    import humanize
+
     return humanize.naturaltime(time.time() - timestamp)
 
 
@@ -306,8 +334,10 @@ def cmd_refs(args: argparse.Namespace) -> int:
     refs = iter_refs(snapshot, prefix=args.prefix, shadowed_only=args.shadowed)
     out = sys.stdout
     if args.json:
+        # deferred: json is loaded only by the commands that print it (not by the console)
+        from json import dumps
+
         # Streamed: a 200,000-ref repository never builds one giant document in memory.
-        dumps = json.dumps
         out.write("[")
         first = True
         for ref in refs:
@@ -432,6 +462,11 @@ def cmd_console(args: argparse.Namespace) -> int:
                 roots=roots, json=False, fail_on=None, jobs=args.jobs, format="text", max_depth=args.max_depth
             )
         )
+    # Start-up allocates ~200,000 long-lived objects (modules, classes, the first screen):
+    # the cyclic collector would walk them over and over (~25 ms of the first frame, every
+    # full pass walks them all again). Paused here; the host screen freezes what exists and
+    # resumes it after its first frame (tui/app/screens/host.py, _first_frame_drawn).
+    gc.disable()
     from tui.app.app import run_console  # Textual is imported only when a screen is drawn
 
     return run_console(roots, read_only=args.read_only, jobs=args.jobs, max_depth=args.max_depth)
@@ -453,4 +488,7 @@ def _configured_roots() -> list[str]:
 def _write_json(data) -> None:
     # One compact document in one write: json's C encoder only runs without indent, and
     # per-token writes cost more than the whole scan on a 2,200-repo host. Pipe to jq.
+    # deferred: json is loaded only by the commands that print it (not by the console)
+    import json
+
     write_json_text(json.dumps(data, separators=(",", ":")) + "\n")

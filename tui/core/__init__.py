@@ -8,6 +8,7 @@ module of the core never loads the others (the scan path stays fast and pygit2 s
 
 __all__ = [
     "config",  # gitward's config file, validated
+    "defaults",  # constants --help and the first frame show (no imports)
     "discovery",  # roots to repositories
     "fetch_status",  # the last successful fetch, and a newer failed one
     "fleet",  # many hosts, as Prometheus sees them

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import math
 import os
-import tomllib
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
@@ -110,10 +109,17 @@ def load_config(path: str | None = None) -> Config:
     A missing file means defaults. Anything else wrong raises ConfigError."""
     path = path if path is not None else default_config_path()
     try:
-        with open(path, "rb") as handle:
-            document = tomllib.load(handle)
+        handle = open(path, "rb")
     except FileNotFoundError:
         return Config()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    # deferred: the parser (and its regular expressions) loads only when there is a file to parse
+    import tomllib
+
+    try:
+        with handle:
+            document = tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
     except UnicodeDecodeError as exc:

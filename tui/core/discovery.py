@@ -15,11 +15,10 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 from tui.core import gitfile
+from tui.core.defaults import DEFAULT_MAX_DEPTH
 from tui.core.gitconfig import read_config
 from tui.core.gitsync_layout import is_git_sync_root
 from tui.core.model import Layout, Problem, Severity
-
-DEFAULT_MAX_DEPTH = 8  # GitLab hashed storage is 4 deep; leave room for nested roots
 
 
 @dataclass(frozen=True, slots=True)

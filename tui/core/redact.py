@@ -25,16 +25,33 @@ Two different jobs, both applied to text gitward did not write itself:
   by ``redact_text``; ``KeyBlockRedactor`` does the same line by line for a streamed log, where
   the block arrives over many lines.
 
-All are pure string functions with precompiled patterns (``KeyBlockRedactor`` keeps one flag):
-the sync log pipes every line of ``git fetch`` output through them.
+All are pure string functions with patterns compiled once, on first use (``KeyBlockRedactor``
+keeps one flag): the sync log pipes every line of ``git fetch`` output through them.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import unquote
 
 MASK = "***"
+
+
+class _LazyPattern:
+    """A regular expression compiled on its first use. Compiling this module's patterns at
+    import cost ~13 ms of every start (the console's first frame, every CLI command) for
+    text that usually holds no secret to look for. Once compiled, the pattern's methods are
+    plain attributes of this object: the sync log's per-line calls pay nothing extra."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source = (pattern, flags)
+
+    def __getattr__(self, name: str) -> Any:  # only for what is not set yet: the first use
+        compiled = re.compile(*self._source)
+        for method in ("search", "match", "fullmatch", "sub", "subn", "finditer", "findall", "split"):
+            setattr(self, method, getattr(compiled, method))
+        return getattr(compiled, name)
 
 # Schemes whose user part is an ssh login name, not a secret.
 _SSH_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git"})
@@ -51,28 +68,28 @@ _TOKEN_MIN_LENGTH = 20
 
 # URL query/fragment parameters whose values are secrets: private_token, access_token, token,
 # password, passwd, api_key, client_secret, sig (Azure SAS), X-Amz-Signature/Credential, ...
-_SENSITIVE_PARAM_NAME = re.compile(r"token|pass|secret|key|auth|sig|credential|session", re.IGNORECASE)
-_PARAM = re.compile(r"(?<=[?&#;])([^=&#;\s]*)=([^&#;\s]*)")
+_SENSITIVE_PARAM_NAME = _LazyPattern(r"token|pass|secret|key|auth|sig|credential|session", re.IGNORECASE)
+_PARAM = _LazyPattern(r"(?<=[?&#;])([^=&#;\s]*)=([^&#;\s]*)")
 # Outside URLs: "private_token=...", "password: ...", and prefixed tokens standing alone.
-_SECRET_ASSIGNMENT_IN_TEXT = re.compile(
+_SECRET_ASSIGNMENT_IN_TEXT = _LazyPattern(
     r"(?i)\b([A-Za-z0-9_.-]*(?:token|passw(?:or)?d|secret|api[_-]?key|credential)[A-Za-z0-9_.-]*)"
     r"(\s*[=:]\s*)(?![*]{3})(\"[^\"]*\"|'[^']*'|[^\s&;,'\"]+)"
 )
 _SECRET_WORDS = ("token", "passw", "secret", "key", "credential")
 _TOKEN_PREFIXES_IN_TEXT = ("gh", "gl", "github_pat_")  # ghp_, gho_, glpat-, ...
-_PREFIXED_TOKEN_IN_TEXT = re.compile(
+_PREFIXED_TOKEN_IN_TEXT = _LazyPattern(
     r"\b(?:gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|oas|cbt|imt|ft)-)[A-Za-z0-9_-]{8,}"
 )
 
-_SCHEME_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+_SCHEME_URL = _LazyPattern(r"([A-Za-z][A-Za-z0-9+.-]*)://(.*)", re.DOTALL)
+_URL_IN_TEXT = _LazyPattern(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 # "user:password@host" without a scheme (http.proxy accepts that form). It must start a token:
 # after the start, whitespace, a quote, "=", "(", "<", "[" or ",". The password part is greedy up
 # to the last "@" before whitespace or "/", so a raw "@" inside the password is hidden too.
-_BARE_USERINFO_IN_TEXT = re.compile(r"(?:(?<=[\s'\"=(<\[,])|^)([^\s:@/'\"]+):[^\s/]*@(?=[^\s@/])", re.MULTILINE)
+_BARE_USERINFO_IN_TEXT = _LazyPattern(r"(?:(?<=[\s'\"=(<\[,])|^)([^\s:@/'\"]+):[^\s/]*@(?=[^\s@/])", re.MULTILINE)
 # HTTP headers as they appear in GIT_TRACE_CURL output, http.extraHeader values and proxies'
 # error pages. The auth scheme word (Basic, Bearer, ...) stays: it helps debugging, proves nothing.
-_SECRET_HEADER = re.compile(
+_SECRET_HEADER = _LazyPattern(
     r"\b((?:proxy-)?authorization|(?:set-)?cookie|(?:private|job|deploy)-token|x-api-key)"
     r"([ \t]*:[ \t]*)"
     r"((?:basic|bearer|token|digest|negotiate|ntlm)[ \t]+)?"
@@ -201,8 +218,8 @@ _ESCAPE_SEQUENCE = (
     r"|\x1b[\x20-\x2f]*[\x30-\x7e]?"
 )
 # C0 except \t and \n (and \r on request), DEL, C1.
-_TERMINAL_UNSAFE = re.compile(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_TERMINAL_UNSAFE_KEEP_CR = re.compile(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_TERMINAL_UNSAFE = _LazyPattern(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_TERMINAL_UNSAFE_KEEP_CR = _LazyPattern(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 # What is never written to a terminal as it is: C0 (newline and tab included), DEL, C1, lone
@@ -210,8 +227,8 @@ _TERMINAL_UNSAFE_KEEP_CR = re.compile(_ESCAPE_SEQUENCE + r"|[\x00-\x08\x0b\x0c\x
 # 8-bit CSI to some terminals, and printing it may raise), the Unicode line and paragraph
 # separators (line breaks to str.splitlines and some viewers) and the bidirectional embeddings,
 # overrides and isolates ("Trojan Source": text shown in another order than it is).
-_UNSAFE_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
-_NOT_SHOWN_AS_IS = re.compile("[\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_CHARACTER = _LazyPattern("[\x00-\x1f\x7f-\x9f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_NOT_SHOWN_AS_IS = _LazyPattern("[\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 
@@ -272,14 +289,14 @@ def json_safe(encoded: str) -> str:
 # (RFC 4716, four dashes and spaces) markers. The label before PRIVATE is words of capitals.
 _KEY_BEGIN = r"-{4,5} ?BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)? ?-{4,5}"
 _KEY_END = r"-{4,5} ?END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)? ?-{4,5}"
-_KEY_BEGIN_RE = re.compile(_KEY_BEGIN, re.IGNORECASE)
-_KEY_END_RE = re.compile(_KEY_END, re.IGNORECASE)
+_KEY_BEGIN_RE = _LazyPattern(_KEY_BEGIN, re.IGNORECASE)
+_KEY_END_RE = _LazyPattern(_KEY_END, re.IGNORECASE)
 # Begin to end, or to the end of the text: half a key is still a secret.
-_PRIVATE_KEY_BLOCK = re.compile(rf"({_KEY_BEGIN})(?:(?!{_KEY_END}).)*({_KEY_END}|\Z)", re.IGNORECASE | re.DOTALL)
+_PRIVATE_KEY_BLOCK = _LazyPattern(rf"({_KEY_BEGIN})(?:(?!{_KEY_END}).)*({_KEY_END}|\Z)", re.IGNORECASE | re.DOTALL)
 # A line inside a block: base64, a PEM/RFC 4716/PGP header, or blank; git prefixes what the
 # remote prints with "remote: ". Anything else (git's "fatal: ...") ends the block early, so a
 # key without its END line does not hide the error that follows it.
-_KEY_BODY_LINE = re.compile(
+_KEY_BODY_LINE = _LazyPattern(
     r"(?P<prefix>(?:remote:)?\s*)"
     r"(?:[A-Za-z0-9+/=]*|(?:Proc-Type|DEK-Info|Comment|Version|Charset|Hash|Subject|x-[A-Za-z-]+):.*|=[A-Za-z0-9+/]{4})\s*"
 )

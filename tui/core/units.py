@@ -6,13 +6,14 @@ One place for sizes and counted nouns, so ``gitward scan`` and the console say "
 
 from __future__ import annotations
 
-import humanize
-
 
 def size(num_bytes: int | None) -> str:
     """``691 B``, ``1.4 KiB``, ``3.0 MiB`` (binary units, as ``ls -lh`` and git count); ``-`` when unknown."""
     if num_bytes is None:
         return "-"
+    # deferred: humanize loads with the first size shown, not with every start (--help, the first frame)
+    import humanize
+
     text = humanize.naturalsize(num_bytes, binary=True)
     # naturalsize spells the smallest unit out ("691 Bytes", "1 Byte"); every other unit is a symbol.
     return text.replace(" Bytes", " B").replace(" Byte", " B")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import queue
 import threading
@@ -71,6 +72,10 @@ class HostScreen(GatedScreen):
     DEFAULT_CSS = """
     HostScreen #host-header { height: auto; background: $panel; }
     """
+    # The list has the focus from the start. Textual's default ("*", the first focusable
+    # widget) focused the hidden filter box first, and on_mount's focus() then blurred it:
+    # a validation and a restyle of the whole screen before the first frame.
+    AUTO_FOCUS = "#repos"
 
     class ScanBatch(Message):
         """Reports and root problems read since the last batch."""
@@ -118,6 +123,7 @@ class HostScreen(GatedScreen):
     # --- layout ---------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        self._preset_breakpoint()
         if self.host.read_only:
             yield Banner(
                 Content("READ-ONLY: every action that changes a repository is hidden (--read-only or read_only in the config)"),
@@ -135,6 +141,18 @@ class HostScreen(GatedScreen):
             yield RepoDetail(id="repo-detail")  # shown on a wide terminal only (gitward.tcss)
         yield Footer(compact=True)
 
+    def _preset_breakpoint(self) -> None:
+        """The width class (-narrow/-normal/-wide, App.HORIZONTAL_BREAKPOINTS) for the terminal's
+        size, before the widgets mount: they are styled for it once. Otherwise the first Resize
+        added it after they were styled, and the whole screen was styled again before its first
+        frame. Textual's Resize handler still decides (it sets the same class, or corrects it)."""
+        breakpoints = self.HORIZONTAL_BREAKPOINTS if self.HORIZONTAL_BREAKPOINTS is not None else self.app.HORIZONTAL_BREAKPOINTS
+        width = self.app.size.width
+        for start, name in sorted(breakpoints or [], reverse=True):
+            if width >= start:
+                self.add_class(name, update=False)
+                return
+
     def on_mount(self) -> None:
         self.query_one(RepoTable).focus()
         self.set_interval(SPINNER_SECONDS, self._tick)
@@ -143,7 +161,15 @@ class HostScreen(GatedScreen):
             self.syncs.signal.subscribe(self, self._sync_news, immediate=True)
         self._show_summary()
         # First paint first, then the scan (which imports the scanning code).
-        self.call_after_refresh(self.start_scan)
+        self.call_after_refresh(self._first_frame_drawn)
+
+    def _first_frame_drawn(self) -> None:
+        if not gc.isenabled():
+            # 'gitward ROOT' paused the cyclic collector for the start-up (tui/cli/main.py,
+            # cmd_console): what exists now lives as long as the console, out of its sight.
+            gc.freeze()
+            gc.enable()
+        self.start_scan()
 
     @property
     def table(self) -> RepoTable:

@@ -13,7 +13,6 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.app.text import clean, display_path
-from tui.app.widgets.overview import ordered_problems, problem_body, problem_head
 from tui.core.model import RepoReport
 
 __all__ = ["RepoDetail"]
@@ -49,6 +48,10 @@ class RepoDetail(VerticalScroll, can_focus=False):
                 (clean(report.name), "bold"), "  ", (report.layout.value, "$text-muted"), "\n", (display_path(report.path), "")
             )
         )
+        # deferred: the Overview tab's module (its patterns, shlex) loads with the first report
+        # shown here, not with the host screen's first frame
+        from tui.app.widgets.overview import ordered_problems, problem_body, problem_head
+
         widgets: list[Static] = []
         if not report.problems:
             widgets.append(Static(Content.assemble(("✓ no problems found", "bold $text-success")), classes="problem-head"))
