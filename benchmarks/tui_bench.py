@@ -163,7 +163,7 @@ async def headless_listing(root: str, jobs: int | None) -> dict[str, float]:
 
     app = create_app([root], jobs=jobs, config=None)
     presses: list[tuple[float, float]] = []
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         host = app.host_screen
         started = time.perf_counter()
         first_rows = None
@@ -283,69 +283,13 @@ async def action_latency(widget, key: str, action: str, timeout: float = 10.0) -
         delattr(widget, f"action_{action}")
 
 
-FLOOD_RATE = 10_000  # lines a second, as issue 12 asks
-FLOOD_SECONDS = 3.0
-FLOOD_TICK = 0.01  # the server writes a burst every 10 ms (git relays whole pipe reads)
-
-# The upstream's upload-pack: a chatty server that prints numbered lines on stderr at a steady
-# rate, then serves the fetch. git fetch runs it with its stderr on git's own, which the sync
-# reads line by line into the job's buffer and log file: the path a real sync's output takes.
-FLOOD_SERVER = """\
-import os, sys, time
-rate, seconds, tick = {rate}, {seconds}, {tick}
-per_tick = round(rate * tick)
-start = time.monotonic()
-number = 0
-for step in range(round(seconds / tick)):
-    burst = []
-    for _ in range(per_tick):
-        number += 1
-        burst.append(f"flood line {{number}} of a chatty remote\\n")
-    os.write(2, "".join(burst).encode())
-    time.sleep(max(0.0, start + (step + 1) * tick - time.monotonic()))
-os.execvp("git-upload-pack", ["git-upload-pack", *sys.argv[1:]])
-"""
-
-
-def _git(*args: str, cwd: str | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-def _flood_host(directory: str, rate: int, seconds: float) -> tuple[str, int]:
-    """``host/lib.git``, a mirror one commit behind an upstream whose upload-pack floods; the
-    host root and the number of flood lines the server will print."""
-    upstream = os.path.join(directory, "upstream.git")
-    host = os.path.join(directory, "host")
-    _git("init", "--quiet", "--bare", "--initial-branch=main", upstream)
-    tree = subprocess.run(["git", "mktree"], cwd=upstream, input="", check=True, capture_output=True, text=True).stdout.strip()
-    identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.invalid"}
-    identity.update(GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@example.invalid")
-
-    def commit(parent: str | None, message: str) -> str:
-        argv = ["git", "commit-tree", tree, "-m", message] + (["-p", parent] if parent else [])
-        env = dict(os.environ, **identity)
-        return subprocess.run(argv, cwd=upstream, check=True, capture_output=True, text=True, env=env).stdout.strip()
-
-    first = commit(None, "first")
-    _git("update-ref", "refs/heads/main", first, cwd=upstream)
-    os.makedirs(host)
-    mirror = os.path.join(host, "lib.git")
-    _git("clone", "--quiet", "--mirror", Path(upstream).as_uri(), mirror)
-    _git("update-ref", "refs/heads/main", commit(first, "second"), cwd=upstream)
-    server = os.path.join(directory, "flood-upload-pack")
-    with open(server, "w") as handle:
-        handle.write(f"#!{sys.executable}\n" + FLOOD_SERVER.format(rate=rate, seconds=seconds, tick=FLOOD_TICK))
-    os.chmod(server, 0o755)
-    _git("config", "remote.origin.uploadpack", server, cwd=mirror)
-    return host, round(rate * FLOOD_TICK) * round(seconds / FLOOD_TICK)
-
-
-async def headless_sync_log(rate: int = FLOOD_RATE, seconds: float = FLOOD_SECONDS) -> dict[str, float]:
+async def headless_sync_log(rate: int = 10_000, seconds: float = 3.0) -> dict[str, float]:
     """A real sync (git fetch) whose server prints ``rate`` lines a second for ``seconds``, with
     the repository's Log tab open and following. ``t`` (timestamps on/off: every line on
     screen drawn again) is pressed every PRESS_EVERY while the sync runs; a 20 ms heartbeat
     gives the loop's lag. Every flood line is counted where it lands: the log file, the job's
     buffer, and the view (which must have read each one in order, or said it skipped it)."""
+    from benchmarks.flood_host import flood_host
     from tui.app.app import create_app
     from tui.app.testing import settle, wait_for_scan, wait_for_sync
     from tui.app.widgets.log_view import SyncLog
@@ -354,7 +298,7 @@ async def headless_sync_log(rate: int = FLOOD_RATE, seconds: float = FLOOD_SECON
     saved_log_dir = os.environ.get("GITWARD_LOG_DIR")
     os.environ["GITWARD_LOG_DIR"] = os.path.join(directory, "logs")  # the sync's log file goes here
     try:
-        host, printed = _flood_host(directory, rate, seconds)
+        host, printed = flood_host(directory, rate, seconds)
         app = create_app([host], config=None)
         presses: list[tuple[float, float]] = []
         async with app.run_test(size=SIZE) as pilot:
@@ -418,6 +362,7 @@ async def headless_sync_log(rate: int = FLOOD_RATE, seconds: float = FLOOD_SECON
     painted = [p[1] for p in presses]
     return {
         "state": state,
+        "rate": rate,
         "printed": printed,
         "seconds": flood,
         "lines_per_second": read_meanwhile / flood if flood else float("nan"),  # as the view read them
@@ -439,7 +384,7 @@ async def headless_sync_log(rate: int = FLOOD_RATE, seconds: float = FLOOD_SECON
 
 def sync_log_line(flood: dict) -> str:
     return (
-        f"sync log ({flood['printed']:,} lines from git's server at {FLOOD_RATE:,} a second; measured over "
+        f"sync log ({flood['printed']:,} lines from git's server at {flood['rate']:,} a second; measured over "
         f"{flood['seconds']:.1f} s while the Log tab read {flood['lines_per_second']:,.0f} lines/s, following; sync {flood['state']}): "
         f"{flood['presses']} key presses: action p50 {flood['key_p50'] * 1000:.0f} ms max {flood['key_max'] * 1000:.0f} ms, "
         f"painted p50 {flood['key_painted_p50'] * 1000:.0f} ms max {flood['key_painted_max'] * 1000:.0f} ms; "
