@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import queue
 import threading
 import time
@@ -28,7 +27,7 @@ from tui.app.text import clean, shorten_paths
 from tui.app.typeahead import typing
 from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.repo_detail import RepoDetail
-from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
+from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, row_texts
 from tui.app.widgets.summary import (
     SEVERITY_STYLE,
     Banner,
@@ -75,10 +74,13 @@ class HostScreen(GatedScreen):
     class ScanBatch(Message):
         """Reports and root problems read since the last batch."""
 
-        def __init__(self, generation: int, reports: list[RepoReport], problems: list[Problem], elapsed: float) -> None:
+        def __init__(
+            self, generation: int, reports: list[RepoReport], problems: list[Problem], elapsed: float, texts: list | None = None
+        ) -> None:
             super().__init__()
             self.generation = generation
             self.reports = reports
+            self.texts = texts  # the rows' strings (repo_table.row_texts), made in the scan's thread
             self.problems = problems
             self.elapsed = elapsed
 
@@ -185,6 +187,7 @@ class HostScreen(GatedScreen):
 
         worker = get_current_worker()
         host = self.host
+        multi_root = len(host.roots) > 1
         items: queue.SimpleQueue = queue.SimpleQueue()
         failure: list[BaseException] = []
 
@@ -216,6 +219,7 @@ class HostScreen(GatedScreen):
         started = time.monotonic()
         threading.Thread(target=produce, name=f"gitward-scan-{generation}", daemon=True).start()
         reports: list[RepoReport] = []
+        texts: list = []
         problems: list[Problem] = []
         deadline = started + BATCH_SECONDS
         done = False
@@ -232,12 +236,13 @@ class HostScreen(GatedScreen):
                 done = True
             elif isinstance(item, RepoReport):
                 reports.append(item)
+                texts.append(row_texts(item, now, multi_root))  # here, not on the event loop
             elif isinstance(item, Problem):
                 problems.append(item)
             if done or time.monotonic() >= deadline:
                 if reports or problems:
-                    self.post_message(self.ScanBatch(generation, reports, problems, time.monotonic() - started))
-                    reports, problems = [], []
+                    self.post_message(self.ScanBatch(generation, reports, problems, time.monotonic() - started, texts))
+                    reports, texts, problems = [], [], []
                 deadline = time.monotonic() + BATCH_SECONDS
         error = f"{type(failure[0]).__name__}: {failure[0]}" if failure else None
         self.post_message(self.ScanFinished(generation, time.monotonic() - started, False, error))
@@ -254,7 +259,7 @@ class HostScreen(GatedScreen):
         if message.problems:
             self.root_problems = list(self._new_root_problems)
             self._show_root_problems()
-        self.table.upsert(message.reports)
+        self.table.upsert(message.reports, message.texts)
         self._show_summary()
 
     @on(ScanFinished)
@@ -324,15 +329,16 @@ class HostScreen(GatedScreen):
     # --- summary --------------------------------------------------------------------------------
 
     def _show_summary(self) -> None:
-        """The header (counts over every report: redone when reports or syncs change) and the status line."""
+        """The header (the table keeps its tallies as reports arrive) and the status line."""
         table = self.table
-        reports = table.reports.values()
-        problems = itertools.chain((p for report in reports for p in report.problems), self.root_problems)
+        counts = dict(table.problem_counts)
+        for severity, number in severity_counts(self.root_problems).items():
+            counts[severity] += number
         self.query_one(HostSummary).show(
             roots=self.host.roots,
             repos=len(table.reports),
-            faulty_repos=sum(1 for r in reports if is_fault(r)),
-            counts=severity_counts(problems),
+            faulty_repos=table.faulty,
+            counts=counts,
             syncs_running=self._sync_counts.get("running", 0),
             syncs_queued=self._sync_counts.get("queued", 0),
         )
