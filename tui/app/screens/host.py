@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import itertools
 import queue
 import threading
 import time
@@ -29,7 +28,7 @@ from tui.app.text import clean, shorten_paths
 from tui.app.typeahead import typing
 from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.repo_detail import RepoDetail
-from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, is_fault
+from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, row_texts
 from tui.app.widgets.summary import (
     SEVERITY_STYLE,
     Banner,
@@ -80,10 +79,21 @@ class HostScreen(GatedScreen):
     class ScanBatch(Message):
         """Reports and root problems read since the last batch."""
 
-        def __init__(self, generation: int, reports: list[RepoReport], problems: list[Problem], elapsed: float) -> None:
+        def __init__(
+            self,
+            generation: int,
+            reports: list[RepoReport],
+            problems: list[Problem],
+            elapsed: float,
+            texts: list | None = None,
+            superseded: list[str] | None = None,
+        ) -> None:
             super().__init__()
             self.generation = generation
             self.reports = reports
+            # Paths of rows shown earlier that turned out to be a work tree's separate git dir.
+            self.superseded = superseded or []
+            self.texts = texts  # the rows' strings (repo_table.row_texts), made in the scan's thread
             self.problems = problems
             self.elapsed = elapsed
 
@@ -207,10 +217,12 @@ class HostScreen(GatedScreen):
     def _scan(self, generation: int, cancel: threading.Event, now: float) -> None:
         """Runs the core scan in a helper thread; posts what arrived every BATCH_SECONDS."""
         # lazy (import cost): core.scan loads on first use, not with this module
+        from tui.core.discovery import Superseded
         from tui.core.scan import iter_host_scan
 
         worker = get_current_worker()
         host = self.host
+        multi_root = len(host.roots) > 1
         items: queue.SimpleQueue = queue.SimpleQueue()
         failure: list[BaseException] = []
 
@@ -227,6 +239,7 @@ class HostScreen(GatedScreen):
                     cancel=cancel,
                     start_method=host.start_method,
                     max_depth=host.max_depth,
+                    hold_bare=False,  # rows as they come; a retraction follows in the rare case
                 ):
                     if locked and isinstance(item, RepoReport):
                         OBJECT_STORE_LOCK.release()
@@ -242,7 +255,9 @@ class HostScreen(GatedScreen):
         started = time.monotonic()
         threading.Thread(target=produce, name=f"gitward-scan-{generation}", daemon=True).start()
         reports: list[RepoReport] = []
+        texts: list = []
         problems: list[Problem] = []
+        superseded: list[str] = []
         deadline = started + BATCH_SECONDS
         done = False
         while not done:
@@ -258,12 +273,16 @@ class HostScreen(GatedScreen):
                 done = True
             elif isinstance(item, RepoReport):
                 reports.append(item)
+                texts.append(row_texts(item, now, multi_root))  # here, not on the event loop
             elif isinstance(item, Problem):
                 problems.append(item)
+            elif isinstance(item, Superseded):
+                superseded.append(item.candidate.path)
             if done or time.monotonic() >= deadline:
-                if reports or problems:
-                    self.post_message(self.ScanBatch(generation, reports, problems, time.monotonic() - started))
-                    reports, problems = [], []
+                if reports or problems or superseded:
+                    elapsed = time.monotonic() - started
+                    self.post_message(self.ScanBatch(generation, reports, problems, elapsed, texts, superseded))
+                    reports, texts, problems, superseded = [], [], [], []
                 deadline = time.monotonic() + BATCH_SECONDS
         error = f"{type(failure[0]).__name__}: {failure[0]}" if failure else None
         self.post_message(self.ScanFinished(generation, time.monotonic() - started, False, error))
@@ -280,7 +299,12 @@ class HostScreen(GatedScreen):
         if message.problems:
             self.root_problems = list(self._new_root_problems)
             self._show_root_problems()
-        self.table.upsert(message.reports)
+        self.table.upsert(message.reports, message.texts)
+        if message.superseded:
+            retracted = [path for path in message.superseded if path in self._seen]
+            self._seen.difference_update(retracted)
+            self._scanned -= len(retracted)
+            self.table.drop(retracted)
         self._show_summary()
 
     @on(ScanFinished)
@@ -350,15 +374,16 @@ class HostScreen(GatedScreen):
     # --- summary --------------------------------------------------------------------------------
 
     def _show_summary(self) -> None:
-        """The header (counts over every report: redone when reports or syncs change) and the status line."""
+        """The header (the table keeps its tallies as reports arrive) and the status line."""
         table = self.table
-        reports = table.reports.values()
-        problems = itertools.chain((p for report in reports for p in report.problems), self.root_problems)
+        counts = dict(table.problem_counts)
+        for severity, number in severity_counts(self.root_problems).items():
+            counts[severity] += number
         self.query_one(HostSummary).show(
             roots=self.host.roots,
             repos=len(table.reports),
-            faulty_repos=sum(1 for r in reports if is_fault(r)),
-            counts=severity_counts(problems),
+            faulty_repos=table.faulty,
+            counts=counts,
             syncs_running=self._sync_counts.get("running", 0),
             syncs_queued=self._sync_counts.get("queued", 0),
         )

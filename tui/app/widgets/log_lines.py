@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.cells import cell_len
+from rich.control import strip_control_codes
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -37,6 +39,7 @@ from tui.app.widgets.log_model import (
     LogModel,
     stamp,
 )
+from tui.app.widgets.scrolling import set_virtual_size
 
 __all__ = ["LogLines", "STAMP_WIDTH"]
 
@@ -152,7 +155,7 @@ class LogLines(ScrollView, can_focus=True):
             width = self._wrap_width
         else:
             width = self._prefix_width() + self.model.max_width
-        self.virtual_size = Size(width, self.row_count)
+        set_virtual_size(self, Size(width, self.row_count))
 
     def _content_width(self) -> int:
         region = self.scrollable_content_region
@@ -352,9 +355,6 @@ class LogLines(ScrollView, can_focus=True):
         key = (entry[KEY], self.timestamps, mark)
         strip = self._strips.get(key)
         if strip is None:
-            text = Text(no_wrap=True, end="")
-            if self.timestamps:
-                text.append(stamp(entry[TIME]) + " ", style=self._style("stamp"))
             origin = entry[ORIGIN]
             if origin == ORIGIN_GITWARD:
                 style = self._style("gitward")
@@ -364,14 +364,35 @@ class LogLines(ScrollView, can_focus=True):
                 style = self._style("error")
             else:
                 style = None
-            text.append(GUTTER.get(origin, "  "), style=style)
-            text.append(entry[SHOWN], style=style)  # append(): the text is never parsed as markup
             if mark:
-                text.stylize(self._style(mark))
-            text.stylize_before(self.base_style)  # Text.render() drops the Text's own style
-            strip = Strip(list(text.render(self.app.console)), text.cell_len)
+                strip = self._marked_strip(entry, style, mark)
+            else:
+                # Segments made directly (what Text.render() gives for these one-style runs, at
+                # a fifth of the cost): during a flood every line on screen is new every frame.
+                base = self.base_style
+                segments = []
+                width = 0
+                if self.timestamps:
+                    moment = stamp(entry[TIME]) + " "
+                    segments.append(Segment(moment, base + self._style("stamp")))
+                    width += len(moment)
+                body = strip_control_codes(GUTTER.get(origin, "  ") + entry[SHOWN])
+                segments.append(Segment(body, base + style if style is not None else base))
+                width += cell_len(body)
+                strip = Strip(segments, width)
             self._strips[key] = strip
         return strip
+
+    def _marked_strip(self, entry: Entry, style: Style | None, mark: str) -> Strip:
+        """A line the / search marks: its match highlight over the line's own style."""
+        text = Text(no_wrap=True, end="")
+        if self.timestamps:
+            text.append(stamp(entry[TIME]) + " ", style=self._style("stamp"))
+        text.append(GUTTER.get(entry[ORIGIN], "  "), style=style)
+        text.append(entry[SHOWN], style=style)  # append(): the text is never parsed as markup
+        text.stylize(self._style(mark))
+        text.stylize_before(self.base_style)  # Text.render() drops the Text's own style
+        return Strip(list(text.render(self.app.console)), text.cell_len)
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

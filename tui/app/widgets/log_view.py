@@ -33,6 +33,7 @@ from textual.widgets import Static
 
 from tui.app.filtering import RowFilter
 from tui.app.text import clean, display_path, plural
+from tui.app.widgets.line_static import LineStatic
 from tui.app.widgets.log_lines import LogLines
 from tui.app.widgets.log_model import MAX_LINES, TEXT, Applied, Entry, LogModel, render_entry
 
@@ -94,12 +95,11 @@ class SyncLog(Vertical):
         self._job_state: Any = None
         self._clock = None
         self._ready = False  # composed and mounted: the widgets below exist
-        self._job_shown: Any = None
         self._status_layout = True
         self.pulls = 0  # reads that brought something (diagnostics, tests)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="log-job")
+        yield LineStatic(id="log-job")
         yield Static(Text(self.empty_text), id="log-status")
         yield LogLines(self.model, id="log-lines")
 
@@ -197,15 +197,13 @@ class SyncLog(Vertical):
     # --- header and status ------------------------------------------------------------------------
 
     def _show_job(self) -> None:
-        widget = self.query_one("#log-job", Static)
+        widget = self.query_one("#log-job", LineStatic)
         if self._job_line is None or self.job is None:
             widget.display = False
-            self._job_shown = None
             return
-        content = self._job_line(self.job)
-        if content != self._job_shown:  # redrawn (and laid out: its height varies) only on change
-            self._job_shown = content
-            widget.update(content)
+        # Redrawn when it changed (a running job's clock: every read), laid out again only when
+        # its height did (it grows when the job ends): a layout arranges the whole screen.
+        widget.show_line(self._job_line(self.job), auto_width=False)
         widget.display = True
 
     def _show_status(self) -> None:

@@ -28,15 +28,34 @@ class RepoDetail(VerticalScroll, can_focus=False):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.report: RepoReport | None = None
+        self._drawn: RepoReport | None = None  # what the widgets below show
+        self._stale = False  # report changed while the pane was hidden: drawn when shown
 
     def compose(self) -> ComposeResult:
         yield Static(Content("no repository highlighted"), classes="detail-title", id="detail-title")
 
     def show(self, report: RepoReport | None) -> None:
-        """Show ``report`` (None: nothing highlighted); redrawn only when the report changed."""
+        """Show ``report`` (None: nothing highlighted); redrawn only when the report changed.
+
+        Hidden (below 180 columns) nothing is built: the pane mounts a widget per problem,
+        and the cursor moves with every key press and every batch of scan results."""
         if report is self.report:
             return
         self.report = report
+        if not self.display:
+            self._stale = True
+            return
+        self._draw(report)
+
+    def on_show(self) -> None:
+        if self._stale:
+            self._draw(self.report)
+
+    def _draw(self, report: RepoReport | None) -> None:
+        self._stale = False
+        if report is self._drawn:
+            return
+        self._drawn = report
         for old in self.query(".problem-head, .problem-body"):
             old.remove()
         title = self.query_one("#detail-title", Static)

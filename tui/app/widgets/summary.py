@@ -8,6 +8,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.app.text import display_path
+from tui.app.widgets.line_static import LineStatic
 from tui.core.units import plural
 from tui.core.model import Problem, Severity
 
@@ -36,7 +37,7 @@ def severity_parts(counts: dict[Severity, int]) -> list[tuple[str, str] | str]:
     return parts[:-1]
 
 
-class HostSummary(Static):
+class HostSummary(LineStatic):
     """``gitward · ROOTS · N repos · ✖ errors ▲ warnings ● info · syncs``."""
 
     DEFAULT_CSS = """
@@ -67,7 +68,7 @@ class HostSummary(Static):
         if faulty_repos:
             parts += [" (", (f"{faulty_repos:,} with faults", "$text-warning"), ")"]
         parts += ["  ·  ", *severity_parts(counts), "  ·  ", (syncs, "bold $text-accent" if syncs_running or syncs_queued else "$text-muted")]
-        self.update(Content.assemble(*parts))
+        self.show_line(Content.assemble(*parts), auto_width=False)
 
 
 def scanned_ago(seconds: float | None) -> str:
@@ -96,7 +97,7 @@ def refresh_words(interval: float | None) -> str:
     return f"refresh {interval:g} s"
 
 
-class ScanAge(Static):
+class ScanAge(LineStatic):
     """The header's right end: when the list was read (ticking) and the refresh interval."""
 
     DEFAULT_CSS = """
@@ -107,13 +108,13 @@ class ScanAge(Static):
         parts: list = [(age, "$text-warning" if stale else "")]
         if refresh:
             parts += ["  ·  ", refresh]
-        self.update(Content.assemble(*parts))
+        self.show_line(Content.assemble(*parts), auto_width=True)
 
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
-class ScanStatus(Static):
+class ScanStatus(LineStatic):
     """Scan progress, then the filter / faults-only state and the row count."""
 
     DEFAULT_CSS = """
@@ -156,7 +157,7 @@ class ScanStatus(Static):
         if filter_error:
             parts += ["  ", (filter_error, "$text-error")]
         parts += ["  ·  sorted by ", sort_label]
-        self.update(Content.assemble(*parts))
+        self.show_line(Content.assemble(*parts), auto_width=False)
 
 
 class Banner(Static):

@@ -29,6 +29,7 @@ from textual.strip import Strip
 
 from tui.app.filtering import FieldValues, RowFilter
 from tui.app.text import middle_truncate
+from tui.app.widgets.scrolling import set_virtual_size
 from tui.app.widgets.table_layout import Column, fit_columns
 
 GAP = 2  # spaces between columns
@@ -178,7 +179,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._measured: dict[str, int] = {}
         self._full: dict[str, int] = {}
         self._generation = 0
-        self._lines: LRUCache[tuple, Strip] = LRUCache(512)
+        self._lines: LRUCache[tuple, Any] = LRUCache(512)  # (row, Strip); the header: Strip
         self._palette: Palette | None = None
 
     # --- data -----------------------------------------------------------------------------------
@@ -242,19 +243,33 @@ class VirtualTable(ScrollView, can_focus=True):
                     break
         self._show(shown, cursor, measure=False)
 
-    def set_rows(self, rows: Sequence[Any], *, cursor: int | None = None, measure: bool = False) -> None:
-        """Show ``rows`` (those the filter passes); keep the cursor index (clamped) unless ``cursor`` is given."""
-        self._unfiltered = rows
-        self._show(self._filtered(rows), cursor, measure=measure)
+    def set_rows(
+        self, rows: Sequence[Any], *, cursor: int | None = None, measure: bool = False, redraw: bool = True
+    ) -> None:
+        """Show ``rows`` (those the filter passes); keep the cursor index (clamped) unless ``cursor`` is given.
 
-    def _show(self, rows: Sequence[Any], cursor: int | None, *, measure: bool) -> None:
+        ``redraw=False``: the owner promises a row object is never changed in place (a changed
+        row is a new object), so lines already drawn for the same objects are reused while
+        rows stream in; only a new column layout draws them again."""
+        self._unfiltered = rows
+        self._show(self._filtered(rows), cursor, measure=measure, redraw=redraw)
+
+    def _show(self, rows: Sequence[Any], cursor: int | None, *, measure: bool, redraw: bool = True) -> None:
         self._rows = rows
         if measure:
             self._measured.clear()
             self._full.clear()
         target = self.cursor if cursor is None else cursor
         target = max(0, min(target, len(rows) - 1)) if rows else 0
-        self._invalidate(layout=True)
+        if redraw:
+            self._invalidate(layout=True)
+        else:
+            layout = (self._widths, self._shown, self.virtual_size.width)
+            self._layout()
+            if (self._widths, self._shown, self.virtual_size.width) != layout:
+                self._generation += 1
+                self._lines.clear()
+            self.refresh()
         self.cursor = target  # always_update: announces the row under the cursor
 
     def refresh_rows(self) -> None:
@@ -324,14 +339,14 @@ class VirtualTable(ScrollView, can_focus=True):
         if not self._columns:
             self._widths = []
             self._shown = []
-            self.virtual_size = Size(self.size.width, len(self._rows) + 1)
+            set_virtual_size(self, Size(self.size.width, len(self._rows) + 1))
             return
         self._measure()
         content = [c.width or self._measured[c.key] for c in self._columns]
         full = [self._full.get(c.key, 0) for c in self._columns]
         available = self._available_width()
         self._widths, self._shown, total = fit_columns(self._columns, content, full, available, self.gap, MARGIN)
-        self.virtual_size = Size(max(total, available), len(self._rows) + 1)
+        set_virtual_size(self, Size(max(total, available), len(self._rows) + 1))
 
     @property
     def shown_columns(self) -> list[Column]:
@@ -467,11 +482,15 @@ class VirtualTable(ScrollView, can_focus=True):
                 return self._to_strip(Text(" " * MARGIN + self.empty_message, style=base), base, width)
             return Strip.blank(width, self.rich_style)
         is_cursor = index == self.cursor
-        key = (index, self._generation, virtual_width, is_cursor and focused, is_cursor)
-        strip = self._lines.get(key)
+        row = self._rows[index]
+        # Keyed by the row object (kept beside the strip: an id can be reused), not its index:
+        # rows inserted above it while a scan streams in do not draw it again.
+        key = (id(row), self._generation, virtual_width, is_cursor and focused, is_cursor)
+        cached = self._lines.get(key)
+        strip = cached[1] if cached is not None and cached[0] is row else None
         if strip is None:
             base = self.rich_style
-            cells = self._render_row(self._rows[index], self.palette)
+            cells = self._render_row(row, self.palette)
             line = self._compose_line(cells, base)
             if is_cursor:
                 # On top of the cell colours: coloured text on the cursor bar is unreadable;
@@ -480,7 +499,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 line.stylize(cursor_style)
                 line.style = base + cursor_style
             strip = self._to_strip(line, base, virtual_width)
-            self._lines[key] = strip
+            self._lines[key] = (row, strip)
         return self._visible_part(strip, scroll_x, width)
 
     def _visible_part(self, strip: Strip, scroll_x: int, width: int) -> Strip:
