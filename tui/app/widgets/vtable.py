@@ -283,12 +283,16 @@ class VirtualTable(ScrollView, can_focus=True):
         rows = self._rows
         top = round(self.scroll_y)
         visible = range(top, min(len(rows), top + self.page_height))
-        cached = {key[0] for key in self._lines.keys() if isinstance(key[0], int) and key[0] < len(rows)}
-        stale = {index for index in cached.union(visible) if changed(rows[index])}
-        for key in [key for key in self._lines.keys() if key[0] in stale]:
-            self._lines.discard(key)
-        for index in stale.intersection(visible):
-            self.refresh_line(index + 1)  # line 0 is the header
+        # Row lines are cached by row object (render_line): (id(row), ...) -> (row, strip).
+        for key in list(self._lines.keys()):
+            if key[0] == "header":
+                continue
+            cached = self._lines.get(key)
+            if cached is not None and changed(cached[0]):
+                self._lines.discard(key)
+        for index in visible:
+            if changed(rows[index]):
+                self.refresh_line(index - top + 1)  # line 0 is the header
 
     def _invalidate(self, *, layout: bool) -> None:
         self._generation += 1
