@@ -5,6 +5,7 @@ event, released by the test: it waits for states, never for a time)."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -66,8 +67,10 @@ def git_rows(repo) -> list[tuple[str, str]]:
     return [("HEAD", head)] + list(listed.items())
 
 
-async def test_first_rows_are_gits_while_the_rest_loads_then_every_row(gerrit_host, monkeypatch):
-    root, repo = gerrit_host
+@contextlib.asynccontextmanager
+async def loading_refs_tab(root, repo, monkeypatch):
+    """The console with big.git's Refs tab open on its first rows, the full loose walk held
+    until ``release()`` (or the end of the ``with`` block); yields (app, pilot, browser, release)."""
     held = HeldWalk(str(repo))
     monkeypatch.setattr(refstore, "walk_loose_refs", held)
     app = make_app(str(root))
@@ -77,26 +80,32 @@ async def test_first_rows_are_gits_while_the_rest_loads_then_every_row(gerrit_ho
         try:
             assert app.run_command("refs big.git")
             await until(pilot, lambda: app.screen.query(RefBrowser) and app.screen.query_one(RefBrowser).leading)
-            browser = app.screen.query_one(RefBrowser)
-            ref_list = browser.ref_list
-            # While loading: git's first rows, with git's values and the right sources.
-            assert browser.index is None
-            shown = [(ref.name, ref.value) for ref in ref_list.rows]
-            expected = git_rows(repo)
-            assert shown == expected[: len(shown)] and LEADING_ROWS < len(shown) < len(expected)
-            by_name = {ref.name: ref for ref in ref_list.rows}
-            assert by_name["refs/changes/00/100/2"].source is Source.LOOSE
-            assert by_name["refs/changes/00/110/1"].source is Source.BOTH
-            assert "loading refs" in str(browser.query_one("#ref-status").render())
-            # Keys work on the first rows: down, and the jump to the last of them.
-            ref_list.focus()
-            await pilot.press("down", "down")
-            assert ref_list.current.name == expected[2][0]
-            await pilot.press("end")
-            last_early = ref_list.current.name
-            assert last_early == shown[-1][0]
+            yield app, pilot, app.screen.query_one(RefBrowser), held.release.set
         finally:
             held.release.set()
+
+
+async def test_first_rows_are_gits_while_the_rest_loads_then_every_row(gerrit_host, monkeypatch):
+    root, repo = gerrit_host
+    async with loading_refs_tab(root, repo, monkeypatch) as (app, pilot, browser, release):
+        ref_list = browser.ref_list
+        # While loading: git's first rows, with git's values and the right sources.
+        assert browser.index is None
+        shown = [(ref.name, ref.value) for ref in ref_list.rows]
+        expected = git_rows(repo)
+        assert shown == expected[: len(shown)] and LEADING_ROWS < len(shown) < len(expected)
+        by_name = {ref.name: ref for ref in ref_list.rows}
+        assert by_name["refs/changes/00/100/2"].source is Source.LOOSE
+        assert by_name["refs/changes/00/110/1"].source is Source.BOTH
+        assert "loading refs" in str(browser.query_one("#ref-status").render())
+        # Keys work on the first rows: down, and the jump to the last of them.
+        ref_list.focus()
+        await pilot.press("down", "down")
+        assert ref_list.current.name == expected[2][0]
+        await pilot.press("end")
+        last_early = ref_list.current.name
+        assert last_early == shown[-1][0]
+        release()
         await settle(pilot)
         # Every row now: the cursor stayed on its row, the jump reaches git's last ref.
         assert browser.index is not None and not browser.leading
@@ -118,21 +127,11 @@ async def test_first_rows_are_gits_while_the_rest_loads_then_every_row(gerrit_ho
 
 async def test_a_filter_typed_while_loading_never_shows_unfiltered_rows(gerrit_host, monkeypatch):
     root, repo = gerrit_host
-    held = HeldWalk(str(repo))
-    monkeypatch.setattr(refstore, "walk_loose_refs", held)
-    app = make_app(str(root))
-    async with app.run_test(size=(140, 40)) as pilot:
-        await wait_for_scan(pilot)
-        held.armed = True
-        try:
-            assert app.run_command("refs big.git")
-            await until(pilot, lambda: app.screen.query(RefBrowser) and app.screen.query_one(RefBrowser).leading)
-            browser = app.screen.query_one(RefBrowser)
-            await pilot.press("slash", "9", "/")
-            await until(pilot, lambda: not browser.leading)
-            assert browser.ref_list.row_count == 0  # the first rows of every ref are not this view's
-        finally:
-            held.release.set()
+    async with loading_refs_tab(root, repo, monkeypatch) as (app, pilot, browser, release):
+        await pilot.press("slash", "9", "/")
+        await until(pilot, lambda: not browser.leading)
+        assert browser.ref_list.row_count == 0  # the first rows of every ref are not this view's
+        release()
         await settle(pilot)
         expected = [name for name in for_each_ref(repo) if "9/" in name]
         assert [ref.name for ref in browser.ref_list.rows] == expected and "refs/changes/09/9/2" in expected
