@@ -19,7 +19,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -188,19 +190,36 @@ class _Printer:
 
 
 def _follow(job, stream=None) -> None:
+    """Print the live log until the job ends; ctrl-c cancels it (git's process group is
+    terminated) and the log goes on until the job has ended.
+
+    ctrl-c only records the press. Python's default raises KeyboardInterrupt wherever the main
+    thread is, and inside ``job.log.read`` that can leave the log's lock held: the job thread then
+    blocks for ever appending its last line, and the command never exits."""
     printer = _Printer(job, stream)
-    cancelling = False
-    while True:
-        try:
+    pressed = threading.Event()
+    previous = _on_sigint(lambda _signum, _frame: pressed.set())
+    try:
+        cancelling = False
+        while True:
             finished = job.wait(POLL_SECONDS)
             printer.pump()
             if finished:
                 return
-        except KeyboardInterrupt:
-            if not cancelling:
+            if pressed.is_set() and not cancelling:
                 print("gitward: cancelling (the git process group is being terminated)", file=sys.stderr)
                 job.cancel()
                 cancelling = True
+    finally:
+        _on_sigint(previous)
+
+
+def _on_sigint(handler):
+    """Install ``handler`` for SIGINT and return the one it replaces; off the main thread (where
+    Python allows no handler) nothing changes and ctrl-c keeps its default."""
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signal.SIGINT, handler)
 
 
 def _write_outcome(job) -> None:
