@@ -146,3 +146,24 @@ async def test_wide_worktrees_show_the_prunable_reason_whole(demo_root, home):
         drawn = "\n".join(line_of(table, y) for y in range(1, table.row_count + 1))
         for worktree in prunable:
             assert worktree.prunable_reason in drawn
+
+
+async def test_host_header_breaks_between_its_groups_never_inside_one(demo_root, home):
+    """At 80 columns the header does not fit on one line. It breaks between "gitward ROOT",
+    "N repos (N with faults)", the severity tallies and the syncs, never inside one of them,
+    and at 250 columns it is one line again (the break follows the width)."""
+    app = make_app(demo_root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for_scan(pilot)
+        summary = app.screen.query_one("#summary")
+        region = summary.region
+        shown = screen_text(app)[region.y:region.bottom]
+        lines = [line[region.x:region.right].strip() for line in shown]
+        assert len(lines) > 1
+        groups = ["8 repos (6 with faults)", "✖ 4 errors  ▲ 4 warnings  ● 5 info", "no syncs running"]
+        pieces = [piece for line in lines for piece in line.split("  ·  ")]
+        assert pieces == ["gitward  ~/demo/host", *groups], lines
+        await pilot.resize_terminal(250, 60)
+        await settle(pilot)
+        assert summary.render().plain.count("\n") == 0
+        assert summary.size.height == 1

@@ -38,11 +38,16 @@ def severity_parts(counts: dict[Severity, int]) -> list[tuple[str, str] | str]:
 
 
 class HostSummary(LineStatic):
-    """``gitward · ROOTS · N repos · ✖ errors ▲ warnings ● info · syncs``."""
+    """``gitward · ROOTS · N repos · ✖ errors ▲ warnings ● info · syncs``.
+
+    Too long for the terminal (a long root at 80 columns), it breaks between those groups, never
+    inside one: "(6 with" above "faults)" read as two facts."""
 
     DEFAULT_CSS = """
     HostSummary { height: 1; width: 1fr; padding: 0 1; background: $panel; }
     """
+
+    _groups: tuple[tuple, ...] = ()
 
     def show(
         self,
@@ -58,16 +63,35 @@ class HostSummary(LineStatic):
         syncs = "no syncs running" if not syncs_running else plural(syncs_running, "sync") + " running"
         if syncs_queued:
             syncs += f", {syncs_queued:,} queued"
-        parts: list = [
-            ("gitward", "bold $text-accent"),
-            "  ",
-            (root_text, "bold"),
-            "  ·  ",
-            plural(repos, "repo"),
-        ]
+        repo_group: list = [plural(repos, "repo")]
         if faulty_repos:
-            parts += [" (", (f"{faulty_repos:,} with faults", "$text-warning"), ")"]
-        parts += ["  ·  ", *severity_parts(counts), "  ·  ", (syncs, "bold $text-accent" if syncs_running or syncs_queued else "$text-muted")]
+            repo_group += [" (", (f"{faulty_repos:,} with faults", "$text-warning"), ")"]
+        self._groups = (
+            (("gitward", "bold $text-accent"), "  ", (root_text, "bold")),
+            tuple(repo_group),
+            tuple(severity_parts(counts)),
+            ((syncs, "bold $text-accent" if syncs_running or syncs_queued else "$text-muted"),),
+        )
+        self._show_groups()
+
+    def on_resize(self) -> None:
+        if self._groups:
+            self._show_groups()
+
+    def _show_groups(self) -> None:
+        width = self.content_region.width
+        groups = [Content.assemble(*group) for group in self._groups]
+        parts: list = [groups[0]]
+        line_length = groups[0].cell_length
+        for group in groups[1:]:
+            # Before the first layout the width is unknown (0): one line, as wide as it needs.
+            if width and line_length + 5 + group.cell_length > width:
+                parts.append("\n")
+                line_length = group.cell_length
+            else:
+                parts.append("  ·  ")
+                line_length += 5 + group.cell_length
+            parts.append(group)
         self.show_line(Content.assemble(*parts), auto_width=False)
 
 
