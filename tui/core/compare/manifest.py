@@ -38,7 +38,7 @@ from tui.core.model import Layout, Problem
 from tui.core.packed import PackedRefs
 from tui.core.redact import redact_url
 from tui.core.refstore import HEX_WIDTH, RefSnapshot, iter_refs, read_snapshot, reftable_in_use
-from tui.core.worktrees import list_worktrees
+from tui.core.worktrees import linked_worktree_entries
 
 FORMAT = "gitward-manifest"
 VERSION = 1
@@ -225,7 +225,6 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
     manifest.object_format = settings.object_format
     manifest.ref_storage = settings.ref_storage
     manifest.config = chosen_config(config)
-    hex_width = HEX_WIDTH.get(settings.object_format, 40)
     try:
         if reftable_in_use(git_dir, settings.ref_storage):
             manifest.ref_storage = "reftable"
@@ -250,7 +249,7 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
         manifest.snapshot = None
         manifest.errors.append(f"{exc.filename or git_dir}: {exc.strerror or exc}")
     bare = candidate.layout is Layout.BARE or (candidate.layout is Layout.GIT_SYNC and candidate.path == git_dir)
-    worktree_dirs = _read_worktrees(manifest, candidate, bare, now, hex_width)
+    worktree_dirs = _read_worktrees(manifest, candidate, bare)
     manifest.temp_files = _temp_files(git_dir, manifest.snapshot, now, worktree_dirs)
     manifest.hooks = _hooks(git_dir)
     manifest.alternates = _alternates(git_dir)
@@ -284,21 +283,16 @@ def chosen_config(config: GitConfig) -> dict[str, list[str]]:
     return chosen
 
 
-def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool, now: float, hex_width: int) -> dict[str, str]:
-    from tui.core.scan import _main_head  # scan's rule for handing HEAD over: one place for it
-
+def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool) -> dict[str, str]:
     main_path = candidate.git_dir if bare else candidate.path
     try:
-        worktrees = list_worktrees(candidate.git_dir, main_path=main_path, bare=bare, now=now, hex_width=hex_width,
-                                   main_head=_main_head(manifest.snapshot))
+        worktrees = linked_worktree_entries(candidate.git_dir, main_path=main_path)
     except OSError as exc:
         manifest.errors.append(f"worktrees: {exc.strerror or exc}")
         return {}
     admin = os.path.join(candidate.git_dir, "worktrees")
     dirs = {}
     for worktree in worktrees:
-        if worktree.id is None:
-            continue
         dirs[worktree.id] = os.path.join(admin, worktree.id)
         manifest.worktrees.append(
             WorktreeAdmin(worktree.id, worktree.path, bool(worktree.path) and not worktree.missing, worktree.locked)
