@@ -527,17 +527,17 @@ def _compare_chunk(pairs: list) -> list[RepoComparison]:
     results = []
     for name, source_ref, replica_ref in pairs:
         src = _read_ref(source_ref)
-        rep = _read_ref(replica_ref)
+        rep = _read_ref(replica_ref, src)
         results.append(compare_repo(name, src, rep, objects_for(src), objects_for(rep)))
     return results
 
 
-def _read_ref(ref) -> RepoManifest | None:
+def _read_ref(ref, twin: RepoManifest | None = None) -> RepoManifest | None:
     if ref is None:
         return None
     if isinstance(ref, ManifestLine):
         return ref.load()
-    return read_repo(ref)
+    return read_repo(ref, twin=twin)
 
 
 def mark_moving(result: Comparison, source: Side) -> bool:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from tui.core import problems as analysis
-from tui.core.compare.checksum import gitaly_checksum, storage_checksum
+from tui.core.compare.checksum import gitaly_checksum_reusing, storage_checksum
 from tui.core.discovery import Candidate, discover
 from tui.core.fsutil import read_bytes, replacing
 from tui.core.gitconfig import GitConfig, read_config, repo_settings
@@ -122,6 +122,8 @@ class RepoManifest:
     # (inode, size, mtime_ns) of packed-refs taken before it was read; None: absent or remote.
     # Not in the JSON: it only lets a local re-read skip an unchanged packed-refs.
     packed_refs_stat: tuple[int, int, int] | None = None
+    # Not in the JSON either: Gitaly's checksum before its object check, for a twin to reuse.
+    gitaly_lines_checksum: str | None = None
 
     def to_json(self) -> dict:
         snapshot = self.snapshot
@@ -206,11 +208,14 @@ def _snapshot_from_rows(head: dict | None, rows: list, object_format: str) -> Re
 # --- reading a repository from disk ------------------------------------------------------------
 
 
-def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, refs_only: bool = False) -> RepoManifest:
+def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, refs_only: bool = False,
+              twin: RepoManifest | None = None) -> RepoManifest:
     """Read one repository. Never raises for bad input: what failed goes into ``errors``.
 
     ``objects``: an ``ObjectStore`` for the object checks of Gitaly's checksum (opened here
     when None). ``refs_only``: the refs alone (no checksums, files, hooks, worktrees).
+    ``twin``: the same repository read on the other side of a comparison: when its refs are
+    stored alike (same storage checksum and object format), Gitaly's lines are not hashed again.
     """
     now = time.time() if now is None else now
     git_dir = candidate.git_dir
@@ -243,8 +248,11 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
                 from tui.core.compare.objectstore import ObjectStore  # opened lazily, only if needed
 
                 objects = ObjectStore(git_dir)
-            manifest.gitaly_checksum = gitaly_checksum(snapshot, objects.any_missing)
             manifest.storage_checksum = storage_checksum(snapshot)
+            same = (twin is not None and twin.storage_checksum == manifest.storage_checksum
+                    and twin.object_format == manifest.object_format)
+            manifest.gitaly_checksum, manifest.gitaly_lines_checksum = gitaly_checksum_reusing(
+                snapshot, objects.any_missing, twin.gitaly_lines_checksum if same else None)
     except OSError as exc:
         manifest.snapshot = None
         manifest.errors.append(f"{exc.filename or git_dir}: {exc.strerror or exc}")
