@@ -257,9 +257,12 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
         manifest.snapshot = None
         manifest.errors.append(f"{exc.filename or git_dir}: {exc.strerror or exc}")
     bare = candidate.layout is Layout.BARE or (candidate.layout is Layout.GIT_SYNC and candidate.path == git_dir)
-    worktree_dirs = _read_worktrees(manifest, candidate, bare)
-    manifest.temp_files = _temp_files(git_dir, manifest.snapshot, now, worktree_dirs)
-    manifest.hooks = _hooks(git_dir)
+    # One listing of the git dir says which of worktrees/, hooks/ and the lock files exist
+    # (None: it cannot be listed; then each is tried).
+    names = analysis.list_names(git_dir)
+    worktree_dirs = _read_worktrees(manifest, candidate, bare, names is None or "worktrees" in names)
+    manifest.temp_files = _temp_files(git_dir, manifest.snapshot, now, worktree_dirs, names)
+    manifest.hooks = _hooks(git_dir) if names is None or "hooks" in names else {}
     manifest.alternates = _alternates(git_dir)
     return manifest
 
@@ -291,10 +294,10 @@ def chosen_config(config: GitConfig) -> dict[str, list[str]]:
     return chosen
 
 
-def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool) -> dict[str, str]:
+def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool, admin_dir_listed: bool) -> dict[str, str]:
     main_path = candidate.git_dir if bare else candidate.path
     try:
-        worktrees = linked_worktree_entries(candidate.git_dir, main_path=main_path)
+        worktrees = linked_worktree_entries(candidate.git_dir, main_path=main_path, admin_dir_listed=admin_dir_listed)
     except OSError as exc:
         manifest.errors.append(f"worktrees: {exc.strerror or exc}")
         return {}
@@ -308,10 +311,11 @@ def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool) ->
     return dirs
 
 
-def _temp_files(git_dir: str, snapshot: RefSnapshot | None, now: float, worktree_dirs: dict[str, str]) -> list[TempFile]:
+def _temp_files(git_dir: str, snapshot: RefSnapshot | None, now: float, worktree_dirs: dict[str, str],
+                git_dir_names: list[str] | None) -> list[TempFile]:
     loose = snapshot.loose if snapshot is not None else LooseWalk()
     found = [TempFile(lock.path, lock.kind, lock.age_seconds)
-             for lock in analysis.collect_locks(git_dir, loose, now, worktree_dirs)]
+             for lock in analysis.collect_locks(git_dir, loose, now, worktree_dirs, git_dir_names)]
     objects_dir = os.path.join(git_dir, "objects")
     for name in sorted(analysis.list_names(objects_dir) or []):
         # git's tmp_objdir: objects received by a push that was not finished (or copied mid-push).
