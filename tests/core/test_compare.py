@@ -329,6 +329,13 @@ def test_parallel_and_sequential_answers_are_the_same(tmp_path):
     for i in (5, 17, 33):
         repo = replica / f"g{i % 3:02d}" / f"r{i:02d}.git"
         git(repo, "update-ref", "refs/heads/main", "main~1")
+    # Found while discovery runs: one side only (both ways), and on both sides a separate git dir
+    # reached first as a bare directory, then taken back by its work tree.
+    shutil.copytree(template, source / "g01" / "only-source.git", symlinks=True)
+    shutil.copytree(template, replica / "g02" / "only-replica.git", symlinks=True)
+    for side in (source, replica):
+        git(side, "init", "--quiet", f"--separate-git-dir={side / 'a-separate.git'}", str(side / "z-work"))
+        git(side / "z-work", "commit", "--quiet", "--allow-empty", "-m", "one")
     manifest = tmp_path / "source.manifest"
     write_manifest_file(str(manifest), [str(source)])
 
@@ -338,4 +345,9 @@ def test_parallel_and_sequential_answers_are_the_same(tmp_path):
     sequential = answer(compare(LocalSide(str(source)), LocalSide(str(replica)), jobs=1))
     assert answer(compare(LocalSide(str(source)), LocalSide(str(replica)), jobs=2)) == sequential
     assert answer(compare(ManifestSide(str(manifest)), LocalSide(str(replica)), jobs=2)) == sequential
-    assert sum(1 for repo in sequential if repo["findings"]) == 3
+    differing = {repo["name"]: repo["worst"] for repo in sequential if repo["findings"]}
+    assert differing.pop("g01/only-source.git") == "repo-only-on-source"
+    assert differing.pop("g02/only-replica.git") == "repo-only-on-replica"
+    assert "a-separate.git" not in {repo["name"] for repo in sequential}
+    assert "z-work" in {repo["name"] for repo in sequential}
+    assert len(differing) == 3  # the three moved back

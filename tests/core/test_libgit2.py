@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,26 @@ def test_full_import_after_the_lean_load_still_works(borrowing_repo):
     result = subprocess.run([sys.executable, "-c", code, str(borrowing_repo)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True"]
+
+
+@pytest.mark.parametrize("before", [None, "/etc/ssl/certs/ca-certificates.crt"])
+def test_the_lean_load_leaves_ssl_cert_file_as_it_was(borrowing_repo, before):
+    """The load points SSL_CERT_FILE at nothing while libgit2 initialises; a subprocess
+    started afterwards (git fetch over https) sees the operator's value again."""
+    code = (
+        "import os, subprocess, sys\n"
+        "from tui.core import libgit2\n"
+        "libgit2.load()\n"
+        "assert libgit2.is_lean()\n"
+        "print(os.environ.get('SSL_CERT_FILE'))\n"
+        "subprocess.run([sys.executable, '-c', 'import os; print(os.environ.get(\"SSL_CERT_FILE\"))'], check=True)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SSL_CERT_FILE"}
+    if before is not None:
+        env["SSL_CERT_FILE"] = before
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(before)] * 2
 
 
 def test_object_store_that_is_not_a_directory_is_a_clear_error(borrowing_repo):

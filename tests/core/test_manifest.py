@@ -80,6 +80,30 @@ def test_gitaly_checksum_of_empty_and_broken_repos(tmp_path):
         assert read_repo(repository_at(str(repo))).gitaly_checksum == ZERO_CHECKSUM == checksum_from_show_ref(repo)
 
 
+def test_gitaly_checksum_read_with_a_twin_is_git_s_answer(tmp_path):
+    """compare reads the replica with the source's manifest as its twin: with the same refs,
+    Gitaly's lines are not hashed again, but the object check is still the replica's own."""
+    source = gitlab_like_repo(tmp_path / "source.git")
+    replica = tmp_path / "replica.git"
+    subprocess.run(["cp", "-a", str(source), str(replica)], check=True)
+    source_manifest = read_repo(repository_at(str(source)))
+    assert read_repo(repository_at(str(replica)), twin=source_manifest).gitaly_checksum == checksum_from_show_ref(replica)
+    # an object gone from the replica only: show-ref dies there, and Gitaly answers zeros
+    tag = git(replica, "rev-parse", "refs/tags/v1").strip()  # the annotated tag's own object
+    os.remove(replica / "objects" / tag[:2] / tag[2:])
+    assert checksum_from_show_ref(replica) == ZERO_CHECKSUM
+    assert read_repo(repository_at(str(replica)), twin=source_manifest).gitaly_checksum == ZERO_CHECKSUM
+    # and the other way round: the twin's zeros are not the complete replica's answer
+    broken_twin = read_repo(repository_at(str(replica)))
+    assert read_repo(repository_at(str(source)), twin=broken_twin).gitaly_checksum == checksum_from_show_ref(source)
+    # refs that differ: nothing is reused
+    git(replica, "update-ref", "refs/tags/v2", "main")
+    assert read_repo(repository_at(str(replica)), twin=source_manifest).gitaly_checksum == ZERO_CHECKSUM
+    git(replica, "update-ref", "-d", "refs/tags/v1")
+    assert (read_repo(repository_at(str(replica)), twin=source_manifest).gitaly_checksum
+            == checksum_from_show_ref(replica) != source_manifest.gitaly_checksum)
+
+
 def test_checksum_drops_leading_zero_bytes_like_go():
     assert format_checksum(0) == ZERO_CHECKSUM
     assert format_checksum(0x00FF << 8) == "ff00"

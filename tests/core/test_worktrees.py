@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from tui.core.model import Severity, Worktree
 from tui.core.gitsync_layout import git_sync_view, is_git_sync_root
-from tui.core.worktrees import list_worktrees
+from tui.core.worktrees import linked_worktree_entries
+from tui.core.worktrees import list_worktrees as full_listing
 
 NOT_EXISTING = "gitdir file points to non-existent location"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -30,6 +31,20 @@ ROOT_SKIP = (
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def list_worktrees(common: str, **kwargs) -> list[Worktree]:
+    """``list_worktrees``, and every scenario here also checks the manifest's lean listing
+    (``linked_worktree_entries``): the same linked entries, in the same order, with the same
+    id, path, listed, locked, lock reason and missing."""
+    found = full_listing(common, **kwargs)
+    lean = linked_worktree_entries(common, main_path=kwargs.get("main_path"))
+
+    def facts(wt: Worktree) -> tuple:
+        return (wt.id, wt.path, wt.listed, wt.locked, wt.lock_reason, wt.missing)
+
+    assert [facts(wt) for wt in lean] == [facts(wt) for wt in found if not wt.main]
+    return found
 
 
 @pytest.fixture
@@ -562,7 +577,8 @@ def test_worktrees_dir_vanishing_mid_scan(repo: Path, monkeypatch: pytest.Monkey
         return names
 
     monkeypatch.setattr(os, "listdir", listdir_then_vanish)
-    wts = list_worktrees(str(common_dir(repo)), main_path=None, bare=False)
+    # The full listing alone: the directory is gone after it, a second (lean) listing sees none.
+    wts = full_listing(str(common_dir(repo)), main_path=None, bare=False)
     # What git itself would say at that instant: the admin dirs are not valid directories.
     assert {wt.id: wt.prunable_reason for wt in wts[1:]} == {
         "a": "not a valid directory",

@@ -57,7 +57,7 @@ from tui.core.worktree_head import (
     unreadable_problem,
 )
 
-__all__ = ["GitdirResolver", "list_worktrees"]
+__all__ = ["GitdirResolver", "linked_worktree_entries", "list_worktrees"]
 
 # (commit id or None when unborn, "refs/heads/x" or None when detached)
 MainHead = tuple[str | None, str | None]
@@ -454,3 +454,27 @@ def list_worktrees(
         key=lambda wt: os.fsencode(wt.id or ""),
     )
     return [main, *listed, *unlisted]
+
+
+def linked_worktree_entries(common_dir: str, *, main_path: str | None, admin_dir_listed: bool = True) -> list[Worktree]:
+    """The linked worktrees as a manifest describes them: id, path, listed, locked, missing.
+
+    Same entries and order as ``list_worktrees`` without its main worktree, for a fraction of
+    the work: no HEADs, no prune verdicts, no problems (a compare of two 2,200-repository hosts
+    spent 12% of its time on those and dropped them). ``missing`` is set for listed entries only,
+    as there.
+    """
+    gitdirs = GitdirResolver(common_dir, main_path)
+    ignored: list[Problem] = []
+    linked = []
+    for admin_id in _admin_ids(common_dir, ignored) if admin_dir_listed else []:
+        admin = os.path.join(common_dir, "worktrees", admin_id)
+        path, _ = _listed_path(admin, gitdirs, ignored, admin_id)
+        wt = Worktree(id=admin_id, path=path or "", listed=path is not None)
+        wt.locked, wt.lock_reason = _lock_state(admin, ignored, admin_id)
+        if wt.listed:
+            wt.missing = _known_missing(wt.path, ignored, admin_id)
+        linked.append(wt)
+    listed = sorted((wt for wt in linked if wt.listed), key=lambda wt: (os.fsencode(wt.path), os.fsencode(wt.id or "")))
+    unlisted = sorted((wt for wt in linked if not wt.listed), key=lambda wt: os.fsencode(wt.id or ""))
+    return [*listed, *unlisted]

@@ -4,7 +4,8 @@ Never writes to a repository and never runs repository-defined programs. Modules
 comparison and its findings), ``sides`` (a directory, a manifest file or ``ssh://host/path``),
 ``manifest`` (the versioned JSON description of a host's refs), ``checksum`` (Gitaly's and the
 storage checksums), ``objectstore`` (ancestry through pygit2, loaded lazily), ``gcpreview``
-(what ``git pack-refs``/``git gc`` would throw away). Callers import from here.
+(what ``git pack-refs``/``git gc`` would throw away), ``pool`` (the worker processes, loaded
+only when a comparison uses them). Callers import from here.
 """
 
 from tui.core.compare.diff import Comparison, Finding, Kind, RepoComparison, compare, threshold

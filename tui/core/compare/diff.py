@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from tui.core.compare.manifest import RepoManifest
+from tui.core.compare.manifest import ManifestLine, RepoManifest, read_repo, select
 from tui.core.model import Ref, Severity, Source
 from tui.core.compare.objectstore import ObjectStore
 from tui.core.refstore import RefSnapshot, ref_for
@@ -423,6 +423,12 @@ class Side:
         ``ManifestLine`` (None: only this process can read it)."""
         return None
 
+    def discovered_lazily(self) -> Iterator | None:
+        """Discovery's items as it finds them (``discover_lazily``: a ``Candidate``, later a
+        ``Superseded`` taking one back), for workers to start on before it ends; ``names()`` is
+        complete once they are consumed. None: this side has its names already."""
+        return None
+
     def reload(self, names: list[str]) -> dict[str, RepoManifest] | None:
         """The repositories read again (for "moving"); None when this side cannot be re-read."""
         return None
@@ -436,7 +442,7 @@ class Side:
         pass
 
 
-def _objects_for(manifest: RepoManifest | None) -> ObjectStore | None:
+def objects_for(manifest: RepoManifest | None) -> ObjectStore | None:
     if manifest is None or not manifest.local:
         return None
     return ObjectStore(manifest.git_dir)
@@ -444,7 +450,6 @@ def _objects_for(manifest: RepoManifest | None) -> ObjectStore | None:
 
 # Below this many repositories a process pool costs more than it saves (as for scan).
 PARALLEL_THRESHOLD = 48
-CHUNK_SIZE = 32
 
 
 def compare(
@@ -462,18 +467,20 @@ def compare(
     ``jobs``: processes for two local directories (default: the CPU count; 1 from a threaded
     caller such as the console, since forking a threaded process is unsafe).
     """
-    # local by habit only: importing this module already loads it (could move to the top)
-    from tui.core.compare.manifest import select
-
     started = time.time()
     result = Comparison(source=source.description, replica=replica.description, source_roots=list(source.roots),
                         replica_roots=list(replica.roots), started=started)
-    source_names = set(select(source.names(), repo_globs))
-    replica_names = set(select(replica.names(), repo_globs))
-    names = sorted(source_names | replica_names)
     if jobs is None:
         # Forking a process that runs other threads (a console worker) can deadlock the child.
         jobs = (os.cpu_count() or 1) if threading.active_count() == 1 else 1
+    if jobs > 1 and _compared_while_discovering(source, replica, repo_globs, jobs, result, cancel, progress):
+        if reread and not result.cancelled:
+            result.source_reread = mark_moving(result, source)
+        result.duration = time.time() - started
+        return result
+    source_names = set(select(source.names(), repo_globs))
+    replica_names = set(select(replica.names(), repo_globs))
+    names = sorted(source_names | replica_names)
     pairs = None
     if jobs > 1 and len(names) >= PARALLEL_THRESHOLD:
         pairs = [(n, source.worker_ref(n) if n in source_names else None,
@@ -481,7 +488,10 @@ def compare(
         if any((n in source_names and s is None) or (n in replica_names and r is None) for n, s, r in pairs):
             pairs = None  # a manifest or ssh side: read in this process
     if pairs is not None:
-        _compare_in_processes(pairs, jobs, result, cancel, progress)
+        # deferred: only a run with several processes needs the process pool
+        from tui.core.compare.pool import compare_in_processes
+
+        compare_in_processes(pairs, _compare_chunk, jobs, result, cancel, progress)
     else:
         for index, name in enumerate(names):
             if cancel is not None and cancel.is_set():
@@ -489,7 +499,7 @@ def compare(
                 break
             src = source.load(name) if name in source_names else None
             rep = replica.load(name) if name in replica_names else None
-            result.repos.append(compare_repo(name, src, rep, _objects_for(src), _objects_for(rep)))
+            result.repos.append(compare_repo(name, src, rep, objects_for(src), objects_for(rep)))
             if progress is not None:
                 progress(index + 1, len(names), name)
     if reread and not result.cancelled:
@@ -498,51 +508,36 @@ def compare(
     return result
 
 
+def _compared_while_discovering(source: Side, replica: Side, repo_globs, jobs: int, result: Comparison, cancel,
+                                progress) -> bool:
+    """Two local directories not discovered yet: workers compare while this process discovers."""
+    source_found = source.discovered_lazily()
+    replica_found = replica.discovered_lazily()
+    if source_found is None or replica_found is None:
+        return False
+    # deferred: only a run with several processes needs the process pool
+    from tui.core.compare.pool import compare_while_discovering
+
+    return compare_while_discovering(source_found, replica_found, _compare_chunk, repo_globs, jobs, PARALLEL_THRESHOLD,
+                                     result, cancel, progress)
+
+
 def _compare_chunk(pairs: list) -> list[RepoComparison]:
+    """A worker process's part: (name, source handle, replica handle) -> the comparison."""
     results = []
     for name, source_ref, replica_ref in pairs:
         src = _read_ref(source_ref)
-        rep = _read_ref(replica_ref)
-        results.append(compare_repo(name, src, rep, _objects_for(src), _objects_for(rep)))
+        rep = _read_ref(replica_ref, src)
+        results.append(compare_repo(name, src, rep, objects_for(src), objects_for(rep)))
     return results
 
 
-def _read_ref(ref) -> RepoManifest | None:
-    # local by habit only: importing this module already loads it (could move to the top)
-    from tui.core.compare.manifest import ManifestLine, read_repo
-
+def _read_ref(ref, twin: RepoManifest | None = None) -> RepoManifest | None:
     if ref is None:
         return None
     if isinstance(ref, ManifestLine):
         return ref.load()
-    return read_repo(ref)
-
-
-def _compare_in_processes(pairs: list, jobs: int, result: Comparison, cancel, progress) -> None:
-    # deferred: only a run with several processes needs the process pool
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-    chunks = [pairs[i : i + CHUNK_SIZE] for i in range(0, len(pairs), CHUNK_SIZE)]
-    done_count = 0
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        pending = {pool.submit(_compare_chunk, chunk) for chunk in chunks}
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                for future in done:
-                    for repo in future.result():
-                        result.repos.append(repo)
-                        done_count += 1
-                        if progress is not None:
-                            progress(done_count, len(pairs), repo.name)
-                if cancel is not None and cancel.is_set():
-                    result.cancelled = True
-                    return
-        finally:
-            for future in pending:
-                future.cancel()
-    result.repos.sort(key=lambda r: r.name)
+    return read_repo(ref, twin=twin)
 
 
 def mark_moving(result: Comparison, source: Side) -> bool:

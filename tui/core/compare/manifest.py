@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from tui.core import problems as analysis
-from tui.core.compare.checksum import gitaly_checksum, storage_checksum
+from tui.core.compare.checksum import gitaly_checksum_reusing, storage_checksum
 from tui.core.discovery import Candidate, discover
 from tui.core.fsutil import read_bytes, replacing
 from tui.core.gitconfig import GitConfig, read_config, repo_settings
@@ -38,7 +38,7 @@ from tui.core.model import Layout, Problem
 from tui.core.packed import PackedRefs
 from tui.core.redact import redact_url
 from tui.core.refstore import HEX_WIDTH, RefSnapshot, iter_refs, read_snapshot, reftable_in_use
-from tui.core.worktrees import list_worktrees
+from tui.core.worktrees import linked_worktree_entries
 
 FORMAT = "gitward-manifest"
 VERSION = 1
@@ -122,6 +122,8 @@ class RepoManifest:
     # (inode, size, mtime_ns) of packed-refs taken before it was read; None: absent or remote.
     # Not in the JSON: it only lets a local re-read skip an unchanged packed-refs.
     packed_refs_stat: tuple[int, int, int] | None = None
+    # Not in the JSON either: Gitaly's checksum before its object check, for a twin to reuse.
+    gitaly_lines_checksum: str | None = None
 
     def to_json(self) -> dict:
         snapshot = self.snapshot
@@ -206,11 +208,14 @@ def _snapshot_from_rows(head: dict | None, rows: list, object_format: str) -> Re
 # --- reading a repository from disk ------------------------------------------------------------
 
 
-def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, refs_only: bool = False) -> RepoManifest:
+def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, refs_only: bool = False,
+              twin: RepoManifest | None = None) -> RepoManifest:
     """Read one repository. Never raises for bad input: what failed goes into ``errors``.
 
     ``objects``: an ``ObjectStore`` for the object checks of Gitaly's checksum (opened here
     when None). ``refs_only``: the refs alone (no checksums, files, hooks, worktrees).
+    ``twin``: the same repository read on the other side of a comparison: when its refs are
+    stored alike (same storage checksum and object format), Gitaly's lines are not hashed again.
     """
     now = time.time() if now is None else now
     git_dir = candidate.git_dir
@@ -225,7 +230,6 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
     manifest.object_format = settings.object_format
     manifest.ref_storage = settings.ref_storage
     manifest.config = chosen_config(config)
-    hex_width = HEX_WIDTH.get(settings.object_format, 40)
     try:
         if reftable_in_use(git_dir, settings.ref_storage):
             manifest.ref_storage = "reftable"
@@ -244,15 +248,21 @@ def read_repo(candidate: Candidate, now: float | None = None, *, objects=None, r
                 from tui.core.compare.objectstore import ObjectStore  # opened lazily, only if needed
 
                 objects = ObjectStore(git_dir)
-            manifest.gitaly_checksum = gitaly_checksum(snapshot, objects.any_missing)
             manifest.storage_checksum = storage_checksum(snapshot)
+            same = (twin is not None and twin.storage_checksum == manifest.storage_checksum
+                    and twin.object_format == manifest.object_format)
+            manifest.gitaly_checksum, manifest.gitaly_lines_checksum = gitaly_checksum_reusing(
+                snapshot, objects.any_missing, twin.gitaly_lines_checksum if same else None)
     except OSError as exc:
         manifest.snapshot = None
         manifest.errors.append(f"{exc.filename or git_dir}: {exc.strerror or exc}")
     bare = candidate.layout is Layout.BARE or (candidate.layout is Layout.GIT_SYNC and candidate.path == git_dir)
-    worktree_dirs = _read_worktrees(manifest, candidate, bare, now, hex_width)
-    manifest.temp_files = _temp_files(git_dir, manifest.snapshot, now, worktree_dirs)
-    manifest.hooks = _hooks(git_dir)
+    # One listing of the git dir says which of worktrees/, hooks/ and the lock files exist
+    # (None: it cannot be listed; then each is tried).
+    names = analysis.list_names(git_dir)
+    worktree_dirs = _read_worktrees(manifest, candidate, bare, names is None or "worktrees" in names)
+    manifest.temp_files = _temp_files(git_dir, manifest.snapshot, now, worktree_dirs, names)
+    manifest.hooks = _hooks(git_dir) if names is None or "hooks" in names else {}
     manifest.alternates = _alternates(git_dir)
     return manifest
 
@@ -284,21 +294,16 @@ def chosen_config(config: GitConfig) -> dict[str, list[str]]:
     return chosen
 
 
-def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool, now: float, hex_width: int) -> dict[str, str]:
-    from tui.core.scan import _main_head  # scan's rule for handing HEAD over: one place for it
-
+def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool, admin_dir_listed: bool) -> dict[str, str]:
     main_path = candidate.git_dir if bare else candidate.path
     try:
-        worktrees = list_worktrees(candidate.git_dir, main_path=main_path, bare=bare, now=now, hex_width=hex_width,
-                                   main_head=_main_head(manifest.snapshot))
+        worktrees = linked_worktree_entries(candidate.git_dir, main_path=main_path, admin_dir_listed=admin_dir_listed)
     except OSError as exc:
         manifest.errors.append(f"worktrees: {exc.strerror or exc}")
         return {}
     admin = os.path.join(candidate.git_dir, "worktrees")
     dirs = {}
     for worktree in worktrees:
-        if worktree.id is None:
-            continue
         dirs[worktree.id] = os.path.join(admin, worktree.id)
         manifest.worktrees.append(
             WorktreeAdmin(worktree.id, worktree.path, bool(worktree.path) and not worktree.missing, worktree.locked)
@@ -306,10 +311,11 @@ def _read_worktrees(manifest: RepoManifest, candidate: Candidate, bare: bool, no
     return dirs
 
 
-def _temp_files(git_dir: str, snapshot: RefSnapshot | None, now: float, worktree_dirs: dict[str, str]) -> list[TempFile]:
+def _temp_files(git_dir: str, snapshot: RefSnapshot | None, now: float, worktree_dirs: dict[str, str],
+                git_dir_names: list[str] | None) -> list[TempFile]:
     loose = snapshot.loose if snapshot is not None else LooseWalk()
     found = [TempFile(lock.path, lock.kind, lock.age_seconds)
-             for lock in analysis.collect_locks(git_dir, loose, now, worktree_dirs)]
+             for lock in analysis.collect_locks(git_dir, loose, now, worktree_dirs, git_dir_names)]
     objects_dir = os.path.join(git_dir, "objects")
     for name in sorted(analysis.list_names(objects_dir) or []):
         # git's tmp_objdir: objects received by a push that was not finished (or copied mid-push).

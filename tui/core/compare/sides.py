@@ -13,12 +13,16 @@ import re
 import shlex
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from glob import escape as glob_escape
 
-from tui.core.discovery import Candidate
+from tui.core.discovery import Candidate, Superseded, discover_lazily
 from tui.core.loose import read_loose_file
-from tui.core.compare.manifest import ManifestError, ManifestReader, RepoManifest, local_candidates, packed_refs_stat, read_repo
+from tui.core.compare.manifest import (
+    ManifestError, ManifestReader, RepoManifest, local_candidates, packed_refs_stat, read_repo, select,
+)
+from tui.core.model import Problem
 from tui.core.compare.diff import Side
 
 
@@ -27,12 +31,50 @@ class SideError(Exception):
 
 
 class LocalSide(Side):
+    """A directory root. Discovered on first need: by ``names()`` and the like, or by a
+    ``compare`` that consumes ``discovered_lazily()`` while its workers compare."""
+
     def __init__(self, root: str, repo_globs: list[str] | None = None) -> None:
         self.description = root
         self.roots = [os.path.abspath(root)]
-        candidates, problems = local_candidates([root], repo_globs)
-        self.problems = problems
-        self.candidates: dict[str, Candidate] = {c.name: c for c in candidates}
+        self.repo_globs = repo_globs
+        self._candidates: dict[str, Candidate] | None = None
+        self._problems: list[Problem] = []
+
+    @property
+    def candidates(self) -> dict[str, Candidate]:
+        if self._candidates is None:
+            candidates, self._problems = local_candidates([self.description], self.repo_globs)
+            self._candidates = {c.name: c for c in candidates}
+        return self._candidates
+
+    @property
+    def problems(self) -> list[Problem]:
+        _ = self.candidates  # discovers the root when not done yet
+        return self._problems
+
+    def discovered_lazily(self) -> Iterator[Candidate | Superseded] | None:
+        if self._candidates is not None:
+            return None
+        return self._discover_lazily()
+
+    def _discover_lazily(self) -> Iterator[Candidate | Superseded]:
+        # What local_candidates() lists, in its order: discover_lazily() without the candidates
+        # it took back (discovery.py: a consumer that drops those sees exactly what discover() lists).
+        found: list[Candidate] = []
+        dropped: set[int] = set()
+        problems: list[Problem] = []
+        for item in discover_lazily([self.description]):
+            if isinstance(item, Problem):
+                problems.append(item)
+            elif isinstance(item, Superseded):
+                dropped.add(id(item.candidate))
+                yield item
+            elif select([item.name], self.repo_globs):
+                found.append(item)
+                yield item
+        self._problems = problems
+        self._candidates = {c.name: c for c in found if id(c) not in dropped}
 
     def names(self) -> list[str]:
         return list(self.candidates)
