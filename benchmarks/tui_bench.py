@@ -2,6 +2,7 @@
 """Time the console: launch to first frame, full listing of a host, Refs tab first rows, key latency.
 
     python benchmarks/tui_bench.py [--root DIR] [--repo GIT_DIR] [--runs N] [--quick] [--json FILE]
+                                   [--only first-frame]
 
 Without ``--root``/``--repo`` it uses the benchmark fixtures (F3: 2,200 repos, F2: 200,000
 refs; ``--quick`` for the small ones), built and cached by ``benchmarks/fixtures.py``.
@@ -138,13 +139,14 @@ def minimal_textual_first_frame() -> float:
     return seen.get(b"worst problem", float("nan"))
 
 
-def terminal_run(root: str, repos: int | None, timeout: float = 120.0) -> dict[str, float]:
+def terminal_run(root: str, repos: int | None, timeout: float = 120.0, full_listing: bool = True) -> dict[str, float]:
+    """``full_listing=False``: stop at the first frame (``--only first-frame``)."""
     first_frame = b"worst problem"
     done = f"scanned {repos:,} repos".encode() if repos is not None else b"scanned "
     started = time.perf_counter()
     proc, master = _spawn(root)
     try:
-        seen = _wait_for(master, [first_frame, done], timeout, started)
+        seen = _wait_for(master, [first_frame, done] if full_listing else [first_frame], timeout, started)
     finally:
         _stop(proc, master)
     return {"first_frame": seen.get(first_frame, float("nan")), "full_listing": seen.get(done, float("nan"))}
@@ -447,6 +449,15 @@ def _p95(values: list[float]) -> float:
 # --------------------------------------------------------------------------- main
 
 
+def first_frame_line(results: dict, runs: int) -> str:
+    return (
+        f"launch to first frame (terminal, median of {runs}): {results['first_frame_s'] * 1000:.0f} ms "
+        f"(a minimal Textual app here: {results['minimal_textual_first_frame_s'] * 1000:.0f} ms; per-round ratio "
+        f"median {results['first_frame_ratio']:.2f}x, {results['first_frame_ratio_range'][0]:.2f}-"
+        f"{results['first_frame_ratio_range'][1]:.2f})"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", help="host root to list (default: the F3 fixture)")
@@ -455,6 +466,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small fixtures")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--only", choices=["first-frame"], help="measure only this part (first-frame: launch to first frame, no F2)"
+    )
     args = parser.parse_args()
 
     from benchmarks import fixtures, flood_host
@@ -465,22 +479,32 @@ def main() -> int:
     else:
         fixture = fixtures.ensure(sizes.f3)
         root, repos = str(fixture.path), len(fixture.manifest["repos"])
-    repo = args.repo or str(fixtures.ensure(sizes.f2).path)
+    repo = args.repo or ("" if args.only else str(fixtures.ensure(sizes.f2).path))
 
     results: dict[str, object] = {"root": root, "repo": repo, "cpus": os.cpu_count()}
-    terminal_run(root, repos)  # warm-up: page cache, .pyc files
+    full_listing = args.only is None
+    terminal_run(root, repos, full_listing=full_listing)  # warm-up: page cache, .pyc files
     minimal_textual_first_frame()
     # Alternated, as benchmarks/run.py does: a machine that slows down mid-run slows both alike,
     # and the ratio is the median of the per-round ratios.
     runs, minimal = [], []
     for _ in range(args.runs):
-        runs.append(terminal_run(root, repos))
+        runs.append(terminal_run(root, repos, full_listing=full_listing))
         minimal.append(minimal_textual_first_frame())
     results["first_frame_s"] = statistics.median(r["first_frame"] for r in runs)
     results["minimal_textual_first_frame_s"] = statistics.median(minimal)
     ratios = [r["first_frame"] / m for r, m in zip(runs, minimal)]
     results["first_frame_ratio"] = statistics.median(ratios)
     results["first_frame_ratio_range"] = (min(ratios), max(ratios))
+    if args.only == "first-frame":
+        print(f"host:  {root}" + (f" ({repos:,} repos)" if repos else ""))
+        print(first_frame_line(results, args.runs))
+        print("  per round (gitward, minimal, ratio), ms: " + ", ".join(
+            f"({r['first_frame'] * 1000:.0f}, {m * 1000:.0f}, {r['first_frame'] / m:.2f})" for r, m in zip(runs, minimal)
+        ))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        return 0
     results["full_listing_terminal_s"] = statistics.median(r["full_listing"] for r in runs)
     results["listing_headless"] = asyncio.run(headless_listing(root, args.jobs))
     if results["listing_headless"]["presses"] < MIN_PRESSES and args.jobs != 1:
@@ -492,12 +516,7 @@ def main() -> int:
 
     print(f"host:  {root}" + (f" ({repos:,} repos)" if repos else ""))
     print(f"repo:  {repo}")
-    print(
-        f"launch to first frame (terminal, median of {args.runs}): {results['first_frame_s'] * 1000:.0f} ms "
-        f"(a minimal Textual app here: {results['minimal_textual_first_frame_s'] * 1000:.0f} ms; per-round ratio "
-        f"median {results['first_frame_ratio']:.2f}x, {results['first_frame_ratio_range'][0]:.2f}-"
-        f"{results['first_frame_ratio_range'][1]:.2f})"
-    )
+    print(first_frame_line(results, args.runs))
     print(f"launch to full listing (terminal, median):               {results['full_listing_terminal_s']:.2f} s")
     for key in ("listing_headless", "listing_headless_jobs_1"):
         if key in results:
