@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.app.sync_plans import BulkPlan, SyncPreview
 from tui.core.model import RepoReport
 
 if TYPE_CHECKING:  # types only: the plans live in the core, the outcomes in tui/app/writes.py
+    from tui.app.sync_plans import BulkPlan, SyncPreview  # (loaded with the first sync, not the first frame)
     from tui.app.ref_facts import RefFacts
     from tui.app.writes import Outcome, PrunePreview
     from tui.core.write.lock_clear import LockClearPlan

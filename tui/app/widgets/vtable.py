@@ -286,7 +286,7 @@ class VirtualTable(ScrollView, can_focus=True):
         visible = range(top, min(len(rows), top + self.page_height))
         # Row lines are cached by row object (render_line): (id(row), ...) -> (row, strip).
         for key in list(self._lines.keys()):
-            if key[0] == "header":
+            if key[0] in ("header", "blank"):
                 continue
             cached = self._lines.get(key)
             if cached is not None and changed(cached[0]):
@@ -498,7 +498,11 @@ class VirtualTable(ScrollView, can_focus=True):
             if index == 0 and not self._rows:
                 base = self.rich_style + self.get_component_rich_style("vtable--empty")
                 return self._to_strip(Text(" " * MARGIN + self.empty_message, style=base), base, width)
-            return Strip.blank(width, self.rich_style)
+            key = ("blank", self._generation, width)  # rich_style walks the DOM: once, not per line
+            blank = self._lines.get(key)
+            if blank is None:
+                blank = self._lines[key] = Strip.blank(width, self.rich_style)
+            return blank
         is_cursor = index == self.cursor
         row = self._rows[index]
         # Keyed by the row object (kept beside the strip: an id can be reused), not its index:
