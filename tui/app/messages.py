@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.core.model import RepoReport
-
 if TYPE_CHECKING:  # types only: the plans live in the core, the outcomes in tui/app/writes.py
+    from tui.core.model import RepoReport  # (loaded with the scan, after the first frame)
     from tui.app.sync_plans import BulkPlan, SyncPreview  # (loaded with the first sync, not the first frame)
     from tui.app.ref_facts import RefFacts
     from tui.app.writes import Outcome, PrunePreview

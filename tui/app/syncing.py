@@ -30,9 +30,9 @@ from tui.app.messages import BulkPlanned, ShadowsWanted, SyncPreflighted, SyncRe
 from tui.app.read_only import mutation_allowed
 from tui.app.sync_center import SyncCenter
 from tui.app.text import clean, plural
-from tui.core.model import RepoReport
 
 if TYPE_CHECKING:
+    from tui.core.model import RepoReport
     from tui.core.sync import SyncJob
 
 READ_ONLY = "read-only: syncing is off"

@@ -6,7 +6,7 @@ import gc
 import queue
 import threading
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.actions import SkipAction
@@ -40,7 +40,9 @@ from tui.app.widgets.summary import (
     severity_counts,
 )
 from tui.app.widgets.vtable import VirtualTable
-from tui.core.model import Problem, RepoReport
+
+if TYPE_CHECKING:  # the report dataclasses load with the scan (_scan), after the first frame
+    from tui.core.model import Problem, RepoReport
 
 BATCH_SECONDS = 0.1  # rows reach the screen in batches, at most ten a second
 SPINNER_SECONDS = 0.25
@@ -218,6 +220,7 @@ class HostScreen(GatedScreen):
         """Runs the core scan in a helper thread; posts what arrived every BATCH_SECONDS."""
         # lazy (import cost): core.scan loads on first use, not with this module
         from tui.core.discovery import Superseded
+        from tui.core.model import Problem, RepoReport
         from tui.core.scan import iter_host_scan
 
         worker = get_current_worker()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
@@ -10,7 +11,10 @@ from textual.widgets import Static
 from tui.app.text import display_path
 from tui.app.widgets.line_static import LineStatic
 from tui.core.units import plural
-from tui.core.model import Problem, Severity
+from tui.core.severity import Severity
+
+if TYPE_CHECKING:  # the report dataclasses load with the scan, after the first frame
+    from tui.core.model import Problem
 
 SEVERITY_STYLE = {
     Severity.ERROR: "bold $text-error",
