@@ -28,7 +28,7 @@ def run_headless(app, *args, **kwargs):
     def first_frame_drawn(screen):
         seen["modules"] = sorted(sys.modules)
         seen["collector_was_paused"] = not gc.isenabled()
-        resume_and_scan(screen)
+        return resume_and_scan(screen)  # a coroutine: Textual awaits it
 
     def start_scan(screen):  # instead of the scan: the collector's state, then quit
         seen["collector_resumed"] = gc.isenabled()
