@@ -53,9 +53,10 @@ print(json.dumps(seen))
 """
 
 # Modules the first frame does not need: the command modules, the scanner and its process
-# pool, the reports' dataclasses (the scan loads them; the header counts with tui.core.severity),
-# the sync plans, the ref store and pygit2, every other screen and dialog, the text editor widget, the
-# TOML parser (no config file here), json and humanize.
+# pool, the reports' dataclasses (the scan loads them; the header counts with
+# tui.core.severity), the sync plans, the write messages, the ref store and pygit2, every other
+# screen and dialog, the text editor widget, the TOML parser (no config file here), json and
+# humanize.
 NOT_BEFORE_THE_FIRST_FRAME = (
     "tui.cli.write",
     "tui.cli.sync",
@@ -65,6 +66,7 @@ NOT_BEFORE_THE_FIRST_FRAME = (
     "tui.core.discovery",
     "tui.core.model",
     "tui.app.sync_plans",
+    "tui.app.write_messages",
     "tui.core.refstore",
     "tui.core.write.journal",
     "tui.app.screens.repo",
