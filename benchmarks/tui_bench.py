@@ -2,6 +2,7 @@
 """Time the console: launch to first frame, full listing of a host, Refs tab first rows, key latency.
 
     python benchmarks/tui_bench.py [--root DIR] [--repo GIT_DIR] [--runs N] [--quick] [--json FILE]
+                                   [--only first-frame]
 
 Without ``--root``/``--repo`` it uses the benchmark fixtures (F3: 2,200 repos, F2: 200,000
 refs; ``--quick`` for the small ones), built and cached by ``benchmarks/fixtures.py``.
@@ -89,8 +90,22 @@ def _spawn(root: str, argv: list[str] | None = None) -> tuple[subprocess.Popen, 
     return proc, master
 
 
-def _wait_for(master: int, markers: list[bytes], timeout: float, started: float) -> dict[bytes, float]:
-    """Read the terminal until every marker was seen; seconds since ``started`` for each."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a running process so far (clock ticks: 10 ms steps)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_for(
+    master: int, markers: list[bytes], timeout: float, started: float, cpu: dict[bytes, float] | None = None, pid: int = 0
+) -> dict[bytes, float]:
+    """Read the terminal until every marker was seen; seconds since ``started`` for each (and
+    in ``cpu``, the CPU the process ``pid`` had used by then: a loaded machine stretches wall
+    time more than CPU time)."""
     seen: dict[bytes, float] = {}
     buffer = b""
     deadline = time.perf_counter() + timeout
@@ -107,6 +122,8 @@ def _wait_for(master: int, markers: list[bytes], timeout: float, started: float)
         for marker in markers:
             if marker not in seen and marker in buffer:
                 seen[marker] = now
+                if cpu is not None:
+                    cpu[marker] = _cpu_seconds(pid)
         buffer = buffer[-4096:]
     return seen
 
@@ -122,7 +139,7 @@ def _stop(proc: subprocess.Popen, master: int) -> None:
         os.close(master)
 
 
-def minimal_textual_first_frame() -> float:
+def minimal_textual_first_frame(cpu: dict[bytes, float] | None = None) -> float:
     """The floor on this machine: a Textual app with one Static and a Footer."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(MINIMAL_APP)
@@ -130,7 +147,7 @@ def minimal_textual_first_frame() -> float:
         started = time.perf_counter()
         proc, master = _spawn("", [sys.executable, handle.name])
         try:
-            seen = _wait_for(master, [b"worst problem"], 30.0, started)
+            seen = _wait_for(master, [b"worst problem"], 30.0, started, cpu, proc.pid)
         finally:
             _stop(proc, master)
     finally:
@@ -138,16 +155,22 @@ def minimal_textual_first_frame() -> float:
     return seen.get(b"worst problem", float("nan"))
 
 
-def terminal_run(root: str, repos: int | None, timeout: float = 120.0) -> dict[str, float]:
+def terminal_run(root: str, repos: int | None, timeout: float = 120.0, full_listing: bool = True) -> dict[str, float]:
+    """``full_listing=False``: stop at the first frame (``--only first-frame``)."""
     first_frame = b"worst problem"
     done = f"scanned {repos:,} repos".encode() if repos is not None else b"scanned "
     started = time.perf_counter()
     proc, master = _spawn(root)
     try:
-        seen = _wait_for(master, [first_frame, done], timeout, started)
+        cpu: dict[bytes, float] = {}
+        seen = _wait_for(master, [first_frame, done] if full_listing else [first_frame], timeout, started, cpu, proc.pid)
     finally:
         _stop(proc, master)
-    return {"first_frame": seen.get(first_frame, float("nan")), "full_listing": seen.get(done, float("nan"))}
+    return {
+        "first_frame": seen.get(first_frame, float("nan")),
+        "first_frame_cpu": cpu.get(first_frame, float("nan")),
+        "full_listing": seen.get(done, float("nan")),
+    }
 
 
 # --------------------------------------------------------------------------- headless
@@ -447,6 +470,15 @@ def _p95(values: list[float]) -> float:
 # --------------------------------------------------------------------------- main
 
 
+def first_frame_line(results: dict, runs: int) -> str:
+    return (
+        f"launch to first frame (terminal, median of {runs}): {results['first_frame_s'] * 1000:.0f} ms "
+        f"(a minimal Textual app here: {results['minimal_textual_first_frame_s'] * 1000:.0f} ms; per-round ratio "
+        f"median {results['first_frame_ratio']:.2f}x, {results['first_frame_ratio_range'][0]:.2f}-"
+        f"{results['first_frame_ratio_range'][1]:.2f})"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", help="host root to list (default: the F3 fixture)")
@@ -455,6 +487,9 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small fixtures")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--only", choices=["first-frame"], help="measure only this part (first-frame: launch to first frame, no F2)"
+    )
     args = parser.parse_args()
 
     from benchmarks import fixtures, flood_host
@@ -465,22 +500,42 @@ def main() -> int:
     else:
         fixture = fixtures.ensure(sizes.f3)
         root, repos = str(fixture.path), len(fixture.manifest["repos"])
-    repo = args.repo or str(fixtures.ensure(sizes.f2).path)
+    repo = args.repo or ("" if args.only else str(fixtures.ensure(sizes.f2).path))
 
     results: dict[str, object] = {"root": root, "repo": repo, "cpus": os.cpu_count()}
-    terminal_run(root, repos)  # warm-up: page cache, .pyc files
+    full_listing = args.only is None
+    terminal_run(root, repos, full_listing=full_listing)  # warm-up: page cache, .pyc files
     minimal_textual_first_frame()
     # Alternated, as benchmarks/run.py does: a machine that slows down mid-run slows both alike,
     # and the ratio is the median of the per-round ratios.
-    runs, minimal = [], []
+    runs, minimal, minimal_cpu = [], [], []
     for _ in range(args.runs):
-        runs.append(terminal_run(root, repos))
-        minimal.append(minimal_textual_first_frame())
+        runs.append(terminal_run(root, repos, full_listing=full_listing))
+        cpu: dict[bytes, float] = {}
+        minimal.append(minimal_textual_first_frame(cpu))
+        minimal_cpu.append(cpu.get(b"worst problem", float("nan")))
     results["first_frame_s"] = statistics.median(r["first_frame"] for r in runs)
     results["minimal_textual_first_frame_s"] = statistics.median(minimal)
     ratios = [r["first_frame"] / m for r, m in zip(runs, minimal)]
     results["first_frame_ratio"] = statistics.median(ratios)
     results["first_frame_ratio_range"] = (min(ratios), max(ratios))
+    results["first_frame_cpu_s"] = statistics.median(r["first_frame_cpu"] for r in runs)
+    results["minimal_textual_first_frame_cpu_s"] = statistics.median(minimal_cpu)
+    results["first_frame_cpu_ratio"] = statistics.median(r["first_frame_cpu"] / m for r, m in zip(runs, minimal_cpu))
+    if args.only == "first-frame":
+        print(f"host:  {root}" + (f" ({repos:,} repos)" if repos else ""))
+        print(first_frame_line(results, args.runs))
+        print(
+            f"  CPU to first frame (user+sys, 10 ms ticks, median): {results['first_frame_cpu_s'] * 1000:.0f} ms "
+            f"(minimal app {results['minimal_textual_first_frame_cpu_s'] * 1000:.0f} ms; per-round ratio median "
+            f"{results['first_frame_cpu_ratio']:.2f}x)"
+        )
+        print("  per round (gitward, minimal, ratio), ms: " + ", ".join(
+            f"({r['first_frame'] * 1000:.0f}, {m * 1000:.0f}, {r['first_frame'] / m:.2f})" for r, m in zip(runs, minimal)
+        ))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+        return 0
     results["full_listing_terminal_s"] = statistics.median(r["full_listing"] for r in runs)
     results["listing_headless"] = asyncio.run(headless_listing(root, args.jobs))
     if results["listing_headless"]["presses"] < MIN_PRESSES and args.jobs != 1:
@@ -492,12 +547,7 @@ def main() -> int:
 
     print(f"host:  {root}" + (f" ({repos:,} repos)" if repos else ""))
     print(f"repo:  {repo}")
-    print(
-        f"launch to first frame (terminal, median of {args.runs}): {results['first_frame_s'] * 1000:.0f} ms "
-        f"(a minimal Textual app here: {results['minimal_textual_first_frame_s'] * 1000:.0f} ms; per-round ratio "
-        f"median {results['first_frame_ratio']:.2f}x, {results['first_frame_ratio_range'][0]:.2f}-"
-        f"{results['first_frame_ratio_range'][1]:.2f})"
-    )
+    print(first_frame_line(results, args.runs))
     print(f"launch to full listing (terminal, median):               {results['full_listing_terminal_s']:.2f} s")
     for key in ("listing_headless", "listing_headless_jobs_1"):
         if key in results:

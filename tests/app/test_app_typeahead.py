@@ -120,3 +120,29 @@ async def test_enter_in_the_filter_box_hands_the_keys_behind_it_to_the_list(demo
         assert app.host_screen.filter_box.value == "lib"
         assert app.focused is table
         assert table.sort_column not in (None, "name")  # 'o' reached the list as a hotkey
+
+
+async def test_a_filter_burst_typed_during_the_start_lands_in_the_box(demo_root, home, monkeypatch):
+    """The box is mounted after the first frame (it is hidden): keys typed before that frame
+    mount it at once and land in it, as they do later."""
+    mounted_before_the_first_frame: list[bool] = []
+    on_mount, first_frame_drawn = HostScreen.on_mount, HostScreen._first_frame_drawn
+
+    def on_mount_then_burst(screen):
+        on_mount(screen)
+        burst(screen.app, "/mS")
+
+    def first_frame(screen):
+        mounted_before_the_first_frame.append(screen._filter_box.parent is not None)
+        return first_frame_drawn(screen)
+
+    monkeypatch.setattr(HostScreen, "on_mount", on_mount_then_burst)
+    monkeypatch.setattr(HostScreen, "_first_frame_drawn", first_frame)
+    app = make_app(demo_root)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot)
+        await settle(pilot)
+        host = app.host_screen
+        assert mounted_before_the_first_frame == [True]  # the burst came first
+        assert host.filter_box.value == "mS" and host.focused is host.filter_box
+        assert app.syncs.jobs() == []  # S never reached the sync hotkey

@@ -10,7 +10,7 @@ import gc
 import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import App, SystemCommand
@@ -37,7 +37,9 @@ from tui.app.syncing import SyncController
 from tui.app.text import clean, plural
 from tui.app.typeahead import typing
 from tui.app.themes import distinct_themes
-from tui.core.model import RepoReport
+
+if TYPE_CHECKING:  # the report dataclasses load with the scan, after the first frame
+    from tui.core.model import RepoReport
 
 
 class RepoCommands(Provider):

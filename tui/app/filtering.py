@@ -19,6 +19,7 @@ No Textual import: the Refs tab runs ``matches`` over 200,000 names in a worker 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,13 @@ from dataclasses import dataclass
 __all__ = ["RowFilter", "FieldValues"]
 
 _REGEX_CHARS = set("^$*+?()[]{}|\\")
-_FIELD = re.compile(r"^([a-z][a-z_-]*):(.*)$", re.IGNORECASE | re.DOTALL)
+
+
+@functools.cache
+def _field_pattern() -> re.Pattern[str]:
+    """``field:value``; compiled with the first filter typed, not with the console's first frame."""
+    return re.compile(r"^([a-z][a-z_-]*):(.*)$", re.IGNORECASE | re.DOTALL)
+
 
 # What a row offers a field filter: one value, or several (a repository's problem codes).
 FieldValues = Mapping[str, "str | Iterable[str]"]
@@ -51,7 +58,7 @@ class RowFilter:
         field = None
         error = None
         known = tuple(fields)
-        found = _FIELD.match(text)
+        found = _field_pattern().match(text)
         if found and found.group(1).lower() in known:
             field, text = found.group(1).lower(), found.group(2).strip()
         elif found and known and found.group(1).isalpha() and "/" not in text:

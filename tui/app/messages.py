@@ -3,6 +3,8 @@
 A worker, a widget or a screen posts one; the App (or the screen that owns the subject) handles
 it with ``@on``. Each says what happened and carries real types, never a ``kind`` string with an
 ``Any`` payload dispatched through a dict. Messages that belong to one widget stay nested in it.
+The repository screen's write messages are in ``tui/app/write_messages.py`` (loaded with that
+screen, not with the first frame: each dataclass costs its creation at import).
 """
 
 from __future__ import annotations
@@ -12,15 +14,9 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from tui.app.sync_plans import BulkPlan, SyncPreview
-from tui.core.model import RepoReport
-
-if TYPE_CHECKING:  # types only: the plans live in the core, the outcomes in tui/app/writes.py
-    from tui.app.ref_facts import RefFacts
-    from tui.app.writes import Outcome, PrunePreview
-    from tui.core.write.lock_clear import LockClearPlan
-    from tui.core.write.shadows import ShadowPlan
-    from tui.core.write.worktree_edit import RepairPlan
+if TYPE_CHECKING:  # types only: loaded with the scan and the first sync, after the first frame
+    from tui.core.model import RepoReport
+    from tui.app.sync_plans import BulkPlan, SyncPreview
 
 
 # =============================================================================================
@@ -85,70 +81,6 @@ class SyncNews(Message):
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, SyncNews)
 
-
-
-# =============================================================================================
-# Repository writes (screens/repo_writes.py): a worker plans, the screen previews the plan in a
-# dialog (Cancel focused), a worker applies exactly that plan, the screen says what happened.
-# =============================================================================================
-
-
-@dataclass
-class PrunePlanned(Message):
-    """A worktree prune was planned: preview it, with the reasons to lock or repair instead."""
-
-    preview: PrunePreview
-
-
-@dataclass
-class RepairPlanned(Message):
-    """A worktree repair was planned (the files git's own repair would rewrite): preview it."""
-
-    plan: RepairPlan
-
-
-@dataclass
-class ShadowsPlanned(Message):
-    """A shadows prune (``--keep auto``) was planned: preview it, per ref decisions allowed.
-
-    ``refs``: the marked refs it was planned for; None: every shadow of the repository.
-    """
-
-    plan: ShadowPlan
-    refs: list[str] | None
-
-
-@dataclass
-class ShadowDecisionsPlanned(Message):
-    """The operator's per-ref decisions (keep packed / keep loose) were planned by the core and
-    merged into the previewed plan: one plan, applied under one set of locks, one journal entry.
-
-    ``bulk``: the operator must type the repository's name first.
-    """
-
-    plan: ShadowPlan
-    bulk: bool
-
-
-@dataclass
-class LockClearPlanned(Message):
-    """Clearing a stale lock was planned (its age, grace period, who left it): preview it."""
-
-    plan: LockClearPlan
-
-
-@dataclass
-class WriteFinished(Message):
-    """A write (or its planning) ended: say what happened, and read the repository again."""
-
-    outcome: Outcome
-
-
-@dataclass
-class RefFactsFound(Message):
-    """Facts about one shadowed ref's two values (commit subject, date, refs reaching them)."""
-
-    facts: RefFacts
 
 
 @dataclass

@@ -29,11 +29,10 @@ from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.messages import BulkPlanned, ShadowsWanted, SyncPreflighted, SyncRescanned, SyncStarted
 from tui.app.read_only import mutation_allowed
 from tui.app.sync_center import SyncCenter
-from tui.app.sync_plans import BulkPlan, bulk_summary, preview_sync
 from tui.app.text import clean, plural
-from tui.core.model import RepoReport
 
 if TYPE_CHECKING:
+    from tui.core.model import RepoReport
     from tui.core.sync import SyncJob
 
 READ_ONLY = "read-only: syncing is off"
@@ -70,6 +69,7 @@ class SyncController:
     def _preflight(self, report: RepoReport, show_log: bool) -> None:
         """In a worker: what the sync will do, and the warnings to confirm."""
         # lazy: the sync side loads with the first sync, not with the console's first frame
+        from tui.app.sync_plans import preview_sync
         from tui.core.sync import SyncError
 
         try:
@@ -143,6 +143,7 @@ class SyncController:
 
     def _plan_bulk(self, reports: list[RepoReport], label: str) -> None:
         # lazy: the sync side loads with the first sync, not with the console's first frame
+        from tui.app.sync_plans import BulkPlan
         from tui.core.sync import SyncError
 
         plan = BulkPlan(label)
@@ -167,6 +168,7 @@ class SyncController:
     def bulk_planned(self, message: BulkPlanned) -> None:
         # lazy: loaded when this screen or dialog is first used, not with the first frame
         from tui.app.dialogs.sync_confirm import BulkSyncConfirm
+        from tui.app.sync_plans import bulk_summary
 
         plan = message.plan
         if not plan.ready:

@@ -9,21 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
-class Severity(StrEnum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        """Higher is worse; used for sorting and ``--fail-on``."""
-        return {"error": 3, "warning": 2, "info": 1}[self.value]
-
-    @property
-    def symbol(self) -> str:
-        # A symbol as well as a colour: monochrome and colour-blind terminals.
-        return {"error": "✖", "warning": "▲", "info": "●"}[self.value]
+from tui.core.severity import Severity  # noqa: F401  (defined apart, see there; part of this module's API)
 
 
 class Source(StrEnum):

@@ -270,6 +270,11 @@ def sanitize_terminal(text: str, keep_cr: bool = False) -> str:
     line separators and bidirectional controls are shown escaped (``\\x9b``, ``\\u202e``), as
     ``escape_terminal`` shows them. Does not escape Rich markup: that is the renderer's job.
     """
+    if text.isprintable():
+        # Neither pattern can match: every character they look for (C0, DEL, C1, the escape
+        # sequences' introducers, separators, bidi controls, surrogates) is not printable. Most
+        # text is like this; the console's first frame then compiles no pattern (~3 ms).
+        return text
     pattern = _TERMINAL_UNSAFE_KEEP_CR if keep_cr else _TERMINAL_UNSAFE
     text = pattern.sub("", text)
     if text.isascii() or _NOT_SHOWN_AS_IS.search(text) is None:

@@ -26,7 +26,7 @@ from textual.content import Content
 from textual.widgets import Button, Static
 
 from tui.app.dialogs.confirm import DIALOG_CSS, DialogScreen, scroll_bindings
-from tui.app.messages import RefFactsFound
+from tui.app.write_messages import RefFactsFound
 from tui.app.ref_facts import RefFacts, ValueFacts, ref_facts
 from tui.app.text import clean, short
 from tui.app.widgets.ref_list import verdict_cell

@@ -6,7 +6,7 @@ import gc
 import queue
 import threading
 import time
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.actions import SkipAction
@@ -16,6 +16,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Footer, Input, Static
+from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app import handoff
@@ -24,23 +25,25 @@ from tui.app.backend import Host
 from tui.app.messages import SyncRequested
 from tui.app.read_only import GatedScreen
 from tui.app.commit_dates import OBJECT_STORE_LOCK
-from tui.app.text import clean, shorten_paths
+from tui.app.text import clean
 from tui.app.typeahead import typing
 from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.repo_detail import RepoDetail
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, row_texts
 from tui.app.widgets.summary import (
-    SEVERITY_STYLE,
     Banner,
     HostSummary,
     ScanAge,
     ScanStatus,
     refresh_words,
+    root_problems_content,
     scanned_ago,
     severity_counts,
 )
 from tui.app.widgets.vtable import VirtualTable
-from tui.core.model import Problem, RepoReport
+
+if TYPE_CHECKING:  # the report dataclasses load with the scan (_scan), after the first frame
+    from tui.core.model import Problem, RepoReport
 
 BATCH_SECONDS = 0.1  # rows reach the screen in batches, at most ten a second
 SPINNER_SECONDS = 0.25
@@ -129,6 +132,12 @@ class HostScreen(GatedScreen):
         self._age_text: tuple = ()
         self.refresh_interval: float | None = host.refresh_interval
         self._refresh_timer: Any = None
+        # Hidden, so kept out of the first frame: mounted right after it (_mount_hidden), or for
+        # a key typed during the start. The box says it is hidden before its CSS can.
+        self._filter_box = FilterBox(id="filter")
+        self._filter_box.display = False
+        self._root_problems = Static(id="root-problems")
+        self._repo_detail = RepoDetail(id="repo-detail")  # shown on a wide terminal only (gitward.tcss)
 
     # --- layout ---------------------------------------------------------------------------------
 
@@ -144,12 +153,20 @@ class HostScreen(GatedScreen):
             yield HostSummary(id="summary")
             yield ScanAge(id="scan-age")
         yield ScanStatus(id="scan-status")
-        yield FilterBox(id="filter")
-        yield Static(id="root-problems")
         with Horizontal(id="host-body"):
             yield RepoTable(now=lambda: self._scan_now, multi_root=len(self.host.roots) > 1, id="repos")
-            yield RepoDetail(id="repo-detail")  # shown on a wide terminal only (gitward.tcss)
+            if self.has_class("-wide"):  # in a wide first frame it shows
+                yield self._repo_detail
         yield Footer(compact=True)
+
+    def _mount_hidden(self) -> list[AwaitMount]:
+        """Mount the widgets the first frame did without (see __init__), where compose had them."""
+        mounting = []
+        if self._filter_box.parent is None:
+            mounting.append(self.mount(self._filter_box, self._root_problems, after="#scan-status"))
+        if self._repo_detail.parent is None:
+            mounting.append(self.query_one("#host-body", Horizontal).mount(self._repo_detail))
+        return mounting
 
     def _preset_breakpoint(self) -> None:
         """The width class (-narrow/-normal/-wide, App.HORIZONTAL_BREAKPOINTS) for the terminal's
@@ -173,12 +190,14 @@ class HostScreen(GatedScreen):
         # First paint first, then the scan (which imports the scanning code).
         self.call_after_refresh(self._first_frame_drawn)
 
-    def _first_frame_drawn(self) -> None:
+    async def _first_frame_drawn(self) -> None:
         if not gc.isenabled():
             # 'gitward ROOT' paused the cyclic collector for the start-up (tui/cli/main.py,
             # cmd_console): what exists now lives as long as the console, out of its sight.
             gc.freeze()
             gc.enable()
+        for mounting in self._mount_hidden():
+            await mounting  # composed before a scan result can reach them
         self.start_scan()
 
     @property
@@ -187,8 +206,9 @@ class HostScreen(GatedScreen):
 
     @property
     def filter_box(self) -> FilterBox:
-        """The filter input (composed hidden: '/' must be able to focus it at once)."""
-        return self.query_one("#filter", FilterBox)
+        """The filter input (hidden; mounted now if it was not yet: '/' must focus it at once)."""
+        self._mount_hidden()
+        return self._filter_box
 
     def _tick(self) -> None:
         if self.scanning:
@@ -218,6 +238,7 @@ class HostScreen(GatedScreen):
         """Runs the core scan in a helper thread; posts what arrived every BATCH_SECONDS."""
         # lazy (import cost): core.scan loads on first use, not with this module
         from tui.core.discovery import Superseded
+        from tui.core.model import Problem, RepoReport
         from tui.core.scan import iter_host_scan
 
         worker = get_current_worker()
@@ -423,19 +444,9 @@ class HostScreen(GatedScreen):
         )
 
     def _show_root_problems(self) -> None:
-        widget = self.query_one("#root-problems", Static)
-        if not self.root_problems:
-            widget.display = False
-            return
-        parts: list = []
-        for problem in self.root_problems[:5]:
-            if parts:
-                parts.append("\n")
-            parts += [(f"{problem.severity.symbol} {problem.code}", SEVERITY_STYLE[problem.severity]), "  ", shorten_paths(problem.message)]
-        if len(self.root_problems) > 5:
-            parts.append(f"\n… and {len(self.root_problems) - 5} more")
-        widget.update(Content.assemble(*parts))
-        widget.display = True
+        if self.root_problems:
+            self._root_problems.update(root_problems_content(self.root_problems))
+        self._root_problems.display = bool(self.root_problems)
 
     # --- actions --------------------------------------------------------------------------------
 
@@ -445,7 +456,7 @@ class HostScreen(GatedScreen):
             return allowed
         if action == "clear_filter":
             table = self.table
-            return bool(table.row_filter.active or table.faults_only or self.filter_box.display)
+            return bool(table.row_filter.active or table.faults_only or self._filter_box.display)
         if action == "open_repo":
             return True if self.table.current is not None else None
         if action == "keep_filter":  # hidden (and enter passes on) unless the box has the focus
@@ -573,7 +584,7 @@ class HostScreen(GatedScreen):
     def _row_highlighted(self, event: VirtualTable.Highlighted) -> None:
         event.stop()
         self._update_bindings()
-        self.query_one(RepoDetail).show(event.row)
+        self._repo_detail.show(event.row)  # (no row before the scan: nothing, mounted or not)
 
     def _update_bindings(self) -> None:
         """Refresh the footer only when an action's availability changed (it is rebuilt)."""

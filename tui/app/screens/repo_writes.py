@@ -2,7 +2,7 @@
 
 ``RepoWritesScreen`` is the base class of ``RepoScreen`` (a real ``Screen``: its handlers use
 ``@on``). Every action follows one path: plan in a thread worker, which posts a typed message
-(``PrunePlanned``, ``ShadowsPlanned``, ... in ``tui/app/messages.py``); the screen shows the plan
+(``PrunePlanned``, ``ShadowsPlanned``, ... in ``tui/app/write_messages.py``); the screen shows the plan
 in a dialog (Cancel focused); a thread worker applies exactly that plan (``WriteFinished``); the
 screen notifies the one-line result (``markup=False``) and reads the repository again. The
 bindings live on the tables they apply to (``screen.`` actions); all action names are in
@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 from tui.app import writes as actions
 from tui.app.backend import Host
 from tui.app.dialogs import Choice, ConfirmDialog, PathDialog, ReasonDialog, ShadowChoice, ShadowPreview, TypeNameDialog
-from tui.app.messages import (
+from tui.app.write_messages import (
     LockClearPlanned,
     PrunePlanned,
     RepairPlanned,

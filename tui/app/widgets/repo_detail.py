@@ -7,13 +7,17 @@ its meaning and the command to run (with the real path, so ``y`` copies one that
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
 from tui.app.text import clean, display_path
-from tui.core.model import RepoReport
+
+if TYPE_CHECKING:  # the report dataclasses load with the scan, after the first frame
+    from tui.core.model import RepoReport
 
 __all__ = ["RepoDetail"]
 

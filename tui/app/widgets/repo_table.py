@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
 from tui.app.filtering import RowFilter
 from tui.app.text import age, clean, size
 from tui.app.widgets.vtable import Column, Palette, VirtualTable
-from tui.core.model import RepoReport, Severity
+from tui.core.severity import Severity
+
+if TYPE_CHECKING:  # the report dataclasses load with the scan, after the first frame
+    from tui.core.model import RepoReport
 
 NAME_MAX = 60
 FILTER_FIELDS = ("code", "layout", "severity")  # code:stale-lock, layout:git-sync, severity:error

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.content import Content
 from textual.widgets import Static
 
-from tui.app.text import display_path
+from tui.app.text import display_path, shorten_paths
 from tui.app.widgets.line_static import LineStatic
 from tui.core.units import plural
-from tui.core.model import Problem, Severity
+from tui.core.severity import Severity
+
+if TYPE_CHECKING:  # the report dataclasses load with the scan, after the first frame
+    from tui.core.model import Problem
 
 SEVERITY_STYLE = {
     Severity.ERROR: "bold $text-error",
     Severity.WARNING: "bold $text-warning",
     Severity.INFO: "$text-primary",
 }
+
+
+def root_problems_content(problems: list[Problem], shown: int = 5) -> Content:
+    """The roots' problems (a root that does not exist, cannot be listed): the first ``shown``."""
+    parts: list = []
+    for problem in problems[:shown]:
+        if parts:
+            parts.append("\n")
+        parts += [(f"{problem.severity.symbol} {problem.code}", SEVERITY_STYLE[problem.severity]), "  ", shorten_paths(problem.message)]
+    if len(problems) > shown:
+        parts.append(f"\n… and {len(problems) - shown} more")
+    return Content.assemble(*parts)
 
 
 def severity_counts(problems: Iterable[Problem]) -> dict[Severity, int]:

@@ -21,7 +21,7 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -175,6 +175,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self.sort_reverse = False
         self._widths: list[int] = []
         self._shown: list[bool] = []
+        self._layout_size = Size(0, 0)  # the size the widths were computed for
         self.pin = pin
         self._measured: dict[str, int] = {}
         self._full: dict[str, int] = {}
@@ -285,7 +286,7 @@ class VirtualTable(ScrollView, can_focus=True):
         visible = range(top, min(len(rows), top + self.page_height))
         # Row lines are cached by row object (render_line): (id(row), ...) -> (row, strip).
         for key in list(self._lines.keys()):
-            if key[0] == "header":
+            if key[0] in ("header", "blank"):
                 continue
             cached = self._lines.get(key)
             if cached is not None and changed(cached[0]):
@@ -304,7 +305,19 @@ class VirtualTable(ScrollView, can_focus=True):
     # --- layout ---------------------------------------------------------------------------------
 
     def on_resize(self, event: events.Resize) -> None:
-        self._invalidate(layout=True)
+        if self.size != self._layout_size:
+            self._invalidate(layout=True)
+        # else: render_lines laid the columns out for this size already (the first frame)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if self.size != self._layout_size:
+            # Painted at a size its Resize event has not announced yet: the screen's first
+            # frame is drawn before that event is handled, and with the columns laid out for
+            # no width its header was blank until a second frame (~30 ms later on start-up).
+            self._generation += 1
+            self._lines.clear()
+            self._layout()
+        return super().render_lines(crop)
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
@@ -340,6 +353,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _layout(self) -> None:
         """Column widths for the widget's width (table_layout.fit_columns)."""
+        self._layout_size = self.size
         if not self._columns:
             self._widths = []
             self._shown = []
@@ -484,7 +498,11 @@ class VirtualTable(ScrollView, can_focus=True):
             if index == 0 and not self._rows:
                 base = self.rich_style + self.get_component_rich_style("vtable--empty")
                 return self._to_strip(Text(" " * MARGIN + self.empty_message, style=base), base, width)
-            return Strip.blank(width, self.rich_style)
+            key = ("blank", self._generation, width)  # rich_style walks the DOM: once, not per line
+            blank = self._lines.get(key)
+            if blank is None:
+                blank = self._lines[key] = Strip.blank(width, self.rich_style)
+            return blank
         is_cursor = index == self.cursor
         row = self._rows[index]
         # Keyed by the row object (kept beside the strip: an id can be reused), not its index:
