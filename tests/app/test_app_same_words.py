@@ -79,7 +79,7 @@ async def test_sizes_and_counts_read_the_same_in_the_console_and_the_cli(tmp_pat
         report = host.table.rows[0]
         assert host.table._texts[report.path].size == f"{packed_refs} B"
         assert "scanned 1 repo " in str(host.query_one("#scan-status").render()) + " "
-        assert "1 repo " in str(host.query_one("#summary").render())
+        assert "1 repo " in str(host.query_one("#summary").render()).replace("\n", " ")  # may break there
 
 
 def test_counted_nouns():
