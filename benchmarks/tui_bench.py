@@ -447,6 +447,38 @@ def _p95(values: list[float]) -> float:
 # --------------------------------------------------------------------------- main
 
 
+def _only(args, root: str, repo: str, results: dict) -> int:
+    """One headless scenario, printed as in the full run (for before/after comparisons)."""
+    from benchmarks import flood_host
+
+    scenarios = {
+        "listing": lambda: headless_listing(root, args.jobs),
+        "refs": lambda: headless_refs(repo),
+        "sync": flood_host.headless_sync_log,
+    }
+    profiler = None
+    if args.profile:
+        # deferred: only when asked; cProfile hooks the thread it is enabled in (the event loop's)
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    result = asyncio.run(scenarios[args.only]())
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    results[args.only] = result
+    if args.only == "listing":
+        print(listing_line(result, MIN_PRESSES))
+    elif args.only == "sync":
+        print(flood_host.sync_log_line(result))
+    else:
+        print(refs_line(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", help="host root to list (default: the F3 fixture)")
@@ -455,6 +487,12 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--quick", action="store_true", help="small fixtures")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--only",
+        choices=("listing", "refs", "sync"),
+        help="one headless scenario alone (no terminal runs): while rows stream in, the Refs tab, the sync log",
+    )
+    parser.add_argument("--profile", help="with --only: cProfile of the event loop's thread, written here (pstats)")
     args = parser.parse_args()
 
     from benchmarks import fixtures, flood_host
@@ -468,6 +506,8 @@ def main() -> int:
     repo = args.repo or str(fixtures.ensure(sizes.f2).path)
 
     results: dict[str, object] = {"root": root, "repo": repo, "cpus": os.cpu_count()}
+    if args.only:
+        return _only(args, root, repo, results)
     terminal_run(root, repos)  # warm-up: page cache, .pyc files
     minimal_textual_first_frame()
     # Alternated, as benchmarks/run.py does: a machine that slows down mid-run slows both alike,
@@ -502,8 +542,15 @@ def main() -> int:
     for key in ("listing_headless", "listing_headless_jobs_1"):
         if key in results:
             print(listing_line(results[key], MIN_PRESSES))
-    refs = results["refs_tab"]
-    print(
+    print(refs_line(results["refs_tab"]))
+    print(flood_host.sync_log_line(results["sync_log"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def refs_line(refs: dict) -> str:
+    return (
         f"Refs tab ({refs['rows']:,} rows): first rows {refs['first_rows'] * 1000:.0f} ms after pressing 3 "
         f"({refs['first_rows_direct'] * 1000:.0f} ms opening the repo straight on the tab); "
         f"key press p50 {refs['key_p50'] * 1000:.0f} ms max {refs['key_max'] * 1000:.0f} ms; "
@@ -513,10 +560,6 @@ def main() -> int:
         f"max {refs['key_max_while_loading'] * 1000:.0f} ms; after the first rows lag p99 "
         f"{refs['loop_lag_p99_after_first_rows'] * 1000:.0f} ms max {refs['loop_lag_max_after_first_rows'] * 1000:.0f} ms"
     )
-    print(flood_host.sync_log_line(results["sync_log"]))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
 
 
 if __name__ == "__main__":
