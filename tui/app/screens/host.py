@@ -44,6 +44,7 @@ from tui.core.model import Problem, RepoReport
 
 BATCH_SECONDS = 0.1  # rows reach the screen in batches, at most ten a second
 SPINNER_SECONDS = 0.25
+FREEZE_REPORTS = 1000  # reports between two gc.freeze() while a scan streams in (see _freeze_reports)
 AGE_SECONDS = 1.0  # the header's "scanned 40 s ago" is recomputed this often (redrawn only when it changes)
 _DONE = object()
 
@@ -127,6 +128,9 @@ class HostScreen(GatedScreen):
         self.scanned_at: float | None = None  # host.clock() when the last complete scan ended
         self._finished_at = 0.0  # time.monotonic() then: when the next background rescan is due
         self._age_text: tuple = ()
+        self._summary_due = False  # a _show_summary is queued behind the scan batches
+        self._unfrozen_reports = 0  # reports arrived since the last _freeze_reports
+        self._froze_reports = False  # this scan froze reports (undone when the next scan starts)
         self.refresh_interval: float | None = host.refresh_interval
         self._refresh_timer: Any = None
 
@@ -201,6 +205,13 @@ class HostScreen(GatedScreen):
         self._stop_refresh_timer()  # the next background rescan counts from the end of this one
         if self._cancel is not None:
             self._cancel.set()
+        if self._froze_reports:
+            # What the last scan froze is replaced now: collectable again. One full collection
+            # here frees the cyclic garbage frozen along with it (drawn lines the table had
+            # cached then, ~2 objects a report); the freezes of this scan start afresh.
+            self._froze_reports = False
+            gc.unfreeze()
+            gc.collect()
         self.generation += 1
         self.scanning = True
         self.scan_error = None
@@ -300,12 +311,31 @@ class HostScreen(GatedScreen):
             self.root_problems = list(self._new_root_problems)
             self._show_root_problems()
         self.table.upsert(message.reports, message.texts)
+        self._unfrozen_reports += len(message.reports)
+        if self._unfrozen_reports >= FREEZE_REPORTS:
+            self._freeze_reports()
         if message.superseded:
             retracted = [path for path in message.superseded if path in self._seen]
             self._seen.difference_update(retracted)
             self._scanned -= len(retracted)
             self.table.drop(retracted)
-        self._show_summary()
+        # The header and status line once for the batches waiting in the queue, not once each:
+        # when the event loop falls behind (20,000 repositories), a dozen batches arrive together.
+        if not self._summary_due:
+            self._summary_due = True
+            self.call_later(self._show_summary)
+
+    def _freeze_reports(self) -> None:
+        """Move the reports read so far out of the cyclic collector's sight (they live until the
+        next scan replaces them; reference counting frees them then). Each full collection walks
+        every tracked object while holding the GIL: at 20,000 repositories, 16 of them during a
+        scan took up to 128 ms each on the event loop (measured; 14 ms once frozen every 1,000
+        reports). The young generations are collected first, so the cyclic garbage of the last
+        batches is not frozen with them; what else is frozen is freed at the next scan's start."""
+        self._unfrozen_reports = 0
+        self._froze_reports = True
+        gc.collect(1)
+        gc.freeze()
 
     @on(ScanFinished)
     def handle_finished(self, message: ScanFinished) -> None:
@@ -375,6 +405,7 @@ class HostScreen(GatedScreen):
 
     def _show_summary(self) -> None:
         """The header (the table keeps its tallies as reports arrive) and the status line."""
+        self._summary_due = False
         table = self.table
         counts = dict(table.problem_counts)
         for severity, number in severity_counts(self.root_problems).items():
