@@ -2,6 +2,7 @@
 """Time the console: launch to first frame, full listing of a host, Refs tab first rows, key latency.
 
     python benchmarks/tui_bench.py [--root DIR] [--repo GIT_DIR] [--runs N] [--quick] [--json FILE]
+                                   [--only listing|refs|sync [--profile FILE]]
 
 Without ``--root``/``--repo`` it uses the benchmark fixtures (F3: 2,200 repos, F2: 200,000
 refs; ``--quick`` for the small ones), built and cached by ``benchmarks/fixtures.py``.
@@ -339,8 +340,12 @@ async def headless_refs(repo: str) -> dict[str, float]:
                 loop.call_later(beat, heartbeat)
 
         loop.call_later(beat, heartbeat)
+        # CPU time of each step of the event loop (a load that does not move it): while the tab
+        # is built and its first rows drawn, then while the rest loads and keys are pressed.
+        steps = _StepTimer()
         pressed, via_tab, browser = await first_rows_after(lambda: app.simulate_key("3"))
         lags_before_rows = len(lags)  # the beats while the tab was built and the first rows read
+        steps_before_rows = len(steps.steps)
         ref_list = browser.ref_list
         first_count = ref_list.row_count
         ref_list.focus()
@@ -368,6 +373,7 @@ async def headless_refs(repo: str) -> dict[str, float]:
         await settle(pilot)
         await watcher
         beating = False
+        steps.stop()
         rows = ref_list.row_count
         loaded = browser.load_seconds or 0.0
         # 2. Straight to the tab (`:refs NAME`): the screen is built while the refs are read.
@@ -395,7 +401,35 @@ async def headless_refs(repo: str) -> dict[str, float]:
         # Once the first rows are drawn: while the rest of the refs, the verdicts and dates load.
         "loop_lag_p99_after_first_rows": _percentile(lags[lags_before_rows:], 0.99),
         "loop_lag_max_after_first_rows": max(lags[lags_before_rows:], default=float("nan")),
+        "step_cpu_max_to_first_rows": max(steps.steps[:steps_before_rows], default=float("nan")),
+        "step_cpu_max_after_first_rows": max(steps.steps[steps_before_rows:], default=float("nan")),
+        "step_cpu_p99": _percentile(steps.steps, 0.99),
+        "loop_cpu_seconds": steps.cpu,
     }
+
+
+class _StepTimer:
+    """The CPU time of each callback the event loop runs, from now until ``stop()``."""
+
+    def __init__(self) -> None:
+        self.steps: list[float] = []
+        self._run = asyncio.events.Handle._run
+        self._started = time.thread_time()
+        self.cpu = float("nan")
+        steps, run, clock = self.steps, self._run, time.thread_time
+
+        def timed_run(handle):
+            started = clock()
+            try:
+                return run(handle)
+            finally:
+                steps.append(clock() - started)
+
+        asyncio.events.Handle._run = timed_run
+
+    def stop(self) -> None:
+        asyncio.events.Handle._run = self._run
+        self.cpu = time.thread_time() - self._started
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -435,13 +469,6 @@ def listing_line(listing: dict, min_presses: int) -> str:
         f"{listing['loop_lag_max'] * 1000:.0f} ms; event-loop thread CPU {listing['loop_cpu_share']:.0%} of a core, "
         f"longest step {listing['step_cpu_max'] * 1000:.0f} ms (p99 {listing['step_cpu_p99'] * 1000:.1f} ms)"
     )
-
-
-def _p95(values: list[float]) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
 # --------------------------------------------------------------------------- main
@@ -558,7 +585,9 @@ def refs_line(refs: dict) -> str:
         f"; p99 {refs['loop_lag_p99'] * 1000:.0f} ms; first {refs['first_rows_count']:,} rows, all rows "
         f"{refs['all_rows'] * 1000:.0f} ms; {refs['keys_while_loading']} key presses while loading, "
         f"max {refs['key_max_while_loading'] * 1000:.0f} ms; after the first rows lag p99 "
-        f"{refs['loop_lag_p99_after_first_rows'] * 1000:.0f} ms max {refs['loop_lag_max_after_first_rows'] * 1000:.0f} ms"
+        f"{refs['loop_lag_p99_after_first_rows'] * 1000:.0f} ms max {refs['loop_lag_max_after_first_rows'] * 1000:.0f} ms; "
+        f"event-loop thread CPU {refs['loop_cpu_seconds']:.2f} s, longest step {refs['step_cpu_max_to_first_rows'] * 1000:.0f} ms "
+        f"until the first rows, {refs['step_cpu_max_after_first_rows'] * 1000:.0f} ms after (p99 {refs['step_cpu_p99'] * 1000:.1f} ms)"
     )
 
 
