@@ -21,7 +21,7 @@ from app_support import NOW
 from tui.app import create_app
 from tui.app.filtering import RowFilter
 from tui.app.testing import settle, wait_for_scan
-from tui.app.widgets import log_lines
+from tui.app.widgets import log_lines, repo_table
 from tui.app.widgets.log_model import ORIGIN, SHOWN, TEXT, TIME
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.repo_detail import RepoDetail
@@ -95,6 +95,35 @@ async def test_rows_that_arrive_in_batches_all_show_in_the_order_a_full_sort_giv
         table.set_filter(RowFilter())
         assert [report.path for report in table.rows] == full_sort(table, seen.values())
         assert_tallies(table)
+
+
+async def test_a_few_reports_into_many_go_where_a_full_sort_puts_them_in_every_order(two_demo_roots, monkeypatch):
+    """A batch much smaller than the list is inserted in place (bisect), not sorted in: the
+    order must still be a full sort's, for every column both ways, and a report read again
+    (a new object with the same path) must replace its row, not add one."""
+    # The demo hosts hold 16 repositories: one report in 15 others is "few" at 1/2.
+    monkeypatch.setattr(repo_table, "IN_PLACE_RATIO", 2)
+    app = create_app(two_demo_roots, jobs=1, now=NOW, config=None)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_scan(pilot)
+        table = app.host_screen.table
+        scanned = list(table.reports.values())
+        assert len(scanned) * 2 > 3  # one report is fewer than half of them: inserted in place
+        order = random.Random(7)
+        for column in COLUMN_KEYS:
+            for reverse in (False, True):
+                table.sort_by(column, reverse=reverse)
+                for report in order.sample(list(table.reports.values()), 3):
+                    table.upsert([dataclasses.replace(report)])
+                    assert [r.path for r in table.rows] == full_sort(table, table.reports.values()), (column, reverse)
+                gone = order.choice(list(table.reports))
+                table.drop([gone])
+                assert [r.path for r in table.rows] == full_sort(table, table.reports.values()), (column, reverse)
+                table.upsert([scanned[[r.path for r in scanned].index(gone)]])  # found again: a new arrival
+                assert [r.path for r in table.rows] == full_sort(table, table.reports.values()), (column, reverse)
+        assert table.row_count == len(scanned)
+        assert_tallies(table)
+        await pilot.pause()
 
 
 async def test_the_header_counts_follow_reports_that_arrive_and_are_read_again(demo_root):

@@ -17,6 +17,8 @@ from tui.core.model import RepoReport, Severity
 
 NAME_MAX = 60
 FILTER_FIELDS = ("code", "layout", "severity")  # code:stale-lock, layout:git-sync, severity:error
+# A batch of fewer than 1/16 of the rows goes in by bisect; a bigger one is sorted in (one pass).
+IN_PLACE_RATIO = 16
 
 # key, label, justify; widths are measured from the data (cheap string lengths).
 _COLUMNS: list[tuple[str, str, str]] = [
@@ -288,7 +290,7 @@ class RepoTable(VirtualTable):
         for path, report in arrived.items():
             entry = entries[path] = (key(report), sign * first_seen[path], report)
             made.append(entry)
-        if len(made) * 16 < len(ordered):
+        if len(made) * IN_PLACE_RATIO < len(ordered):
             # A few into many: each goes where bisect finds its place (a memmove, no sort).
             rows = self._ordered
             for entry in made:
