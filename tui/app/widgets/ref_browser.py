@@ -257,7 +257,9 @@ class RefBrowser(Vertical):
         if self.row_filter.field == "verdict":
             self._show_rows(keep_cursor=True)  # the verdicts the filter asks for are known now
             return
-        self.ref_list.refresh_rows()
+        # apply_verdicts forgot the judged refs' rows: they are new objects, drawn again; the
+        # lines of every other row stay as drawn (refresh_rows drew the whole page again).
+        self.ref_list.refresh()
         self._show_status()
 
     @on(Failed)
