@@ -23,6 +23,7 @@ from tui.app.filtering import RowFilter
 from tui.app.backend import Host
 from tui.app.messages import SyncRequested
 from tui.app.read_only import GatedScreen
+from tui.app.scan_gc import ReportFreezer
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean, shorten_paths
 from tui.app.typeahead import typing
@@ -44,7 +45,6 @@ from tui.core.model import Problem, RepoReport
 
 BATCH_SECONDS = 0.1  # rows reach the screen in batches, at most ten a second
 SPINNER_SECONDS = 0.25
-FREEZE_REPORTS = 1000  # reports between two gc.freeze() while a scan streams in (see _freeze_reports)
 AGE_SECONDS = 1.0  # the header's "scanned 40 s ago" is recomputed this often (redrawn only when it changes)
 _DONE = object()
 
@@ -129,8 +129,7 @@ class HostScreen(GatedScreen):
         self._finished_at = 0.0  # time.monotonic() then: when the next background rescan is due
         self._age_text: tuple = ()
         self._summary_due = False  # a _show_summary is queued behind the scan batches
-        self._unfrozen_reports = 0  # reports arrived since the last _freeze_reports
-        self._froze_reports = False  # this scan froze reports (undone when the next scan starts)
+        self._freezer = ReportFreezer()  # the collector's pauses stay short as reports stream in
         self.refresh_interval: float | None = host.refresh_interval
         self._refresh_timer: Any = None
 
@@ -205,13 +204,7 @@ class HostScreen(GatedScreen):
         self._stop_refresh_timer()  # the next background rescan counts from the end of this one
         if self._cancel is not None:
             self._cancel.set()
-        if self._froze_reports:
-            # What the last scan froze is replaced now: collectable again. One full collection
-            # here frees the cyclic garbage frozen along with it (drawn lines the table had
-            # cached then, ~2 objects a report); the freezes of this scan start afresh.
-            self._froze_reports = False
-            gc.unfreeze()
-            gc.collect()
+        self._freezer.scan_starts()
         self.generation += 1
         self.scanning = True
         self.scan_error = None
@@ -311,9 +304,7 @@ class HostScreen(GatedScreen):
             self.root_problems = list(self._new_root_problems)
             self._show_root_problems()
         self.table.upsert(message.reports, message.texts)
-        self._unfrozen_reports += len(message.reports)
-        if self._unfrozen_reports >= FREEZE_REPORTS:
-            self._freeze_reports()
+        self._freezer.arrived(len(message.reports))
         if message.superseded:
             retracted = [path for path in message.superseded if path in self._seen]
             self._seen.difference_update(retracted)
@@ -324,18 +315,6 @@ class HostScreen(GatedScreen):
         if not self._summary_due:
             self._summary_due = True
             self.call_later(self._show_summary)
-
-    def _freeze_reports(self) -> None:
-        """Move the reports read so far out of the cyclic collector's sight (they live until the
-        next scan replaces them; reference counting frees them then). Each full collection walks
-        every tracked object while holding the GIL: at 20,000 repositories, 13 of them during a
-        scan took up to 128 ms each on the event loop (measured; 14 ms once frozen every 1,000
-        reports). The young generations are collected first, so the cyclic garbage of the last
-        batches is not frozen with them; what else is frozen is freed at the next scan's start."""
-        self._unfrozen_reports = 0
-        self._froze_reports = True
-        gc.collect(1)
-        gc.freeze()
 
     @on(ScanFinished)
     def handle_finished(self, message: ScanFinished) -> None:
