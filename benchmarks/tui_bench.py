@@ -2,7 +2,7 @@
 """Time the console: launch to first frame, full listing of a host, Refs tab first rows, key latency.
 
     python benchmarks/tui_bench.py [--root DIR] [--repo GIT_DIR] [--runs N] [--quick] [--json FILE]
-                                   [--only first-frame]
+                                   [--only first-frame|listing|refs|sync [--profile FILE]]
 
 Without ``--root``/``--repo`` it uses the benchmark fixtures (F3: 2,200 repos, F2: 200,000
 refs; ``--quick`` for the small ones), built and cached by ``benchmarks/fixtures.py``.
@@ -31,146 +31,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import json
 import os
-import pty
-import select
-import signal
 import statistics
-import struct
-import subprocess
 import sys
 import tempfile
-import termios
 import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-SIZE = (140, 40)
-
-
-# --------------------------------------------------------------------------- in a terminal
-
-
-MINIMAL_APP = """
-from textual.app import App
-from textual.widgets import Footer, Static
-class Minimal(App):
-    BINDINGS = [("q", "quit", "Quit")]
-    def compose(self):
-        yield Static("worst problem")
-        yield Footer()
-Minimal().run()
-"""
-
-
-def _spawn(root: str, argv: list[str] | None = None) -> tuple[subprocess.Popen, int]:
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-    env = dict(os.environ, TERM="xterm-256color", COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
-    # Both apps start as an installed program does: from compiled bytecode. With this variable
-    # set (some CI images and this workplace set it), gitward's own modules, imported from the
-    # working tree, were compiled from source on every launch while Textual's came from
-    # site-packages already compiled: 2x the minimal app, of which ~0.1 s was the compiler.
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    proc = subprocess.Popen(
-        argv or [sys.executable, "-m", "tui", root],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        cwd=REPO_ROOT,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    return proc, master
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a running process so far (clock ticks: 10 ms steps)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _wait_for(
-    master: int, markers: list[bytes], timeout: float, started: float, cpu: dict[bytes, float] | None = None, pid: int = 0
-) -> dict[bytes, float]:
-    """Read the terminal until every marker was seen; seconds since ``started`` for each (and
-    in ``cpu``, the CPU the process ``pid`` had used by then: a loaded machine stretches wall
-    time more than CPU time)."""
-    seen: dict[bytes, float] = {}
-    buffer = b""
-    deadline = time.perf_counter() + timeout
-    while len(seen) < len(markers) and time.perf_counter() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.05)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        buffer += chunk
-        now = time.perf_counter() - started
-        for marker in markers:
-            if marker not in seen and marker in buffer:
-                seen[marker] = now
-                if cpu is not None:
-                    cpu[marker] = _cpu_seconds(pid)
-        buffer = buffer[-4096:]
-    return seen
-
-
-def _stop(proc: subprocess.Popen, master: int) -> None:
-    try:
-        os.write(master, b"q")
-        proc.wait(timeout=5)
-    except Exception:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=5)
-    finally:
-        os.close(master)
-
-
-def minimal_textual_first_frame(cpu: dict[bytes, float] | None = None) -> float:
-    """The floor on this machine: a Textual app with one Static and a Footer."""
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
-        handle.write(MINIMAL_APP)
-    try:
-        started = time.perf_counter()
-        proc, master = _spawn("", [sys.executable, handle.name])
-        try:
-            seen = _wait_for(master, [b"worst problem"], 30.0, started, cpu, proc.pid)
-        finally:
-            _stop(proc, master)
-    finally:
-        os.unlink(handle.name)
-    return seen.get(b"worst problem", float("nan"))
-
-
-def terminal_run(root: str, repos: int | None, timeout: float = 120.0, full_listing: bool = True) -> dict[str, float]:
-    """``full_listing=False``: stop at the first frame (``--only first-frame``)."""
-    first_frame = b"worst problem"
-    done = f"scanned {repos:,} repos".encode() if repos is not None else b"scanned "
-    started = time.perf_counter()
-    proc, master = _spawn(root)
-    try:
-        cpu: dict[bytes, float] = {}
-        seen = _wait_for(master, [first_frame, done] if full_listing else [first_frame], timeout, started, cpu, proc.pid)
-    finally:
-        _stop(proc, master)
-    return {
-        "first_frame": seen.get(first_frame, float("nan")),
-        "first_frame_cpu": cpu.get(first_frame, float("nan")),
-        "full_listing": seen.get(done, float("nan")),
-    }
+from benchmarks.terminal_runs import SIZE, minimal_textual_first_frame, terminal_run  # noqa: E402  (after sys.path)
 
 
 # --------------------------------------------------------------------------- headless
@@ -362,8 +234,12 @@ async def headless_refs(repo: str) -> dict[str, float]:
                 loop.call_later(beat, heartbeat)
 
         loop.call_later(beat, heartbeat)
+        # CPU time of each step of the event loop (a load that does not move it): while the tab
+        # is built and its first rows drawn, then while the rest loads and keys are pressed.
+        steps = _StepTimer()
         pressed, via_tab, browser = await first_rows_after(lambda: app.simulate_key("3"))
         lags_before_rows = len(lags)  # the beats while the tab was built and the first rows read
+        steps_before_rows = len(steps.steps)
         ref_list = browser.ref_list
         first_count = ref_list.row_count
         ref_list.focus()
@@ -391,6 +267,7 @@ async def headless_refs(repo: str) -> dict[str, float]:
         await settle(pilot)
         await watcher
         beating = False
+        steps.stop()
         rows = ref_list.row_count
         loaded = browser.load_seconds or 0.0
         # 2. Straight to the tab (`:refs NAME`): the screen is built while the refs are read.
@@ -418,7 +295,35 @@ async def headless_refs(repo: str) -> dict[str, float]:
         # Once the first rows are drawn: while the rest of the refs, the verdicts and dates load.
         "loop_lag_p99_after_first_rows": _percentile(lags[lags_before_rows:], 0.99),
         "loop_lag_max_after_first_rows": max(lags[lags_before_rows:], default=float("nan")),
+        "step_cpu_max_to_first_rows": max(steps.steps[:steps_before_rows], default=float("nan")),
+        "step_cpu_max_after_first_rows": max(steps.steps[steps_before_rows:], default=float("nan")),
+        "step_cpu_p99": _percentile(steps.steps, 0.99),
+        "loop_cpu_seconds": steps.cpu,
     }
+
+
+class _StepTimer:
+    """The CPU time of each callback the event loop runs, from now until ``stop()``."""
+
+    def __init__(self) -> None:
+        self.steps: list[float] = []
+        self._run = asyncio.events.Handle._run
+        self._started = time.thread_time()
+        self.cpu = float("nan")
+        steps, run, clock = self.steps, self._run, time.thread_time
+
+        def timed_run(handle):
+            started = clock()
+            try:
+                return run(handle)
+            finally:
+                steps.append(clock() - started)
+
+        asyncio.events.Handle._run = timed_run
+
+    def stop(self) -> None:
+        asyncio.events.Handle._run = self._run
+        self.cpu = time.thread_time() - self._started
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -460,13 +365,6 @@ def listing_line(listing: dict, min_presses: int) -> str:
     )
 
 
-def _p95(values: list[float]) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-
-
 # --------------------------------------------------------------------------- main
 
 
@@ -479,6 +377,38 @@ def first_frame_line(results: dict, runs: int) -> str:
     )
 
 
+def _only(args, root: str, repo: str, results: dict) -> int:
+    """One headless scenario, printed as in the full run (for before/after comparisons)."""
+    from benchmarks import flood_host
+
+    scenarios = {
+        "listing": lambda: headless_listing(root, args.jobs),
+        "refs": lambda: headless_refs(repo),
+        "sync": flood_host.headless_sync_log,
+    }
+    profiler = None
+    if args.profile:
+        # deferred: only when asked; cProfile hooks the thread it is enabled in (the event loop's)
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    result = asyncio.run(scenarios[args.only]())
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+    results[args.only] = result
+    if args.only == "listing":
+        print(listing_line(result, MIN_PRESSES))
+    elif args.only == "sync":
+        print(flood_host.sync_log_line(result))
+    else:
+        print(refs_line(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--root", help="host root to list (default: the F3 fixture)")
@@ -488,8 +418,12 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small fixtures")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument(
-        "--only", choices=["first-frame"], help="measure only this part (first-frame: launch to first frame, no F2)"
+        "--only",
+        choices=("first-frame", "listing", "refs", "sync"),
+        help="measure one part alone: first-frame (launch to first frame, alternated with the minimal "
+        "app, no F2), or one headless scenario (no terminal runs): while rows stream in, the Refs tab, the sync log",
     )
+    parser.add_argument("--profile", help="with --only listing|refs|sync: cProfile of the event loop's thread, written here (pstats)")
     args = parser.parse_args()
 
     from benchmarks import fixtures, flood_host
@@ -503,6 +437,8 @@ def main() -> int:
     repo = args.repo or ("" if args.only else str(fixtures.ensure(sizes.f2).path))
 
     results: dict[str, object] = {"root": root, "repo": repo, "cpus": os.cpu_count()}
+    if args.only and args.only != "first-frame":
+        return _only(args, root, repo, results)
     full_listing = args.only is None
     terminal_run(root, repos, full_listing=full_listing)  # warm-up: page cache, .pyc files
     minimal_textual_first_frame()
@@ -552,8 +488,15 @@ def main() -> int:
     for key in ("listing_headless", "listing_headless_jobs_1"):
         if key in results:
             print(listing_line(results[key], MIN_PRESSES))
-    refs = results["refs_tab"]
-    print(
+    print(refs_line(results["refs_tab"]))
+    print(flood_host.sync_log_line(results["sync_log"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def refs_line(refs: dict) -> str:
+    return (
         f"Refs tab ({refs['rows']:,} rows): first rows {refs['first_rows'] * 1000:.0f} ms after pressing 3 "
         f"({refs['first_rows_direct'] * 1000:.0f} ms opening the repo straight on the tab); "
         f"key press p50 {refs['key_p50'] * 1000:.0f} ms max {refs['key_max'] * 1000:.0f} ms; "
@@ -561,12 +504,10 @@ def main() -> int:
         f"; p99 {refs['loop_lag_p99'] * 1000:.0f} ms; first {refs['first_rows_count']:,} rows, all rows "
         f"{refs['all_rows'] * 1000:.0f} ms; {refs['keys_while_loading']} key presses while loading, "
         f"max {refs['key_max_while_loading'] * 1000:.0f} ms; after the first rows lag p99 "
-        f"{refs['loop_lag_p99_after_first_rows'] * 1000:.0f} ms max {refs['loop_lag_max_after_first_rows'] * 1000:.0f} ms"
+        f"{refs['loop_lag_p99_after_first_rows'] * 1000:.0f} ms max {refs['loop_lag_max_after_first_rows'] * 1000:.0f} ms; "
+        f"event-loop thread CPU {refs['loop_cpu_seconds']:.2f} s, longest step {refs['step_cpu_max_to_first_rows'] * 1000:.0f} ms "
+        f"until the first rows, {refs['step_cpu_max_after_first_rows'] * 1000:.0f} ms after (p99 {refs['step_cpu_p99'] * 1000:.1f} ms)"
     )
-    print(flood_host.sync_log_line(results["sync_log"]))
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ as rich would.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import random
 import re
 
@@ -21,7 +22,8 @@ from app_support import NOW
 from tui.app import create_app
 from tui.app.filtering import RowFilter
 from tui.app.testing import settle, wait_for_scan
-from tui.app.widgets import log_lines
+from tui.app import scan_gc
+from tui.app.widgets import log_lines, repo_table
 from tui.app.widgets.log_model import ORIGIN, SHOWN, TEXT, TIME
 from tui.app.widgets.log_view import SyncLog
 from tui.app.widgets.repo_detail import RepoDetail
@@ -95,6 +97,58 @@ async def test_rows_that_arrive_in_batches_all_show_in_the_order_a_full_sort_giv
         table.set_filter(RowFilter())
         assert [report.path for report in table.rows] == full_sort(table, seen.values())
         assert_tallies(table)
+
+
+async def test_a_few_reports_into_many_go_where_a_full_sort_puts_them_in_every_order(two_demo_roots, monkeypatch):
+    """A batch much smaller than the list is inserted in place (bisect), not sorted in: the
+    order must still be a full sort's, for every column both ways, and a report read again
+    (a new object with the same path) must replace its row, not add one."""
+    # The demo hosts hold 16 repositories: one report in 15 others is "few" at 1/2.
+    monkeypatch.setattr(repo_table, "IN_PLACE_RATIO", 2)
+    app = create_app(two_demo_roots, jobs=1, now=NOW, config=None)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_scan(pilot)
+        table = app.host_screen.table
+        scanned = list(table.reports.values())
+        assert len(scanned) * 2 > 3  # one report is fewer than half of them: inserted in place
+        order = random.Random(7)
+        for column in COLUMN_KEYS:
+            for reverse in (False, True):
+                table.sort_by(column, reverse=reverse)
+                for report in order.sample(list(table.reports.values()), 3):
+                    table.upsert([dataclasses.replace(report)])
+                    assert [r.path for r in table.rows] == full_sort(table, table.reports.values()), (column, reverse)
+                gone = order.choice(list(table.reports))
+                table.drop([gone])
+                assert [r.path for r in table.rows] == full_sort(table, table.reports.values()), (column, reverse)
+                table.upsert([scanned[[r.path for r in scanned].index(gone)]])  # found again: a new arrival
+                assert [r.path for r in table.rows] == full_sort(table, table.reports.values()), (column, reverse)
+        assert table.row_count == len(scanned)
+        assert_tallies(table)
+        await pilot.pause()
+
+
+async def test_a_scan_freezes_its_reports_for_the_collector_and_a_rescan_thaws_them(two_demo_roots, monkeypatch):
+    """Every FREEZE_REPORTS reports what lives is moved out of the cyclic collector's sight
+    (its full collections stay short at 20,000 repositories); the next scan makes it
+    collectable again before it freezes its own reports."""
+    monkeypatch.setattr(scan_gc, "FREEZE_REPORTS", 4)
+    gc.unfreeze()
+    app = create_app(two_demo_roots, jobs=1, now=NOW, config=None)
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await wait_for_scan(pilot)
+            host = app.host_screen
+            assert host.table.row_count >= 4 and gc.get_freeze_count() > 0
+            thawed: list[int] = []
+            monkeypatch.setattr(scan_gc.gc, "collect", lambda *args: thawed.append(gc.get_freeze_count()) or 0)
+            host.action_rescan()
+            assert thawed[0] == 0  # unfrozen before the full collection
+            await wait_for_scan(pilot)
+            assert gc.get_freeze_count() > 0
+            assert host.table.row_count >= 4
+    finally:
+        gc.unfreeze()
 
 
 async def test_the_header_counts_follow_reports_that_arrive_and_are_read_again(demo_root):

@@ -24,6 +24,7 @@ from tui.app.filtering import RowFilter
 from tui.app.backend import Host
 from tui.app.messages import SyncRequested
 from tui.app.read_only import GatedScreen
+from tui.app.scan_gc import ReportFreezer
 from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean
 from tui.app.typeahead import typing
@@ -130,6 +131,8 @@ class HostScreen(GatedScreen):
         self.scanned_at: float | None = None  # host.clock() when the last complete scan ended
         self._finished_at = 0.0  # time.monotonic() then: when the next background rescan is due
         self._age_text: tuple = ()
+        self._summary_due = False  # a _show_summary is queued behind the scan batches
+        self._freezer = ReportFreezer()  # the collector's pauses stay short as reports stream in
         self.refresh_interval: float | None = host.refresh_interval
         self._refresh_timer: Any = None
         # Hidden, so kept out of the first frame: mounted right after it (_mount_hidden), or for
@@ -221,6 +224,7 @@ class HostScreen(GatedScreen):
         self._stop_refresh_timer()  # the next background rescan counts from the end of this one
         if self._cancel is not None:
             self._cancel.set()
+        self._freezer.scan_starts()
         self.generation += 1
         self.scanning = True
         self.scan_error = None
@@ -321,12 +325,17 @@ class HostScreen(GatedScreen):
             self.root_problems = list(self._new_root_problems)
             self._show_root_problems()
         self.table.upsert(message.reports, message.texts)
+        self._freezer.arrived(len(message.reports))
         if message.superseded:
             retracted = [path for path in message.superseded if path in self._seen]
             self._seen.difference_update(retracted)
             self._scanned -= len(retracted)
             self.table.drop(retracted)
-        self._show_summary()
+        # The header and status line once for the batches waiting in the queue, not once each:
+        # when the event loop falls behind (20,000 repositories), a dozen batches arrive together.
+        if not self._summary_due:
+            self._summary_due = True
+            self.call_later(self._show_summary)
 
     @on(ScanFinished)
     def handle_finished(self, message: ScanFinished) -> None:
@@ -396,6 +405,7 @@ class HostScreen(GatedScreen):
 
     def _show_summary(self) -> None:
         """The header (the table keeps its tallies as reports arrive) and the status line."""
+        self._summary_due = False
         table = self.table
         counts = dict(table.problem_counts)
         for severity, number in severity_counts(self.root_problems).items():

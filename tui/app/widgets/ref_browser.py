@@ -19,7 +19,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tui.app.dialogs.ref_detail import RefDetail
@@ -28,6 +27,7 @@ from tui.app.filtering import RowFilter
 from tui.app.refindex import RefIndex, RefView
 from tui.core.refstore import RefsUnavailable, count_refs, leading_refs, load_snapshot
 from tui.app.text import clean, plural
+from tui.app.widgets.line_static import LineStatic
 from tui.app.widgets.namespace_tree import NamespaceTree
 from tui.app.widgets.ref_list import RefList
 from tui.app.widgets.vtable import VirtualTable
@@ -122,7 +122,7 @@ class RefBrowser(Vertical):
             # As early as possible: the files are read while the tab is mounted and styled
             # (~0.1 s of the UI thread's time on a 140x40 terminal).
             self._start_reading()
-        yield Static(Content("refs: not loaded yet"), id="ref-status")
+        yield LineStatic(Content("refs: not loaded yet"), id="ref-status")
         with Horizontal():
             yield NamespaceTree(id="namespaces")
             yield RefList(now=self._now, id="ref-list")
@@ -257,7 +257,9 @@ class RefBrowser(Vertical):
         if self.row_filter.field == "verdict":
             self._show_rows(keep_cursor=True)  # the verdicts the filter asks for are known now
             return
-        self.ref_list.refresh_rows()
+        # apply_verdicts forgot the judged refs' rows: they are new objects, drawn again; the
+        # lines of every other row stay as drawn (refresh_rows drew the whole page again).
+        self.ref_list.refresh()
         self._show_status()
 
     @on(Failed)
@@ -352,22 +354,28 @@ class RefBrowser(Vertical):
         self._show_status()
 
     def _show_status(self, loading: bool = False) -> None:
-        status = self.query_one("#ref-status", Static)
+        # A LineStatic: the line changes with each step of the load (first rows, all rows, the
+        # verdicts, a mark); Static.update laid the whole screen out again every time (~40 ms
+        # of the UI thread on the Refs tab), though the line is one row of a fixed width.
+        status = self.query_one("#ref-status", LineStatic)
         index = self.index
         if self.error and index is None:
-            status.update(Content.assemble(("refs unavailable: ", "bold $text-error"), clean(self.error)))
+            status.show_line(Content.assemble(("refs unavailable: ", "bold $text-error"), clean(self.error)), auto_width=False)
             return
         if index is None and self.leading:
             shown = self.ref_list.row_count
-            status.update(
+            status.show_line(
                 Content.assemble(
                     ("loading refs… ", "bold $text-accent"),
                     f"the first {shown:,} shown; reading the loose files for the rest",
-                )
+                ),
+                auto_width=False,
             )
             return
         if index is None:
-            status.update(Content.assemble(("loading refs… ", "bold $text-accent"), "reading loose files and packed-refs"))
+            status.show_line(
+                Content.assemble(("loading refs… ", "bold $text-accent"), "reading loose files and packed-refs"), auto_width=False
+            )
             return
         counts = index.counts
         parts: list = [
@@ -395,4 +403,4 @@ class RefBrowser(Vertical):
             parts += ["  ·  ", (f"● {marked:,} marked", "bold $text-warning"), " (P previews)"]
         if loading:
             parts += ["  ·  ", ("reloading…", "$text-muted")]
-        status.update(Content.assemble(*parts))
+        status.show_line(Content.assemble(*parts), auto_width=False)
