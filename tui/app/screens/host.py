@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import queue
 import threading
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -24,13 +23,13 @@ from tui.app.filtering import RowFilter
 from tui.app.backend import Host
 from tui.app.messages import SyncRequested
 from tui.app.read_only import GatedScreen
+from tui.app.scan_batches import ScanBatchContents, scan_in_batches
 from tui.app.scan_gc import ReportFreezer
-from tui.app.commit_dates import OBJECT_STORE_LOCK
 from tui.app.text import clean
 from tui.app.typeahead import typing
 from tui.app.widgets.filter_box import FilterBox
 from tui.app.widgets.repo_detail import RepoDetail
-from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable, row_texts
+from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable
 from tui.app.widgets.summary import (
     Banner,
     HostSummary,
@@ -49,7 +48,6 @@ if TYPE_CHECKING:  # the report dataclasses load with the scan (_scan), after th
 BATCH_SECONDS = 0.1  # rows reach the screen in batches, at most ten a second
 SPINNER_SECONDS = 0.25
 AGE_SECONDS = 1.0  # the header's "scanned 40 s ago" is recomputed this often (redrawn only when it changes)
-_DONE = object()
 
 
 class HostScreen(GatedScreen):
@@ -240,77 +238,17 @@ class HostScreen(GatedScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="scan")
     def _scan(self, generation: int, cancel: threading.Event, now: float) -> None:
         """Runs the core scan in a helper thread; posts what arrived every BATCH_SECONDS."""
-        # lazy (import cost): core.scan loads on first use, not with this module
-        from tui.core.discovery import Superseded
-        from tui.core.model import Problem, RepoReport
-        from tui.core.scan import iter_host_scan
-
         worker = get_current_worker()
-        host = self.host
-        multi_root = len(host.roots) > 1
-        items: queue.SimpleQueue = queue.SimpleQueue()
-        failure: list[BaseException] = []
 
-        def produce() -> None:
-            # No pygit2 call may run in this process while the scan forks its workers: the
-            # lock is held until the first report, by which time every worker exists.
-            OBJECT_STORE_LOCK.acquire()
-            locked = True
-            try:
-                for item in iter_host_scan(
-                    host.roots,
-                    jobs=host.jobs,
-                    now=now,
-                    cancel=cancel,
-                    start_method=host.start_method,
-                    max_depth=host.max_depth,
-                    hold_bare=False,  # rows as they come; a retraction follows in the rare case
-                ):
-                    if locked and isinstance(item, RepoReport):
-                        OBJECT_STORE_LOCK.release()
-                        locked = False
-                    items.put(item)
-            except BaseException as exc:  # reported by ScanFinished, never lost in a thread
-                failure.append(exc)
-            finally:
-                if locked:
-                    OBJECT_STORE_LOCK.release()
-                items.put(_DONE)
+        def post_batch(batch: ScanBatchContents, elapsed: float) -> None:
+            self.post_message(self.ScanBatch(generation, batch.reports, batch.problems, elapsed, batch.texts, batch.superseded))
 
-        started = time.monotonic()
-        threading.Thread(target=produce, name=f"gitward-scan-{generation}", daemon=True).start()
-        reports: list[RepoReport] = []
-        texts: list = []
-        problems: list[Problem] = []
-        superseded: list[str] = []
-        deadline = started + BATCH_SECONDS
-        done = False
-        while not done:
-            if worker.is_cancelled or cancel.is_set():
-                cancel.set()
-                self.post_message(self.ScanFinished(generation, time.monotonic() - started, True, None))
-                return
-            try:
-                item = items.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                item = None
-            if item is _DONE:
-                done = True
-            elif isinstance(item, RepoReport):
-                reports.append(item)
-                texts.append(row_texts(item, now, multi_root))  # here, not on the event loop
-            elif isinstance(item, Problem):
-                problems.append(item)
-            elif isinstance(item, Superseded):
-                superseded.append(item.candidate.path)
-            if done or time.monotonic() >= deadline:
-                if reports or problems or superseded:
-                    elapsed = time.monotonic() - started
-                    self.post_message(self.ScanBatch(generation, reports, problems, elapsed, texts, superseded))
-                    reports, texts, problems, superseded = [], [], [], []
-                deadline = time.monotonic() + BATCH_SECONDS
-        error = f"{type(failure[0]).__name__}: {failure[0]}" if failure else None
-        self.post_message(self.ScanFinished(generation, time.monotonic() - started, False, error))
+        def post_finished(elapsed: float, cancelled: bool, error: str | None) -> None:
+            self.post_message(self.ScanFinished(generation, elapsed, cancelled, error))
+
+        scan_in_batches(
+            self.host, now, cancel, lambda: worker.is_cancelled, post_batch, post_finished, batch_seconds=BATCH_SECONDS
+        )
 
     @on(ScanBatch)
     def handle_batch(self, message: ScanBatch) -> None:

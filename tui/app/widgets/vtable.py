@@ -13,7 +13,6 @@ severities come from this widget's component classes, so they follow the theme.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.style import Style
@@ -27,37 +26,14 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.app.filtering import FieldValues, RowFilter
-from tui.app.text import middle_truncate
+from tui.app.filtering import RowFilter
 from tui.app.widgets.scrolling import set_virtual_size
 from tui.app.widgets.table_layout import Column, fit_columns
+from tui.app.widgets.vtable_cells import MARGIN, Palette, RowDescriber, RowRenderer, compose_line
 
 GAP = 2  # spaces between columns
-MARGIN = 1  # space before the first column
 
 __all__ = ["VirtualTable", "Column", "Palette", "RowRenderer", "RowDescriber", "GAP", "MARGIN"]
-
-
-@dataclass(slots=True)
-class Palette:
-    """Rich styles for cell text, resolved from the table's component classes (theme aware)."""
-
-    error: Style
-    warning: Style
-    info: Style
-    ok: Style
-    dim: Style
-    accent: Style
-    bold: Style
-
-    def severity(self, name: str | None) -> Style:
-        return {"error": self.error, "warning": self.warning, "info": self.info}.get(name or "", self.ok)
-
-
-RowRenderer = Callable[[Any, Palette], Sequence[Text]]
-# What the ``/`` filter sees of a row: its name (a regex matches the name alone), the text a
-# plain filter searches (None: the name), and the fields ``field:value`` can ask for.
-RowDescriber = Callable[[Any], tuple[str, str | None, FieldValues | None]]
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -423,25 +399,7 @@ class VirtualTable(ScrollView, can_focus=True):
     # --- rendering ------------------------------------------------------------------------------
 
     def _compose_line(self, cells: Sequence[Text], base: Style) -> Text:
-        line = Text(" " * MARGIN, style=base, no_wrap=True, end="")
-        first = True
-        for index, (text, width) in enumerate(zip(cells, self._widths)):
-            if not self._shown[index]:
-                continue
-            if not first:
-                line.append(" " * self.gap)
-            first = False
-            column = self._columns[index]
-            if column.overflow == "middle" and text.cell_len > width:
-                text = Text(middle_truncate(text.plain, width), style=text.style or _first_style(text))
-            else:
-                text = text.copy()
-            text.no_wrap = True
-            text.truncate(width, overflow="ellipsis")
-            justify = column.justify
-            text.align("right" if justify == "right" else "left", width)
-            line.append_text(text)
-        return line
+        return compose_line(cells, self._columns, self._widths, self._shown, self.gap, base)
 
     def _compose_header(self, base: Style) -> Text:
         """The labels; the sort arrow goes after the label when the column has room, else into
@@ -625,10 +583,3 @@ class VirtualTable(ScrollView, can_focus=True):
                 return column
             position += width + self.gap
         return None
-
-
-def _first_style(text: Text) -> Style | str:
-    """The style of a single-style cell (spans are dropped when a cell is cut in the middle)."""
-    for span in text.spans:
-        return span.style
-    return ""
