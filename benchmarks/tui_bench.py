@@ -115,18 +115,8 @@ class _Heartbeat:
         self._cpu_share = float("nan")
         # CPU time of each callback the loop runs (a task's step: a message pump handling what
         # its queue holds, a frame): the longest is a freeze no matter how loaded the machine.
-        self.steps: list[float] = []
-        self._run = asyncio.events.Handle._run
-        steps, run, clock = self.steps, self._run, time.thread_time
-
-        def timed_run(handle):
-            started = clock()
-            try:
-                return run(handle)
-            finally:
-                steps.append(clock() - started)
-
-        asyncio.events.Handle._run = timed_run
+        self._step_timer = _StepTimer()
+        self.steps = self._step_timer.steps
         self._loop.call_later(self.BEAT, self._beat)
 
     def _beat(self) -> None:
@@ -138,7 +128,7 @@ class _Heartbeat:
         else:
             cpu, wall = self._cpu
             self._cpu_share = (time.thread_time() - cpu) / (time.perf_counter() - wall)
-            asyncio.events.Handle._run = self._run
+            self._step_timer.stop()
 
     def summary(self) -> dict[str, float]:
         lags = self.lags

@@ -160,5 +160,24 @@ def test_found_records_are_the_bisection_answers(names, asked, window, data):
     assert found is not None
     count, records = found
     assert count == len(parsed)
-    assert records == {name: parsed._record(name) for name in asked | names if name in parsed}
+    # Offsets are the records' places in each reader's own buffer: the line parser (taken when
+    # the strict pattern cannot prove a name plain, e.g. "refs/a./a") keeps the body alone.
+    data = HEADER + body
+    assert {name: _line_at(data, offset) for name, offset in records.items()} == {
+        name: _line_at(parsed._buf, parsed._record(name)) for name in asked | names if name in parsed
+    }
     assert set(records) == names
+
+
+def _line_at(buf, offset: int) -> bytes:
+    return bytes(buf[offset : buf.index(b"\n", offset)])
+
+
+def test_a_name_the_strict_pattern_cannot_prove_plain_is_found_at_the_same_record():
+    """"refs/a./a" sends parse_packed_refs to the line parser, which keeps the body alone: its
+    offsets differ from the bisection's, the records they point at do not (hypothesis found it)."""
+    data = HEADER + A + b" refs/a./a\n^" + B + b"\n"
+    parsed = packed.parse_packed_refs(data)
+    count, records = find_if_increasing(data, len(HEADER), 40, ["refs/a./a", "refs/b"])
+    assert count == 1 and set(records) == {"refs/a./a"}
+    assert _line_at(data, records["refs/a./a"]) == _line_at(parsed._buf, parsed._record("refs/a./a")) == A + b" refs/a./a"
