@@ -12,7 +12,7 @@ from gitrepo import commit_chain, git, init_bare, init_repo, write_loose
 
 from tui.core.discovery import Candidate, classify, discover
 from tui.core.model import Layout, Problem, Severity
-from tui.core.scan import scan_host, scan_repo
+from tui.core.scan import PARALLEL_THRESHOLD, iter_host_scan, scan_host, scan_repo
 
 
 def codes(report) -> set[str]:
@@ -292,3 +292,26 @@ def test_unheld_scan_yields_the_first_bare_repository_before_discovery_reaches_t
     commit_chain(late, 1)
     rest = [getattr(item, "name", None) for item in scan if not isinstance(item, Problem)]
     assert "zz-late/repo" in rest
+
+
+def _niceness_of_the_worker(chunk, now):
+    """A chunk worker that reports the nice value of the process it ran in, once per repository."""
+    return [os.nice(0)] * len(chunk)
+
+
+@pytest.mark.parametrize("niceness", [0, 5])
+def test_scan_workers_run_as_much_nicer_as_asked(tmp_path, niceness):
+    """The console asks for nicer workers (its event loop shares the cores with them); the
+    scan's own process keeps its priority, and 0 leaves the workers alone."""
+    template = init_bare(tmp_path / "template.git")
+    for i in range(PARALLEL_THRESHOLD + 12):  # past the threshold: worker processes
+        shutil.copytree(template, tmp_path / "host" / f"r{i:02d}.git")
+    own = os.nice(0)
+    seen = list(
+        iter_host_scan(
+            [str(tmp_path / "host")], jobs=2, chunk_worker=_niceness_of_the_worker, hold_bare=False, worker_niceness=niceness
+        )
+    )
+    assert len(seen) == PARALLEL_THRESHOLD + 12
+    assert set(seen) == {min(own + niceness, 19)}
+    assert os.nice(0) == own

@@ -29,6 +29,10 @@ class Host:
     # which cannot start once Textual has replaced sys.stderr (its fileno() is -1), so the
     # console forks; the scan holds OBJECT_STORE_LOCK until its workers exist (see host.py).
     start_method: str = "fork"
+    # The scan's worker processes run this much nicer than the console: on two cores, two
+    # workers and the event loop competed for time slices and a key press waited for one.
+    # Idle cores still go to the workers, so a scan on a quiet host is not slower.
+    scan_niceness: int = 10
 
     @classmethod
     def from_settings(

@@ -78,6 +78,7 @@ def scan_in_batches(
                 start_method=host.start_method,
                 max_depth=host.max_depth,
                 hold_bare=False,  # rows as they come; a retraction follows in the rare case
+                worker_niceness=host.scan_niceness,
             ):
                 if locked and isinstance(item, RepoReport):
                     OBJECT_STORE_LOCK.release()

@@ -273,6 +273,7 @@ def iter_host_scan(
     chunk_worker=_scan_chunk,
     max_depth: int = DEFAULT_MAX_DEPTH,
     hold_bare: bool = True,
+    worker_niceness: int = 0,
 ) -> Iterator[RepoReport | Problem | Superseded]:
     """Yield root problems and repo reports as they are ready (not in a stable order).
 
@@ -288,6 +289,9 @@ def iter_host_scan(
     ``Superseded(candidate)`` follows if a work tree turns out to own one; the work tree's own
     report comes too. On a host of bare repositories holding them meant no row until discovery
     ended (30 s at 20,000 repositories, then all at once).
+
+    ``worker_niceness``: added to the worker processes' nice value (the console: its event
+    loop shares two cores with two workers, and a key press must not wait for a time slice).
     """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
@@ -316,7 +320,7 @@ def iter_host_scan(
                 if results.kept(candidate):
                     yield from chunk_worker([candidate], now)
             return
-        yield from _scan_in_processes(first, found, results, jobs, now, cancel, start_method, chunk_worker)
+        yield from _scan_in_processes(first, found, results, jobs, now, cancel, start_method, chunk_worker, worker_niceness)
         return
     for item in found:
         if cancel is not None and cancel.is_set():
@@ -369,6 +373,14 @@ class _Results:
         return [result for key, result in held if key not in self._dropped]
 
 
+def _lower_priority(niceness: int) -> None:
+    """A worker's initializer: yield the CPU to the process that started the scan."""
+    try:
+        os.nice(niceness)
+    except OSError:
+        pass  # not permitted here (a container's seccomp profile): the scan still runs
+
+
 def _scan_in_processes(
     first: list[Candidate],
     found: Iterator,
@@ -378,6 +390,7 @@ def _scan_in_processes(
     cancel: threading.Event | None,
     start_method: str,
     chunk_worker,
+    niceness: int = 0,
 ) -> Iterator:
     """Workers scan chunks while this process discovers the rest and submits them."""
     # lazy (import cost): loaded on first use, not with this module
@@ -396,7 +409,8 @@ def _scan_in_processes(
             queued.popleft()
             yield from results.add(future.result(), chunk)
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    initializer, initargs = (_lower_priority, (niceness,)) if niceness > 0 else (None, ())
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=initializer, initargs=initargs) as pool:
         try:
             for i in range(0, len(first), CHUNK_SIZE):
                 chunk = first[i : i + CHUNK_SIZE]
