@@ -167,3 +167,26 @@ async def test_host_header_breaks_between_its_groups_never_inside_one(demo_root,
         await settle(pilot)
         assert summary.render().plain.count("\n") == 0
         assert summary.size.height == 1
+
+
+async def test_the_palette_entry_gives_way_when_the_keys_need_its_place(demo_root, home):
+    """A repository's Log tab shows more keys than 112 columns hold: the docked "^p Palette"
+    was drawn over them. It is hidden then, and back where the keys fit (Overview; 250 columns)."""
+    app = make_app(demo_root)
+    async with app.run_test(size=(112, 30)) as pilot:
+        await wait_for_scan(pilot)
+        assert app.run_command("refs project-alpha")
+        await settle(pilot)
+        await pilot.press("5")  # the Log tab
+        await settle(pilot)
+        footer = screen_text(app)[-1]
+        assert "Follow/pause" in footer and "Palette" not in footer, footer
+        await pilot.press("1")  # Overview: fewer keys
+        await settle(pilot)
+        footer = screen_text(app)[-1]
+        assert footer.rstrip().endswith("^p Palette") and "Journal" in footer, footer
+        await pilot.press("5")
+        await pilot.resize_terminal(250, 40)
+        await settle(pilot)
+        footer = screen_text(app)[-1]
+        assert "Follow/pause" in footer and footer.rstrip().endswith("^p Palette"), footer

@@ -17,8 +17,16 @@ __all__ = ["Footer"]
 
 
 class Footer(TextualFooter):
+    """Also: the docked "^p Palette" entry gives way when the keys need its place (a repository's
+    Log tab has 16 keys; at 140 columns the palette entry was drawn over "Journal")."""
+
+    DEFAULT_CSS = """
+    Footer.-crowded FooterKey.-command-palette { display: none; }
+    """
+
     _rebuild_queued = False
     _shown: tuple | None = None  # what the last rebuild showed (see _keys)
+    _palette_width = 12  # "^p Palette" as last measured while shown
 
     def bindings_changed(self, screen: Screen) -> None:
         # Textual's own method, less one thing: a rebuild already queued is not queued again.
@@ -38,6 +46,31 @@ class Footer(TextualFooter):
             return
         self._shown = keys
         await self.recompose()
+
+    async def recompose(self) -> None:
+        # Every rebuild, ours or Textual's own (a screen resumed, the compact flag), is fitted.
+        await super().recompose()
+        self.call_after_refresh(self._fit_palette)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_palette)
+
+    def _fit_palette(self, tries: int = 5) -> None:
+        """Hide the palette entry when the keys and it do not both fit (ctrl+p still opens it)."""
+        if not self.is_attached:
+            return
+        keys_width = 0
+        for child in self.children:
+            if child.has_class("-command-palette"):
+                if child.display and child.outer_size.width:
+                    self._palette_width = child.outer_size.width
+            elif child.display and not child.outer_size.width and tries:
+                # Keys mounted by the last rebuild are not laid out yet: measure after the next one.
+                self.call_after_refresh(self._fit_palette, tries - 1)
+                return
+            else:
+                keys_width += child.outer_size.width
+        self.set_class(keys_width + self._palette_width > self.size.width, "-crowded")
 
     def _keys(self) -> tuple:
         """Everything ``compose`` reads from the bindings (the shown ones, and the palette's)."""
