@@ -445,15 +445,15 @@ def list_worktrees(
     if linked:  # the main worktree alone cannot be a duplicate
         _flag_duplicates(common_dir, linked)
     main.problems.extend(refs.problems())
-    listed = sorted(
-        (item.worktree for item in linked if item.worktree.listed),
-        key=lambda wt: (os.fsencode(wt.path), os.fsencode(wt.id or "")),
-    )
-    unlisted = sorted(
-        (item.worktree for item in linked if not item.worktree.listed),
-        key=lambda wt: os.fsencode(wt.id or ""),
-    )
-    return [main, *listed, *unlisted]
+    return [main, *_in_git_order([item.worktree for item in linked])]
+
+
+def _in_git_order(linked: list[Worktree]) -> list[Worktree]:
+    """The listed linked worktrees by path as git sorts them, then the admin dirs git does not
+    list, by id."""
+    listed = sorted((wt for wt in linked if wt.listed), key=lambda wt: (os.fsencode(wt.path), os.fsencode(wt.id or "")))
+    unlisted = sorted((wt for wt in linked if not wt.listed), key=lambda wt: os.fsencode(wt.id or ""))
+    return [*listed, *unlisted]
 
 
 def linked_worktree_entries(common_dir: str, *, main_path: str | None, admin_dir_listed: bool = True) -> list[Worktree]:
@@ -475,6 +475,4 @@ def linked_worktree_entries(common_dir: str, *, main_path: str | None, admin_dir
         if wt.listed:
             wt.missing = _known_missing(wt.path, ignored, admin_id)
         linked.append(wt)
-    listed = sorted((wt for wt in linked if wt.listed), key=lambda wt: (os.fsencode(wt.path), os.fsencode(wt.id or "")))
-    unlisted = sorted((wt for wt in linked if not wt.listed), key=lambda wt: os.fsencode(wt.id or ""))
-    return [*listed, *unlisted]
+    return _in_git_order(linked)
