@@ -190,3 +190,9 @@ async def test_the_palette_entry_gives_way_when_the_keys_need_its_place(demo_roo
         await settle(pilot)
         footer = screen_text(app)[-1]
         assert "Follow/pause" in footer and footer.rstrip().endswith("^p Palette"), footer
+        # 128 columns: the keys' own cells (109) and the entry (11) fit, but not with the cell
+        # between keys (14 more): the entry was drawn over "Journal" (the sync-log screenshot).
+        await pilot.resize_terminal(128, 40)
+        await settle(pilot)
+        footer = screen_text(app)[-1]
+        assert "J Journal" in footer and "Palette" not in footer, footer

@@ -68,8 +68,10 @@ class Footer(TextualFooter):
                 # Keys mounted by the last rebuild are not laid out yet: measure after the next one.
                 self.call_after_refresh(self._fit_palette, tries - 1)
                 return
-            else:
-                keys_width += child.outer_size.width
+            elif child.display:
+                # Margins count: compact keys are 1 apart, so 15 keys of 122 cells take 137.
+                margin = child.styles.margin
+                keys_width += child.outer_size.width + margin.left + margin.right
         self.set_class(keys_width + self._palette_width > self.size.width, "-crowded")
 
     def _keys(self) -> tuple:
