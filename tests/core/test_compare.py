@@ -351,3 +351,25 @@ def test_parallel_and_sequential_answers_are_the_same(tmp_path):
     assert "a-separate.git" not in {repo["name"] for repo in sequential}
     assert "z-work" in {repo["name"] for repo in sequential}
     assert len(differing) == 3  # the three moved back
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_reused_line_checksum_still_checks_the_replicas_objects(pair, jobs):
+    """Refs stored alike on both sides: the replica reuses the source's hashed lines (both the
+    one-process and the worker path), but its own missing object still changes its checksum."""
+    from tui.core.compare.diff import PARALLEL_THRESHOLD
+    from tui.core.compare.manifest import read_repo
+
+    source, replica, src, rep = pair
+    for i in range(PARALLEL_THRESHOLD if jobs > 1 else 0):  # enough repositories for the workers
+        shutil.copytree(src, source / f"copy{i:02d}.git", symlinks=True)
+        shutil.copytree(src, replica / f"copy{i:02d}.git", symlinks=True)
+    head = git(rep, "rev-parse", "main").strip()
+    (rep / "objects" / head[:2] / head[2:]).unlink()  # rsync stopped before this object
+    result = compare(LocalSide(str(source)), LocalSide(str(replica)), jobs=jobs)
+    repo = next(r for r in result.repos if r.name == "r.git")
+    alone = read_repo(LocalSide(str(replica)).candidates["r.git"])  # no twin: everything hashed here
+    assert repo.replica_checksum == alone.gitaly_checksum
+    assert repo.replica_checksum != repo.source_checksum
+    copy = next((r for r in result.repos if r.name == "copy00.git"), None)
+    assert copy is None or copy.source_checksum == copy.replica_checksum

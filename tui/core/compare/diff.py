@@ -415,7 +415,9 @@ class Side:
     def names(self) -> list[str]:
         raise NotImplementedError
 
-    def load(self, name: str) -> RepoManifest:
+    def load(self, name: str, twin: RepoManifest | None = None) -> RepoManifest:
+        """``twin``: the same repository read on the other side, whose Gitaly line checksum a
+        local read may reuse (``read_repo``); a manifest already holds its checksums."""
         raise NotImplementedError
 
     def worker_ref(self, name: str):
@@ -498,7 +500,7 @@ def compare(
                 result.cancelled = True
                 break
             src = source.load(name) if name in source_names else None
-            rep = replica.load(name) if name in replica_names else None
+            rep = replica.load(name, twin=src) if name in replica_names else None
             result.repos.append(compare_repo(name, src, rep, objects_for(src), objects_for(rep)))
             if progress is not None:
                 progress(index + 1, len(names), name)

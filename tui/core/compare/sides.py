@@ -79,8 +79,8 @@ class LocalSide(Side):
     def names(self) -> list[str]:
         return list(self.candidates)
 
-    def load(self, name: str) -> RepoManifest:
-        return read_repo(self.candidates[name])
+    def load(self, name: str, twin: RepoManifest | None = None) -> RepoManifest:
+        return read_repo(self.candidates[name], twin=twin)
 
     def worker_ref(self, name: str) -> Candidate | None:
         return self.candidates.get(name)
@@ -128,7 +128,7 @@ class ManifestSide(Side):
     def names(self) -> list[str]:
         return self.reader.names()
 
-    def load(self, name: str) -> RepoManifest:
+    def load(self, name: str, twin: RepoManifest | None = None) -> RepoManifest:
         return self.reader.load(name)
 
     def worker_ref(self, name: str):
