@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from gitrepo import commit_chain, init_bare
+from app_support import until
 
 from tui.app.app import create_app
 from tui.app.commands import CommandError, refresh_seconds
@@ -26,15 +27,6 @@ def host_root(tmp_path, *names: str):
     for name in names:
         commit_chain(init_bare(root / name), 1)
     return root
-
-
-async def until(pilot, condition, what: str, rounds: int = 400) -> None:
-    """Wait for ``condition()`` (the header's timer ticks once a second): a bound, not a delay."""
-    for _ in range(rounds):
-        if condition():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"never happened: {what}")
 
 
 def header_age(app) -> str:

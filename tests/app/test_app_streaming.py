@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.app import App
 from textual.strip import Strip
 
-from app_support import NOW
+from app_support import NOW, until
 from tui.app import create_app
 from tui.app.filtering import RowFilter
 from tui.app.testing import settle, wait_for_scan
@@ -128,27 +128,47 @@ async def test_a_few_reports_into_many_go_where_a_full_sort_puts_them_in_every_o
         await pilot.pause()
 
 
-async def test_a_scan_freezes_its_reports_for_the_collector_and_a_rescan_thaws_them(two_demo_roots, monkeypatch):
+async def test_a_scan_freezes_its_reports_and_the_full_collection_waits_for_a_quiet_moment(two_demo_roots, monkeypatch):
     """Every FREEZE_REPORTS reports what lives is moved out of the cyclic collector's sight
-    (its full collections stay short at 20,000 repositories); the next scan makes it
-    collectable again before it freezes its own reports."""
+    (its full collections stay short at 20,000 repositories). The one full collection that
+    frees what was frozen and died since (440 ms at 20,000 repositories) comes after the scan,
+    once nobody types: never while a rescan streams its rows in, as it did before."""
     monkeypatch.setattr(scan_gc, "FREEZE_REPORTS", 4)
+    monkeypatch.setattr(scan_gc, "IDLE_SECONDS", 0.05)
     gc.unfreeze()
     app = create_app(two_demo_roots, jobs=1, now=NOW, config=None)
     try:
         async with app.run_test(size=(140, 40)) as pilot:
             await wait_for_scan(pilot)
             host = app.host_screen
+            freezer = host._freezer
             assert host.table.row_count >= 4 and gc.get_freeze_count() > 0
-            thawed: list[int] = []
-            monkeypatch.setattr(scan_gc.gc, "collect", lambda *args: thawed.append(gc.get_freeze_count()) or 0)
-            host.action_rescan()
-            assert thawed[0] == 0  # unfrozen before the full collection
+            collected: list[tuple[tuple, int, int]] = []  # (args, batches shown by then, frozen objects)
+            collect = gc.collect
+            monkeypatch.setattr(
+                scan_gc.gc, "collect",
+                lambda *args: collected.append((args, host.batches, gc.get_freeze_count())) or collect(*args),
+            )
+            compactions, batches = freezer.compactions, host.batches
+            before = app.last_input
+            await pilot.press("r")  # a key: the quiet moment counts from here
+            assert app.last_input > before
             await wait_for_scan(pilot)
-            assert gc.get_freeze_count() > 0
+            await until(pilot, lambda: freezer.compactions > compactions, "the collection after the scan")
+            full = [(shown, frozen) for args, shown, frozen in collected if args in ((), (2,))]
+            assert host.batches > batches
+            assert full == [(host.batches, 0)]  # once, after the rescan's rows, everything thawed first
+            assert any(args == (1,) and shown > batches for args, shown, _ in collected)  # its freezes
+            assert gc.get_freeze_count() > 0  # frozen again: start-up's objects stay out of sight
             assert host.table.row_count >= 4
     finally:
         gc.unfreeze()
+
+
+def test_the_quiet_moment_counts_from_the_last_key():
+    assert scan_gc.idle_wait(now=100.0, last_input=99.0, idle_seconds=1.5) == 0.5
+    assert scan_gc.idle_wait(now=100.0, last_input=98.5, idle_seconds=1.5) == 0.0
+    assert scan_gc.idle_wait(now=100.0, last_input=10.0, idle_seconds=1.5) == 0.0
 
 
 async def test_the_header_counts_follow_reports_that_arrive_and_are_read_again(demo_root):

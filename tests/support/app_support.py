@@ -24,3 +24,12 @@ async def open_command(pilot, command: str) -> RepoScreen:
     await settle(pilot)
     assert isinstance(pilot.app.screen, RepoScreen)
     return pilot.app.screen
+
+
+async def until(pilot, condition, what: str, rounds: int = 400) -> None:
+    """Wait for ``condition()`` while the app runs (timers, workers): a bound, not a delay."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError(f"never happened: {what}")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.command import Hit, Hits, Provider
@@ -85,6 +86,7 @@ class GitwardApp(App[int]):
         # from scanning; a console for incidents should change state, not glide.
         self.animation_level = "none"
         self.host = host
+        self.last_input = 0.0  # time.monotonic() of the last key or click (on_event)
         # The syncs (confirm, queue, rescan after) and their jobs (runner, news pump, signal).
         self.sync = SyncController(self, host, lambda: self.host_screen.table.reports.values())
         self.syncs = self.sync.center
@@ -106,6 +108,13 @@ class GitwardApp(App[int]):
             self.register_theme(theme)
         if host.theme and not self._apply_theme(host.theme):
             self.config_warnings.append(f"theme {host.theme!r} from the config does not exist; using the default")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent) and not event.is_forwarded:
+            # When the operator last typed or clicked: the host screen's collection of what a
+            # scan froze waits for a quiet moment (scan_gc.py).
+            self.last_input = time.monotonic()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         self.call_after_refresh(_freeze_startup_objects)

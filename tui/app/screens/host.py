@@ -290,6 +290,7 @@ class HostScreen(GatedScreen):
             self._show_root_problems()
             self._finished_at = time.monotonic()
             self._schedule_refresh()
+        self._freezer.scan_finished(self.set_timer, lambda: self.app.last_input, lambda: self.scanning)
         if message.error:
             self.notify(clean(message.error), title="scan failed", severity="error", timeout=10, markup=False)
         self._show_summary()
