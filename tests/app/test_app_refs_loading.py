@@ -15,6 +15,7 @@ from gitrepo import commit_chain, for_each_ref, git, init_bare, write_loose
 
 from tui.app import collector_pause
 from tui.app.testing import settle, wait_for_scan
+from tui.app.widgets import ref_browser
 from tui.app.widgets.ref_browser import LEADING_ROWS, RefBrowser
 from tui.core import refstore
 from tui.core.model import Source
@@ -150,24 +151,16 @@ def collections(monkeypatch):
     gc.enable()
 
 
-async def until_still(pilot, browser) -> None:
-    """Until the browser stopped holding the collector (it waits for the list to be still)."""
-    for _ in range(400):
-        if not collector_pause.holding(browser):
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the collector was never resumed")
-
-
 async def test_no_collection_while_the_refs_load_then_one_once_the_list_is_still(gerrit_host, monkeypatch, collections):
     root, repo = gerrit_host
+    monkeypatch.setattr(ref_browser, "STILL_SECONDS", 0.0)  # still enough at once: no time to wait out
     async with loading_refs_tab(root, repo, monkeypatch) as (app, pilot, browser, release):
         assert collector_pause.holding(browser) and not gc.isenabled()
         browser.ref_list.focus()
         await pilot.press("down")
         release()
         await until(pilot, lambda: browser.judged)
-        await until_still(pilot, browser)
+        await until(pilot, lambda: not collector_pause.holding(browser))
         assert gc.isenabled() and collections == [()]  # what it held back, in one full collection
 
 
