@@ -258,6 +258,7 @@ async def headless_refs(repo: str) -> dict[str, float]:
         await settle(pilot)
         await watcher
         loaded_lags, loaded_steps = len(lags), len(steps.steps)
+        loaded_cpu = steps.cpu_so_far()
         # The collector, paused while the refs load, runs once the list is still (collector_pause.py):
         # the heartbeat goes on until it did, so its pause is measured too (a figure of its own:
         # no key is pressed then, and it is not part of the load).
@@ -298,7 +299,8 @@ async def headless_refs(repo: str) -> dict[str, float]:
         "step_cpu_max_after_first_rows": max(steps.steps[steps_before_rows:loaded_steps], default=float("nan")),
         "step_cpu_max_when_still": max(steps.steps[loaded_steps:], default=float("nan")),
         "step_cpu_p99": _percentile(steps.steps, 0.99),
-        "loop_cpu_seconds": steps.cpu,
+        "loop_cpu_seconds": loaded_cpu,  # from pressing 3 until every row and verdict is in
+        "loop_cpu_seconds_when_still": steps.cpu - loaded_cpu,
     }
 
 
@@ -321,9 +323,12 @@ class _StepTimer:
 
         asyncio.events.Handle._run = timed_run
 
+    def cpu_so_far(self) -> float:
+        return time.thread_time() - self._started
+
     def stop(self) -> None:
         asyncio.events.Handle._run = self._run
-        self.cpu = time.thread_time() - self._started
+        self.cpu = self.cpu_so_far()
 
 
 def _percentile(values: list[float], fraction: float) -> float:
