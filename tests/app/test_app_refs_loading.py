@@ -6,13 +6,16 @@ event, released by the test: it waits for states, never for a time)."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 
 import pytest
 from app_support import make_app
 from gitrepo import commit_chain, for_each_ref, git, init_bare, write_loose
 
+from tui.app import collector_pause
 from tui.app.testing import settle, wait_for_scan
+from tui.app.widgets import ref_browser
 from tui.app.widgets.ref_browser import LEADING_ROWS, RefBrowser
 from tui.core import refstore
 from tui.core.model import Source
@@ -135,3 +138,36 @@ async def test_a_filter_typed_while_loading_never_shows_unfiltered_rows(gerrit_h
         await settle(pilot)
         expected = [name for name in for_each_ref(repo) if "9/" in name]
         assert [ref.name for ref in browser.ref_list.rows] == expected and "refs/changes/09/9/2" in expected
+
+
+@pytest.fixture
+def collections(monkeypatch):
+    """The collections collector_pause runs (recorded, not run); the collector is on again
+    after the test whatever happened."""
+    assert gc.isenabled()
+    ran: list[tuple] = []
+    monkeypatch.setattr(collector_pause.gc, "collect", lambda *args: ran.append(args) or 0)
+    yield ran
+    gc.enable()
+
+
+async def test_no_collection_while_the_refs_load_then_one_once_the_list_is_still(gerrit_host, monkeypatch, collections):
+    root, repo = gerrit_host
+    monkeypatch.setattr(ref_browser, "STILL_SECONDS", 0.0)  # still enough at once: no time to wait out
+    async with loading_refs_tab(root, repo, monkeypatch) as (app, pilot, browser, release):
+        assert collector_pause.holding(browser) and not gc.isenabled()
+        browser.ref_list.focus()
+        await pilot.press("down")
+        release()
+        await until(pilot, lambda: browser.judged)
+        await until(pilot, lambda: not collector_pause.holding(browser))
+        assert gc.isenabled() and collections == [()]  # what it held back, in one full collection
+
+
+async def test_the_collector_runs_again_when_the_tab_goes_away_while_loading(gerrit_host, monkeypatch, collections):
+    root, repo = gerrit_host
+    async with loading_refs_tab(root, repo, monkeypatch) as (app, pilot, browser, release):
+        assert not gc.isenabled()
+        app.pop_screen()
+        await until(pilot, lambda: gc.isenabled())
+        assert not collector_pause.holding(browser) and collections == []

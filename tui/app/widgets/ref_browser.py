@@ -19,8 +19,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
+from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from tui.app import collector_pause
 from tui.app.dialogs.ref_detail import RefDetail
 from tui.app.commit_dates import CommitDates
 from tui.app.filtering import RowFilter
@@ -36,6 +38,12 @@ from tui.core.model import Ref, RefCounts, Verdict
 REF_FILTER_FIELDS = ("verdict", "source")  # verdict:stale-loose, source:both
 # Rows shown before every ref is read: a tall terminal's screenful and a page or two to move in.
 LEADING_ROWS = 200
+# The first read waits for the tab's first frame at most this long (seconds): a tab never drawn
+# (a test app without a screen refresh) is read all the same.
+FIRST_FRAME_WAIT = 1.0
+# Once every ref is read and judged, the paused collector runs when the list has not moved for
+# this long (seconds): not in the middle of the operator's key presses.
+STILL_SECONDS = 0.5
 
 
 class RefBrowser(Vertical):
@@ -116,22 +124,31 @@ class RefBrowser(Vertical):
         self.error: str | None = None
         self._dates = CommitDates(git_dir)
         self._dates_lock = threading.Lock()
+        self._first_frame_drawn = threading.Event()
+        self._collector_timer: Timer | None = None  # the pause's latest end
+        self._still_timer: Timer | None = None  # looks again whether the list is still
+        self._moved_at = 0.0  # time.monotonic() of the last cursor move or new view
 
     def compose(self) -> ComposeResult:
         if self.autoload and not self.started:
             # As early as possible: the files are read while the tab is mounted and styled
             # (~0.1 s of the UI thread's time on a 140x40 terminal).
             self._start_reading()
+            self._pause_collector()  # mounting the tab allocates a lot too
         yield LineStatic(Content("refs: not loaded yet"), id="ref-status")
         with Horizontal():
             yield NamespaceTree(id="namespaces")
             yield RefList(now=self._now, id="ref-list")
 
     def on_mount(self) -> None:
+        self.call_after_refresh(self._first_frame_drawn.set)
         if self.autoload and not self.started:
             self.load()
         elif self.started:
             self._show_status(loading=self.index is not None)  # reading since compose
+
+    def on_unmount(self) -> None:
+        self._resume_collector()
 
     @property
     def started(self) -> bool:
@@ -146,8 +163,38 @@ class RefBrowser(Vertical):
     def load(self) -> None:
         """(Re)read the refs in a worker; the list keeps its old rows until the new ones arrive."""
         self._start_reading()
+        self._pause_collector()
         self.ref_list.dates_available = True
         self._show_status(loading=True)
+
+    def _pause_collector(self) -> None:
+        """No cyclic collection until the refs are judged (tui/app/collector_pause.py): its full
+        walks were the longest freezes of the load. From compose on (its message loop runs):
+        the timer and on_unmount make sure it ends."""
+        collector_pause.hold(self)
+        self._moved_at = time.monotonic()
+        if self._collector_timer is not None:
+            self._collector_timer.stop()
+        self._collector_timer = self.set_timer(collector_pause.MAX_SECONDS, self._resume_collector)
+
+    def _resume_when_still(self) -> None:
+        """The refs are judged: the collector runs again, with what it held back, once the
+        list has been still for STILL_SECONDS (else it looks again then)."""
+        self._still_timer = None
+        if not collector_pause.holding(self):
+            return
+        still = time.monotonic() - self._moved_at
+        if still >= STILL_SECONDS:
+            self._resume_collector(collect=True)
+        else:
+            self._still_timer = self.set_timer(STILL_SECONDS - still, self._resume_when_still)
+
+    def _resume_collector(self, collect: bool = False) -> None:
+        for timer in (self._collector_timer, self._still_timer):
+            if timer is not None:
+                timer.stop()
+        self._collector_timer = self._still_timer = None
+        collector_pause.release(self, collect=collect)
 
     def _start_reading(self) -> None:
         self.generation += 1
@@ -161,6 +208,14 @@ class RefBrowser(Vertical):
     def _load(self, generation: int, leading: bool) -> None:
         worker = get_current_worker()
         started = time.perf_counter()
+        if leading:
+            # The tab's first frame first: mounting, styling and laying it out takes 60-80 ms
+            # of the UI thread's CPU, and the read (Python, holding the GIL half the time)
+            # stretched it to 110-150 ms, the longest freeze of the load. Serialised, the first
+            # rows come no later: the two never ran in parallel anyway.
+            self._first_frame_drawn.wait(FIRST_FRAME_WAIT)
+            if worker.is_cancelled:
+                return
 
         def show_leading(packed, hex_width: int) -> None:
             if leading and not worker.is_cancelled:
@@ -254,6 +309,7 @@ class RefBrowser(Vertical):
         self.index.apply_verdicts(message.counts)
         self.judged = True
         self.judge_seconds = message.seconds
+        self.call_after_refresh(self._resume_when_still)  # after the frame with the verdicts
         if self.row_filter.field == "verdict":
             self._show_rows(keep_cursor=True)  # the verdicts the filter asks for are known now
             return
@@ -266,6 +322,7 @@ class RefBrowser(Vertical):
     def handle_failed(self, message: Failed) -> None:
         if message.generation != self.generation:
             return
+        self._resume_collector()
         if self.index is None:
             self.error = message.reason
             self.ref_list.empty_text = clean(message.reason)
@@ -326,8 +383,10 @@ class RefBrowser(Vertical):
     @on(VirtualTable.Highlighted, "#ref-list")
     def _ref_highlighted(self, event: VirtualTable.Highlighted) -> None:
         event.stop()
+        self._moved_at = time.monotonic()
 
     def _show_rows(self, *, keep_cursor: bool) -> None:
+        self._moved_at = time.monotonic()  # a new view is drawn: not a still moment
         if self.index is None:
             if self.leading and (self.prefix or self.shadows_only or self.row_filter.active):
                 # The first rows of every ref are not this view's: it waits for every ref.
