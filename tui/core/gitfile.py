@@ -90,8 +90,12 @@ class Gitfile:
         }[self.error]
 
 
-def read_gitfile(path: str) -> Gitfile:
-    """setup.c ``read_gitfile_gently(path)``; never raises, never blocks."""
+def read_gitfile(path: str, *, resolve: bool = True) -> Gitfile:
+    """setup.c ``read_gitfile_gently(path)``; never raises, never blocks.
+
+    ``resolve=False``: for a caller that needs the verdict and ``target`` only; ``git_dir`` is
+    then ``target`` as named, not its real path (a realpath is an lstat per path component).
+    """
     try:
         st = os.stat(path)
     except (OSError, ValueError) as exc:
@@ -116,12 +120,13 @@ def read_gitfile(path: str) -> Gitfile:
         os.close(fd)
     if len(data) != st.st_size:
         return Gitfile(path, error=GitfileError.READ_FAILED)
-    return parse_gitfile(path, data)
+    return parse_gitfile(path, data, resolve=resolve)
 
 
-def parse_gitfile(path: str, data: bytes) -> Gitfile:
+def parse_gitfile(path: str, data: bytes, *, resolve: bool = True) -> Gitfile:
     """The content part of ``read_gitfile_gently``, for a file at ``path`` holding ``data``
-    (a planned write that is not on disk yet reads the same as one that is)."""
+    (a planned write that is not on disk yet reads the same as one that is). ``resolve``: as
+    for ``read_gitfile``."""
     if not data.startswith(PREFIX):
         return Gitfile(path, error=GitfileError.INVALID_FORMAT)
     content = data.rstrip(b"\r\n")
@@ -136,7 +141,7 @@ def parse_gitfile(path: str, data: bytes) -> Gitfile:
     problem = _not_a_git_directory(named)
     if problem is not None:
         return Gitfile(path, target=named, error=GitfileError.NOT_A_REPO, os_error=problem or None)
-    return Gitfile(path, git_dir=os.path.realpath(named), target=named)
+    return Gitfile(path, git_dir=os.path.realpath(named) if resolve else named, target=named)
 
 
 def is_git_directory(path: str) -> bool:

@@ -204,7 +204,7 @@ def _gitfile_problem(wt: Worktree, admin: str) -> Problem | None:
     """The worktree's own .git file must point back at worktrees/<id>."""
     dotgit = os.path.join(wt.path, ".git")
     repair = f"`git worktree repair {wt.path}` rewrites it"
-    found = read_gitfile(dotgit)
+    found = read_gitfile(dotgit, resolve=False)  # its target is compared below, not its real path
     if found.unknown:
         return unreadable_problem(found.os_error.filename or dotgit, found.os_error, wt.id or "")
     if found.error is GitfileError.STAT_FAILED:
