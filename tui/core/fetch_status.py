@@ -121,20 +121,26 @@ def write_outcome(repo_key: str, outcome: SyncOutcome, state_dir: str | None = N
         handle.write(json.dumps(data, sort_keys=True).encode() + b"\n")
 
 
+_UNLISTED = object()  # fetch_status(records=...) not given: look at the store now
+
+
 def fetch_status(
     git_dir: str,
     *,
     fetch_head_listed: bool = True,
     state_dir: str | None = None,
     real_dirs: dict[str, str] | None = None,
+    records=_UNLISTED,
 ) -> FetchStatus:
     """The truth about the repository's fetches (module notes). ``fetch_head_listed``: False when
     the caller listed the git dir and saw no ``FETCH_HEAD`` (saves a stat). ``real_dirs``: a
     cache of directories' real paths the caller keeps for a batch of repositories (see
-    ``real_path``)."""
+    ``real_path``). ``records``: ``store_records(state_dir)`` when the caller looked for a batch
+    of repositories (a stat of the store per repository otherwise)."""
     head = _fetch_head(git_dir) if fetch_head_listed else None
     last = last_ok = None
-    records = _store_records(state_dir)
+    if records is _UNLISTED:
+        records = store_records(state_dir)
     if records is None or records:
         repo_key = real_path(git_dir, real_dirs)
         if records is None or _record_name(repo_key) in records:
@@ -161,7 +167,7 @@ def _fetch_head(git_dir: str) -> tuple[float, int] | None:
 _listing_cache: dict[str, tuple[int, frozenset[str] | None]] = {}
 
 
-def _store_records(state_dir: str | None) -> frozenset[str] | None:
+def store_records(state_dir: str | None) -> frozenset[str] | None:
     """The record files in the store (empty: none, or no store); None when it cannot be listed
     (look per repository instead). One stat per call; the listing only when the store changed
     since the last look: every record is written by a rename, which changes the dir's mtime."""

@@ -198,6 +198,47 @@ def read_config(path: str) -> tuple[GitConfig, str | None]:
     return config, None
 
 
+def read_repo_settings(path: str, memo: dict[bytes, RepoSettings]) -> tuple[RepoSettings, str | None]:
+    """``repo_settings(read_config(path)[0])`` and ``read_config``'s error, for a batch of repositories.
+
+    ``memo``: the caller's cache for one batch, config bytes -> their settings. Most configs on
+    a host are byte for byte alike (what ``git init`` or the forge wrote), and their parse was
+    a tenth of a host scan. Only configs that parse without any error are remembered; each
+    caller gets its own copy (``RepoSettings`` and ``Remote`` are mutable).
+    """
+    try:
+        data = _read_regular_file(path)
+    except (OSError, ValueError):
+        config, error = read_config(path)  # the exact error message (and a second look)
+        return repo_settings(config), error
+    settings = memo.get(data)
+    if settings is None:
+        config = parse_config(data)
+        if config.errors:
+            config, error = read_config(path)
+            return repo_settings(config), error
+        settings = repo_settings(config)
+        if len(memo) >= _SETTINGS_MEMO_LIMIT:
+            memo.clear()
+        memo[data] = settings
+    return _copied(settings), None
+
+
+_SETTINGS_MEMO_LIMIT = 256  # distinct configs remembered per batch
+
+
+def _copied(settings: RepoSettings) -> RepoSettings:
+    remotes = [Remote(r.name, r.url, r.mirror, list(r.fetch)) for r in settings.remotes]
+    return RepoSettings(
+        bare=settings.bare,
+        ref_storage=settings.ref_storage,
+        object_format=settings.object_format,
+        log_all_ref_updates=settings.log_all_ref_updates,
+        remotes=remotes,
+        worktree_config=settings.worktree_config,
+    )
+
+
 def _read_regular_file(path: str) -> bytes:
     # O_NONBLOCK + fstat: a FIFO or device named "config" in a hostile tree must not hang a scan.
     fd = open_for_reading(path)

@@ -33,7 +33,27 @@ def config_dir() -> str:
 
 def state_dir() -> str:
     """Holds the journal (what changed, with before-images for undo). Env: GITWARD_STATE_DIR."""
-    return _overridable("GITWARD_STATE_DIR", _PLATFORM_DIRS.user_state_dir)
+    override = os.environ.get("GITWARD_STATE_DIR")
+    if override:
+        return _overridable("GITWARD_STATE_DIR", "")
+    return _platform_state_dir()
+
+
+# (what platformdirs' answer depends on, that answer): platformdirs computes the state dir anew
+# on every call (~20 us), and a host scan in one process asks once per repository.
+_state_dir_memo: tuple[tuple, str] | None = None
+
+
+def _platform_state_dir() -> str:
+    global _state_dir_memo
+    # platformdirs reads XDG_STATE_HOME, else expands "~" (HOME, else the user's passwd entry).
+    key = (os.environ.get("XDG_STATE_HOME"), os.environ.get("HOME"), os.getuid(), os.geteuid())
+    memo = _state_dir_memo
+    if memo is not None and memo[0] == key:
+        return memo[1]
+    path = _PLATFORM_DIRS.user_state_dir
+    _state_dir_memo = (key, path)
+    return path
 
 
 def log_dir() -> str:

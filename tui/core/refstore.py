@@ -100,10 +100,11 @@ def read_snapshot(
     return RefSnapshot(git_dir=git_dir, packed=packed, loose=loose, head=head, hex_width=hex_width)
 
 
-def count_refs(snapshot: RefSnapshot) -> RefCounts:
+def count_refs(snapshot: RefSnapshot, shadow_names: list[str] | None = None) -> RefCounts:
+    """``shadow_names``: ``snapshot.shadow_names()`` when the caller has it already."""
     packed = snapshot.packed
     loose = snapshot.loose.refs
-    both = len(snapshot.shadow_names())
+    both = len(snapshot.shadow_names() if shadow_names is None else shadow_names)
     shadows: dict[str, int] = {}
     for verdict in snapshot.verdicts.values():
         shadows[verdict.value] = shadows.get(verdict.value, 0) + 1
@@ -230,9 +231,12 @@ def judge_shadow(loose: LooseRef, packed_value: str, objects: ObjectReader) -> V
     return Verdict.DIVERGED
 
 
-def judge_shadows(snapshot: RefSnapshot, objects: ObjectReader | None = None) -> None:
-    """Fill ``snapshot.verdicts`` for every ref that is both loose and packed."""
-    names = snapshot.shadow_names()
+def judge_shadows(
+    snapshot: RefSnapshot, objects: ObjectReader | None = None, shadow_names: list[str] | None = None
+) -> None:
+    """Fill ``snapshot.verdicts`` for every ref that is both loose and packed (``shadow_names``:
+    ``snapshot.shadow_names()`` when the caller has it already)."""
+    names = snapshot.shadow_names() if shadow_names is None else shadow_names
     if not names:
         return
     objects = objects or ObjectReader(snapshot.git_dir)
