@@ -171,7 +171,6 @@ async def action_latency(widget, key: str, action: str, timeout: float = 10.0) -
 
 
 async def headless_refs(repo: str) -> dict[str, float]:
-    from tui.app import collector_pause
     from tui.app.app import create_app
     from tui.app.screens.repo import RepoScreen
     from tui.app.testing import settle, wait_for_scan
@@ -255,14 +254,15 @@ async def headless_refs(repo: str) -> dict[str, float]:
             presses.append((await key_latency(ref_list, "down"), during))
             await asyncio.sleep(0.03)
         jump = await key_latency(ref_list, "end")
+        compactions = app.collector.compactions  # the last key: the quiet moment counts from it
         await settle(pilot)
         await watcher
         loaded_lags, loaded_steps = len(lags), len(steps.steps)
         loaded_cpu = steps.cpu_so_far()
-        # The collector, paused while the refs load, runs once the list is still (collector_pause.py):
-        # the heartbeat goes on until it did, so its pause is measured too (a figure of its own:
-        # no key is pressed then, and it is not part of the load).
-        while collector_pause.holding(browser):
+        # The collector, held while the refs load, does its held-back work once nobody types
+        # (collector.py): the heartbeat goes on until it did, so its pause is measured too (a
+        # figure of its own: no key is pressed then, and it is not part of the load).
+        while app.collector.holding(browser) or app.collector.compactions == compactions:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.1)
         beating = False

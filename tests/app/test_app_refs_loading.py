@@ -13,9 +13,8 @@ import pytest
 from app_support import make_app
 from gitrepo import commit_chain, for_each_ref, git, init_bare, write_loose
 
-from tui.app import collector_pause
+from tui.app import collector
 from tui.app.testing import settle, wait_for_scan
-from tui.app.widgets import ref_browser
 from tui.app.widgets.ref_browser import LEADING_ROWS, RefBrowser
 from tui.core import refstore
 from tui.core.model import Source
@@ -142,32 +141,35 @@ async def test_a_filter_typed_while_loading_never_shows_unfiltered_rows(gerrit_h
 
 @pytest.fixture
 def collections(monkeypatch):
-    """The collections collector_pause runs (recorded, not run); the collector is on again
-    after the test whatever happened."""
-    assert gc.isenabled()
+    """The collections the console's collector runs (recorded, not run) and whether the Refs
+    tab held it then; its quiet moment comes at once. Its thresholds are its own afterwards."""
+    before = gc.get_threshold()
     ran: list[tuple] = []
-    monkeypatch.setattr(collector_pause.gc, "collect", lambda *args: ran.append(args) or 0)
+    monkeypatch.setattr(collector.gc, "collect", lambda *args: ran.append(args) or 0)
+    monkeypatch.setattr(collector, "IDLE_SECONDS", 0.0)
     yield ran
-    gc.enable()
+    gc.set_threshold(*before)
 
 
-async def test_no_collection_while_the_refs_load_then_one_once_the_list_is_still(gerrit_host, monkeypatch, collections):
+async def test_no_full_collection_while_the_refs_load_then_one_when_idle(gerrit_host, monkeypatch, collections):
     root, repo = gerrit_host
-    monkeypatch.setattr(ref_browser, "STILL_SECONDS", 0.0)  # still enough at once: no time to wait out
     async with loading_refs_tab(root, repo, monkeypatch) as (app, pilot, browser, release):
-        assert collector_pause.holding(browser) and not gc.isenabled()
+        assert app.collector.holding(browser) and gc.get_threshold()[2] == collector.NO_FULL_COLLECTION
+        compactions = app.collector.compactions
+        held = len(collections)
         browser.ref_list.focus()
         await pilot.press("down")
         release()
         await until(pilot, lambda: browser.judged)
-        await until(pilot, lambda: not collector_pause.holding(browser))
-        assert gc.isenabled() and collections == [()]  # what it held back, in one full collection
+        await until(pilot, lambda: app.collector.compactions > compactions)
+        assert not app.collector.holding(browser) and gc.get_threshold()[2] != collector.NO_FULL_COLLECTION
+        assert collections[held:] == [()]  # what it held back, in one full collection once idle
 
 
-async def test_the_collector_runs_again_when_the_tab_goes_away_while_loading(gerrit_host, monkeypatch, collections):
+async def test_the_collector_is_its_own_again_when_the_tab_goes_away_while_loading(gerrit_host, monkeypatch, collections):
     root, repo = gerrit_host
     async with loading_refs_tab(root, repo, monkeypatch) as (app, pilot, browser, release):
-        assert not gc.isenabled()
+        assert gc.get_threshold()[2] == collector.NO_FULL_COLLECTION
         app.pop_screen()
-        await until(pilot, lambda: gc.isenabled())
-        assert not collector_pause.holding(browser) and collections == []
+        await until(pilot, lambda: not app.collector.holding(browser))
+        assert gc.get_threshold()[2] != collector.NO_FULL_COLLECTION

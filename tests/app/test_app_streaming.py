@@ -22,7 +22,7 @@ from app_support import NOW, until
 from tui.app import create_app
 from tui.app.filtering import RowFilter
 from tui.app.testing import settle, wait_for_scan
-from tui.app import scan_gc
+from tui.app import collector
 from tui.app.widgets import log_lines, repo_table
 from tui.app.widgets.log_model import ORIGIN, SHOWN, TEXT, TIME
 from tui.app.widgets.log_view import SyncLog
@@ -130,45 +130,93 @@ async def test_a_few_reports_into_many_go_where_a_full_sort_puts_them_in_every_o
 
 async def test_a_scan_freezes_its_reports_and_the_full_collection_waits_for_a_quiet_moment(two_demo_roots, monkeypatch):
     """Every FREEZE_REPORTS reports what lives is moved out of the cyclic collector's sight
-    (its full collections stay short at 20,000 repositories). The one full collection that
-    frees what was frozen and died since (440 ms at 20,000 repositories) comes after the scan,
-    once nobody types: never while a rescan streams its rows in, as it did before."""
-    monkeypatch.setattr(scan_gc, "FREEZE_REPORTS", 4)
-    monkeypatch.setattr(scan_gc, "IDLE_SECONDS", 0.05)
+    (its full collections stay short at 20,000 repositories), and while rows stream in it
+    makes no full collection of its own. The one full collection that frees what was frozen
+    and died since (440 ms at 20,000 repositories) comes after the scan, once nobody types:
+    never as a rescan starts streaming, as it did before."""
+    monkeypatch.setattr(collector, "FREEZE_REPORTS", 4)
+    monkeypatch.setattr(collector, "IDLE_SECONDS", 0.05)
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     app = create_app(two_demo_roots, jobs=1, now=NOW, config=None)
     try:
         async with app.run_test(size=(140, 40)) as pilot:
             await wait_for_scan(pilot)
             host = app.host_screen
-            freezer = host._freezer
             assert host.table.row_count >= 4 and gc.get_freeze_count() > 0
             collected: list[tuple[tuple, int, int]] = []  # (args, batches shown by then, frozen objects)
             collect = gc.collect
             monkeypatch.setattr(
-                scan_gc.gc, "collect",
+                collector.gc, "collect",
                 lambda *args: collected.append((args, host.batches, gc.get_freeze_count())) or collect(*args),
             )
-            compactions, batches = freezer.compactions, host.batches
+            oldest_while_streaming: list[int] = []  # the oldest generation's threshold at each batch
+            arrived = app.collector.arrived
+            monkeypatch.setattr(
+                app.collector, "arrived",
+                lambda reports: oldest_while_streaming.append(gc.get_threshold()[2]) or arrived(reports),
+            )
+            compactions, batches = app.collector.compactions, host.batches
             before = app.last_input
             await pilot.press("r")  # a key: the quiet moment counts from here
             assert app.last_input > before
             await wait_for_scan(pilot)
-            await until(pilot, lambda: freezer.compactions > compactions, "the collection after the scan")
+            assert oldest_while_streaming and set(oldest_while_streaming) == {collector.NO_FULL_COLLECTION}
+            await until(pilot, lambda: app.collector.compactions > compactions, "the collection after the scan")
+            assert gc.get_threshold() == thresholds
             full = [(shown, frozen) for args, shown, frozen in collected if args in ((), (2,))]
             assert host.batches > batches
             assert full == [(host.batches, 0)]  # once, after the rescan's rows, everything thawed first
             assert any(args == (1,) and shown > batches for args, shown, _ in collected)  # its freezes
             assert gc.get_freeze_count() > 0  # frozen again: start-up's objects stay out of sight
             assert host.table.row_count >= 4
+            app.host_screen.action_rescan()
+            assert gc.get_threshold()[2] == collector.NO_FULL_COLLECTION
+        assert gc.get_threshold() == thresholds  # the console ended mid-scan: the collector's own again
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def test_the_quiet_moment_counts_from_the_last_key():
-    assert scan_gc.idle_wait(now=100.0, last_input=99.0, idle_seconds=1.5) == 0.5
-    assert scan_gc.idle_wait(now=100.0, last_input=98.5, idle_seconds=1.5) == 0.0
-    assert scan_gc.idle_wait(now=100.0, last_input=10.0, idle_seconds=1.5) == 0.0
+    assert collector.idle_wait(now=100.0, last_input=99.0, idle_seconds=1.5) == 0.5
+    assert collector.idle_wait(now=100.0, last_input=98.5, idle_seconds=1.5) == 0.0
+    assert collector.idle_wait(now=100.0, last_input=10.0, idle_seconds=1.5) == 0.0
+
+
+def test_holds_are_counted_by_holder_and_the_thresholds_come_back():
+    timers: list[tuple[float, object]] = []
+
+    class FakeTimer:
+        def __init__(self, delay, callback):
+            self.delay, self.callback, self.stopped = delay, callback, False
+            timers.append(self)
+
+        def stop(self):
+            self.stopped = True
+
+    thresholds = gc.get_threshold()
+    held = collector.Collector(FakeTimer, lambda: 0.0)
+    scan, refs = object(), object()
+    try:
+        held.hold(scan)
+        held.hold(refs, at_most=10.0)
+        held.hold(scan)  # twice is once
+        assert gc.get_threshold()[:2] == thresholds[:2] and gc.get_threshold()[2] == collector.NO_FULL_COLLECTION
+        held.release(scan)
+        assert held.holding(refs) and gc.get_threshold()[2] == collector.NO_FULL_COLLECTION
+        latest_end = timers[-1]
+        assert latest_end.delay == 10.0
+        latest_end.callback()  # refs' promise: released at the latest after 10 s
+        assert not held.holding(refs) and gc.get_threshold() == thresholds
+        quiet = timers[-1]
+        assert quiet.delay == collector.IDLE_SECONDS and not quiet.stopped
+        held.release(refs)  # released twice (the tab went away after): nothing more
+        held.hold(scan)
+        assert quiet.stopped  # a new hold: the quiet moment is looked for after it
+    finally:
+        held.close()
+    assert gc.get_threshold() == thresholds
 
 
 async def test_the_header_counts_follow_reports_that_arrive_and_are_read_again(demo_root):

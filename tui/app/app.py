@@ -22,6 +22,7 @@ from textual.actions import SkipAction
 from textual.screen import ModalScreen, Screen
 
 from tui.app.backend import Host
+from tui.app.collector import Collector
 from tui.app.messages import (
     BulkPlanned,
     RepoRescanned,
@@ -87,6 +88,8 @@ class GitwardApp(App[int]):
         self.animation_level = "none"
         self.host = host
         self.last_input = 0.0  # time.monotonic() of the last key or click (on_event)
+        # The cyclic collector's one policy: held while rows stream in, its work done when idle.
+        self.collector = Collector(self.set_timer, lambda: self.last_input)
         # The syncs (confirm, queue, rescan after) and their jobs (runner, news pump, signal).
         self.sync = SyncController(self, host, lambda: self.host_screen.table.reports.values())
         self.syncs = self.sync.center
@@ -111,8 +114,8 @@ class GitwardApp(App[int]):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.InputEvent) and not event.is_forwarded:
-            # When the operator last typed or clicked: the host screen's collection of what a
-            # scan froze waits for a quiet moment (scan_gc.py).
+            # When the operator last typed or clicked: the collector's held-back work waits
+            # for a quiet moment (collector.py).
             self.last_input = time.monotonic()
         await super().on_event(event)
 
@@ -428,6 +431,7 @@ class GitwardApp(App[int]):
         self.push_screen(dialog, callback=lambda choice: self.exit() if choice == "quit" else None)
 
     def on_unmount(self) -> None:
+        self.collector.close()
         self.sync.shutdown()
 
     # --- palette and availability ---------------------------------------------------------------

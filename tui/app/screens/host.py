@@ -24,7 +24,6 @@ from tui.app.backend import Host
 from tui.app.messages import SyncRequested
 from tui.app.read_only import GatedScreen
 from tui.app.scan_batches import ScanBatchContents, scan_in_batches
-from tui.app.scan_gc import ReportFreezer
 from tui.app.text import clean
 from tui.app.typeahead import typing
 from tui.app.widgets.filter_box import FilterBox
@@ -130,7 +129,6 @@ class HostScreen(GatedScreen):
         self._finished_at = 0.0  # time.monotonic() then: when the next background rescan is due
         self._age_text: tuple = ()
         self._summary_due = False  # a _show_summary is queued behind the scan batches
-        self._freezer = ReportFreezer()  # the collector's pauses stay short as reports stream in
         self.refresh_interval: float | None = host.refresh_interval
         self._refresh_timer: Any = None
         # Hidden, so kept out of the first frame: mounted right after it (_mount_hidden), or for
@@ -222,7 +220,7 @@ class HostScreen(GatedScreen):
         self._stop_refresh_timer()  # the next background rescan counts from the end of this one
         if self._cancel is not None:
             self._cancel.set()
-        self._freezer.scan_starts()
+        self.app.collector.hold(self)  # no full collection while the rows stream in (collector.py)
         self.generation += 1
         self.scanning = True
         self.scan_error = None
@@ -263,7 +261,7 @@ class HostScreen(GatedScreen):
             self.root_problems = list(self._new_root_problems)
             self._show_root_problems()
         self.table.upsert(message.reports, message.texts)
-        self._freezer.arrived(len(message.reports))
+        self.app.collector.arrived(len(message.reports))
         if message.superseded:
             retracted = [path for path in message.superseded if path in self._seen]
             self._seen.difference_update(retracted)
@@ -280,6 +278,7 @@ class HostScreen(GatedScreen):
         if message.generation != self.generation:
             return
         self.scanning = False
+        self.app.collector.release(self)
         self._elapsed = message.elapsed
         if not message.cancelled:
             self.scan_error = message.error
@@ -290,7 +289,6 @@ class HostScreen(GatedScreen):
             self._show_root_problems()
             self._finished_at = time.monotonic()
             self._schedule_refresh()
-        self._freezer.scan_finished(self.set_timer, lambda: self.app.last_input, lambda: self.scanning)
         if message.error:
             self.notify(clean(message.error), title="scan failed", severity="error", timeout=10, markup=False)
         self._show_summary()
@@ -299,6 +297,7 @@ class HostScreen(GatedScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "scan" and event.state == WorkerState.ERROR:
             self.scanning = False
+            self.app.collector.release(self)
             self.scan_error = str(event.worker.error)
             self.notify(clean(self.scan_error), title="scan failed", severity="error", timeout=10, markup=False)
             self._finished_at = time.monotonic()
@@ -339,6 +338,7 @@ class HostScreen(GatedScreen):
     def on_unmount(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
+        self.app.collector.release(self)
 
     # --- summary --------------------------------------------------------------------------------
 

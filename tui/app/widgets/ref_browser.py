@@ -19,10 +19,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.app import collector_pause
 from tui.app.dialogs.ref_detail import RefDetail
 from tui.app.commit_dates import CommitDates
 from tui.app.filtering import RowFilter
@@ -41,9 +39,10 @@ LEADING_ROWS = 200
 # The first read waits for the tab's first frame at most this long (seconds): a tab never drawn
 # (a test app without a screen refresh) is read all the same.
 FIRST_FRAME_WAIT = 1.0
-# Once every ref is read and judged, the paused collector runs when the list has not moved for
-# this long (seconds): not in the middle of the operator's key presses.
-STILL_SECONDS = 0.5
+# The collector is held from the tab's compose until every ref is read and judged, and at the
+# most this long (seconds: a huge or stuck load); its held-back work then waits for a quiet
+# moment (tui/app/collector.py).
+MAX_HOLD_SECONDS = 10.0
 
 
 class RefBrowser(Vertical):
@@ -125,9 +124,6 @@ class RefBrowser(Vertical):
         self._dates = CommitDates(git_dir)
         self._dates_lock = threading.Lock()
         self._first_frame_drawn = threading.Event()
-        self._collector_timer: Timer | None = None  # the pause's latest end
-        self._still_timer: Timer | None = None  # looks again whether the list is still
-        self._moved_at = 0.0  # time.monotonic() of the last cursor move or new view
 
     def compose(self) -> ComposeResult:
         if self.autoload and not self.started:
@@ -168,33 +164,13 @@ class RefBrowser(Vertical):
         self._show_status(loading=True)
 
     def _pause_collector(self) -> None:
-        """No cyclic collection until the refs are judged (tui/app/collector_pause.py): its full
-        walks were the longest freezes of the load. From compose on (its message loop runs):
-        the timer and on_unmount make sure it ends."""
-        collector_pause.hold(self)
-        self._moved_at = time.monotonic()
-        if self._collector_timer is not None:
-            self._collector_timer.stop()
-        self._collector_timer = self.set_timer(collector_pause.MAX_SECONDS, self._resume_collector)
+        """No full collection until the refs are judged (tui/app/collector.py): its walks were
+        the longest freezes of the load. From compose on; released when judged, on a failed
+        load, when the tab goes away, and after MAX_HOLD_SECONDS whatever happened."""
+        self.app.collector.hold(self, at_most=MAX_HOLD_SECONDS)
 
-    def _resume_when_still(self) -> None:
-        """The refs are judged: the collector runs again, with what it held back, once the
-        list has been still for STILL_SECONDS (else it looks again then)."""
-        self._still_timer = None
-        if not collector_pause.holding(self):
-            return
-        still = time.monotonic() - self._moved_at
-        if still >= STILL_SECONDS:
-            self._resume_collector(collect=True)
-        else:
-            self._still_timer = self.set_timer(STILL_SECONDS - still, self._resume_when_still)
-
-    def _resume_collector(self, collect: bool = False) -> None:
-        for timer in (self._collector_timer, self._still_timer):
-            if timer is not None:
-                timer.stop()
-        self._collector_timer = self._still_timer = None
-        collector_pause.release(self, collect=collect)
+    def _resume_collector(self) -> None:
+        self.app.collector.release(self)
 
     def _start_reading(self) -> None:
         self.generation += 1
@@ -309,7 +285,7 @@ class RefBrowser(Vertical):
         self.index.apply_verdicts(message.counts)
         self.judged = True
         self.judge_seconds = message.seconds
-        self.call_after_refresh(self._resume_when_still)  # after the frame with the verdicts
+        self.call_after_refresh(self._resume_collector)  # after the frame with the verdicts
         if self.row_filter.field == "verdict":
             self._show_rows(keep_cursor=True)  # the verdicts the filter asks for are known now
             return
@@ -383,10 +359,8 @@ class RefBrowser(Vertical):
     @on(VirtualTable.Highlighted, "#ref-list")
     def _ref_highlighted(self, event: VirtualTable.Highlighted) -> None:
         event.stop()
-        self._moved_at = time.monotonic()
 
     def _show_rows(self, *, keep_cursor: bool) -> None:
-        self._moved_at = time.monotonic()  # a new view is drawn: not a still moment
         if self.index is None:
             if self.leading and (self.prefix or self.shadows_only or self.row_filter.active):
                 # The first rows of every ref are not this view's: it waits for every ref.
