@@ -514,8 +514,14 @@ class VirtualTable(ScrollView, can_focus=True):
     # --- cursor ---------------------------------------------------------------------------------
 
     def watch_cursor(self, old: int, new: int) -> None:
+        top = round(self.scroll_y)
         self._scroll_to_cursor()
-        self.refresh()
+        if round(self.scroll_y) == top:
+            # Two lines changed, not the page: a full refresh drew every line again through
+            # Textual's styles (~0.1 ms a line) on each key press, while a scan streams in too.
+            self.refresh_line(old + 1)  # (virtual lines: the header is line 0)
+            self.refresh_line(new + 1)
+        # else: scrolling refreshed the page
         self.post_message(self.Highlighted(self, new, self.current))
 
     def on_focus(self) -> None:
