@@ -151,6 +151,32 @@ async def test_a_scan_freezes_its_reports_for_the_collector_and_a_rescan_thaws_t
         gc.unfreeze()
 
 
+def test_no_full_collection_of_its_own_while_a_scan_runs_and_the_thresholds_come_back():
+    before = gc.get_threshold()
+    freezer = scan_gc.ReportFreezer()
+    freezer.scan_starts()
+    try:
+        young, middle, oldest = gc.get_threshold()
+        assert (young, middle) == before[:2] and oldest == scan_gc.NO_FULL_COLLECTION
+        freezer.scan_starts()  # a rescan before the end: the thresholds kept are still the collector's
+    finally:
+        freezer.scan_ends()
+    assert gc.get_threshold() == before
+    freezer.scan_ends()  # twice (the screen closed after the scan ended): nothing to restore
+    assert gc.get_threshold() == before
+
+
+async def test_the_collectors_thresholds_are_its_own_again_once_the_scan_ended(demo_root):
+    before = gc.get_threshold()
+    app = create_app([demo_root], jobs=1, now=NOW, config=None)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for_scan(pilot)
+        assert gc.get_threshold() == before
+        app.host_screen.action_rescan()
+        assert gc.get_threshold()[2] == scan_gc.NO_FULL_COLLECTION  # (the scan runs in a thread)
+    assert gc.get_threshold() == before  # the screen closed mid-scan: restored on unmount
+
+
 async def test_the_header_counts_follow_reports_that_arrive_and_are_read_again(demo_root):
     app = create_app([demo_root], jobs=1, now=NOW, config=None)
     async with app.run_test(size=(140, 40)) as pilot:

@@ -281,6 +281,7 @@ class HostScreen(GatedScreen):
         if message.generation != self.generation:
             return
         self.scanning = False
+        self._freezer.scan_ends()
         self._elapsed = message.elapsed
         if not message.cancelled:
             self.scan_error = message.error
@@ -299,6 +300,7 @@ class HostScreen(GatedScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "scan" and event.state == WorkerState.ERROR:
             self.scanning = False
+            self._freezer.scan_ends()
             self.scan_error = str(event.worker.error)
             self.notify(clean(self.scan_error), title="scan failed", severity="error", timeout=10, markup=False)
             self._finished_at = time.monotonic()
@@ -339,6 +341,7 @@ class HostScreen(GatedScreen):
     def on_unmount(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
+        self._freezer.scan_ends()
 
     # --- summary --------------------------------------------------------------------------------
 
