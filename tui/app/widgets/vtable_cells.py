@@ -22,7 +22,7 @@ from tui.app.widgets.table_layout import Column
 
 MARGIN = 1  # space before the first column
 
-__all__ = ["MARGIN", "Palette", "RowDescriber", "RowRenderer", "line_segments"]
+__all__ = ["MARGIN", "Palette", "RowDescriber", "RowRenderer", "header_line", "line_segments"]
 
 
 @dataclass(slots=True)
@@ -45,6 +45,47 @@ RowRenderer = Callable[[Any, Palette], Sequence[Text]]
 # What the ``/`` filter sees of a row: its name (a regex matches the name alone), the text a
 # plain filter searches (None: the name), and the fields ``field:value`` can ask for.
 RowDescriber = Callable[[Any], tuple[str, str | None, FieldValues | None]]
+
+
+def header_line(
+    columns: Sequence[Column], widths: Sequence[int], shown: Sequence[bool], gap: int, base: Style, arrows: Sequence[str]
+) -> Text:
+    """The header: the labels; a column's sort arrow (``arrows``, "" for none) goes after its
+    label when the column has room, else into the gap beside it (before a right-aligned label,
+    after a left-aligned one)."""
+    line = Text(" " * MARGIN, style=base, no_wrap=True, end="")
+    pending_arrow = ""  # an arrow that spills into the gap after the previous column
+    first = True
+    for index, (column, width) in enumerate(zip(columns, widths)):
+        if not shown[index]:
+            continue
+        arrow = arrows[index]
+        label = column.label
+        spill_before = spill_after = ""
+        if arrow and len(label) + 2 <= width:
+            label = f"{label} {arrow}"
+        elif arrow and len(label) + 1 <= width:
+            label = f"{label}{arrow}"
+        elif arrow and column.justify == "right" and not first:
+            spill_before = arrow
+        elif arrow:
+            spill_after = arrow
+        if not first:
+            spacer = " " * gap
+            if pending_arrow:
+                spacer = pending_arrow + spacer[1:]
+            if spill_before:
+                spacer = spacer[:-1] + spill_before
+            line.append(spacer)
+        first = False
+        pending_arrow = spill_after
+        text = Text(label, no_wrap=True)
+        text.truncate(width, overflow="ellipsis")
+        text.align("right" if column.justify == "right" else "left", width)
+        line.append_text(text)
+    if pending_arrow:
+        line.append(pending_arrow)  # the last column: the table's one spare cell
+    return line
 
 
 def line_segments(
