@@ -296,8 +296,8 @@ def iter_host_scan(
     loop shares two cores with two workers, and a key press must not wait for a time slice).
 
     ``discover_in_child`` (the console, with ``start_method="fork"``): once the host is big
-    enough for worker processes, the rest of discovery is walked in a forked child at
-    ``worker_niceness`` (tui/core/discovery_child.py), not in the caller's process.
+    enough for worker processes, the rest of discovery is walked in a forked child (at the
+    caller's priority: tui/core/discovery_child.py), not in the caller's process.
     """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
@@ -330,7 +330,7 @@ def iter_host_scan(
             # deferred: multiprocessing loads with the first pool (as in _scan_in_processes)
             import multiprocessing
 
-            found = discovered_in_child(found, multiprocessing.get_context("fork"), worker_niceness)
+            found = discovered_in_child(found, multiprocessing.get_context("fork"))
         yield from _scan_in_processes(first, found, results, jobs, now, cancel, start_method, chunk_worker, worker_niceness)
         return
     for item in found:
