@@ -2,7 +2,7 @@
 """Time the console: launch to first frame, full listing of a host, Refs tab first rows, key latency.
 
     python benchmarks/tui_bench.py [--root DIR] [--repo GIT_DIR] [--runs N] [--quick] [--json FILE]
-                                   [--only first-frame|listing|refs|sync [--profile FILE]]
+                                   [--only first-frame|listing|replay|refs|sync [--profile FILE]]
 
 Without ``--root``/``--repo`` it uses the benchmark fixtures (F3: 2,200 repos, F2: 200,000
 refs; ``--quick`` for the small ones), built and cached by ``benchmarks/fixtures.py``.
@@ -17,6 +17,10 @@ refs; ``--quick`` for the small ones), built and cached by ``benchmarks/fixtures
   runs callbacks (p95, p99, max: the worst lag is what a user feels as a freeze). When fewer
   than 10 presses land (F3's 2,000 bare repositories arrive at once at the end of discovery),
   it is measured again with ``--jobs 1``, which streams rows for longer.
+- replayed listing (``--only replay``): the host's reports (scanned first, not timed) handed
+  to the console in batches with no scan running, 3 key presses after each: the event loop's
+  own CPU time for rows arriving (batches and presses with their frames), which the other
+  processes of a shared machine move far less than the lags.
 - sync log: a real sync whose upstream's upload-pack prints 10,000 lines a second on stderr
   for a few seconds, with the repository's Log tab open and following; key latency, loop lag,
   and a count of every line (log file, job buffer, view).
@@ -97,6 +101,88 @@ async def headless_listing(root: str, jobs: int | None) -> dict[str, float]:
         "key_painted_max": max(painted) if painted else float("nan"),
         **lags.summary(),
     }
+
+
+REPLAY_BATCHES = 22  # as many as F3's listing has (the first few small, as rows start to arrive)
+REPLAY_PRESSES = 3  # key presses after each batch
+
+
+async def headless_replay(root: str) -> dict[str, float]:
+    """The event loop's own CPU time for a host's rows arriving, with no scan running: ``root``
+    is scanned first (not timed), then its reports are handed to the console in REPLAY_BATCHES
+    batches as the scan's thread hands them over, each followed by its frames and
+    REPLAY_PRESSES key presses (each with its frame). Thread CPU time, so the other processes
+    of a shared machine move it far less than the lags of ``listing``."""
+    from tui.app.app import create_app
+    from tui.app.screens.host import HostScreen
+    from tui.app.testing import wait_for_scan
+    from tui.app.widgets.repo_table import row_texts
+    from tui.core.model import RepoReport
+    from tui.core.scan import iter_host_scan
+
+    now = time.time()
+    reports = [item for item in iter_host_scan([root], now=now, hold_bare=False) if isinstance(item, RepoReport)]
+    sizes = [20, 40, 60, 80, 100, 100, 100, 100]
+    while sum(sizes) > len(reports):
+        sizes.pop()
+    rest = len(reports) - sum(sizes)
+    count = max(1, REPLAY_BATCHES - len(sizes))
+    sizes += [rest // count] * (count - 1) + [rest - rest // count * (count - 1)]
+    empty = tempfile.mkdtemp(prefix="gitward-tui-bench-")
+    app = create_app([empty], config=None, now=now)
+    batch_cpu: list[float] = []
+    press_cpu: list[float] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for_scan(pilot)
+        host = app.host_screen
+        loop = asyncio.get_running_loop()
+
+        async def frame() -> None:
+            drawn = loop.create_future()
+            host.table.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+            await drawn
+
+        steps = _StepTimer()
+        at = 0
+        for size in sizes:
+            chunk = reports[at : at + size]
+            at += size
+            texts = [row_texts(report, now, False) for report in chunk]  # the scan's thread makes these
+            started = time.thread_time()
+            host.post_message(HostScreen.ScanBatch(host.generation, chunk, [], 0.0, texts))
+            await frame()
+            await frame()
+            batch_cpu.append(time.thread_time() - started)
+            for _ in range(REPLAY_PRESSES):
+                started = time.thread_time()
+                app.simulate_key("down")
+                await frame()
+                press_cpu.append(time.thread_time() - started)
+        steps.stop()
+        rows = host.table.row_count
+    os.rmdir(empty)
+    return {
+        "rows": rows,
+        "batches": len(sizes),
+        "presses": len(press_cpu),
+        "loop_cpu_seconds": steps.cpu,
+        "batch_cpu_seconds": sum(batch_cpu),
+        "batch_cpu_max": max(batch_cpu),
+        "press_cpu_seconds": sum(press_cpu),
+        "press_cpu_max": max(press_cpu),
+        "step_cpu_max": max(steps.steps),
+        "step_cpu_p99": _percentile(steps.steps, 0.99),
+    }
+
+
+def replay_line(replay: dict) -> str:
+    return (
+        f"replayed listing ({replay['rows']:,} rows in {replay['batches']} batches, {replay['presses']} key presses, "
+        f"no scan running): event-loop CPU {replay['loop_cpu_seconds'] * 1000:.0f} ms; batches with their 2 frames "
+        f"{replay['batch_cpu_seconds'] * 1000:.0f} ms (max {replay['batch_cpu_max'] * 1000:.1f} ms); presses with their "
+        f"frame {replay['press_cpu_seconds'] * 1000:.0f} ms (max {replay['press_cpu_max'] * 1000:.1f} ms); longest step "
+        f"{replay['step_cpu_max'] * 1000:.1f} ms (p99 {replay['step_cpu_p99'] * 1000:.1f} ms)"
+    )
 
 
 class _Heartbeat:
@@ -388,6 +474,7 @@ def _only(args, root: str, repo: str, results: dict) -> int:
 
     scenarios = {
         "listing": lambda: headless_listing(root, args.jobs),
+        "replay": lambda: headless_replay(root),
         "refs": lambda: headless_refs(repo),
         "sync": flood_host.headless_sync_log,
     }
@@ -405,6 +492,8 @@ def _only(args, root: str, repo: str, results: dict) -> int:
     results[args.only] = result
     if args.only == "listing":
         print(listing_line(result, MIN_PRESSES))
+    elif args.only == "replay":
+        print(replay_line(result))
     elif args.only == "sync":
         print(flood_host.sync_log_line(result))
     else:
@@ -424,11 +513,12 @@ def main() -> int:
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument(
         "--only",
-        choices=("first-frame", "listing", "refs", "sync"),
+        choices=("first-frame", "listing", "replay", "refs", "sync"),
         help="measure one part alone: first-frame (launch to first frame, alternated with the minimal "
-        "app, no F2), or one headless scenario (no terminal runs): while rows stream in, the Refs tab, the sync log",
+        "app, no F2), or one headless scenario (no terminal runs): while rows stream in, the same rows "
+        "replayed with no scan running (the event loop's CPU), the Refs tab, the sync log",
     )
-    parser.add_argument("--profile", help="with --only listing|refs|sync: cProfile of the event loop's thread, written here (pstats)")
+    parser.add_argument("--profile", help="with --only listing|replay|refs|sync: cProfile of the event loop's thread, written here (pstats)")
     args = parser.parse_args()
 
     from benchmarks import fixtures, flood_host

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from gitrepo import commit_chain, git, init_bare, init_repo, write_loose
 
-from tui.core.discovery import Candidate, classify, discover
+from tui.core.discovery import Candidate, classify, discover, discover_lazily
 from tui.core.model import Layout, Problem, Severity
 from tui.core.scan import PARALLEL_THRESHOLD, iter_host_scan, scan_host, scan_repo
 
@@ -315,3 +315,73 @@ def test_scan_workers_run_as_much_nicer_as_asked(tmp_path, niceness):
     assert len(seen) == PARALLEL_THRESHOLD + 12
     assert set(seen) == {min(own + niceness, 19)}
     assert os.nice(0) == own
+
+
+def _discovery_then_the_walkers_pid(roots, max_depth):
+    """The real walk, then a note of the process it ran in."""
+    yield from discover_lazily(roots, max_depth)
+    yield Problem("walked-in", Severity.INFO, str(os.getpid()))
+
+
+def _discovery_that_fails(roots, max_depth):
+    yield from discover_lazily(roots, max_depth)
+    raise PermissionError("a directory that cannot be listed")
+
+
+@pytest.mark.parametrize("hold_bare", [False, True])
+def test_discovery_walked_in_a_child_process_gives_what_the_walk_here_gives(host, tmp_path, monkeypatch, hold_bare):
+    """The console walks the tree apart from its event loop (discover_in_child): the same
+    reports, problems and retractions, and the walk ran in another process."""
+    import multiprocessing
+
+    from tui.core import scan
+    from tui.core.discovery import Superseded
+
+    template = init_bare(tmp_path / "t.git")
+    commit_chain(template, 2)
+    for i in range(PARALLEL_THRESHOLD + 40):
+        shutil.copytree(template, host / "many" / f"r{i:03d}.git")
+    monkeypatch.setattr(scan, "discover_lazily", _discovery_then_the_walkers_pid)
+
+    def outcome(**options):
+        shown: dict[str, object] = {}
+        notes = []
+        for item in iter_host_scan([str(host)], jobs=2, hold_bare=hold_bare, now=1_780_000_000.0, **options):
+            if isinstance(item, Superseded):
+                shown.pop(item.candidate.path, None)
+            elif isinstance(item, Problem):
+                notes.append(item)
+            else:
+                shown[item.path] = item.to_json()
+        return shown, [note for note in notes if note.code != "walked-in"], [note.message for note in notes if note.code == "walked-in"]
+
+    here, problems_here, walkers_here = outcome()
+    apart, problems_apart, walkers_apart = outcome(discover_in_child=True)
+    assert apart == here and len(apart) == PARALLEL_THRESHOLD + 40 + 3
+    assert problems_apart == problems_here
+    assert walkers_here == [str(os.getpid())]
+    assert walkers_apart != walkers_here and len(walkers_apart) == 1
+    assert not [child for child in multiprocessing.active_children() if child.name == "gitward-discovery"]
+
+
+def test_a_walk_in_a_child_process_that_fails_fails_the_scan(host, tmp_path, monkeypatch):
+    from tui.core import scan
+
+    template = init_bare(tmp_path / "t.git")
+    for i in range(PARALLEL_THRESHOLD + 4):
+        shutil.copytree(template, host / "many" / f"r{i:03d}.git")
+    monkeypatch.setattr(scan, "discover_lazily", _discovery_that_fails)
+    with pytest.raises(PermissionError, match="cannot be listed"):
+        list(iter_host_scan([str(host)], jobs=2, hold_bare=False, discover_in_child=True))
+
+
+def test_a_scan_closed_early_stops_its_discovery_process(host, tmp_path):
+    import multiprocessing
+
+    template = init_bare(tmp_path / "t.git")
+    for i in range(PARALLEL_THRESHOLD + 200):
+        shutil.copytree(template, host / "many" / f"r{i:03d}.git")
+    scan = iter_host_scan([str(host)], jobs=2, hold_bare=False, discover_in_child=True)
+    next(item for item in scan if not isinstance(item, Problem))
+    scan.close()
+    assert not [child for child in multiprocessing.active_children() if child.name == "gitward-discovery"]

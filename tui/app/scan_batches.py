@@ -79,6 +79,9 @@ def scan_in_batches(
                 max_depth=host.max_depth,
                 hold_bare=False,  # rows as they come; a retraction follows in the rare case
                 worker_niceness=host.scan_niceness,
+                # The walk of the tree in a child process: in this one it held the GIL that
+                # the event loop needs for each frame and key press while rows stream in.
+                discover_in_child=True,
             ):
                 if locked and isinstance(item, RepoReport):
                     OBJECT_STORE_LOCK.release()

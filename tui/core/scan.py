@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tui.core import paths, problems as analysis
 from tui.core.discovery import DEFAULT_MAX_DEPTH, Candidate, Superseded, discover_lazily
+from tui.core.discovery_child import STILL_WALKING, discovered_in_child
 from tui.core.fetch_status import fetch_status, store_records
 from tui.core.fsutil import special_kind
 from tui.core.gitconfig import RepoSettings, read_config, read_repo_settings, repo_settings
@@ -278,6 +279,7 @@ def iter_host_scan(
     max_depth: int = DEFAULT_MAX_DEPTH,
     hold_bare: bool = True,
     worker_niceness: int = 0,
+    discover_in_child: bool = False,
 ) -> Iterator[RepoReport | Problem | Superseded]:
     """Yield root problems and repo reports as they are ready (not in a stable order).
 
@@ -296,6 +298,10 @@ def iter_host_scan(
 
     ``worker_niceness``: added to the worker processes' nice value (the console: its event
     loop shares two cores with two workers, and a key press must not wait for a time slice).
+
+    ``discover_in_child`` (the console, with ``start_method="fork"``): once the host is big
+    enough for worker processes, the rest of discovery is walked in a forked child (at the
+    caller's priority: tui/core/discovery_child.py), not in the caller's process.
     """
     now = time.time() if now is None else now
     jobs = jobs or default_jobs()
@@ -324,6 +330,11 @@ def iter_host_scan(
                 if results.kept(candidate):
                     yield from chunk_worker([candidate], now)
             return
+        if discover_in_child and start_method == "fork":
+            # deferred: multiprocessing loads with the first pool (as in _scan_in_processes)
+            import multiprocessing
+
+            found = discovered_in_child(found, multiprocessing.get_context("fork"))
         yield from _scan_in_processes(first, found, results, jobs, now, cancel, start_method, chunk_worker, worker_niceness)
         return
     for item in found:
@@ -421,7 +432,9 @@ def _scan_in_processes(
                 queued.append((pool.submit(chunk_worker, chunk, now), chunk))
             chunk = []
             for item in found:
-                if isinstance(item, Candidate):
+                if item is STILL_WALKING:
+                    pass  # discovery walks on in its own process: collect what is ready
+                elif isinstance(item, Candidate):
                     chunk.append(item)
                     if len(chunk) >= CHUNK_SIZE:
                         queued.append((pool.submit(chunk_worker, chunk, now), chunk))

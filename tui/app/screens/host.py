@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.message import Message
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.widget import AwaitMount
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -27,6 +27,7 @@ from tui.app.scan_batches import ScanBatchContents, scan_in_batches
 from tui.app.text import clean
 from tui.app.typeahead import typing
 from tui.app.widgets.filter_box import FilterBox
+from tui.app.widgets.footer import Footer
 from tui.app.widgets.repo_detail import RepoDetail
 from tui.app.widgets.repo_table import COLUMN_KEYS, COLUMN_LABELS, RepoTable
 from tui.app.widgets.summary import (

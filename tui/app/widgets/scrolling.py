@@ -15,9 +15,10 @@ from textual.widget import Widget
 __all__ = ["set_virtual_size"]
 
 
-def set_virtual_size(widget: ScrollView, size: Size) -> None:
+def set_virtual_size(widget: ScrollView, size: Size, *, repaint: bool = True) -> None:
     """Set ``widget.virtual_size``; a layout happens only when a scrollbar appears or goes
-    (``show_vertical_scrollbar`` and ``show_horizontal_scrollbar`` are layout reactives)."""
+    (``show_vertical_scrollbar`` and ``show_horizontal_scrollbar`` are layout reactives).
+    ``repaint=False``: the caller repaints what changed (the scrollbars are updated here)."""
     if size == widget.virtual_size:
         return
     scroll_update = getattr(widget, "_scroll_update", None)  # Textual's own step after a layout
@@ -26,4 +27,5 @@ def set_virtual_size(widget: ScrollView, size: Size) -> None:
         return
     widget.set_reactive(Widget.virtual_size, size)
     scroll_update(size)
-    widget.refresh()
+    if repaint:
+        widget.refresh()
