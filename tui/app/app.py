@@ -6,7 +6,6 @@ navigation (screens, the ``:`` command line, the palette); screens own their dat
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -120,7 +119,7 @@ class GitwardApp(App[int]):
         await super().on_event(event)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(_freeze_startup_objects)
+        self.call_after_refresh(self.collector.freeze_startup_objects)
         if self.initial_compare is not None:
             self.open_compare(*self.initial_compare)
         for warning in self.config_warnings:
@@ -594,10 +593,3 @@ def run_fleet_console(client: Any, *, stale_after_seconds: float, command: Seque
     result = app.run()
     return result or 0
 
-
-def _freeze_startup_objects() -> None:
-    """Move what start-up made (modules, classes, the host screen: ~100,000 objects that live
-    as long as the console) out of the collector's reach. A full collection walks every tracked
-    object while holding the GIL: with them it took 70-300 ms, a freeze of the event loop felt
-    as a stuck key while the Refs tab of a 200,000-ref repository loaded."""
-    gc.freeze()
