@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import os
 
 
 from tui.app.testing import settle, wait_for_scan
-from app_support import make_app
+from app_support import make_app, screen_text
 from tui.app.widgets.repo_detail import RepoDetail
 from tui.app.widgets.table_layout import Column, fit_columns
 
 
-
-
-def screen_text(app) -> list[str]:
-    """The screen as plain text lines, as a terminal shows it."""
-    from rich.console import Console
-
-    width = app.size.width
-    console = Console(width=width, color_system=None, force_terminal=False, record=True, file=open(os.devnull, "w"))
-    console.print(app.screen._compositor.render_update(full=True))
-    return console.export_text().splitlines()
 
 
 def line_of(table, y: int) -> str:

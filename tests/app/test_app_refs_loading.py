@@ -10,7 +10,7 @@ import gc
 import threading
 
 import pytest
-from app_support import make_app
+from app_support import make_app, screen_text
 from gitrepo import commit_chain, for_each_ref, git, init_bare, write_loose
 
 from tui.app import collector
@@ -125,6 +125,9 @@ async def test_first_rows_are_gits_while_the_rest_loads_then_every_row(gerrit_ho
         row = ref_list.rows[top]
         ref_list.add_dates({row.peeled or row.value: app.screen.now() - 5 * 365 * 86400})
         assert "5 years ago" in ref_list.render_line(1).text
+        # ... and on the screen: the list is scrolled (top > 0), the line repainted is that row's.
+        await settle(pilot)
+        assert top > 0 and any("5 years ago" in line for line in screen_text(app))
 
 
 async def test_a_filter_typed_while_loading_never_shows_unfiltered_rows(gerrit_host, monkeypatch):

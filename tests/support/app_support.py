@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from tui.app import create_app
 from tui.app.screens.repo import RepoScreen
 from tui.app.testing import settle, wait_for_scan
@@ -33,3 +35,13 @@ async def until(pilot, condition, what: str, rounds: int = 400) -> None:
             return
         await pilot.pause(0.02)
     raise AssertionError(f"never happened: {what}")
+
+
+def screen_text(app) -> list[str]:
+    """The screen as plain text lines, as a terminal shows it (what the widgets last painted)."""
+    from rich.console import Console  # deferred: only the tests that read the screen
+
+    console = Console(width=app.size.width, color_system=None, force_terminal=False, record=True,
+                      file=open(os.devnull, "w"))
+    console.print(app.screen._compositor.render_update(full=True))
+    return console.export_text().splitlines()

@@ -287,7 +287,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 self._lines.discard(key)
         for index in visible:
             if changed(rows[index]):
-                self.refresh_line(index - top + 1)  # line 0 is the header
+                self.refresh_line(index + 1)  # virtual lines, as Textual counts them: the header is 0
 
     def _invalidate(self, *, layout: bool) -> None:
         self._generation += 1
