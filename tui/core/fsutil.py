@@ -22,6 +22,8 @@ READ_LIMIT = 1 << 20
 _CHUNK = 1 << 16
 
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+# open_for_reading(follow_symlinks=False), for a hot loop that calls os.open itself (loose.py).
+READ_NOFOLLOW_FLAGS = _READ_FLAGS | os.O_NOFOLLOW
 
 
 def open_for_reading(path: str, *, follow_symlinks: bool = True) -> int:
@@ -29,7 +31,7 @@ def open_for_reading(path: str, *, follow_symlinks: bool = True) -> int:
 
     ``follow_symlinks=False``: a final symlink fails with ELOOP instead of being followed.
     """
-    return os.open(path, _READ_FLAGS if follow_symlinks else _READ_FLAGS | os.O_NOFOLLOW)
+    return os.open(path, _READ_FLAGS if follow_symlinks else READ_NOFOLLOW_FLAGS)
 
 
 # What a non-regular file is, in the words a problem message uses.

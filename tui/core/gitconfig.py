@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from tui.core.fsutil import open_for_reading, read_up_to
@@ -228,15 +228,8 @@ _SETTINGS_MEMO_LIMIT = 256  # distinct configs remembered per batch
 
 
 def _copied(settings: RepoSettings) -> RepoSettings:
-    remotes = [Remote(r.name, r.url, r.mirror, list(r.fetch)) for r in settings.remotes]
-    return RepoSettings(
-        bare=settings.bare,
-        ref_storage=settings.ref_storage,
-        object_format=settings.object_format,
-        log_all_ref_updates=settings.log_all_ref_updates,
-        remotes=remotes,
-        worktree_config=settings.worktree_config,
-    )
+    # replace(): a field added to either class later is copied too; the lists are new.
+    return replace(settings, remotes=[replace(r, fetch=list(r.fetch)) for r in settings.remotes])
 
 
 def _read_regular_file(path: str) -> bytes:

@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from tui.core.fsutil import SpecialFile, open_for_reading, open_regular
+from tui.core.fsutil import READ_NOFOLLOW_FLAGS, SpecialFile, open_for_reading, open_regular
 from tui.core.packed import _HEX, bytes_key, invalid_refname
 from tui.core.packed_check import _PLAIN_REFNAME
 
@@ -38,9 +38,6 @@ class LooseWalk:
     empty_dirs: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (relative path, message)
 
-
-# What fsutil.open_for_reading(follow_symlinks=False) opens with: never blocks, never follows.
-_LISTED_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | os.O_NOFOLLOW
 
 _PLAIN_LOOSE = {40: re.compile(rb"[0-9a-f]{40}\n"), 64: re.compile(rb"[0-9a-f]{64}\n")}
 
@@ -187,7 +184,7 @@ def walk_loose_refs(
                 # git writes. Anything else, or any error, is read again by read_loose_file.
                 path = entry.path
                 try:
-                    fd = os.open(path, _LISTED_FLAGS)
+                    fd = os.open(path, READ_NOFOLLOW_FLAGS)  # never blocks, never follows
                 except OSError:
                     refs[child] = read_loose_file(path, hex_width, listed_regular=True)
                     continue

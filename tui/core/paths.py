@@ -9,6 +9,7 @@ Nothing here creates a directory: reading must not write; whoever writes creates
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from platformdirs import PlatformDirs
 
@@ -18,25 +19,22 @@ APP_NAME = "gitward"
 _PLATFORM_DIRS = PlatformDirs(appname=APP_NAME, appauthor=False)
 
 
-def _overridable(env_var: str, platform_default: str) -> str:
+def _overridable(env_var: str, platform_default: Callable[[], str]) -> str:
     override = os.environ.get(env_var)
     if override:  # empty counts as unset, as shells make it easy to export FOO=
         # absolute now: the journal must not move when a later step changes directory
         return os.path.abspath(os.path.expanduser(override))
-    return platform_default
+    return platform_default()
 
 
 def config_dir() -> str:
     """Holds config.toml. Env: GITWARD_CONFIG_DIR."""
-    return _overridable("GITWARD_CONFIG_DIR", _PLATFORM_DIRS.user_config_dir)
+    return _overridable("GITWARD_CONFIG_DIR", lambda: _PLATFORM_DIRS.user_config_dir)
 
 
 def state_dir() -> str:
     """Holds the journal (what changed, with before-images for undo). Env: GITWARD_STATE_DIR."""
-    override = os.environ.get("GITWARD_STATE_DIR")
-    if override:
-        return _overridable("GITWARD_STATE_DIR", "")
-    return _platform_state_dir()
+    return _overridable("GITWARD_STATE_DIR", _platform_state_dir)
 
 
 # (what platformdirs' answer depends on, that answer): platformdirs computes the state dir anew
@@ -58,12 +56,12 @@ def _platform_state_dir() -> str:
 
 def log_dir() -> str:
     """Holds sync logs. Env: GITWARD_LOG_DIR."""
-    return _overridable("GITWARD_LOG_DIR", _PLATFORM_DIRS.user_log_dir)
+    return _overridable("GITWARD_LOG_DIR", lambda: _PLATFORM_DIRS.user_log_dir)
 
 
 def data_dir() -> str:
     """Holds the demo host. Env: GITWARD_DATA_DIR."""
-    return _overridable("GITWARD_DATA_DIR", _PLATFORM_DIRS.user_data_dir)
+    return _overridable("GITWARD_DATA_DIR", lambda: _PLATFORM_DIRS.user_data_dir)
 
 
 def demo_dir() -> str:
