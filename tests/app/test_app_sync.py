@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from textual import events
+from app_support import until as poll_until  # this file's until() waits for sync news
 from gitrepo import for_each_ref, git, write_loose
 from sync_support import (
     WAIT,
@@ -267,7 +268,8 @@ async def test_log_pane_shows_lines_live_and_x_cancels(slow_host, home):
         assert "▶ running" in str(log.query_one("#log-job").render())
         assert "1 sync running" in str(app.host_screen.query_one("#summary").render())
         assert "Log ▶ running" in str(app.screen.query_one("#tabs").get_tab("log").label)
-        assert app.screen.focused is log.lines  # the Log tab's keys apply
+        # The Log tab's keys apply (the tab focuses its content after a refresh: wait for it).
+        await poll_until(pilot, lambda: app.screen.focused is log.lines, "the log focused")
         pid = slow.pid()
         started = time.monotonic()
         await pilot.press("x")
